@@ -1,0 +1,143 @@
+"""The model catalogue (models/catalog.toml) and turning a model reference into something loadable.
+
+A reference is a catalogue name, an adapted model's name, a folder, or a Hugging Face id.
+Resolution never touches the network: hub models must already be pulled or cached.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from localsearch.errors import ModelError
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    name: str
+    role: str
+    source: str
+    dimension: int | None = None
+    pooling: str | None = None
+    max_seq_length: int | None = None
+    licence: str = ""
+    hub_id: str | None = None
+    query_prefix: str = ""
+    passage_prefix: str = ""
+    default: bool = False
+    notes: str = ""
+
+    @property
+    def repo_id(self) -> str | None:
+        if self.source.startswith("hub:"):
+            return self.source.removeprefix("hub:")
+        return self.hub_id
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """What a loader needs: a local folder (or an id the offline HF cache can serve)."""
+
+    reference: str
+    location: str
+    entry: CatalogEntry | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def query_prefix(self) -> str:
+        return self.entry.query_prefix if self.entry else ""
+
+    @property
+    def passage_prefix(self) -> str:
+        return self.entry.passage_prefix if self.entry else ""
+
+
+def catalog_path() -> Path:
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "_models" / "catalog.toml", here.parent / "models" / "catalog.toml"):
+        if candidate.is_file():
+            return candidate
+    raise ModelError(
+        "the model catalogue is missing from this installation", "reinstall localsearch"
+    )
+
+
+@cache
+def load_catalog() -> tuple[CatalogEntry, ...]:
+    data = tomllib.loads(catalog_path().read_text(encoding="utf-8"))
+    return tuple(CatalogEntry(**entry) for entry in data.get("model", []))
+
+
+def find_entry(reference: str) -> CatalogEntry | None:
+    for entry in load_catalog():
+        if reference in (entry.name, entry.repo_id, entry.hub_id):
+            return entry
+    return None
+
+
+def pulled_dir(models_dir: Path, repo_id: str) -> Path:
+    return models_dir / "pulled" / repo_id.replace("/", "--")
+
+
+def package_model_dir(source: str) -> Path | None:
+    module, _, subdir = source.removeprefix("package:").partition("/")
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(next(iter(spec.submodule_search_locations))) / subdir
+    return folder if folder.is_dir() else None
+
+
+def ensure_offline() -> None:
+    """Hub libraries stay offline unless the user explicitly allowed the network."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", os.environ["HF_HUB_OFFLINE"])
+
+
+def resolve_model(reference: str, models_dir: Path) -> ResolvedModel:
+    """Find a model locally; raises ModelError naming `models pull` when it is not here."""
+    entry = find_entry(reference)
+    adapted = models_dir / "adapted" / reference
+    if (adapted / "card.json").is_file():
+        return ResolvedModel(reference, str(adapted))
+    as_path = Path(reference).expanduser()
+    if as_path.is_dir():
+        return ResolvedModel(reference, str(as_path.resolve()), entry)
+    if entry is not None and entry.source.startswith("package:"):
+        folder = package_model_dir(entry.source)
+        if folder is not None:
+            return ResolvedModel(reference, str(folder), entry)
+    repo_id = entry.repo_id if entry else reference
+    if repo_id:
+        local = pulled_dir(models_dir, repo_id)
+        if local.is_dir():
+            return ResolvedModel(reference, str(local), entry)
+        cached = hf_cache_snapshot(repo_id)
+        if cached is not None:
+            return ResolvedModel(reference, str(cached), entry)
+    if entry is None and "/" not in reference:
+        raise ModelError(
+            f"unknown model {reference!r}",
+            "run `localsearch models` to list known models, or give a folder or a Hugging Face id",
+        )
+    raise ModelError(
+        f"model {reference!r} is not on this machine",
+        f"run `localsearch models pull {entry.name if entry else reference}` once with network",
+    )
+
+
+def hf_cache_snapshot(repo_id: str) -> Path | None:
+    """The newest snapshot of a repo in the local Hugging Face cache, without any network."""
+    hub_home = os.environ.get("HF_HUB_CACHE") or os.path.join(
+        os.environ.get("HF_HOME", os.path.join(Path.home(), ".cache", "huggingface")), "hub"
+    )
+    snapshots = Path(hub_home) / f"models--{repo_id.replace('/', '--')}" / "snapshots"
+    if not snapshots.is_dir():
+        return None
+    candidates = sorted(snapshots.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True)
+    return next((c for c in candidates if any(c.iterdir())), None)

@@ -1,0 +1,141 @@
+"""`localsearch index`, `status` and `roots`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+
+from localsearch.cli import home_option, settings_from
+from localsearch.cli.output import RichProgress, human_bytes, print_json, stderr, stdout
+from localsearch.index import Index
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@home_option
+@click.option("--model", help="Embedding model (catalogue name, folder or Hugging Face id).")
+@click.option("--reembed", is_flag=True, help="Re-embed every chunk (after a model change).")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), help="Encoder device.")
+@click.option("--max-file-mb", type=float, help="Skip files larger than this (default 20).")
+@click.option(
+    "--wait",
+    "wait_seconds",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Seconds to wait for another index run to finish.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="List skipped files with their reasons.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+@click.pass_context
+def index(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    home: Path | None,
+    model: str | None,
+    reembed: bool,
+    device: str | None,
+    max_file_mb: float | None,
+    wait_seconds: float,
+    verbose: bool,
+    quiet: bool,
+) -> None:
+    """Index folders (or re-index all known ones when none are given)."""
+    settings = settings_from(ctx, home, device=device, max_file_mb=max_file_mb)
+    engine = Index(settings)
+    try:
+        with RichProgress(enabled=not quiet) as progress:
+            report = engine.update(
+                list(paths),
+                model=model,
+                reembed=reembed,
+                progress=progress,
+                wait_seconds=wait_seconds,
+            )
+    finally:
+        engine.close()
+    for warning in report.warnings:
+        stderr.print(f"Warning: {warning}", markup=False)
+    if verbose:
+        for path, reason in report.skipped:
+            stderr.print(f"skipped {path}: {reason}", markup=False)
+    stderr.print(
+        f"Indexed in {report.seconds:.1f}s: {report.added} added, {report.updated} updated,"
+        f" {report.removed} removed, {report.unchanged} unchanged, {len(report.skipped)} skipped;"
+        f" {report.chunks} chunks written ({report.chunks_embedded} embedded,"
+        f" {report.chunks_reused} reused).",
+        markup=False,
+    )
+    if report.skipped and not verbose:
+        stderr.print("Run with --verbose to list skipped files.", markup=False)
+
+
+@click.command()
+@home_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def status(ctx: click.Context, home: Path | None, as_json: bool) -> None:
+    """Show what is indexed: roots, counts, model, sizes."""
+    settings = settings_from(ctx, home)
+    if not settings.database_path.exists():
+        from localsearch.errors import NoIndexError
+
+        raise NoIndexError(f"no index in {settings.home}", "run `localsearch index PATH` first")
+    engine = Index(settings)
+    try:
+        info = engine.status()
+    finally:
+        engine.close()
+    if as_json:
+        print_json(asdict(info))
+        return
+    when = (
+        dt.datetime.fromtimestamp(info.last_indexed_at).strftime("%Y-%m-%d %H:%M")
+        if info.last_indexed_at
+        else "never"
+    )
+    stdout.print(f"Home:       {info.home}", markup=False)
+    stdout.print(
+        f"Documents:  {info.documents}  ({info.chunks} chunks, {info.skipped} skipped files)",
+        markup=False,
+    )
+    stdout.print(
+        f"Model:      {info.model or 'none'}"
+        + (f" ({info.dimension}-d, {info.vectors} vectors)" if info.model else ""),
+        markup=False,
+    )
+    stdout.print(
+        f"Database:   {human_bytes(info.database_bytes)}; BM25 index"
+        f" {human_bytes(info.lexical_bytes)}"
+        + ("" if info.lexical_in_step else " (out of step; repaired on next search)"),
+        markup=False,
+    )
+    stdout.print(f"Last index: {when}", markup=False)
+    stdout.print("Roots:", markup=False)
+    for root in info.roots:
+        stdout.print(
+            f"  {root['path']}  ({root['documents']} documents, {root['chunks']} chunks)",
+            markup=False,
+        )
+
+
+@click.command()
+@home_option
+@click.option("--remove", "remove", type=click.Path(path_type=Path), help="Forget this root.")
+@click.pass_context
+def roots(ctx: click.Context, home: Path | None, remove: Path | None) -> None:
+    """List indexed folders, or remove one with --remove PATH."""
+    settings = settings_from(ctx, home)
+    engine = Index(settings)
+    try:
+        if remove is not None:
+            removed = engine.remove_root(remove)
+            stderr.print(f"Removed {remove} ({removed} documents).", markup=False)
+            return
+        for root in engine.status().roots:
+            stdout.print(root["path"], markup=False)
+    finally:
+        engine.close()

@@ -1,0 +1,93 @@
+"""Terminal output for the CLI: results on stdout, progress and diagnostics on stderr."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+from localsearch.progress import ProgressEvent
+
+stdout = Console(highlight=False, soft_wrap=True)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+STAGE_LABELS = {
+    "scan": "Scanning",
+    "files": "Files",
+    "embed": "Embedding chunks",
+    "reembed": "Re-embedding",
+    "lexical": "BM25 index",
+}
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def human_bytes(size: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"
+
+
+def highlighted(text: str, spans: list[tuple[int, int]], style: str = "bold yellow") -> Text:
+    out = Text(text)
+    for start, end in spans:
+        out.stylize(style, start, end)
+    return out
+
+
+class RichProgress:
+    """A ProgressCallback that draws one bar per stage on stderr."""
+
+    def __init__(self, labels: dict[str, str] | None = None, *, enabled: bool = True) -> None:
+        self.labels = {**STAGE_LABELS, **(labels or {})}
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=stderr,
+            transient=False,
+            disable=not enabled,
+        )
+        self.tasks: dict[str, TaskID] = {}
+        self.started: dict[str, float] = {}
+
+    def __enter__(self) -> RichProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def __call__(self, event: ProgressEvent) -> None:
+        if event.stage not in self.tasks:
+            self.tasks[event.stage] = self.progress.add_task(
+                self.labels.get(event.stage, event.stage.capitalize()), total=event.total, rate=""
+            )
+            self.started[event.stage] = time.monotonic()
+        elapsed = max(time.monotonic() - self.started[event.stage], 1e-6)
+        rate = f"{event.completed / elapsed:.1f}/s" if event.completed else ""
+        self.progress.update(
+            self.tasks[event.stage], completed=event.completed, total=event.total, rate=rate
+        )

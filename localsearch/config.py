@@ -1,0 +1,97 @@
+"""Settings and paths: explicit argument > LOCALSEARCH_* environment > config.toml > default.
+
+One place decides where the data lives and what the defaults are, so the engine, the CLI and
+the TUI agree without passing a dozen options around.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from localsearch.errors import UsageError
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+def default_home() -> Path:
+    env = os.environ.get("LOCALSEARCH_HOME")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("localsearch", appauthor=False))
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path = field(default_factory=default_home)
+    model: str = DEFAULT_MODEL
+    device: str = "auto"  # auto | cpu | cuda | mps
+    precision: str = "auto"  # auto | fp32 | bf16
+    max_file_mb: float = 20.0
+    chunk_tokens: int = 250
+    chunk_overlap: int = 40
+    embed_batch_size: int = 64
+    fusion: str = "rrf"  # rrf | weighted
+    rrf_k: int = 60
+    bm25_weight: float = 0.5
+    dense_weight: float = 0.5
+    candidates: int = 100
+
+    @property
+    def database_path(self) -> Path:
+        return self.home / "localsearch.db"
+
+    @property
+    def lexical_dir(self) -> Path:
+        return self.home / "lexical"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.home / "index.lock"
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1024 * 1024)
+
+
+def _coerce(name: str, raw: Any, kind: type) -> Any:
+    try:
+        if kind is Path:
+            return Path(str(raw)).expanduser()
+        if kind is bool:
+            return str(raw).lower() in {"1", "true", "yes", "on"}
+        return kind(raw)
+    except (TypeError, ValueError):
+        raise UsageError(f"invalid value for setting {name!r}: {raw!r}") from None
+
+
+def load_settings(home: Path | str | None = None, **overrides: Any) -> Settings:
+    """Build Settings from overrides, the environment and `<home>/config.toml`."""
+    base = Settings(home=Path(home).expanduser() if home else default_home())
+    kinds = {f.name: type(getattr(base, f.name)) for f in fields(base)}
+    values: dict[str, Any] = {}
+    config_file = base.home / "config.toml"
+    if config_file.is_file():
+        try:
+            values.update(tomllib.loads(config_file.read_text(encoding="utf-8")))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise UsageError(f"cannot read {config_file}: {exc}") from None
+    for name in kinds:
+        env = os.environ.get(f"LOCALSEARCH_{name.upper()}")
+        if env is not None and name != "home":
+            values[name] = env
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    unknown = set(values) - set(kinds)
+    if unknown:
+        raise UsageError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    values.pop("home", None)
+    return replace(base, **{k: _coerce(k, v, kinds[k]) for k, v in values.items()})

@@ -1,0 +1,58 @@
+"""The encoder protocol and the helpers every encoder shares.
+
+Kept free of torch so that code which only needs the protocol (search in BM25 mode, status)
+imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+ProgressCallback = Callable[[int], None]  # called with the number of texts just encoded
+
+
+class Encoder(Protocol):
+    name: str
+    location: str
+
+    @property
+    def dimension(self) -> int: ...
+
+    @property
+    def fingerprint(self) -> str: ...
+
+    def encode_passages(
+        self, texts: Sequence[str], on_progress: ProgressCallback | None = None
+    ) -> np.ndarray: ...
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def format_passage(title: str, heading: str, text: str) -> str:
+    """The text the embedder sees for a chunk: where it sits matters as much as what it says."""
+    context = " > ".join(part for part in (title.strip(), heading.strip()) if part)
+    if context and not text.startswith(context):
+        return f"{context}\n{text}"
+    return text
+
+
+def model_fingerprint(location: str) -> str:
+    """Identify weights by their files, so a changed model at the same path is noticed."""
+    folder = Path(location)
+    digest = hashlib.sha256()
+    if not folder.is_dir():
+        digest.update(location.encode())
+        return digest.hexdigest()[:16]
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        if path.suffix not in {".safetensors", ".bin", ".json", ".txt", ".model"}:
+            continue
+        digest.update(str(path.relative_to(folder)).encode())
+        digest.update(str(path.stat().st_size).encode())
+        with path.open("rb") as handle:
+            digest.update(handle.read(1 << 16))
+    return digest.hexdigest()[:16]

@@ -1,0 +1,158 @@
+"""A sentence-transformers bi-encoder: device and precision chosen at run time.
+
+On CPUs with native bf16 (AVX512-BF16, AMX), encoding under bf16 autocast is ~2x faster with
+cosine >= 0.9999 to fp32; elsewhere fp32 is used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from localsearch.catalog import ResolvedModel, ensure_offline
+from localsearch.embed.encoder import ProgressCallback, model_fingerprint
+from localsearch.errors import ModelError
+
+
+def pick_device(requested: str = "auto") -> str:
+    import torch
+
+    if requested != "auto":
+        return requested
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def cpu_has_bf16() -> bool:
+    import torch
+
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def pick_precision(device: str, requested: str = "auto") -> str:
+    if requested != "auto":
+        return requested
+    if device == "cpu" and cpu_has_bf16():
+        return "bf16"
+    if device == "cuda":
+        return "fp16"
+    return "fp32"
+
+
+class SentenceTransformerEncoder:
+    def __init__(
+        self,
+        model: ResolvedModel,
+        *,
+        device: str = "auto",
+        precision: str = "auto",
+        batch_size: int = 64,
+        max_seq_length: int | None = None,
+    ) -> None:
+        self.name = model.reference
+        self.location = model.location
+        self.resolved = model
+        self.requested_device = device
+        self.requested_precision = precision
+        self.batch_size = batch_size
+        self.max_seq_length = max_seq_length
+
+    @cached_property
+    def model(self) -> Any:
+        ensure_offline()
+        try:
+            from sentence_transformers import SentenceTransformer
+
+            device = pick_device(self.requested_device)
+            model = SentenceTransformer(self.location, device=device, local_files_only=True)
+        except ImportError as exc:
+            raise ModelError(f"cannot import sentence-transformers: {exc}") from None
+        except Exception as exc:  # noqa: BLE001 - loaders raise anything; the user needs one line
+            raise ModelError(
+                f"cannot load model {self.name!r} from {self.location}: {exc}".splitlines()[0]
+            ) from None
+        if self.max_seq_length:
+            model.max_seq_length = self.max_seq_length
+        model.eval()
+        return model
+
+    @property
+    def device(self) -> str:
+        return str(self.model.device.type)
+
+    @cached_property
+    def precision(self) -> str:
+        return pick_precision(self.device, self.requested_precision)
+
+    @cached_property
+    def dimension(self) -> int:
+        getter = (
+            getattr(self.model, "get_embedding_dimension", None)
+            or self.model.get_sentence_embedding_dimension
+        )
+        return int(getter())
+
+    @cached_property
+    def fingerprint(self) -> str:
+        return model_fingerprint(self.location)
+
+    def _encode(self, texts: Sequence[str], on_progress: ProgressCallback | None) -> np.ndarray:
+        import torch
+
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision)
+        device_type = self.device if self.device in {"cpu", "cuda"} else "cpu"
+        parts = []
+        # Encode in slices so progress can be reported; each slice is length-sorted inside.
+        step = self.batch_size * 4
+        with (
+            torch.inference_mode(),
+            torch.autocast(device_type, dtype=dtype or torch.float32, enabled=dtype is not None),
+        ):
+            for start in range(0, len(texts), step):
+                part = list(texts[start : start + step])
+                vectors = self.model.encode(
+                    part,
+                    batch_size=self.batch_size,
+                    convert_to_numpy=True,
+                    normalize_embeddings=True,
+                    show_progress_bar=False,
+                )
+                parts.append(np.asarray(vectors, dtype=np.float32))
+                if on_progress:
+                    on_progress(len(part))
+        return np.vstack(parts)
+
+    def encode_passages(
+        self, texts: Sequence[str], on_progress: ProgressCallback | None = None
+    ) -> np.ndarray:
+        prefix = self.resolved.passage_prefix
+        return self._encode([prefix + t for t in texts] if prefix else texts, on_progress)
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        prefix = self.resolved.query_prefix
+        return self._encode([prefix + t for t in texts] if prefix else texts, None)
+
+
+_LOADED: dict[tuple[str, str], SentenceTransformerEncoder] = {}
+
+
+def load_encoder(reference: str, models_dir: Any, **options: Any) -> SentenceTransformerEncoder:
+    """An encoder for `reference`; one per (model, options) per process, so loading happens once."""
+    from localsearch.catalog import resolve_model
+
+    resolved = resolve_model(reference, models_dir)
+    key = (resolved.location, repr(sorted(options.items())))
+    if key not in _LOADED:
+        _LOADED[key] = SentenceTransformerEncoder(resolved, **options)
+    return _LOADED[key]

@@ -1,0 +1,51 @@
+"""Typed errors the engine raises; each carries a hint the front ends show the user.
+
+A separate module so that the CLI and TUI can catch one base class and print one line,
+without knowing which layer failed.
+"""
+
+from __future__ import annotations
+
+
+class LocalSearchError(Exception):
+    """Base class: `message` says what went wrong, `hint` says what to do about it."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message} ({self.hint})"
+
+
+class UsageError(LocalSearchError):
+    """The user asked for something that cannot be done as asked."""
+
+    exit_code = 2
+
+
+class NoIndexError(LocalSearchError):
+    """There is nothing to search yet."""
+
+
+class IndexBusyError(LocalSearchError):
+    """Another process holds the index lock."""
+
+
+class ModelError(LocalSearchError):
+    """A model could not be found, loaded or does not match the stored vectors."""
+
+
+class ModelMismatchError(ModelError):
+    """The active model differs from the one that produced the stored vectors."""
+
+
+class DatasetError(LocalSearchError):
+    """A BEIR dataset or a pairs file is missing or malformed."""
+
+
+class MissingDependencyError(LocalSearchError):
+    """An optional dependency is needed for this command."""

@@ -1,0 +1,620 @@
+"""The Index: brings folders into the store, embeds what changed, keeps BM25 in step.
+
+Work is committed in batches; each batch (documents, chunks, vectors) is one SQLite
+transaction, and the lexical index follows each commit. Kill the process anywhere and the last
+committed batch is what searches see; the next run picks up the rest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from localsearch.config import Settings
+from localsearch.embed.encoder import Encoder, format_passage
+from localsearch.errors import LocalSearchError, ModelMismatchError, NoIndexError, UsageError
+from localsearch.ingest.types import Chunk, ExtractedDocument, FoundFile, SkippedFile
+from localsearch.lexical import LexicalIndex
+from localsearch.lock import WriterLock
+from localsearch.progress import ProgressCallback, ProgressEvent, ignore_progress
+from localsearch.store import EmbeddingSpace, Store
+
+BATCH_CHUNKS = 256  # chunks per commit: small enough that an interruption loses little
+BATCH_DOCUMENTS = 200
+
+
+@dataclass
+class SourceDocument:
+    """A document to bring in, from a file or from a dataset record."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    content_hash: Callable[[], str]
+    extract: Callable[[], ExtractedDocument]
+
+
+@dataclass
+class IndexReport:
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    chunks: int = 0
+    chunks_embedded: int = 0
+    chunks_reused: int = 0
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+    def merge(self, other: IndexReport) -> None:
+        for name in (
+            "added",
+            "updated",
+            "removed",
+            "unchanged",
+            "chunks",
+            "chunks_embedded",
+            "chunks_reused",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.skipped.extend(other.skipped)
+        self.warnings.extend(other.warnings)
+
+
+@dataclass
+class IndexStatus:
+    home: str
+    roots: list[dict[str, Any]]
+    documents: int
+    chunks: int
+    skipped: int
+    model: str | None
+    dimension: int | None
+    vectors: int
+    database_bytes: int
+    lexical_bytes: int
+    lexical_in_step: bool
+    last_indexed_at: float | None
+
+
+@dataclass
+class _Pending:
+    source: SourceDocument
+    content_hash: str
+    document: ExtractedDocument
+    chunks: list[Chunk]
+    existing_id: int | None
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def embed_hash(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def file_source(found: FoundFile, extract: Callable[[Path], ExtractedDocument]) -> SourceDocument:
+    return SourceDocument(
+        path=str(found.path),
+        size=found.size,
+        mtime_ns=found.mtime_ns,
+        content_hash=lambda: sha256_bytes(found.path.read_bytes()),
+        extract=lambda: extract(found.path),
+    )
+
+
+def _within(child: Path, parent: Path) -> bool:
+    return child == parent or parent in child.parents
+
+
+class Index:
+    """A home's index. Not thread-safe: one Index per thread."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        encoder_factory: Callable[[str], Encoder] | None = None,
+    ) -> None:
+        self.settings = settings
+        self._encoder_factory = encoder_factory
+        self._encoders: dict[str, Encoder] = {}
+        self._store: Store | None = None
+        self.lexical = LexicalIndex(settings.lexical_dir)
+        self._token_counter: Callable[[str], int] | None = None
+
+    # -- shared pieces ------------------------------------------------------------------------
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store(self.settings.database_path)
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def encoder(self, reference: str) -> Encoder:
+        if reference not in self._encoders:
+            if self._encoder_factory is not None:
+                self._encoders[reference] = self._encoder_factory(reference)
+            else:
+                from localsearch.embed.sentence_transformer import load_encoder
+
+                self._encoders[reference] = load_encoder(
+                    reference,
+                    self.settings.models_dir,
+                    device=self.settings.device,
+                    precision=self.settings.precision,
+                    batch_size=self.settings.embed_batch_size,
+                )
+        return self._encoders[reference]
+
+    def writer_lock(self, wait_seconds: float = 0.0, purpose: str = "index") -> WriterLock:
+        return WriterLock(self.settings.lock_path, wait_seconds=wait_seconds, purpose=purpose)
+
+    def count_tokens(self, text: str) -> int:
+        if self._token_counter is None:
+            from localsearch.ingest.tokens import load_token_counter
+
+            self._token_counter = load_token_counter()
+        return self._token_counter(text)
+
+    # -- spaces -------------------------------------------------------------------------------
+
+    def space_for_writing(self, model: str | None, reembed: bool) -> tuple[EmbeddingSpace, Encoder]:
+        """The space new vectors go into; with reembed, a fresh one, made active at the end."""
+        store = self.store
+        active = store.active_space()
+        wanted = model or (active.model if active else self.settings.model)
+        if active and not reembed:
+            if wanted != active.model:
+                raise ModelMismatchError(
+                    f"the index was built with {active.model!r}, not {wanted!r}",
+                    f"run `localsearch index --reembed --model {wanted}` to switch",
+                )
+            encoder = self.encoder(active.model)
+            if encoder.fingerprint != active.fingerprint or encoder.dimension != active.dimension:
+                raise ModelMismatchError(
+                    f"the files of model {active.model!r} changed since the index was built",
+                    "run `localsearch index --reembed`",
+                )
+            return active, encoder
+        encoder = self.encoder(wanted)
+        for space in store.spaces():
+            # A re-embed that was interrupted left a partial space: carry on filling it.
+            if (
+                (active is None or space.id != active.id)
+                and space.model == wanted
+                and (space.fingerprint == encoder.fingerprint)
+            ):
+                return space, encoder
+        with store.transaction():
+            space = store.create_space(
+                wanted, encoder.location, encoder.dimension, encoder.fingerprint
+            )
+            if active is None:
+                store.activate_space(space)
+        return space, encoder
+
+    # -- lexical ------------------------------------------------------------------------------
+
+    def sync_lexical(self, progress: ProgressCallback = ignore_progress) -> bool:
+        """Rebuild the BM25 index from SQLite if it is missing or behind; True if rebuilt."""
+        version = self.store.data_version()
+        if self.lexical.synced_version() == version:
+            return False
+        total = self.store.count("chunks")
+        done = 0
+
+        def advance(n: int) -> None:
+            nonlocal done
+            done += n
+            progress(ProgressEvent("lexical", done, total, "rebuilding BM25 index"))
+
+        self.lexical.rebuild(self.store.iter_chunks(), version, advance)
+        return True
+
+    # -- indexing -----------------------------------------------------------------------------
+
+    def update(
+        self,
+        paths: Sequence[Path] | None = None,
+        *,
+        model: str | None = None,
+        reembed: bool = False,
+        progress: ProgressCallback = ignore_progress,
+        wait_seconds: float = 0.0,
+    ) -> IndexReport:
+        """Index new folders and bring known ones up to date."""
+        started = time.monotonic()
+        roots = [Path(p).expanduser().absolute() for p in paths or []]
+        for root in roots:
+            if not root.exists():
+                raise UsageError(f"no such file or folder: {root}")
+        with self.writer_lock(wait_seconds):
+            report = IndexReport()
+            root_rows = self._register_roots(roots) if roots else self._known_roots()
+            if not root_rows:
+                raise NoIndexError("no folders are indexed yet", "run `localsearch index PATH`")
+            self.sync_lexical(progress)
+            space, encoder = self.space_for_writing(model, reembed)
+            for root_id, root in root_rows:
+                if not root.exists():
+                    report.warnings.append(f"{root} is missing; its documents were kept")
+                    continue
+                report.merge(self._update_root(root_id, root, space, encoder, progress))
+            self.fill_space(space, encoder, report, progress)
+            report.seconds = time.monotonic() - started
+            return report
+
+    def index_documents(
+        self,
+        root: str,
+        sources: Iterable[SourceDocument],
+        *,
+        total: int | None = None,
+        progress: ProgressCallback = ignore_progress,
+        remove_missing: bool = True,
+    ) -> IndexReport:
+        """Index documents that are not files on disk (a BEIR corpus, say) under a named root."""
+        started = time.monotonic()
+        with self.writer_lock():
+            with self.store.transaction():
+                root_id = self.store.add_root(root)
+            self.sync_lexical(progress)
+            space, encoder = self.space_for_writing(None, False)
+            report = self._ingest(
+                root_id,
+                sources,
+                space,
+                encoder,
+                progress,
+                total=total,
+                remove_missing=remove_missing,
+            )
+            report.seconds = time.monotonic() - started
+            return report
+
+    def _known_roots(self) -> list[tuple[int, Path]]:
+        return [(rid, Path(path)) for rid, path, _ in self.store.roots()]
+
+    def _register_roots(self, roots: Sequence[Path]) -> list[tuple[int, Path]]:
+        """Add roots; a root inside a known one is covered by it, one around them absorbs them."""
+        store = self.store
+        chosen: list[tuple[int, Path]] = []
+        with store.transaction():
+            for root in roots:
+                known = self._known_roots()
+                parent = next((k for k in known if _within(root, k[1])), None)
+                if parent:
+                    chosen.append(parent)
+                    continue
+                root_id = store.add_root(str(root))
+                for old_id, old_path in known:
+                    if _within(old_path, root):
+                        store.conn.execute(
+                            "UPDATE documents SET root_id = ? WHERE root_id = ?", (root_id, old_id)
+                        )
+                        store.conn.execute(
+                            "UPDATE skipped SET root_id = ? WHERE root_id = ?", (root_id, old_id)
+                        )
+                        store.conn.execute("DELETE FROM roots WHERE id = ?", (old_id,))
+                        chosen = [c for c in chosen if c[0] != old_id]
+                chosen.append((root_id, root))
+        return list(dict.fromkeys(chosen))
+
+    def _update_root(
+        self,
+        root_id: int,
+        root: Path,
+        space: EmbeddingSpace,
+        encoder: Encoder,
+        progress: ProgressCallback,
+    ) -> IndexReport:
+        from localsearch.ingest.extract import ExtractionError, extract_file
+        from localsearch.ingest.walk import walk_roots
+
+        found: list[FoundFile] = []
+        skipped: list[SkippedFile] = []
+        for item in walk_roots([root], self.settings.max_file_bytes):
+            if isinstance(item, SkippedFile):
+                skipped.append(item)
+            else:
+                found.append(item)
+            if (len(found) + len(skipped)) % 500 == 0:
+                progress(ProgressEvent("scan", len(found), None, str(root)))
+        progress(ProgressEvent("scan", len(found), len(found), str(root)))
+
+        def extract(path: Path) -> ExtractedDocument:
+            try:
+                return extract_file(path)
+            except ExtractionError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a parser bug must not stop the run
+                raise ExtractionError(f"extraction failed: {type(exc).__name__}") from exc
+
+        report = self._ingest(
+            root_id,
+            (file_source(f, extract) for f in found),
+            space,
+            encoder,
+            progress,
+            total=len(found),
+            skipped=skipped,
+            extraction_error=ExtractionError,
+        )
+        with self.store.transaction():
+            self.store.mark_root_indexed(root_id)
+        return report
+
+    def _ingest(
+        self,
+        root_id: int,
+        sources: Iterable[SourceDocument],
+        space: EmbeddingSpace,
+        encoder: Encoder,
+        progress: ProgressCallback,
+        *,
+        total: int | None,
+        skipped: Sequence[SkippedFile] = (),
+        extraction_error: type[Exception] = LocalSearchError,
+        remove_missing: bool = True,
+    ) -> IndexReport:
+        store = self.store
+        report = IndexReport()
+        stored = store.documents_under(root_id)
+        seen: set[str] = set()
+        pending: list[_Pending] = []
+        touched: list[tuple[int, int, int]] = []
+        new_skips: list[tuple[str, str]] = [(str(s.path), s.reason) for s in skipped]
+        done = 0
+
+        def flush() -> None:
+            if pending or touched or new_skips:
+                self._write_batch(
+                    root_id, pending, touched, new_skips, space, encoder, report, progress
+                )
+            pending.clear()
+            touched.clear()
+            new_skips.clear()
+
+        for source in sources:
+            seen.add(source.path)
+            done += 1
+            progress(ProgressEvent("files", done, total, source.path))
+            old = stored.get(source.path)
+            if old and old.size == source.size and old.mtime_ns == source.mtime_ns:
+                report.unchanged += 1
+                continue
+            try:
+                content_hash = source.content_hash()
+                if old and old.content_hash == content_hash:
+                    touched.append((old.id, source.size, source.mtime_ns))
+                    report.unchanged += 1
+                    continue
+                document = source.extract()
+            except (extraction_error, OSError) as exc:
+                reason = str(exc) or type(exc).__name__
+                if isinstance(exc, PermissionError):
+                    reason = "permission denied"
+                new_skips.append((source.path, reason))
+                seen.discard(source.path)
+                continue
+            chunks = self._chunk(document)
+            pending.append(
+                _Pending(source, content_hash, document, chunks, old.id if old else None)
+            )
+            if (
+                sum(len(p.chunks) for p in pending) >= BATCH_CHUNKS
+                or len(pending) >= BATCH_DOCUMENTS
+            ):
+                flush()
+        flush()
+        report.skipped.extend(
+            (path, reason) for path, reason in ((str(s.path), s.reason) for s in skipped)
+        )
+        if remove_missing:
+            gone = [row.id for path, row in stored.items() if path not in seen]
+            if gone:
+                with store.transaction():
+                    store.delete_documents(gone, store.spaces())
+                    version = store.bump_data_version()
+                self._apply_lexical(gone, [], version)
+                report.removed += len(gone)
+        return report
+
+    def _chunk(self, document: ExtractedDocument) -> list[Chunk]:
+        from localsearch.ingest.chunk import chunk_document
+
+        return chunk_document(
+            document,
+            self.count_tokens,
+            max_tokens=self.settings.chunk_tokens,
+            overlap_tokens=self.settings.chunk_overlap,
+        )
+
+    def _write_batch(
+        self,
+        root_id: int,
+        pending: Sequence[_Pending],
+        touched: Sequence[tuple[int, int, int]],
+        new_skips: Sequence[tuple[str, str]],
+        space: EmbeddingSpace,
+        encoder: Encoder,
+        report: IndexReport,
+        progress: ProgressCallback,
+    ) -> None:
+        store = self.store
+        texts = [
+            [format_passage(p.document.title, c.heading, c.text) for c in p.chunks] for p in pending
+        ]
+        hashes = [[embed_hash(t) for t in doc_texts] for doc_texts in texts]
+        known = store.vectors_by_embed_hash(space, (h for doc in hashes for h in doc))
+        to_embed = list(
+            dict.fromkeys(
+                t
+                for doc_t, doc_h in zip(texts, hashes, strict=True)
+                for t, h in zip(doc_t, doc_h, strict=True)
+                if h not in known
+            )
+        )
+        if to_embed:
+            embedded = 0
+
+            def on_embedded(n: int) -> None:
+                nonlocal embedded
+                embedded += n
+                progress(ProgressEvent("embed", report.chunks_embedded + embedded, None))
+
+            vectors = encoder.encode_passages(to_embed, on_embedded)
+            for text, vector in zip(to_embed, vectors, strict=True):
+                known[embed_hash(text)] = vector
+        report.chunks_embedded += len(to_embed)
+        other_spaces = [s for s in store.spaces() if s.id != space.id]
+        changed_doc_ids: list[int] = []
+        added_chunk_ids: list[int] = []
+        with store.transaction():
+            for item, doc_hashes in zip(pending, hashes, strict=True):
+                doc_id = store.upsert_document(
+                    root_id=root_id,
+                    path=item.source.path,
+                    size=item.source.size,
+                    mtime_ns=item.source.mtime_ns,
+                    content_hash=item.content_hash,
+                    doc_type=item.document.doc_type,
+                    title=item.document.title,
+                )
+                if item.existing_id is not None:
+                    store.delete_chunks_of(doc_id, [space, *other_spaces])
+                    report.updated += 1
+                else:
+                    report.added += 1
+                chunk_ids = store.insert_chunks(doc_id, item.chunks, doc_hashes)
+                if chunk_ids:
+                    store.insert_vectors(space, chunk_ids, np.stack([known[h] for h in doc_hashes]))
+                store.clear_skipped(item.source.path)
+                changed_doc_ids.append(doc_id)
+                added_chunk_ids.extend(chunk_ids)
+                report.chunks += len(chunk_ids)
+            for doc_id, size, mtime_ns in touched:
+                store.touch_document(doc_id, size, mtime_ns)
+            for path, reason in new_skips:
+                store.record_skipped(root_id, path, reason)
+                old = store.conn.execute(
+                    "SELECT id FROM documents WHERE path = ?", (path,)
+                ).fetchone()
+                if old:
+                    store.delete_documents([int(old[0])], store.spaces())
+                    changed_doc_ids.append(int(old[0]))
+            version = store.bump_data_version() if changed_doc_ids else store.data_version()
+        report.chunks_reused += sum(len(h) for h in hashes) - len(to_embed)
+        if changed_doc_ids:
+            self._apply_lexical(changed_doc_ids, added_chunk_ids, version)
+
+    def _apply_lexical(
+        self, doc_ids: Sequence[int], chunk_ids: Sequence[int], version: int
+    ) -> None:
+        if self.lexical.synced_version() != version - 1:
+            self.sync_lexical()
+            return
+        rows = self.store.chunks_by_id(list(chunk_ids))
+        self.lexical.apply(doc_ids, [rows[i] for i in chunk_ids if i in rows], version)
+
+    def fill_space(
+        self,
+        space: EmbeddingSpace,
+        encoder: Encoder,
+        report: IndexReport,
+        progress: ProgressCallback = ignore_progress,
+        *,
+        activate: bool = True,
+        drop_previous: bool = True,
+    ) -> None:
+        """Embed every chunk the space lacks (a re-embed), then make it the active space.
+
+        Each batch commits on its own, so an interrupted re-embed resumes where it stopped while
+        the previous space keeps serving searches.
+        """
+        store = self.store
+        total = store.count("chunks")
+        have = store.count_vectors(space)
+        while True:
+            rows = store.chunks_missing_vectors(space, BATCH_CHUNKS)
+            if not rows:
+                break
+            texts = [format_passage(r.title, r.heading, r.text) for r in rows]
+            vectors = encoder.encode_passages(texts)
+            with store.transaction():
+                store.insert_vectors(space, [r.id for r in rows], vectors)
+            have += len(rows)
+            report.chunks_embedded += len(rows)
+            progress(ProgressEvent("reembed", have, total))
+        active = store.active_space()
+        if activate and (active is None or active.id != space.id):
+            with store.transaction():
+                store.activate_space(space)
+                if active is not None and drop_previous:
+                    store.drop_space(active)
+
+    # -- roots and status ---------------------------------------------------------------------
+
+    def remove_root(self, path: Path) -> int:
+        target = str(Path(path).expanduser().absolute())
+        with self.writer_lock():
+            match = [rid for rid, p, _ in self.store.roots() if p == target]
+            if not match:
+                raise UsageError(f"not an indexed folder: {target}")
+            with self.store.transaction():
+                removed = self.store.remove_root(match[0], self.store.spaces())
+                version = self.store.bump_data_version()
+            self.sync_lexical()
+            assert self.lexical.synced_version() == version
+            return removed
+
+    def status(self) -> IndexStatus:
+        store = self.store
+        counts = store.root_counts()
+        roots = [
+            {
+                "path": path,
+                "documents": counts.get(rid, (0, 0))[0],
+                "chunks": counts.get(rid, (0, 0))[1],
+                "last_indexed_at": last,
+            }
+            for rid, path, last in store.roots()
+        ]
+        space = store.active_space()
+        db_bytes = sum(
+            p.stat().st_size for p in self.settings.home.glob("localsearch.db*") if p.is_file()
+        )
+        lexical_bytes = (
+            sum(p.stat().st_size for p in self.settings.lexical_dir.rglob("*") if p.is_file())
+            if self.settings.lexical_dir.exists()
+            else 0
+        )
+        lasts = [r["last_indexed_at"] for r in roots if r["last_indexed_at"]]
+        return IndexStatus(
+            home=str(self.settings.home),
+            roots=roots,
+            documents=store.count("documents"),
+            chunks=store.count("chunks"),
+            skipped=store.count("skipped"),
+            model=space.model if space else None,
+            dimension=space.dimension if space else None,
+            vectors=store.count_vectors(space) if space else 0,
+            database_bytes=db_bytes,
+            lexical_bytes=lexical_bytes,
+            lexical_in_step=self.lexical.synced_version() == store.data_version(),
+            last_indexed_at=max(lasts) if lasts else None,
+        )

@@ -1,0 +1,1 @@
+"""Turning folders into chunks: walk, extract text per format, chunk."""

@@ -1,0 +1,296 @@
+"""Turn one file into an ExtractedDocument: pick the format, decode, split at its structure.
+
+This module decides what a file is and decodes text; each format family lives in its own
+`extract_*` module, imported only when a file of that kind turns up, so that walking a folder
+never pays for loading pdfium or python-docx. Every failure leaves as an ExtractionError whose
+message is a short reason a user can read ("encrypted PDF", "binary file").
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from pathlib import Path
+
+from charset_normalizer import from_bytes
+
+from localsearch.ingest.types import ExtractedDocument, Section
+
+
+class ExtractionError(Exception):
+    """A file that cannot be turned into text; str() is a short reason ("corrupt PDF: ...")."""
+
+
+MARKDOWN_EXTENSIONS = frozenset({".md", ".markdown", ".mdown", ".mkd", ".mdx"})
+RST_EXTENSIONS = frozenset({".rst", ".rest"})
+HTML_EXTENSIONS = frozenset({".html", ".htm", ".xhtml"})
+TEXT_EXTENSIONS = frozenset(
+    {".txt", ".text", ".log", ".csv", ".tsv", ".bib", ".tex", ".org", ".adoc", ".asciidoc",
+     ".textile", ".wiki", ".me", ".nfo", ".1", ".3", ".5", ".7", ".8"}
+)
+CODE_EXTENSIONS = frozenset(
+    {".py", ".pyi", ".js", ".mjs", ".cjs", ".ts", ".tsx", ".jsx", ".go", ".rs", ".java", ".c",
+     ".h", ".cc", ".cpp", ".cxx", ".hh", ".hpp", ".hxx", ".cs", ".rb", ".php", ".swift", ".kt",
+     ".kts", ".scala", ".sh", ".bash", ".zsh", ".fish", ".ps1", ".lua", ".r", ".sql", ".m",
+     ".mm", ".pl", ".pm", ".ex", ".exs", ".erl", ".hs", ".ml", ".mli", ".clj", ".dart", ".jl",
+     ".vue", ".svelte", ".zig", ".nim", ".typ", ".toml", ".yaml", ".yml", ".json", ".jsonc",
+     ".ini", ".cfg", ".conf", ".xml", ".css", ".scss", ".sass", ".less", ".gradle", ".cmake",
+     ".proto", ".graphql", ".tf", ".nix", ".bat", ".cmd", ".vim", ".el", ".lisp", ".scm"}
+)
+CODE_FILENAMES = frozenset(
+    {"makefile", "gnumakefile", "dockerfile", "containerfile", "jenkinsfile", "vagrantfile",
+     "rakefile", "gemfile", "procfile", "cmakelists.txt", "justfile", "build", "workspace"}
+)
+# Formats that hold text but that we do not read yet; binary formats we never will.
+UNSUPPORTED_EXTENSIONS = frozenset(
+    {".xlsx", ".xlsm", ".xls", ".doc", ".ppt", ".odt", ".ods", ".odp", ".rtf", ".pages",
+     ".numbers", ".key", ".mobi", ".azw3", ".djvu", ".ipynb"}
+)
+# Extension -> the reason the walker gives for skipping it without reading a byte.
+BINARY_EXTENSIONS: dict[str, str] = {
+    **dict.fromkeys(
+        (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".ico", ".icns",
+         ".heic", ".heif", ".avif", ".svg", ".svgz", ".psd", ".xcf", ".raw", ".cr2", ".nef",
+         ".eps", ".ai"),
+        "image",
+    ),
+    **dict.fromkeys(
+        (".mp3", ".wav", ".flac", ".ogg", ".oga", ".m4a", ".aac", ".opus", ".wma", ".mp4",
+         ".m4v", ".mkv", ".mov", ".avi", ".wmv", ".webm", ".flv", ".mpg", ".mpeg", ".swf"),
+        "audio or video",
+    ),
+    **dict.fromkeys(
+        (".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".zst", ".7z", ".rar", ".lz", ".lzma",
+         ".jar", ".war", ".whl", ".egg", ".deb", ".rpm", ".dmg", ".iso", ".img", ".apk",
+         ".cab", ".msi"),
+        "archive",
+    ),
+    **dict.fromkeys(
+        (".exe", ".dll", ".so", ".dylib", ".o", ".obj", ".a", ".lib", ".bin", ".class",
+         ".pyc", ".pyo", ".pyd", ".wasm", ".elc", ".beam", ".node", ".pdb", ".dat", ".pkl",
+         ".pickle", ".npy", ".npz", ".pt", ".pth", ".onnx", ".safetensors", ".gguf", ".h5",
+         ".hdf5", ".parquet", ".arrow", ".feather", ".avro", ".orc"),
+        "binary file",
+    ),
+    **dict.fromkeys((".ttf", ".otf", ".woff", ".woff2", ".eot", ".pfb"), "font"),
+    **dict.fromkeys(
+        (".sqlite", ".sqlite3", ".db", ".db3", ".mdb", ".accdb", ".dbf", ".kdbx"), "database"
+    ),
+}
+
+SUPPORTED_TYPES: dict[str, str] = {
+    "md": "Markdown (.md, .markdown): sections at ATX/setext headings, YAML front matter dropped",
+    "rst": "reStructuredText (.rst): sections at adorned titles",
+    "txt": "plain text (.txt, extensionless, unknown text files) in any encoding",
+    "html": "HTML (.html, .htm, .xhtml): visible text, sections at h1-h6",
+    "pdf": "PDF: one section per page",
+    "docx": "Word (.docx): paragraphs and tables, sections at Heading/Title styles",
+    "pptx": "PowerPoint (.pptx): one section per slide",
+    "epub": "EPUB: chapters in reading order, sections at h1-h6",
+    "code": "source code and config files: sections at top-level definitions",
+}
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),  # before UTF-16 LE, whose BOM is its prefix
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_SNIFF_BYTES = 8192
+_NEWLINES = re.compile(r"\r\n?")
+
+
+def detect_doc_type(path: Path) -> str:
+    """The extractor a file goes to, by name alone: one of SUPPORTED_TYPES, or "unsupported".
+
+    Unknown extensions map to "txt": extraction sniffs the bytes and rejects binary content.
+    Known binary extensions map to "binary".
+    """
+    suffix = path.suffix.lower()
+    if suffix in MARKDOWN_EXTENSIONS:
+        return "md"
+    if suffix in RST_EXTENSIONS:
+        return "rst"
+    if suffix in HTML_EXTENSIONS:
+        return "html"
+    if suffix == ".pdf":
+        return "pdf"
+    if suffix in (".docx", ".docm", ".dotx"):
+        return "docx"
+    if suffix == ".pptx":
+        return "pptx"
+    if suffix == ".epub":
+        return "epub"
+    if suffix in CODE_EXTENSIONS or path.name.lower() in CODE_FILENAMES:
+        return "code"
+    if suffix in BINARY_EXTENSIONS:
+        return "binary"
+    if suffix in UNSUPPORTED_EXTENSIONS:
+        return "unsupported"
+    return "txt"
+
+
+def extract_file(path: Path) -> ExtractedDocument:
+    """Read `path` and split it into sections; raises ExtractionError and nothing else.
+
+    An empty (or whitespace-only) file is not an error: it gives a document with no sections,
+    which the indexer treats as nothing to index.
+    """
+    doc_type = detect_doc_type(path)
+    try:
+        return _extract_as(path, doc_type)
+    except ExtractionError:
+        raise
+    except OSError as exc:
+        raise ExtractionError(_os_error_reason(exc)) from exc
+    except RecursionError as exc:
+        raise ExtractionError(f"{doc_type} file too deeply nested") from exc
+    except Exception as exc:  # parsers raise all sorts; the indexer must only see one kind
+        raise ExtractionError(f"unreadable {doc_type} file ({type(exc).__name__})") from exc
+
+
+def _extract_as(path: Path, doc_type: str) -> ExtractedDocument:
+    # Format modules import lazily: pdfium and python-docx cost time and memory to load.
+    if doc_type == "binary":
+        raise ExtractionError("binary file")
+    if doc_type == "unsupported":
+        raise ExtractionError(f"unsupported format ({path.suffix.lower()})")
+    if doc_type == "pdf":
+        from localsearch.ingest.extract_pdf import extract_pdf
+
+        return extract_pdf(path)
+    if doc_type == "docx":
+        from localsearch.ingest.extract_docx import extract_docx
+
+        return extract_docx(path)
+    if doc_type in ("pptx", "epub"):
+        from localsearch.ingest.extract_zipped import extract_epub, extract_pptx
+
+        return extract_pptx(path) if doc_type == "pptx" else extract_epub(path)
+
+    text = decode_text(path.read_bytes())
+    if doc_type == "md":
+        from localsearch.ingest.extract_markup import extract_markdown
+
+        return extract_markdown(text, path)
+    if doc_type == "rst":
+        from localsearch.ingest.extract_markup import extract_rst
+
+        return extract_rst(text, path)
+    if doc_type == "html":
+        from localsearch.ingest.extract_html import extract_html
+
+        return extract_html(text, path)
+    if doc_type == "code":
+        from localsearch.ingest.extract_code import extract_code
+
+        return extract_code(text, path)
+    return extract_plain_text(text, path)
+
+
+def decode_text(data: bytes) -> str:
+    """Bytes in any encoding -> str with "\\n" newlines; ExtractionError for binary data.
+
+    UTF-8 is tried first because nearly everything is UTF-8 and charset detection is slow.
+    """
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            text = data[len(bom):].decode(encoding, errors="replace")
+            return _NEWLINES.sub("\n", text)
+    if b"\x00" in data[:_SNIFF_BYTES]:
+        raise ExtractionError("binary file")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        best = from_bytes(data).best()
+        if best is None:
+            raise ExtractionError("binary file") from None
+        try:
+            text = str(best)
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise ExtractionError("undecodable text") from exc
+    return _NEWLINES.sub("\n", text)
+
+
+_MAN_HEADING = re.compile(r"[A-Z][A-Z0-9 ,'()/&-]{2,60}")
+
+
+def extract_plain_text(text: str, path: Path) -> ExtractedDocument:
+    """Plain text: sections at man-page style ALL-CAPS headings, title from the first line."""
+    lines = text.split("\n")
+    boundaries: list[tuple[int, str]] = []  # (0-based line, heading)
+    for number, line in enumerate(lines):
+        previous_blank = number == 0 or not lines[number - 1].strip()
+        if previous_blank and _MAN_HEADING.fullmatch(line.rstrip()) and any(
+            c.isalpha() for c in line
+        ):
+            boundaries.append((number, line.strip()))
+    first_line = next((line.strip() for line in lines if line.strip()), "")
+    title = first_line if 0 < len(first_line) <= 100 else path.stem
+    return ExtractedDocument(
+        title=title, doc_type="txt", sections=sections_from_lines(lines, boundaries)
+    )
+
+
+def sections_from_lines(
+    lines: list[str], boundaries: list[tuple[int, str]], first: int = 0
+) -> list[Section]:
+    """Cut `lines` at each (0-based line, heading) boundary; text before the first has no heading.
+
+    Lines before `first` (front matter) belong to no section.
+    Leading and trailing blank lines are trimmed and start_line moved to match, so that a
+    section's first line in the file is the first line of its text. Blank sections are dropped.
+    """
+    sections: list[Section] = []
+    starts = boundaries if boundaries and boundaries[0][0] <= first else [(first, ""), *boundaries]
+    for index, (start, heading) in enumerate(starts):
+        end = starts[index + 1][0] if index + 1 < len(starts) else len(lines)
+        section = section_from_line_range(lines, start, end, heading)
+        if section is not None:
+            sections.append(section)
+    return sections
+
+
+def section_from_line_range(
+    lines: list[str], start: int, end: int, heading: str, page: int | None = None
+) -> Section | None:
+    """lines[start:end] as a Section with blank edges trimmed, or None if it is all blank."""
+    while start < end and not lines[start].strip():
+        start += 1
+    while end > start and not lines[end - 1].strip():
+        end -= 1
+    if start >= end:
+        return None
+    text = "\n".join(line.rstrip() for line in lines[start:end])
+    return Section(text=text, heading=heading, page=page, start_line=start + 1)
+
+
+class HeadingPath:
+    """The chain of enclosing headings, "Intro > Install", as headings arrive in order."""
+
+    def __init__(self) -> None:
+        self._stack: list[tuple[int, str]] = []
+
+    def push(self, level: int, title: str) -> str:
+        """Enter a heading of `level` (1 = top) and return the path down to it."""
+        while self._stack and self._stack[-1][0] >= level:
+            self._stack.pop()
+        self._stack.append((level, title))
+        return " > ".join(t for _, t in self._stack if t)
+
+
+def shorten(text: str, limit: int = 100) -> str:
+    """Collapse whitespace and cut at `limit` characters with an ellipsis."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _os_error_reason(exc: OSError) -> str:
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    if isinstance(exc, FileNotFoundError):
+        return "file disappeared"
+    if isinstance(exc, IsADirectoryError):
+        return "is a directory"
+    return f"cannot read file: {exc.strerror or type(exc).__name__}"

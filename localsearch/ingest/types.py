@@ -1,0 +1,58 @@
+"""Plain data passed between walking, extraction, chunking and the indexer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class FoundFile:
+    """A file the walker will hand to extraction."""
+
+    path: Path  # absolute, not resolved through symlinks
+    root: Path  # the indexed root it was found under
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file left out, with a reason a user can read ("binary file", "over 20 MB")."""
+
+    path: Path
+    reason: str
+
+
+@dataclass(frozen=True)
+class Section:
+    """A stretch of a document under one heading (or one PDF page)."""
+
+    text: str
+    heading: str = ""  # heading path, "Install > From source"; "" when there is none
+    page: int | None = None  # 1-based page number for paged formats
+    start_line: int = 1  # 1-based line in the source file (in the page's text for PDFs)
+
+
+@dataclass
+class ExtractedDocument:
+    """The text of one file, in reading order, split at structural boundaries."""
+
+    title: str
+    doc_type: str  # "md", "rst", "txt", "html", "pdf", "docx", "code"
+    sections: list[Section] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(s.text for s in self.sections)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage sized for the embedder, with where it came from."""
+
+    text: str
+    heading: str
+    page: int | None
+    start_line: int
+    end_line: int

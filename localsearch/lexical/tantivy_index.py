@@ -1,0 +1,165 @@
+"""BM25 over chunk text, title, heading and path, with English stemming.
+
+The index records which SQLite `data_version` it reflects in state.json, written only after a
+tantivy commit; any mismatch means "rebuild from SQLite", so a crash between the two commits
+costs a rebuild, never a wrong answer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Protocol
+
+import tantivy
+
+SCHEMA_VERSION = 1
+SEARCH_FIELDS = ["title", "heading", "body", "path"]
+FIELD_BOOSTS = {"title": 1.0, "heading": 1.0, "body": 1.0, "path": 0.5}
+WRITER_HEAP_BYTES = 64_000_000
+
+_PHRASE = re.compile(r'"([^"]+)"')
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+class LexicalChunk(Protocol):
+    id: int
+    document_id: int
+    title: str
+    heading: str
+    text: str
+    path: str
+
+
+def build_query_text(query: str) -> str:
+    """A user query as plain terms and quoted phrases: no field syntax, operators or ranges.
+
+    Tantivy's parser treats `a:b`, `AND`, brackets and `^` as syntax; users type them as words.
+    """
+    parts = []
+    for phrase in _PHRASE.findall(query):
+        words = _WORD.findall(phrase.lower())
+        if len(words) > 1:
+            parts.append('"' + " ".join(words) + '"')
+    rest = _PHRASE.sub(" ", query)
+    parts.extend(_WORD.findall(rest.lower()))
+    phrase_words = {w for p in parts if p.startswith('"') for w in p.strip('"').split()}
+    # Words of a phrase also count on their own, so a phrase narrows ranking without excluding.
+    parts.extend(sorted(phrase_words - set(parts)))
+    return " ".join(parts)
+
+
+def _schema() -> tantivy.Schema:
+    builder = tantivy.SchemaBuilder()
+    builder.add_integer_field("chunk_id", stored=True, indexed=True, fast=True)
+    builder.add_integer_field("doc_id", indexed=True)
+    builder.add_text_field("title", tokenizer_name="en_stem")
+    builder.add_text_field("heading", tokenizer_name="en_stem")
+    builder.add_text_field("body", tokenizer_name="en_stem")
+    builder.add_text_field("path", tokenizer_name="default")
+    return builder.build()
+
+
+def _path_words(path: str) -> str:
+    return re.sub(r"[\\/._\-]+", " ", path)
+
+
+class LexicalIndex:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._index: tantivy.Index | None = None
+
+    @property
+    def state_path(self) -> Path:
+        return self.directory / "state.json"
+
+    def synced_version(self) -> int | None:
+        try:
+            state = json.loads(self.state_path.read_text())
+        except (OSError, ValueError):
+            return None
+        if state.get("schema") != SCHEMA_VERSION:
+            return None
+        return int(state.get("version", -1))
+
+    def _write_state(self, version: int) -> None:
+        tmp = self.state_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"schema": SCHEMA_VERSION, "version": version}))
+        os.replace(tmp, self.state_path)
+
+    def _open(self) -> tantivy.Index:
+        if self._index is None:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._index = tantivy.Index(_schema(), path=str(self.directory), reuse=True)
+        return self._index
+
+    def exists(self) -> bool:
+        return self.synced_version() is not None
+
+    @staticmethod
+    def _document(chunk: LexicalChunk) -> tantivy.Document:
+        return tantivy.Document(
+            chunk_id=chunk.id,
+            doc_id=chunk.document_id,
+            title=chunk.title,
+            heading=chunk.heading,
+            body=chunk.text,
+            path=_path_words(chunk.path),
+        )
+
+    def rebuild(
+        self,
+        chunks: Iterable[LexicalChunk],
+        version: int,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> int:
+        """Write a fresh index from all chunks; returns how many were indexed."""
+        self._index = None
+        if self.directory.exists():
+            shutil.rmtree(self.directory)
+        index = self._open()
+        writer = index.writer(WRITER_HEAP_BYTES, 1)
+        count = 0
+        for chunk in chunks:
+            writer.add_document(self._document(chunk))
+            count += 1
+            if on_progress and count % 1000 == 0:
+                on_progress(1000)
+        writer.commit()
+        writer.wait_merging_threads()
+        self._write_state(version)
+        if on_progress:
+            on_progress(count % 1000)
+        return count
+
+    def apply(
+        self, removed_doc_ids: Sequence[int], added: Iterable[LexicalChunk], version: int
+    ) -> None:
+        """Replace the chunks of changed documents; `removed_doc_ids` covers changed ones too."""
+        index = self._open()
+        writer = index.writer(WRITER_HEAP_BYTES, 1)
+        for doc_id in removed_doc_ids:
+            writer.delete_documents_by_term("doc_id", doc_id)
+        for chunk in added:
+            writer.add_document(self._document(chunk))
+        writer.commit()
+        writer.wait_merging_threads()
+        self._write_state(version)
+
+    def search(self, query: str, limit: int) -> list[tuple[int, float]]:
+        """(chunk_id, bm25 score) best first; an empty or all-punctuation query finds nothing."""
+        text = build_query_text(query)
+        if not text or not self.directory.exists():
+            return []
+        index = self._open()
+        index.reload()
+        parsed, _errors = index.parse_query_lenient(
+            text, default_field_names=SEARCH_FIELDS, field_boosts=FIELD_BOOSTS
+        )
+        searcher = index.searcher()
+        hits = searcher.search(parsed, limit, count=False).hits
+        return [(int(searcher.doc(addr)["chunk_id"][0]), float(score)) for score, addr in hits]

@@ -1,0 +1,66 @@
+"""One writer per home: `index`, `adapt` and root changes take an exclusive file lock.
+
+An OS lock (flock) is released by the kernel when the process dies, so kill -9 never leaves a
+stale lock behind.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from types import TracebackType
+
+from localsearch.errors import IndexBusyError
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
+
+
+class WriterLock:
+    def __init__(self, path: Path, *, wait_seconds: float = 0.0, purpose: str = "index") -> None:
+        self.path = path
+        self.wait_seconds = wait_seconds
+        self.purpose = purpose
+        self._handle: int | None = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + self.wait_seconds
+        while fcntl is not None:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = os.pread(handle, 200, 0).decode(errors="replace").strip()
+                    os.close(handle)
+                    raise IndexBusyError(
+                        "another localsearch process is writing to this index"
+                        f" ({holder or 'unknown'})",
+                        "wait for it to finish, or pass --wait",
+                    ) from None
+                time.sleep(0.2)
+        os.ftruncate(handle, 0)
+        os.pwrite(handle, f"{self.purpose}, pid {os.getpid()}".encode(), 0)
+        self._handle = handle
+
+    def release(self) -> None:
+        if self._handle is not None:
+            os.close(self._handle)  # closing drops the flock
+            self._handle = None
+
+    def __enter__(self) -> WriterLock:
+        self.acquire()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()

@@ -1,0 +1,310 @@
+"""The search engine: BM25 and dense candidates, fused per document, with snippets.
+
+Holds its connection, lexical reader and encoder for its whole life, so a long-lived caller
+(the TUI, eval) pays for loading once; a BM25-only search never imports torch.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from localsearch.config import Settings
+from localsearch.embed.encoder import Encoder
+from localsearch.errors import ModelMismatchError, NoIndexError, UsageError
+from localsearch.lexical import LexicalIndex
+from localsearch.search.fusion import fuse_rrf, fuse_weighted, ranks_of
+from localsearch.search.snippet import Snippet, make_snippet
+from localsearch.store import Store
+from localsearch.store.database import ChunkRow
+
+MODES = ("hybrid", "bm25", "dense")
+FUSIONS = ("rrf", "weighted")
+
+
+@dataclass
+class Hit:
+    """One document in the results, shown through its best chunk."""
+
+    path: str
+    title: str
+    doc_type: str
+    score: float
+    chunk_id: int
+    document_id: int
+    heading: str
+    page: int | None
+    start_line: int
+    end_line: int
+    text: str
+    snippet: Snippet
+    bm25_rank: int | None = None
+    bm25_score: float | None = None
+    dense_rank: int | None = None
+    dense_score: float | None = None
+
+    def to_dict(self, explain: bool = False) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "path": self.path,
+            "title": self.title,
+            "type": self.doc_type,
+            "score": round(self.score, 6),
+            "heading": self.heading,
+            "page": self.page,
+            "start_line": self.start_line,
+            "end_line": self.end_line,
+            "snippet": self.snippet.text,
+            "highlights": [list(span) for span in self.snippet.highlights],
+            "chunk_id": self.chunk_id,
+        }
+        if explain:
+            data["explain"] = {
+                "bm25_rank": self.bm25_rank,
+                "bm25_score": self.bm25_score,
+                "dense_rank": self.dense_rank,
+                "dense_score": self.dense_score,
+            }
+        return data
+
+
+@dataclass
+class SearchResults:
+    query: str
+    mode: str
+    fusion: str
+    hits: list[Hit] = field(default_factory=list)
+    elapsed_ms: float = 0.0
+
+    def to_dict(self, explain: bool = False) -> dict[str, Any]:
+        return {
+            "query": self.query,
+            "mode": self.mode,
+            "fusion": self.fusion,
+            "elapsed_ms": round(self.elapsed_ms, 2),
+            "results": [hit.to_dict(explain) for hit in self.hits],
+        }
+
+
+def path_filter_sql(path_glob: str | None, doc_types: Sequence[str]) -> tuple[str, list[object]]:
+    """A WHERE clause over documents `d` for the --path and --type filters."""
+    clauses, params = [], []
+    if path_glob:
+        pattern = path_glob if path_glob.startswith(("/", "*")) else "*" + path_glob
+        clauses.append("(d.path GLOB ? OR d.path GLOB ?)")
+        params += [pattern, pattern.rstrip("/") + "/*"]
+    if doc_types:
+        parts = []
+        for doc_type in doc_types:
+            ext = doc_type.lower().lstrip(".")
+            parts.append("(d.doc_type = ? OR lower(d.path) GLOB ?)")
+            params += [ext, f"*.{ext}"]
+        clauses.append("(" + " OR ".join(parts) + ")")
+    return " AND ".join(clauses) or "1", params
+
+
+class SearchEngine:
+    def __init__(
+        self, settings: Settings, *, encoder_factory: Callable[[str], Encoder] | None = None
+    ) -> None:
+        if not settings.database_path.exists():
+            raise NoIndexError(f"no index in {settings.home}", "run `localsearch index PATH` first")
+        self.settings = settings
+        self.store = Store(settings.database_path)
+        self.lexical = LexicalIndex(settings.lexical_dir)
+        self._encoder_factory = encoder_factory
+        self._encoder: Encoder | None = None
+        self._encoder_space: int | None = None
+
+    def close(self) -> None:
+        self.store.close()
+
+    def ensure_lexical(self) -> None:
+        """Repair a missing or stale BM25 index unless a writer is busy; else use what is there."""
+        if self.lexical.synced_version() == self.store.data_version():
+            return
+        from localsearch.errors import IndexBusyError
+        from localsearch.index import Index
+
+        index = Index(self.settings)
+        try:
+            with index.writer_lock(purpose="lexical repair"):
+                index.sync_lexical()
+        except IndexBusyError:
+            pass
+        finally:
+            index.close()
+
+    def encoder(self) -> tuple[Encoder, Any]:
+        space = self.store.active_space()
+        if space is None:
+            raise NoIndexError("the index has no vectors yet", "run `localsearch index PATH` first")
+        if self._encoder is None or self._encoder_space != space.id:
+            if self._encoder_factory is not None:
+                encoder = self._encoder_factory(space.model)
+            else:
+                from localsearch.embed.sentence_transformer import load_encoder
+
+                encoder = load_encoder(
+                    space.model,
+                    self.settings.models_dir,
+                    device=self.settings.device,
+                    precision=self.settings.precision,
+                )
+            if encoder.dimension != space.dimension:
+                raise ModelMismatchError(
+                    f"model {space.model!r} gives {encoder.dimension}-d vectors but the index has"
+                    f" {space.dimension}-d",
+                    "run `localsearch index --reembed`",
+                )
+            self._encoder, self._encoder_space = encoder, space.id
+        return self._encoder, space
+
+    def warm_up(self) -> None:
+        """Load the model now rather than on the first query (the TUI calls this in a worker)."""
+        encoder, _ = self.encoder()
+        encoder.encode_queries(["warm up"])
+
+    def search(
+        self,
+        query: str,
+        *,
+        k: int = 10,
+        mode: str = "hybrid",
+        path_glob: str | None = None,
+        doc_types: Sequence[str] = (),
+        fusion: str | None = None,
+    ) -> SearchResults:
+        if mode not in MODES:
+            raise UsageError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+        fusion = fusion or self.settings.fusion
+        if fusion not in FUSIONS:
+            raise UsageError(f"unknown fusion {fusion!r}; choose one of {', '.join(FUSIONS)}")
+        if k < 1:
+            raise UsageError("-k must be at least 1")
+        started = time.perf_counter()
+        results = SearchResults(query=query, mode=mode, fusion=fusion)
+        if not query.strip():
+            return results
+        where, params = path_filter_sql(path_glob, doc_types)
+        filtered = where != "1"
+        depth = max(self.settings.candidates, k)
+
+        bm25_chunks: dict[int, float] = {}
+        dense_chunks: dict[int, float] = {}
+        if mode in ("hybrid", "bm25"):
+            self.ensure_lexical()
+            bm25_chunks = dict(self.lexical.search(query, depth * (10 if filtered else 2)))
+        if mode in ("hybrid", "dense"):
+            encoder, space = self.encoder()
+            vector = encoder.encode_queries([query])[0]
+            if filtered:
+                pairs = self.store.knn_filtered(space, vector, depth * 2, where, params)
+            else:
+                pairs = self.store.knn(space, vector, depth * 2)
+            dense_chunks = {chunk_id: 1.0 - distance for chunk_id, distance in pairs}
+
+        rows = self.store.chunks_by_id(list(bm25_chunks.keys() | dense_chunks.keys()))
+        if filtered:
+            allowed = self._allowed_documents({r.document_id for r in rows.values()}, where, params)
+            rows = {cid: r for cid, r in rows.items() if r.document_id in allowed}
+        bm25_docs = _best_per_document(bm25_chunks, rows, depth)
+        dense_docs = _best_per_document(dense_chunks, rows, depth)
+        bm25_scores = {doc: score for doc, (score, _) in bm25_docs.items()}
+        dense_scores = {doc: score for doc, (score, _) in dense_docs.items()}
+
+        if mode == "bm25":
+            fused = bm25_scores
+        elif mode == "dense":
+            fused = dense_scores
+        elif fusion == "rrf":
+            fused = fuse_rrf(
+                {"bm25": list(ranks_of(bm25_scores)), "dense": list(ranks_of(dense_scores))},
+                k=self.settings.rrf_k,
+                weights={
+                    "bm25": self.settings.bm25_weight * 2,
+                    "dense": self.settings.dense_weight * 2,
+                },
+            )
+        else:
+            fused = fuse_weighted(
+                {"bm25": bm25_scores, "dense": dense_scores},
+                {"bm25": self.settings.bm25_weight, "dense": self.settings.dense_weight},
+                normalise={"bm25": True, "dense": False},
+            )
+        bm25_ranks, dense_ranks = ranks_of(bm25_scores), ranks_of(dense_scores)
+        for doc_id in sorted(fused, key=lambda d: -fused[d])[:k]:
+            chunk = rows[_best_chunk(doc_id, bm25_docs, dense_docs, bm25_scores)]
+            results.hits.append(
+                Hit(
+                    path=chunk.path,
+                    title=chunk.title,
+                    doc_type=chunk.doc_type,
+                    score=fused[doc_id],
+                    chunk_id=chunk.id,
+                    document_id=doc_id,
+                    heading=chunk.heading,
+                    page=chunk.page,
+                    start_line=chunk.start_line,
+                    end_line=chunk.end_line,
+                    text=chunk.text,
+                    snippet=make_snippet(chunk.text, query),
+                    bm25_rank=bm25_ranks.get(doc_id),
+                    bm25_score=bm25_scores.get(doc_id),
+                    dense_rank=dense_ranks.get(doc_id),
+                    dense_score=dense_scores.get(doc_id),
+                )
+            )
+        results.elapsed_ms = (time.perf_counter() - started) * 1000
+        return results
+
+    def _allowed_documents(self, doc_ids: set[int], where: str, params: list[object]) -> set[int]:
+        allowed: set[int] = set()
+        ids = list(doc_ids)
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            marks = ",".join("?" * len(part))
+            allowed.update(
+                int(r[0])
+                for r in self.store.conn.execute(
+                    f"SELECT d.id FROM documents d WHERE d.id IN ({marks}) AND {where}",
+                    (*part, *params),
+                )
+            )
+        return allowed
+
+    def context(self, hit: Hit, before: int = 1, after: int = 1) -> list[ChunkRow]:
+        """The hit's chunk with its neighbours, for a preview."""
+        rows = self.store.chunks_by_id([hit.chunk_id])
+        if hit.chunk_id not in rows:
+            return []
+        return self.store.neighbours(rows[hit.chunk_id], before, after)
+
+
+def _best_per_document(
+    chunk_scores: dict[int, float], rows: dict[int, ChunkRow], depth: int
+) -> dict[int, tuple[float, int]]:
+    """A document scores as its best chunk; keeps the `depth` best documents."""
+    best: dict[int, tuple[float, int]] = {}
+    for chunk_id, score in chunk_scores.items():
+        row = rows.get(chunk_id)
+        if row is None:
+            continue
+        current = best.get(row.document_id)
+        if current is None or score > current[0]:
+            best[row.document_id] = (score, chunk_id)
+    ordered = sorted(best.items(), key=lambda item: -item[1][0])[:depth]
+    return dict(ordered)
+
+
+def _best_chunk(
+    doc_id: int,
+    bm25_docs: dict[int, tuple[float, int]],
+    dense_docs: dict[int, tuple[float, int]],
+    bm25_scores: dict[int, float],
+) -> int:
+    """Show the chunk that matched the words if there is one, else the closest in meaning."""
+    if doc_id in bm25_docs:
+        return bm25_docs[doc_id][1]
+    return dense_docs[doc_id][1]

@@ -1,0 +1,57 @@
+"""Rank fusion: pure functions over {key: score} maps, best first when sorted by score.
+
+Kept apart from the engine so fusion can be tested and tuned (eval) without an index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from typing import TypeVar
+
+K = TypeVar("K", bound=Hashable)
+
+
+def ranks_of(scores: Mapping[K, float]) -> dict[K, int]:
+    """1-based ranks, highest score first; ties keep insertion order."""
+    ordered = sorted(scores, key=lambda key: -scores[key])
+    return {key: rank for rank, key in enumerate(ordered, start=1)}
+
+
+def fuse_rrf(
+    rankings: Mapping[str, Sequence[K]], k: int = 60, weights: Mapping[str, float] | None = None
+) -> dict[K, float]:
+    """Reciprocal rank fusion (Cormack et al., 2009): sum of w / (k + rank) over lists."""
+    fused: dict[K, float] = {}
+    for name, ranking in rankings.items():
+        weight = 1.0 if weights is None else weights.get(name, 1.0)
+        for rank, key in enumerate(ranking, start=1):
+            fused[key] = fused.get(key, 0.0) + weight / (k + rank)
+    return fused
+
+
+def normalise_minmax(scores: Mapping[K, float]) -> dict[K, float]:
+    if not scores:
+        return {}
+    low, high = min(scores.values()), max(scores.values())
+    if high - low < 1e-12:
+        return {key: 1.0 for key in scores}
+    return {key: (value - low) / (high - low) for key, value in scores.items()}
+
+
+def fuse_weighted(
+    scores: Mapping[str, Mapping[K, float]],
+    weights: Mapping[str, float],
+    normalise: Mapping[str, bool] | None = None,
+) -> dict[K, float]:
+    """Weighted sum of (optionally min-max normalised) scores; a missing score counts as 0.
+
+    BM25 scores are unbounded and vary per query, so they need normalising; cosine similarity
+    is already on a fixed scale and is best left as it is.
+    """
+    fused: dict[K, float] = {}
+    for name, by_key in scores.items():
+        weight = weights.get(name, 1.0)
+        values = normalise_minmax(by_key) if (normalise or {}).get(name, True) else by_key
+        for key, value in values.items():
+            fused[key] = fused.get(key, 0.0) + weight * value
+    return fused

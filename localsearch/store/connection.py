@@ -1,0 +1,33 @@
+"""Opening SQLite with sqlite-vec loaded.
+
+apsw rather than the stdlib sqlite3: many Python builds (pyenv, macOS system Python) ship a
+sqlite3 module that cannot load extensions, and apsw wheels bundle a SQLite that can.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import apsw
+import sqlite_vec
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+def open_connection(path: Path | str, *, readonly: bool = False) -> apsw.Connection:
+    flags = (
+        apsw.SQLITE_OPEN_READONLY
+        if readonly
+        else apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE
+    )
+    conn = apsw.Connection(str(path), flags=flags)
+    conn.enable_load_extension(True)
+    conn.load_extension(sqlite_vec.loadable_path())
+    conn.enable_load_extension(False)
+    conn.set_busy_timeout(BUSY_TIMEOUT_MS)
+    if not readonly:
+        # WAL lets searches read the last committed state while an index run writes.
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    return conn

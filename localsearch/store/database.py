@@ -1,0 +1,450 @@
+"""The Store: every query the engine runs against the database.
+
+Writes happen inside `store.transaction()` (BEGIN IMMEDIATE), so a document, its chunks and
+their vectors land together or not at all: an interrupted run leaves the last committed state.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import apsw
+import numpy as np
+
+from localsearch.errors import LocalSearchError
+from localsearch.ingest.types import Chunk
+from localsearch.store.connection import open_connection
+from localsearch.store.migrations import migrate
+
+
+@dataclass(frozen=True)
+class EmbeddingSpace:
+    """One model's vectors: a vec0 table plus what produced them."""
+
+    id: int
+    model: str
+    model_path: str
+    dimension: int
+    fingerprint: str
+
+    @property
+    def table(self) -> str:
+        return f"vectors_{self.id}"
+
+
+@dataclass(frozen=True)
+class DocumentRow:
+    id: int
+    path: str
+    size: int
+    mtime_ns: int
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class ChunkRow:
+    id: int
+    document_id: int
+    ordinal: int
+    text: str
+    heading: str
+    page: int | None
+    start_line: int
+    end_line: int
+    path: str
+    title: str
+    doc_type: str
+
+
+CHUNK_COLUMNS = (
+    "c.id, c.document_id, c.ordinal, c.text, c.heading, c.page, c.start_line, c.end_line,"
+    " d.path, d.title, d.doc_type"
+)
+
+
+def vector_blob(vector: np.ndarray) -> bytes:
+    return np.ascontiguousarray(vector, dtype=np.float32).tobytes()
+
+
+class Store:
+    def __init__(self, path: Path, *, create: bool = True) -> None:
+        if not create and not path.exists():
+            raise FileNotFoundError(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.conn = open_connection(path)
+            migrate(self.conn)
+        except apsw.Error as exc:
+            raise LocalSearchError(
+                f"cannot open the database {path}: {exc}",
+                "check the disk and permissions, or move the file aside and re-index",
+            ) from None
+        self.path = path
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # -- meta ---------------------------------------------------------------------------------
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute(
+            "INSERT INTO meta(key, value) VALUES (?, ?)"
+            " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    def data_version(self) -> int:
+        return int(self.get_meta("data_version", "0") or 0)
+
+    def bump_data_version(self) -> int:
+        """Called inside each transaction that changes chunks; the lexical index tracks it."""
+        version = self.data_version() + 1
+        self.set_meta("data_version", str(version))
+        return version
+
+    # -- roots --------------------------------------------------------------------------------
+
+    def add_root(self, path: str) -> int:
+        row = self.conn.execute("SELECT id FROM roots WHERE path = ?", (path,)).fetchone()
+        if row:
+            return int(row[0])
+        self.conn.execute("INSERT INTO roots(path, added_at) VALUES (?, ?)", (path, time.time()))
+        return int(self.conn.last_insert_rowid())
+
+    def roots(self) -> list[tuple[int, str, float | None]]:
+        return [
+            (int(r[0]), r[1], r[2])
+            for r in self.conn.execute("SELECT id, path, last_indexed_at FROM roots ORDER BY path")
+        ]
+
+    def root_counts(self) -> dict[int, tuple[int, int]]:
+        """Documents and chunks per root id."""
+        rows = self.conn.execute(
+            "SELECT d.root_id, COUNT(DISTINCT d.id), COUNT(c.id) FROM documents d"
+            " LEFT JOIN chunks c ON c.document_id = d.id GROUP BY d.root_id"
+        )
+        return {int(r[0]): (int(r[1]), int(r[2])) for r in rows if r[0] is not None}
+
+    def mark_root_indexed(self, root_id: int) -> None:
+        self.conn.execute(
+            "UPDATE roots SET last_indexed_at = ? WHERE id = ?", (time.time(), root_id)
+        )
+
+    def remove_root(self, root_id: int, spaces: Sequence[EmbeddingSpace]) -> int:
+        """Forget a root and everything indexed under it; returns documents removed."""
+        doc_ids = [
+            int(r[0])
+            for r in self.conn.execute("SELECT id FROM documents WHERE root_id = ?", (root_id,))
+        ]
+        self.delete_documents(doc_ids, spaces)
+        self.conn.execute("DELETE FROM roots WHERE id = ?", (root_id,))
+        return len(doc_ids)
+
+    # -- documents ----------------------------------------------------------------------------
+
+    def documents_under(self, root_id: int) -> dict[str, DocumentRow]:
+        return {
+            r[1]: DocumentRow(int(r[0]), r[1], int(r[2]), int(r[3]), r[4])
+            for r in self.conn.execute(
+                "SELECT id, path, size, mtime_ns, content_hash FROM documents WHERE root_id = ?",
+                (root_id,),
+            )
+        }
+
+    def touch_document(self, doc_id: int, size: int, mtime_ns: int) -> None:
+        self.conn.execute(
+            "UPDATE documents SET size = ?, mtime_ns = ? WHERE id = ?", (size, mtime_ns, doc_id)
+        )
+
+    def upsert_document(
+        self,
+        *,
+        root_id: int | None,
+        path: str,
+        size: int,
+        mtime_ns: int,
+        content_hash: str,
+        doc_type: str,
+        title: str,
+    ) -> int:
+        row = self.conn.execute("SELECT id FROM documents WHERE path = ?", (path,)).fetchone()
+        now = time.time()
+        if row:
+            self.conn.execute(
+                "UPDATE documents SET root_id=?, size=?, mtime_ns=?, content_hash=?, doc_type=?,"
+                " title=?, indexed_at=? WHERE id=?",
+                (root_id, size, mtime_ns, content_hash, doc_type, title, now, row[0]),
+            )
+            return int(row[0])
+        self.conn.execute(
+            "INSERT INTO documents(root_id, path, size, mtime_ns, content_hash, doc_type, title,"
+            " indexed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (root_id, path, size, mtime_ns, content_hash, doc_type, title, now),
+        )
+        return int(self.conn.last_insert_rowid())
+
+    def chunk_ids_of(self, doc_ids: Sequence[int]) -> list[int]:
+        ids: list[int] = []
+        for doc_id in doc_ids:
+            ids.extend(
+                int(r[0])
+                for r in self.conn.execute("SELECT id FROM chunks WHERE document_id = ?", (doc_id,))
+            )
+        return ids
+
+    def delete_chunks_of(self, doc_id: int, spaces: Sequence[EmbeddingSpace]) -> None:
+        chunk_ids = self.chunk_ids_of([doc_id])
+        self._delete_vectors(chunk_ids, spaces)
+        self.conn.execute("DELETE FROM chunks WHERE document_id = ?", (doc_id,))
+
+    def delete_documents(self, doc_ids: Sequence[int], spaces: Sequence[EmbeddingSpace]) -> None:
+        self._delete_vectors(self.chunk_ids_of(doc_ids), spaces)
+        for doc_id in doc_ids:
+            self.conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+
+    def _delete_vectors(self, chunk_ids: Sequence[int], spaces: Sequence[EmbeddingSpace]) -> None:
+        for space in spaces:
+            for chunk_id in chunk_ids:
+                self.conn.execute(f"DELETE FROM {space.table} WHERE chunk_id = ?", (chunk_id,))
+
+    def insert_chunks(
+        self, doc_id: int, chunks: Sequence[Chunk], embed_hashes: Sequence[str]
+    ) -> list[int]:
+        ids = []
+        for ordinal, (chunk, embed_hash) in enumerate(zip(chunks, embed_hashes, strict=True)):
+            self.conn.execute(
+                "INSERT INTO chunks(document_id, ordinal, text, heading, page, start_line,"
+                " end_line, embed_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    doc_id,
+                    ordinal,
+                    chunk.text,
+                    chunk.heading,
+                    chunk.page,
+                    chunk.start_line,
+                    chunk.end_line,
+                    embed_hash,
+                ),
+            )
+            ids.append(int(self.conn.last_insert_rowid()))
+        return ids
+
+    # -- skipped files ------------------------------------------------------------------------
+
+    def record_skipped(self, root_id: int | None, path: str, reason: str) -> None:
+        self.conn.execute(
+            "INSERT INTO skipped(path, root_id, reason, at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT(path) DO UPDATE SET reason = excluded.reason, at = excluded.at",
+            (path, root_id, reason, time.time()),
+        )
+
+    def clear_skipped(self, path: str) -> None:
+        self.conn.execute("DELETE FROM skipped WHERE path = ?", (path,))
+
+    def skipped_under(self, root_id: int) -> set[str]:
+        return {
+            r[0]
+            for r in self.conn.execute("SELECT path FROM skipped WHERE root_id = ?", (root_id,))
+        }
+
+    def skipped(self) -> list[tuple[str, str]]:
+        return [
+            (r[0], r[1])
+            for r in self.conn.execute("SELECT path, reason FROM skipped ORDER BY path")
+        ]
+
+    # -- embedding spaces ---------------------------------------------------------------------
+
+    def spaces(self) -> list[EmbeddingSpace]:
+        return [
+            EmbeddingSpace(int(r[0]), r[1], r[2], int(r[3]), r[4])
+            for r in self.conn.execute(
+                "SELECT id, model, model_path, dimension, fingerprint FROM spaces ORDER BY id"
+            )
+        ]
+
+    def space(self, space_id: int) -> EmbeddingSpace | None:
+        return next((s for s in self.spaces() if s.id == space_id), None)
+
+    def active_space(self) -> EmbeddingSpace | None:
+        value = self.get_meta("active_space")
+        return self.space(int(value)) if value else None
+
+    def create_space(
+        self, model: str, model_path: str, dimension: int, fingerprint: str
+    ) -> EmbeddingSpace:
+        self.conn.execute(
+            "INSERT INTO spaces(model, model_path, dimension, fingerprint, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (model, model_path, dimension, fingerprint, time.time()),
+        )
+        space = EmbeddingSpace(
+            int(self.conn.last_insert_rowid()), model, model_path, dimension, fingerprint
+        )
+        self.conn.execute(
+            f"CREATE VIRTUAL TABLE {space.table} USING vec0("
+            f"chunk_id INTEGER PRIMARY KEY, embedding float[{dimension}] distance_metric=cosine)"
+        )
+        return space
+
+    def activate_space(self, space: EmbeddingSpace) -> None:
+        self.set_meta("active_space", str(space.id))
+
+    def drop_space(self, space: EmbeddingSpace) -> None:
+        self.conn.execute(f"DROP TABLE IF EXISTS {space.table}")
+        self.conn.execute("DELETE FROM spaces WHERE id = ?", (space.id,))
+
+    def insert_vectors(
+        self, space: EmbeddingSpace, chunk_ids: Sequence[int], vectors: np.ndarray
+    ) -> None:
+        for chunk_id, vector in zip(chunk_ids, vectors, strict=True):
+            self.conn.execute(
+                f"INSERT OR REPLACE INTO {space.table}(chunk_id, embedding) VALUES (?, ?)",
+                (chunk_id, vector_blob(vector)),
+            )
+
+    def vectors_by_embed_hash(
+        self, space: EmbeddingSpace, embed_hashes: Iterable[str]
+    ) -> dict[str, np.ndarray]:
+        """Stored vectors for passages already embedded, so unchanged text is never re-embedded."""
+        found: dict[str, np.ndarray] = {}
+        for embed_hash in set(embed_hashes):
+            row = self.conn.execute(
+                f"SELECT v.embedding FROM chunks c JOIN {space.table} v ON v.chunk_id = c.id"
+                " WHERE c.embed_hash = ? LIMIT 1",
+                (embed_hash,),
+            ).fetchone()
+            if row:
+                found[embed_hash] = np.frombuffer(row[0], dtype=np.float32)
+        return found
+
+    def chunks_missing_vectors(self, space: EmbeddingSpace, limit: int) -> list[ChunkRow]:
+        rows = self.conn.execute(
+            f"SELECT {CHUNK_COLUMNS} FROM chunks c JOIN documents d ON d.id = c.document_id"
+            f" WHERE c.id NOT IN (SELECT chunk_id FROM {space.table}) ORDER BY c.id LIMIT ?",
+            (limit,),
+        )
+        return [_chunk_row(r) for r in rows]
+
+    def count_vectors(self, space: EmbeddingSpace) -> int:
+        return int(self.conn.execute(f"SELECT COUNT(*) FROM {space.table}").fetchone()[0])
+
+    def vector_matrix(self, space: EmbeddingSpace) -> tuple[np.ndarray, np.ndarray]:
+        """All vectors of a space as (chunk_ids, matrix) for exact in-memory search."""
+        rows = self.conn.execute(f"SELECT chunk_id, embedding FROM {space.table}").fetchall()
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
+        return ids, matrix.reshape(len(rows), space.dimension) if rows else matrix.reshape(
+            0, space.dimension
+        )
+
+    def knn(self, space: EmbeddingSpace, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """Nearest chunks by cosine distance, via sqlite-vec's vec0 KNN."""
+        rows = self.conn.execute(
+            f"SELECT chunk_id, distance FROM {space.table} WHERE embedding MATCH ? AND k = ?"
+            " ORDER BY distance",
+            (vector_blob(query), k),
+        )
+        return [(int(r[0]), float(r[1])) for r in rows]
+
+    def knn_filtered(
+        self, space: EmbeddingSpace, query: np.ndarray, k: int, where: str, params: Sequence[object]
+    ) -> list[tuple[int, float]]:
+        """Exact nearest chunks among those passing a documents/chunks filter."""
+        rows = self.conn.execute(
+            f"SELECT c.id, vec_distance_cosine(v.embedding, ?) AS distance FROM chunks c"
+            f" JOIN documents d ON d.id = c.document_id JOIN {space.table} v ON v.chunk_id = c.id"
+            f" WHERE {where} ORDER BY distance LIMIT ?",
+            (vector_blob(query), *params, k),
+        )
+        return [(int(r[0]), float(r[1])) for r in rows]
+
+    # -- chunks for search and the lexical index ----------------------------------------------
+
+    def chunks_by_id(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRow]:
+        found: dict[int, ChunkRow] = {}
+        for start in range(0, len(chunk_ids), 500):
+            part = list(chunk_ids[start : start + 500])
+            marks = ",".join("?" * len(part))
+            for r in self.conn.execute(
+                f"SELECT {CHUNK_COLUMNS} FROM chunks c JOIN documents d ON d.id = c.document_id"
+                f" WHERE c.id IN ({marks})",
+                part,
+            ):
+                found[int(r[0])] = _chunk_row(r)
+        return found
+
+    def chunks_of_documents(self, doc_ids: Sequence[int]) -> list[ChunkRow]:
+        rows: list[ChunkRow] = []
+        for doc_id in doc_ids:
+            rows.extend(
+                _chunk_row(r)
+                for r in self.conn.execute(
+                    f"SELECT {CHUNK_COLUMNS} FROM chunks c JOIN documents d"
+                    " ON d.id = c.document_id WHERE d.id = ? ORDER BY c.ordinal",
+                    (doc_id,),
+                )
+            )
+        return rows
+
+    def iter_chunks(self, batch: int = 2000) -> Iterator[ChunkRow]:
+        last = 0
+        while True:
+            rows = self.conn.execute(
+                f"SELECT {CHUNK_COLUMNS} FROM chunks c JOIN documents d ON d.id = c.document_id"
+                " WHERE c.id > ? ORDER BY c.id LIMIT ?",
+                (last, batch),
+            ).fetchall()
+            if not rows:
+                return
+            for r in rows:
+                yield _chunk_row(r)
+            last = int(rows[-1][0])
+
+    def neighbours(self, chunk: ChunkRow, before: int = 1, after: int = 1) -> list[ChunkRow]:
+        rows = self.conn.execute(
+            f"SELECT {CHUNK_COLUMNS} FROM chunks c JOIN documents d ON d.id = c.document_id"
+            " WHERE c.document_id = ? AND c.ordinal BETWEEN ? AND ? ORDER BY c.ordinal",
+            (chunk.document_id, chunk.ordinal - before, chunk.ordinal + after),
+        )
+        return [_chunk_row(r) for r in rows]
+
+    # -- counts -------------------------------------------------------------------------------
+
+    def count(self, table: str) -> int:
+        assert table in {"documents", "chunks", "skipped", "roots", "synthetic_queries"}
+        return int(self.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+
+
+def _chunk_row(r: Sequence[object]) -> ChunkRow:
+    return ChunkRow(
+        id=int(r[0]),  # type: ignore[call-overload]
+        document_id=int(r[1]),  # type: ignore[call-overload]
+        ordinal=int(r[2]),  # type: ignore[call-overload]
+        text=str(r[3]),
+        heading=str(r[4]),
+        page=None if r[5] is None else int(r[5]),  # type: ignore[call-overload]
+        start_line=int(r[6]),  # type: ignore[call-overload]
+        end_line=int(r[7]),  # type: ignore[call-overload]
+        path=str(r[8]),
+        title=str(r[9]),
+        doc_type=str(r[10]),
+    )

@@ -1,0 +1,96 @@
+"""Append-only schema migrations; each runs in one transaction with the record that it ran.
+
+Never edit a migration that has shipped: add a new one at the end.
+"""
+
+from __future__ import annotations
+
+import time
+
+import apsw
+
+MIGRATIONS: list[str] = [
+    # 1: documents and chunks are the source of truth; vectors live in per-model vec0 tables.
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE roots (
+        id INTEGER PRIMARY KEY,
+        path TEXT NOT NULL UNIQUE,
+        added_at REAL NOT NULL,
+        last_indexed_at REAL
+    );
+    CREATE TABLE documents (
+        id INTEGER PRIMARY KEY,
+        root_id INTEGER REFERENCES roots(id) ON DELETE CASCADE,
+        path TEXT NOT NULL UNIQUE,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        content_hash TEXT NOT NULL,
+        doc_type TEXT NOT NULL,
+        title TEXT NOT NULL,
+        indexed_at REAL NOT NULL
+    );
+    CREATE INDEX documents_root ON documents(root_id);
+    CREATE TABLE chunks (
+        id INTEGER PRIMARY KEY,
+        document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        ordinal INTEGER NOT NULL,
+        text TEXT NOT NULL,
+        heading TEXT NOT NULL,
+        page INTEGER,
+        start_line INTEGER NOT NULL,
+        end_line INTEGER NOT NULL,
+        embed_hash TEXT NOT NULL
+    );
+    CREATE INDEX chunks_document ON chunks(document_id, ordinal);
+    CREATE INDEX chunks_embed_hash ON chunks(embed_hash);
+    CREATE TABLE skipped (
+        path TEXT PRIMARY KEY,
+        root_id INTEGER REFERENCES roots(id) ON DELETE CASCADE,
+        reason TEXT NOT NULL,
+        at REAL NOT NULL
+    );
+    CREATE TABLE spaces (
+        id INTEGER PRIMARY KEY,
+        model TEXT NOT NULL,
+        model_path TEXT NOT NULL,
+        dimension INTEGER NOT NULL,
+        fingerprint TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    """,
+    # 2: synthetic queries for adapt, reused across runs.
+    """
+    CREATE TABLE synthetic_queries (
+        id INTEGER PRIMARY KEY,
+        chunk_id INTEGER NOT NULL REFERENCES chunks(id) ON DELETE CASCADE,
+        generator TEXT NOT NULL,
+        query TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX synthetic_queries_chunk ON synthetic_queries(chunk_id, generator);
+    """,
+]
+
+
+def migrate(conn: apsw.Connection) -> int:
+    """Apply pending migrations; returns the schema version now in force."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations"
+        " (version INTEGER PRIMARY KEY, applied_at REAL)"
+    )
+    done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+    for version, sql in enumerate(MIGRATIONS, start=1):
+        if version in done:
+            continue
+        with conn:
+            if conn.execute(
+                "SELECT 1 FROM schema_migrations WHERE version = ?", (version,)
+            ).fetchone():
+                continue  # another process applied it while we waited for the lock
+            conn.execute(sql)
+            conn.execute(
+                "INSERT INTO schema_migrations(version, applied_at) VALUES (?, ?)",
+                (version, time.time()),
+            )
+    return len(MIGRATIONS)

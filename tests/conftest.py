@@ -1,0 +1,66 @@
+"""Shared fixtures: every test gets its own LOCALSEARCH_HOME; the bundled model loads once."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+CORPUS = SHARED / "corpora" / "opensource-docs"
+SCIFACT = SHARED / "datasets" / "scifact"
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def require(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"shared data not found: {path}")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "home"
+    monkeypatch.setenv("LOCALSEARCH_HOME", str(home))
+    for name in list(os.environ):
+        if name.startswith("LOCALSEARCH_") and name != "LOCALSEARCH_HOME":
+            monkeypatch.delenv(name)
+    return home
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    return require(CORPUS)
+
+
+@pytest.fixture(scope="session")
+def scifact() -> Path:
+    return require(SCIFACT)
+
+
+@pytest.fixture
+def settings(isolated_home: Path):
+    from localsearch.config import load_settings
+
+    return load_settings(isolated_home)
+
+
+@pytest.fixture
+def make_docs(tmp_path: Path):
+    """Write a small folder of documents: make_docs({"a.md": "# A\\ntext"}) -> folder."""
+
+    def write(files: dict[str, str | bytes], folder: str = "docs") -> Path:
+        root = tmp_path / folder
+        for name, content in files.items():
+            path = root / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content, encoding="utf-8")
+        return root
+
+    return write
