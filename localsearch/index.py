@@ -378,6 +378,7 @@ class Index:
         pending: list[_Pending] = []
         touched: list[tuple[int, int, int]] = []
         new_skips: list[tuple[str, str]] = [(str(s.path), s.reason) for s in skipped]
+        report.skipped.extend(new_skips)
         done = 0
 
         def flush() -> None:
@@ -409,6 +410,7 @@ class Index:
                 if isinstance(exc, PermissionError):
                     reason = "permission denied"
                 new_skips.append((source.path, reason))
+                report.skipped.append((source.path, reason))
                 seen.discard(source.path)
                 continue
             chunks = self._chunk(document)
@@ -421,9 +423,6 @@ class Index:
             ):
                 flush()
         flush()
-        report.skipped.extend(
-            (path, reason) for path, reason in ((str(s.path), s.reason) for s in skipped)
-        )
         if remove_missing:
             gone = [row.id for path, row in stored.items() if path not in seen]
             if gone:

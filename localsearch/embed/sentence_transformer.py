@@ -71,6 +71,9 @@ class SentenceTransformerEncoder:
         ensure_offline()
         try:
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as transformers_logging
+
+            transformers_logging.disable_progress_bar()
 
             device = pick_device(self.requested_device)
             model = SentenceTransformer(self.location, device=device, local_files_only=True)

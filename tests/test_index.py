@@ -1,0 +1,307 @@
+"""The indexer end to end: real model, real SQLite/sqlite-vec and tantivy."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from localsearch.config import load_settings
+from localsearch.errors import IndexBusyError, ModelMismatchError, UsageError
+from localsearch.index import Index
+from localsearch.search import SearchEngine
+from localsearch.store.connection import open_connection
+
+DOCS = {
+    "guide/install.md": "# Installing\n\nRun the installer with pip. It needs Python 3.11.\n",
+    "guide/usage.md": (
+        "# Usage\n\n## Searching\n\n"
+        + "Type a query; results are ranked by meaning and by words. " * 25
+        + "\n\n## Filtering\n\n"
+        + "Restrict results to a folder with a glob pattern. " * 25
+        + "\n"
+    ),
+    "notes/cooking.txt": "A recipe for sourdough bread: flour, water, salt and a starter.\n",
+    "src/tool.py": 'def greet(name):\n    """Say hello to someone by name."""\n    return f"hi {name}"\n',
+}
+
+
+def run_cli(*args: str, home: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "LOCALSEARCH_HOME": str(home)}
+    return subprocess.run(
+        [sys.executable, "-m", "localsearch", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+    )
+
+
+def search_paths(settings, query: str, mode: str = "hybrid") -> list[str]:
+    engine = SearchEngine(settings)
+    try:
+        return [Path(h.path).name for h in engine.search(query, mode=mode).hits]
+    finally:
+        engine.close()
+
+
+def test_index_then_search_finds_documents(settings, make_docs):
+    root = make_docs(DOCS)
+    index = Index(settings)
+    report = index.update([root])
+    index.close()
+    assert (report.added, report.updated, report.removed) == (4, 0, 0)
+    assert report.chunks >= 5
+    assert search_paths(settings, "bread recipe")[0] == "cooking.txt"
+    assert search_paths(settings, "baking a loaf", mode="dense")[0] == "cooking.txt"
+    assert search_paths(settings, "glob pattern", mode="bm25")[0] == "usage.md"
+
+
+def test_vectors_live_in_a_real_vec0_table(settings, make_docs):
+    index = Index(settings)
+    index.update([make_docs(DOCS)])
+    index.close()
+    conn = open_connection(settings.database_path)
+    sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'vectors_1'").fetchone()[0]
+    assert "USING vec0" in sql
+    assert conn.execute("SELECT vec_version()").fetchone()[0].startswith("v")
+    chunks = conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+    assert conn.execute("SELECT COUNT(*) FROM vectors_1").fetchone()[0] == chunks
+
+
+def test_incremental_runs_touch_only_what_changed(settings, make_docs):
+    root = make_docs(DOCS)
+    index = Index(settings)
+    index.update([root])
+
+    again = index.update()
+    assert (again.added, again.updated, again.removed, again.unchanged) == (0, 0, 0, 4)
+    assert again.chunks_embedded == 0
+
+    # Same bytes, new mtime: hashed, not re-extracted or re-embedded.
+    os.utime(root / "guide/install.md", ns=(time.time_ns(), time.time_ns() + 10**9))
+    touched = index.update()
+    assert (touched.updated, touched.unchanged, touched.chunks_embedded) == (0, 4, 0)
+
+    # A new section: the old section's chunk is reused, only the new one is embedded.
+    usage = root / "guide/usage.md"
+    usage.write_text(
+        usage.read_text() + "\n## Exporting\n\n" + "Write results to JSON for scripts. " * 30
+    )
+    changed = index.update()
+    assert changed.updated == 1
+    assert changed.chunks_reused >= 1
+    assert 1 <= changed.chunks_embedded < changed.chunks
+
+    (root / "notes/cooking.txt").unlink()
+    (root / "notes/garden.md").write_text("# Garden\n\nTomatoes need sun and water.\n")
+    final = index.update()
+    assert (final.added, final.removed) == (1, 1)
+    index.close()
+    assert "cooking.txt" not in search_paths(settings, "sourdough bread")
+    assert search_paths(settings, "tomatoes")[0] == "garden.md"
+    assert search_paths(settings, "exporting results to JSON", mode="bm25")[0] == "usage.md"
+
+
+def test_bad_files_are_skipped_with_reasons_and_the_run_continues(settings, make_docs):
+    root = make_docs(
+        {
+            **DOCS,
+            "broken.pdf": b"%PDF-1.7\nthis is not really a pdf",
+            "broken.docx": b"PK\x03\x04 not a zip at all",
+            "blob.dat": bytes(range(256)) * 64,
+            "latin1.txt": (
+                "Le café est une boisson préparée à partir des grains torréfiés du caféier."
+                " La crème brûlée est un dessert français à base de crème et de sucre."
+            ).encode("latin-1"),
+        }
+    )
+    settings = load_settings(settings.home, max_file_mb=0.005)
+    (root / "huge.md").write_text("# Big\n\n" + "word " * 2000)
+    index = Index(settings)
+    report = index.update([root])
+    status = index.status()
+    index.close()
+    reasons = {Path(path).name: reason for path, reason in report.skipped}
+    assert set(reasons) >= {"broken.pdf", "broken.docx", "blob.dat", "huge.md"}
+    assert reasons["huge.md"].startswith("over "), reasons
+    assert reasons["broken.pdf"].startswith("corrupt PDF")
+    assert report.added == 5  # the four good files and the latin-1 text
+    assert status.skipped == len(report.skipped)
+    assert "latin1.txt" in search_paths(settings, "crème brûlée", mode="bm25")
+
+
+def test_a_folder_that_does_not_exist_is_a_usage_error(settings, tmp_path):
+    with pytest.raises(UsageError, match="no such file or folder"):
+        Index(settings).update([tmp_path / "nope"])
+
+
+def test_a_second_writer_is_refused_with_a_clear_message(settings, make_docs):
+    root = make_docs(DOCS)
+    holder = Index(settings)
+    with holder.writer_lock():
+        with pytest.raises(IndexBusyError, match="another localsearch process"):
+            Index(settings).update([root])
+        result = run_cli("index", str(root), "--quiet", home=settings.home, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: another localsearch process is writing to this index")
+    assert "Traceback" not in result.stderr
+
+
+def test_concurrent_index_runs_never_corrupt(settings, corpus):
+    root = corpus / "docutils" / "docutils" / "docs" / "howto"
+    env = {**os.environ, "LOCALSEARCH_HOME": str(settings.home)}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "localsearch", "index", str(root), "--quiet"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for _ in range(2)
+    ]
+    outcomes = [(p.wait(timeout=600), p.stderr.read()) for p in procs]
+    codes = sorted(code for code, _ in outcomes)
+    assert codes in ([0, 0], [0, 1]), outcomes
+    for code, err in outcomes:
+        if code == 1:
+            assert "another localsearch process is writing" in err
+    conn = open_connection(settings.database_path)
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    again = Index(settings).update()
+    assert again.added == again.updated == again.removed == 0
+
+
+def test_kill_9_mid_run_leaves_a_searchable_index_and_the_rerun_finishes(settings, corpus):
+    root = corpus / "docutils" / "docutils" / "docs"
+    env = {**os.environ, "LOCALSEARCH_HOME": str(settings.home)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "localsearch", "index", str(root), "--quiet"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 300
+    documents = 0
+    while time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.5)
+        if settings.database_path.exists():
+            try:
+                conn = open_connection(settings.database_path)
+                documents = conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+                conn.close()
+            except Exception:  # noqa: BLE001 - schema may not exist yet
+                documents = 0
+            if documents >= 10:
+                break
+    assert proc.poll() is None, "indexing finished before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+    conn = open_connection(settings.database_path)
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    kept = conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+    chunks = conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+    assert kept >= 10
+    assert conn.execute("SELECT COUNT(*) FROM vectors_1").fetchone()[0] == chunks
+    conn.close()
+    assert search_paths(settings, "docutils", mode="bm25")
+
+    rerun = Index(settings)
+    report = rerun.update()
+    status = rerun.status()
+    rerun.close()
+    assert report.unchanged >= kept
+    assert status.documents == kept + report.added
+    assert status.lexical_in_step
+    assert "rst-directives.rst" in search_paths(settings, "how do I create my own directive")
+
+
+class _OtherEncoder:
+    """A second 'model': the bundled one under another name, to provoke a mismatch."""
+
+    def __init__(self, inner, name: str) -> None:
+        self.inner, self.name, self.location = inner, name, inner.location + "#" + name
+
+    dimension = property(lambda self: self.inner.dimension)
+    fingerprint = property(lambda self: "other-" + self.inner.fingerprint)
+
+    def encode_passages(self, texts, on_progress=None):
+        return self.inner.encode_passages(texts, on_progress)
+
+    def encode_queries(self, texts):
+        return self.inner.encode_queries(texts)
+
+
+def test_a_model_change_needs_reembed_and_reembed_switches(settings, make_docs):
+    from localsearch.embed.sentence_transformer import load_encoder
+
+    root = make_docs(DOCS)
+    base = load_encoder("all-MiniLM-L6-v2", settings.models_dir)
+
+    def factory(reference: str):
+        return base if reference == "all-MiniLM-L6-v2" else _OtherEncoder(base, reference)
+
+    index = Index(settings, encoder_factory=factory)
+    index.update([root])
+    with pytest.raises(ModelMismatchError, match="--reembed"):
+        index.update(model="other-model")
+    report = index.update(model="other-model", reembed=True)
+    assert report.chunks_embedded == index.status().chunks
+    status = index.status()
+    index.close()
+    assert status.model == "other-model"
+    assert status.vectors == status.chunks
+
+
+def test_nested_roots_are_merged_and_roots_can_be_removed(settings, make_docs):
+    root = make_docs(DOCS)
+    index = Index(settings)
+    index.update([root / "guide"])
+    index.update([root])
+    status = index.status()
+    assert [r["path"] for r in status.roots] == [str(root)]
+    assert status.documents == 4
+    assert index.remove_root(root) == 4
+    assert index.status().documents == 0
+    index.close()
+    assert search_paths(settings, "bread", mode="bm25") == []
+
+
+def test_status_json_and_cli_errors(settings, make_docs, tmp_path):
+    missing = run_cli("status", home=settings.home, timeout=60)
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == (
+        f"Error: no index in {settings.home} — run `localsearch index PATH` first"
+    )
+    bad = run_cli("index", str(tmp_path / "nope"), home=settings.home, timeout=60)
+    assert bad.returncode == 2
+    assert bad.stderr.strip() == f"Error: no such file or folder: {tmp_path / 'nope'}"
+
+    root = make_docs(DOCS)
+    done = run_cli("index", str(root), "--quiet", home=settings.home)
+    assert done.returncode == 0, done.stderr
+    assert "4 added, 0 updated, 0 removed" in done.stderr
+    import json
+
+    info = json.loads(run_cli("status", "--json", home=settings.home, timeout=60).stdout)
+    assert info["documents"] == 4
+    assert info["model"] == "all-MiniLM-L6-v2"
+    assert info["roots"][0]["path"] == str(root)
+    assert info["chunks"] >= 5
+
+
+def test_engine_imports_no_ui_and_cli_start_needs_no_torch():
+    code = (
+        "import sys, localsearch.index, localsearch.search, localsearch.store, "
+        "localsearch.lexical, localsearch.ingest.walk, localsearch.ingest.extract, "
+        "localsearch.ingest.chunk\n"
+        "bad = [m for m in ('textual', 'rich', 'click', 'localsearch.cli', 'localsearch.tui', "
+        "'torch') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+        "from localsearch.cli import _register; _register()\n"
+        "assert 'torch' not in sys.modules and 'transformers' not in sys.modules\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
