@@ -8,6 +8,7 @@ committed batch is what searches see; the next run picks up the rest.
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -111,6 +112,11 @@ def file_source(found: FoundFile, extract: Callable[[Path], ExtractedDocument]) 
     )
 
 
+def normalised(path: Path | str) -> Path:
+    """Absolute with `..` folded, but symlinks kept: the user's view of the path."""
+    return Path(os.path.abspath(Path(path).expanduser()))
+
+
 def _within(child: Path, parent: Path) -> bool:
     return child == parent or parent in child.parents
 
@@ -163,12 +169,13 @@ class Index:
     def writer_lock(self, wait_seconds: float = 0.0, purpose: str = "index") -> WriterLock:
         return WriterLock(self.settings.lock_path, wait_seconds=wait_seconds, purpose=purpose)
 
-    def count_tokens(self, text: str) -> int:
+    @property
+    def token_counter(self) -> Callable[[str], int]:
         if self._token_counter is None:
             from localsearch.ingest.tokens import load_token_counter
 
             self._token_counter = load_token_counter()
-        return self._token_counter(text)
+        return self._token_counter
 
     # -- spaces -------------------------------------------------------------------------------
 
@@ -216,6 +223,9 @@ class Index:
             return False
         total = self.store.count("chunks")
         done = 0
+        if total == 0:
+            self.lexical.rebuild([], version)
+            return True
 
         def advance(n: int) -> None:
             nonlocal done
@@ -238,7 +248,7 @@ class Index:
     ) -> IndexReport:
         """Index new folders and bring known ones up to date."""
         started = time.monotonic()
-        roots = [Path(p).expanduser().absolute() for p in paths or []]
+        roots = [normalised(p) for p in paths or []]
         for root in roots:
             if not root.exists():
                 raise UsageError(f"no such file or folder: {root}")
@@ -438,7 +448,7 @@ class Index:
 
         return chunk_document(
             document,
-            self.count_tokens,
+            self.token_counter,
             max_tokens=self.settings.chunk_tokens,
             overlap_tokens=self.settings.chunk_overlap,
         )
@@ -476,6 +486,7 @@ class Index:
                 embedded += n
                 progress(ProgressEvent("embed", report.chunks_embedded + embedded, None))
 
+            progress(ProgressEvent("embed", report.chunks_embedded, None))
             vectors = encoder.encode_passages(to_embed, on_embedded)
             for text, vector in zip(to_embed, vectors, strict=True):
                 known[embed_hash(text)] = vector
@@ -569,7 +580,7 @@ class Index:
     # -- roots and status ---------------------------------------------------------------------
 
     def remove_root(self, path: Path) -> int:
-        target = str(Path(path).expanduser().absolute())
+        target = str(normalised(path))
         with self.writer_lock():
             match = [rid for rid, p, _ in self.store.roots() if p == target]
             if not match:

@@ -87,7 +87,7 @@ class RichProgress:
             )
             self.started[event.stage] = time.monotonic()
         elapsed = max(time.monotonic() - self.started[event.stage], 1e-6)
-        rate = f"{event.completed / elapsed:.1f}/s" if event.completed else ""
+        rate = f"{event.completed / elapsed:.1f}/s" if event.completed and elapsed > 1 else ""
         self.progress.update(
             self.tasks[event.stage], completed=event.completed, total=event.total, rate=rate
         )

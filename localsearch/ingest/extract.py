@@ -14,6 +14,7 @@ from pathlib import Path
 
 from charset_normalizer import from_bytes
 
+from localsearch.ingest.extract_encoding import guess_encoding
 from localsearch.ingest.types import ExtractedDocument, Section
 
 
@@ -21,61 +22,62 @@ class ExtractionError(Exception):
     """A file that cannot be turned into text; str() is a short reason ("corrupt PDF: ...")."""
 
 
-MARKDOWN_EXTENSIONS = frozenset({".md", ".markdown", ".mdown", ".mkd", ".mdx"})
-RST_EXTENSIONS = frozenset({".rst", ".rest"})
-HTML_EXTENSIONS = frozenset({".html", ".htm", ".xhtml"})
-TEXT_EXTENSIONS = frozenset(
-    {".txt", ".text", ".log", ".csv", ".tsv", ".bib", ".tex", ".org", ".adoc", ".asciidoc",
-     ".textile", ".wiki", ".me", ".nfo", ".1", ".3", ".5", ".7", ".8"}
+def _suffixes(names: str) -> frozenset[str]:
+    return frozenset(names.split())
+
+
+MARKDOWN_EXTENSIONS = _suffixes(".md .markdown .mdown .mkd .mdx")
+RST_EXTENSIONS = _suffixes(".rst .rest")
+HTML_EXTENSIONS = _suffixes(".html .htm .xhtml")
+DOCX_EXTENSIONS = _suffixes(".docx .docm .dotx")
+CODE_EXTENSIONS = _suffixes(
+    ".py .pyi .js .mjs .cjs .ts .tsx .jsx .go .rs .java .c .h .cc .cpp .cxx .hh .hpp .hxx .cs"
+    " .rb .php .swift .kt .kts .scala .sh .bash .zsh .fish .ps1 .lua .r .sql .m .mm .pl .pm .ex"
+    " .exs .erl .hs .ml .mli .clj .dart .jl .vue .svelte .zig .nim .typ .toml .yaml .yml .json"
+    " .jsonc .ini .cfg .conf .xml .css .scss .sass .less .gradle .cmake .proto .graphql .tf"
+    " .nix .bat .cmd .vim .el .lisp .scm .mk"
 )
-CODE_EXTENSIONS = frozenset(
-    {".py", ".pyi", ".js", ".mjs", ".cjs", ".ts", ".tsx", ".jsx", ".go", ".rs", ".java", ".c",
-     ".h", ".cc", ".cpp", ".cxx", ".hh", ".hpp", ".hxx", ".cs", ".rb", ".php", ".swift", ".kt",
-     ".kts", ".scala", ".sh", ".bash", ".zsh", ".fish", ".ps1", ".lua", ".r", ".sql", ".m",
-     ".mm", ".pl", ".pm", ".ex", ".exs", ".erl", ".hs", ".ml", ".mli", ".clj", ".dart", ".jl",
-     ".vue", ".svelte", ".zig", ".nim", ".typ", ".toml", ".yaml", ".yml", ".json", ".jsonc",
-     ".ini", ".cfg", ".conf", ".xml", ".css", ".scss", ".sass", ".less", ".gradle", ".cmake",
-     ".proto", ".graphql", ".tf", ".nix", ".bat", ".cmd", ".vim", ".el", ".lisp", ".scm"}
+CODE_FILENAMES = _suffixes(
+    "makefile gnumakefile dockerfile containerfile jenkinsfile vagrantfile rakefile gemfile"
+    " procfile cmakelists.txt justfile"
 )
-CODE_FILENAMES = frozenset(
-    {"makefile", "gnumakefile", "dockerfile", "containerfile", "jenkinsfile", "vagrantfile",
-     "rakefile", "gemfile", "procfile", "cmakelists.txt", "justfile", "build", "workspace"}
-)
-# Formats that hold text but that we do not read yet; binary formats we never will.
-UNSUPPORTED_EXTENSIONS = frozenset(
-    {".xlsx", ".xlsm", ".xls", ".doc", ".ppt", ".odt", ".ods", ".odp", ".rtf", ".pages",
-     ".numbers", ".key", ".mobi", ".azw3", ".djvu", ".ipynb"}
+# Formats that hold text but that we do not read (yet).
+UNSUPPORTED_EXTENSIONS = _suffixes(
+    ".xlsx .xlsm .xls .doc .ppt .odt .ods .odp .rtf .pages .numbers .key .mobi .azw3 .djvu .ipynb"
 )
 # Extension -> the reason the walker gives for skipping it without reading a byte.
 BINARY_EXTENSIONS: dict[str, str] = {
     **dict.fromkeys(
-        (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".ico", ".icns",
-         ".heic", ".heif", ".avif", ".svg", ".svgz", ".psd", ".xcf", ".raw", ".cr2", ".nef",
-         ".eps", ".ai"),
+        _suffixes(
+            ".png .jpg .jpeg .gif .bmp .tif .tiff .webp .ico .icns .heic .heif .avif .svg .svgz"
+            " .psd .xcf .raw .cr2 .nef .eps .ai"
+        ),
         "image",
     ),
     **dict.fromkeys(
-        (".mp3", ".wav", ".flac", ".ogg", ".oga", ".m4a", ".aac", ".opus", ".wma", ".mp4",
-         ".m4v", ".mkv", ".mov", ".avi", ".wmv", ".webm", ".flv", ".mpg", ".mpeg", ".swf"),
+        _suffixes(
+            ".mp3 .wav .flac .ogg .oga .m4a .aac .opus .wma .mp4 .m4v .mkv .mov .avi .wmv .webm"
+            " .flv .mpg .mpeg .swf"
+        ),
         "audio or video",
     ),
     **dict.fromkeys(
-        (".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".zst", ".7z", ".rar", ".lz", ".lzma",
-         ".jar", ".war", ".whl", ".egg", ".deb", ".rpm", ".dmg", ".iso", ".img", ".apk",
-         ".cab", ".msi"),
+        _suffixes(
+            ".zip .tar .gz .tgz .bz2 .xz .zst .7z .rar .lz .lzma .jar .war .whl .egg .deb .rpm"
+            " .dmg .iso .img .apk .cab .msi"
+        ),
         "archive",
     ),
     **dict.fromkeys(
-        (".exe", ".dll", ".so", ".dylib", ".o", ".obj", ".a", ".lib", ".bin", ".class",
-         ".pyc", ".pyo", ".pyd", ".wasm", ".elc", ".beam", ".node", ".pdb", ".dat", ".pkl",
-         ".pickle", ".npy", ".npz", ".pt", ".pth", ".onnx", ".safetensors", ".gguf", ".h5",
-         ".hdf5", ".parquet", ".arrow", ".feather", ".avro", ".orc"),
+        _suffixes(
+            ".exe .dll .so .dylib .o .obj .a .lib .bin .class .pyc .pyo .pyd .wasm .elc .beam"
+            " .node .pdb .dat .pkl .pickle .npy .npz .pt .pth .onnx .safetensors .gguf .h5 .hdf5"
+            " .parquet .arrow .feather .avro .orc"
+        ),
         "binary file",
     ),
-    **dict.fromkeys((".ttf", ".otf", ".woff", ".woff2", ".eot", ".pfb"), "font"),
-    **dict.fromkeys(
-        (".sqlite", ".sqlite3", ".db", ".db3", ".mdb", ".accdb", ".dbf", ".kdbx"), "database"
-    ),
+    **dict.fromkeys(_suffixes(".ttf .otf .woff .woff2 .eot .pfb"), "font"),
+    **dict.fromkeys(_suffixes(".sqlite .sqlite3 .db .db3 .mdb .accdb .dbf .kdbx"), "database"),
 }
 
 SUPPORTED_TYPES: dict[str, str] = {
@@ -98,14 +100,15 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
 _SNIFF_BYTES = 8192
+_WIDE_ENCODINGS = ["utf_16", "utf_16_le", "utf_16_be", "utf_32", "utf_32_le", "utf_32_be"]
 _NEWLINES = re.compile(r"\r\n?")
 
 
 def detect_doc_type(path: Path) -> str:
-    """The extractor a file goes to, by name alone: one of SUPPORTED_TYPES, or "unsupported".
+    """The extractor a file goes to, by name alone: a SUPPORTED_TYPES key, "binary" (a known
+    binary extension) or "unsupported" (a known format we do not read).
 
     Unknown extensions map to "txt": extraction sniffs the bytes and rejects binary content.
-    Known binary extensions map to "binary".
     """
     suffix = path.suffix.lower()
     if suffix in MARKDOWN_EXTENSIONS:
@@ -116,7 +119,7 @@ def detect_doc_type(path: Path) -> str:
         return "html"
     if suffix == ".pdf":
         return "pdf"
-    if suffix in (".docx", ".docm", ".dotx"):
+    if suffix in DOCX_EXTENSIONS:
         return "docx"
     if suffix == ".pptx":
         return "pptx"
@@ -192,23 +195,27 @@ def _extract_as(path: Path, doc_type: str) -> ExtractedDocument:
 def decode_text(data: bytes) -> str:
     """Bytes in any encoding -> str with "\\n" newlines; ExtractionError for binary data.
 
-    UTF-8 is tried first because nearly everything is UTF-8 and charset detection is slow.
+    A byte order mark decides; else UTF-8 (nearly everything, and decoding it is cheap); else
+    the most plausible legacy encoding. NUL bytes mean binary, unless the bytes read cleanly
+    as UTF-16/32 without a byte order mark.
     """
     for bom, encoding in _BOMS:
         if data.startswith(bom):
-            text = data[len(bom):].decode(encoding, errors="replace")
-            return _NEWLINES.sub("\n", text)
+            return _NEWLINES.sub("\n", data[len(bom) :].decode(encoding, errors="replace"))
     if b"\x00" in data[:_SNIFF_BYTES]:
-        raise ExtractionError("binary file")
+        wide = from_bytes(data, cp_isolation=_WIDE_ENCODINGS).best()
+        if wide is None:
+            raise ExtractionError("binary file")
+        return _NEWLINES.sub("\n", str(wide))
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        best = from_bytes(data).best()
-        if best is None:
+        legacy = guess_encoding(data)
+        if legacy is None:
             raise ExtractionError("binary file") from None
         try:
-            text = str(best)
-        except (UnicodeDecodeError, LookupError) as exc:
+            text = data.decode(legacy, errors="replace")
+        except LookupError as exc:
             raise ExtractionError("undecodable text") from exc
     return _NEWLINES.sub("\n", text)
 
@@ -222,15 +229,18 @@ def extract_plain_text(text: str, path: Path) -> ExtractedDocument:
     boundaries: list[tuple[int, str]] = []  # (0-based line, heading)
     for number, line in enumerate(lines):
         previous_blank = number == 0 or not lines[number - 1].strip()
-        if previous_blank and _MAN_HEADING.fullmatch(line.rstrip()) and any(
-            c.isalpha() for c in line
-        ):
+        if previous_blank and _MAN_HEADING.fullmatch(line.rstrip()) and _has_letters(line):
             boundaries.append((number, line.strip()))
-    first_line = next((line.strip() for line in lines if line.strip()), "")
-    title = first_line if 0 < len(first_line) <= 100 else path.stem
+    # The first line that reads like words (not a rule of dashes), if it is short enough.
+    first_line = next((line.strip() for line in lines[:50] if _has_letters(line)), "")
+    title = first_line if len(first_line) <= 100 else ""
     return ExtractedDocument(
-        title=title, doc_type="txt", sections=sections_from_lines(lines, boundaries)
+        title=title or path.stem, doc_type="txt", sections=sections_from_lines(lines, boundaries)
     )
+
+
+def _has_letters(line: str, at_least: int = 3) -> bool:
+    return sum(c.isalpha() for c in line) >= at_least
 
 
 def sections_from_lines(

@@ -15,16 +15,16 @@ from localsearch.ingest.extract import HeadingPath, shorten
 from localsearch.ingest.types import ExtractedDocument, Section
 
 _HIDDEN_TAGS = frozenset(
-    {"script", "style", "noscript", "template", "nav", "svg", "iframe", "object", "embed",
-     "canvas", "head", "select", "button", "-comment"}
+    "script style noscript template nav svg iframe object embed canvas head select button"
+    " -comment".split()
 )
 _PARAGRAPH_TAGS = frozenset(
-    {"p", "pre", "blockquote", "table", "ul", "ol", "dl", "figure", "section", "article",
-     "hr", "details", "header", "footer", "main", "aside", "h1", "h2", "h3", "h4", "h5", "h6"}
+    "p pre blockquote table ul ol dl figure section article hr details header footer main aside"
+    " h1 h2 h3 h4 h5 h6".split()
 )
 _LINE_TAGS = frozenset(
-    {"div", "li", "tr", "dt", "dd", "br", "caption", "figcaption", "summary", "form",
-     "fieldset", "address", "thead", "tbody", "tfoot", "body", "center", "legend"}
+    "div li tr dt dd br caption figcaption summary form fieldset address thead tbody tfoot body"
+    " center legend".split()
 )
 _CELL_TAGS = frozenset({"td", "th"})
 _HEADING_LEVELS = {f"h{n}": n for n in range(1, 7)}
@@ -146,9 +146,12 @@ def _walk(root: LexborNode, out: _SectionCollector) -> None:
             out.brk(_LINE)
             continue
         closing = (
-            _PARAGRAPH if tag in _PARAGRAPH_TAGS
-            else _LINE if tag in _LINE_TAGS
-            else _CELL if tag in _CELL_TAGS
+            _PARAGRAPH
+            if tag in _PARAGRAPH_TAGS
+            else _LINE
+            if tag in _LINE_TAGS
+            else _CELL
+            if tag in _CELL_TAGS
             else ""
         )
         if closing and closing != _CELL:

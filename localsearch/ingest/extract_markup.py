@@ -18,7 +18,8 @@ _FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
 _NOT_SETEXT_TEXT = re.compile(r" {4,}|\s*(?:[-*+>|]|\d+[.)])(?:\s|$)|\s*<")
 _FRONT_MATTER_TITLE = re.compile(r"title\s*:\s*(.+)", re.IGNORECASE)
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
-_INLINE_MARKS = re.compile(r"[`*_]{1,3}(?=\S)|(?<=\S)[`*_]{1,3}")
+# Backticks and asterisks only: underscores are more often part of names (__init__).
+_INLINE_MARKS = re.compile(r"[`*]{1,3}(?=\S)|(?<=\S)[`*]{1,3}")
 
 
 def clean_heading(text: str) -> str:
@@ -29,7 +30,11 @@ def clean_heading(text: str) -> str:
 
 
 def extract_markdown(text: str, path: Path) -> ExtractedDocument:
-    """Sections at ATX (`## x`) and setext headings; fenced code is never mistaken for one."""
+    """Sections at ATX (`## x`) and setext headings; fenced code is never mistaken for one.
+
+    The title is the front matter's title: when a file has one, it is the author's own title
+    (a JOSS paper's first H1 is "Summary"); otherwise the first H1, else the file name.
+    """
     lines = text.split("\n")
     first, front_title = _skip_front_matter(lines)
     heading_path = HeadingPath()
@@ -40,9 +45,12 @@ def extract_markdown(text: str, path: Path) -> ExtractedDocument:
         line = lines[number]
         fence_match = _FENCE.match(line)
         if fence:
-            if fence_match and fence_match.group(1)[0] == fence[0] and len(
-                fence_match.group(1)
-            ) >= len(fence) and not line.strip().strip(fence[0]):
+            if (
+                fence_match
+                and fence_match.group(1)[0] == fence[0]
+                and len(fence_match.group(1)) >= len(fence)
+                and not line.strip().strip(fence[0])
+            ):
                 fence = ""
             continue
         if fence_match:
@@ -56,7 +64,7 @@ def extract_markdown(text: str, path: Path) -> ExtractedDocument:
             first_h1 = title
     sections = sections_from_lines(lines, boundaries, first)
     return ExtractedDocument(
-        title=first_h1 or front_title or path.stem, doc_type="md", sections=sections
+        title=front_title or first_h1 or path.stem, doc_type="md", sections=sections
     )
 
 

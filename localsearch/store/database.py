@@ -90,13 +90,26 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        self.conn.execute("BEGIN IMMEDIATE")
+        """All or nothing; a full disk rolls back and says so instead of a SQLite traceback."""
         try:
-            yield
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                if not self.conn.getautocommit():
+                    self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+        except apsw.FullError:
+            raise LocalSearchError(
+                "the disk is full; the index keeps its last committed state",
+                "free some space and run the command again",
+            ) from None
+        except apsw.BusyError:
+            raise LocalSearchError(
+                "the database stayed locked by another process",
+                "wait for the other localsearch process to finish",
+            ) from None
 
     # -- meta ---------------------------------------------------------------------------------
 
