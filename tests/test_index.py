@@ -27,7 +27,9 @@ DOCS = {
         + "\n"
     ),
     "notes/cooking.txt": "A recipe for sourdough bread: flour, water, salt and a starter.\n",
-    "src/tool.py": 'def greet(name):\n    """Say hello to someone by name."""\n    return f"hi {name}"\n',
+    "src/tool.py": (
+        'def greet(name):\n    """Say hello to someone by name."""\n    return f"hi {name}"\n'
+    ),
 }
 
 
@@ -159,7 +161,10 @@ def test_concurrent_index_runs_never_corrupt(settings, corpus):
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "localsearch", "index", str(root), "--quiet"],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for _ in range(2)
     ]
@@ -180,7 +185,9 @@ def test_kill_9_mid_run_leaves_a_searchable_index_and_the_rerun_finishes(setting
     env = {**os.environ, "LOCALSEARCH_HOME": str(settings.home)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "localsearch", "index", str(root), "--quiet"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 300
     documents = 0
@@ -305,3 +312,64 @@ def test_engine_imports_no_ui_and_cli_start_needs_no_torch():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_ctrl_c_mid_run_exits_cleanly_and_keeps_the_index(settings, corpus):
+    root = corpus / "docutils" / "docutils" / "docs"
+    env = {**os.environ, "LOCALSEARCH_HOME": str(settings.home)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "localsearch", "index", str(root), "--quiet"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.3)
+        try:
+            conn = open_connection(settings.database_path)
+            if conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0] >= 5:
+                break
+        except Exception:  # noqa: BLE001 - the schema may not exist yet
+            continue
+    assert proc.poll() is None, "indexing finished before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    assert err.strip().splitlines()[-1].startswith("Interrupted. Everything committed so far")
+    assert "Traceback" not in err
+    conn = open_connection(settings.database_path)
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0] >= 5
+    assert search_paths(settings, "docutils", mode="bm25")
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path):
+    mount_point = tmp_path / "tiny"
+    mount_point.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2500k", "tmpfs", str(mount_point)],
+        capture_output=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    yield mount_point
+    subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def test_a_full_disk_is_a_clear_error_and_keeps_the_previous_index(tiny_disk, corpus):
+    from localsearch.errors import LocalSearchError
+
+    settings = load_settings(tiny_disk / "home")
+    index = Index(settings)
+    first = index.update([corpus / "docutils" / "docutils" / "docs" / "howto"])
+    with pytest.raises(LocalSearchError, match="disk is full"):
+        index.update([corpus / "docutils" / "docutils" / "docs"])
+    index.close()
+    conn = open_connection(settings.database_path)
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0] >= first.added
+    conn.close()
+    assert "rst-directives.rst" in search_paths(settings, "how do I create my own directive")

@@ -67,9 +67,6 @@ def main(argv: list[str] | None = None) -> None:
 
     try:
         app.main(args=argv, prog_name="localsearch", standalone_mode=False)
-    except click.exceptions.Abort:
-        stderr.print("Interrupted.")
-        sys.exit(130)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
@@ -78,7 +75,8 @@ def main(argv: list[str] | None = None) -> None:
     except LocalSearchError as exc:
         stderr.print(f"Error: {exc.message}" + (f" — {exc.hint}" if exc.hint else ""), markup=False)
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        # click turns Ctrl-C into Abort; every write is transactional, so nothing is half done.
         stderr.print(
             "Interrupted. Everything committed so far is kept and searchable; run the command"
             " again to finish.",
