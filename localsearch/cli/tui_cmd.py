@@ -1,13 +1,27 @@
-"""`localsearch tui` (also a bare `localsearch`)."""
+"""`localsearch tui` (also a bare `localsearch`): open the interactive search."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import click
+
+from localsearch.cli import home_option, settings_from
 from localsearch.config import Settings
-from localsearch.errors import LocalSearchError
 
 
 def run_tui(settings: Settings) -> None:
-    raise LocalSearchError("the interactive UI is not built yet", "use `localsearch search QUERY`")
+    from localsearch.tui.app import make_app
+
+    make_app(settings).run()
 
 
-commands: list = []
+@click.command()
+@home_option
+@click.pass_context
+def tui(ctx: click.Context, home: Path | None) -> None:
+    """Open the interactive search (the same as running `localsearch` with no command)."""
+    run_tui(settings_from(ctx, home))
+
+
+commands = [tui]

@@ -147,7 +147,7 @@ class SentenceTransformerEncoder:
         return self._encode([prefix + t for t in texts] if prefix else texts, None)
 
 
-_LOADED: dict[tuple[str, str], SentenceTransformerEncoder] = {}
+_LOADED: dict[tuple[str, str], SentenceTransformerEncoder] = {}  # batch size is not part of it
 
 
 def load_encoder(reference: str, models_dir: Any, **options: Any) -> SentenceTransformerEncoder:
@@ -155,7 +155,10 @@ def load_encoder(reference: str, models_dir: Any, **options: Any) -> SentenceTra
     from localsearch.catalog import resolve_model
 
     resolved = resolve_model(reference, models_dir)
+    batch_size = options.pop("batch_size", None)
     key = (resolved.location, repr(sorted(options.items())))
     if key not in _LOADED:
         _LOADED[key] = SentenceTransformerEncoder(resolved, **options)
+    if batch_size:
+        _LOADED[key].batch_size = batch_size
     return _LOADED[key]

@@ -1,0 +1,419 @@
+"""The textual app: screens for search, folders and adapting, engine work in worker threads.
+
+`make_app` builds it for both the CLI and the tests; the tests pass a recording opener, the CLI
+passes nothing and gets the real one. Nothing here imports torch: the model loads in a worker.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.reactive import reactive, var
+from textual.screen import Screen
+from textual.timer import Timer
+
+from localsearch.config import Settings
+from localsearch.errors import IndexBusyError, LocalSearchError, NoIndexError
+from localsearch.index import Index, IndexReport, IndexStatus
+from localsearch.progress import ProgressEvent
+from localsearch.search.engine import MODES
+from localsearch.tui import adapt_bridge
+from localsearch.tui.adapt_bridge import AdaptOutcome
+from localsearch.tui.backend import EngineFactory, SearchBackend
+from localsearch.tui.messages import (
+    AdaptFailed,
+    AdaptFinished,
+    AdaptProgressed,
+    IndexingFailed,
+    IndexingFinished,
+    IndexingProgressed,
+    IndexStatusLoaded,
+    ModelChoiceApplied,
+    ModelFailed,
+    ModelWarmed,
+    RootRemovalFailed,
+    RootRemoved,
+)
+from localsearch.tui.opener import Opener, SystemOpener
+from localsearch.tui.screens.adapt import AdaptScreen
+from localsearch.tui.screens.help import HelpScreen
+from localsearch.tui.screens.index import IndexScreen
+from localsearch.tui.screens.search import SearchScreen
+from localsearch.tui.state import JobState, format_seconds
+
+PROGRESS_INTERVAL_SECONDS = 0.1
+
+
+class ThrottledProgress:
+    """A ProgressCallback for worker threads: posts at most every 0.1 s per stage, plus ends."""
+
+    def __init__(self, post: Any, message: type) -> None:
+        self.post = post
+        self.message = message
+        self.last: dict[str, float] = {}
+
+    def __call__(self, event: ProgressEvent) -> None:
+        now = time.monotonic()
+        finished = event.total is not None and event.completed >= event.total
+        if finished or now - self.last.get(event.stage, 0.0) >= PROGRESS_INTERVAL_SECONDS:
+            self.last[event.stage] = now
+            self.post(self.message(event))
+
+
+class LocalSearchApp(App[None]):
+    TITLE = "localsearch"
+    CSS_PATH = "localsearch.tcss"
+    MODES = {"search": SearchScreen, "index": IndexScreen, "adapt": AdaptScreen}
+    DEFAULT_MODE = "search"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (90, "-wide")]
+    BINDINGS = [
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
+        Binding("q", "quit", "Quit"),
+        Binding("f1,question_mark", "help", "Help", key_display="F1"),
+        Binding("f2", "switch_mode('index')", "Folders", key_display="F2"),
+        Binding("f3", "switch_mode('adapt')", "Adapt", key_display="F3"),
+    ]
+
+    index_status: reactive[IndexStatus | None] = reactive(None, always_update=True)
+    status_loaded: var[bool] = var(False)
+    model_state: reactive[str] = reactive("idle")  # idle | loading | ready | failed
+    mode: reactive[str] = reactive("hybrid")
+    latency_ms: reactive[float | None] = reactive(None)
+    indexing: reactive[JobState] = reactive(JobState, always_update=True)
+    adapting: reactive[JobState] = reactive(JobState, always_update=True)
+    adapt_outcome: reactive[AdaptOutcome | None] = reactive(None, always_update=True)
+    data_generation: reactive[int] = reactive(0)  # bumped whenever indexed content changes
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        opener: Opener | None = None,
+        engine_factory: EngineFactory | None = None,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.backend = SearchBackend(settings, engine_factory)
+        self.opener: Opener = opener or SystemOpener(self.suspend)
+        self._job_status_timer: Timer | None = None
+
+    # -- start-up -----------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.refresh_status()
+
+    @property
+    def root_paths(self) -> list[str]:
+        return [root["path"] for root in self.index_status.roots] if self.index_status else []
+
+    def refresh_status(self) -> None:
+        self._load_status()
+
+    @work(thread=True, exclusive=True, group="status")
+    def _load_status(self) -> None:
+        try:
+            status = self.backend.status()
+        except Exception as exc:  # noqa: BLE001 - reported, never a crash
+            self.call_from_thread(self.report_error, exc, "Cannot read the index")
+            status = None
+        self.post_message(IndexStatusLoaded(status))
+
+    def on_index_status_loaded(self, message: IndexStatusLoaded) -> None:
+        self.status_loaded = True
+        self.index_status = message.status
+        status = message.status
+        busy = self.indexing.running or self.adapting.running
+        if status and status.model and self.model_state == "idle" and not busy:
+            self.model_state = "loading"
+            self._warm_up_model()
+
+    @work(thread=True, exclusive=True, group="model")
+    def _warm_up_model(self) -> None:
+        started = time.monotonic()
+        try:
+            model = self.backend.warm_up()
+        except Exception as exc:  # noqa: BLE001 - a missing model is a notification
+            self.post_message(ModelFailed(exc))
+            return
+        self.post_message(ModelWarmed(model, time.monotonic() - started))
+
+    def on_model_warmed(self, message: ModelWarmed) -> None:
+        self.model_state = "ready"
+
+    def on_model_failed(self, message: ModelFailed) -> None:
+        self.model_state = "failed"
+        self.report_error(
+            message.error, "The model could not be loaded; keyword search still works"
+        )
+
+    # -- errors -------------------------------------------------------------------------------
+
+    def report_error(self, error: BaseException, context: str = "") -> None:
+        """One notification per error: the message and its hint, never a traceback."""
+        if isinstance(error, LocalSearchError):
+            text = error.message + (f"\n{error.hint}" if error.hint else "")
+        else:
+            text = f"{type(error).__name__}: {error}"
+        title = context or ("Error" if not isinstance(error, NoIndexError) else "No index")
+        self.notify(text, title=title, severity="error", timeout=8, markup=False)
+
+    # -- modes --------------------------------------------------------------------------------
+
+    def action_cycle_mode(self) -> None:
+        self.mode = MODES[(MODES.index(self.mode) + 1) % len(MODES)]
+        self.notify(f"Mode: {self.mode}", timeout=1.5)
+
+    def action_set_mode(self, mode: str) -> None:
+        self.mode = mode
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    # -- opening files ------------------------------------------------------------------------
+
+    def open_path(self, path: Path, line: int | None) -> None:
+        try:
+            self.opener.open_file(path, line)
+        except Exception as exc:  # noqa: BLE001 - unreadable file, no editor: a notification
+            self.report_error(exc, "Cannot open the file")
+
+    def open_folder(self, path: Path) -> None:
+        try:
+            self.opener.open_folder(path)
+        except Exception as exc:  # noqa: BLE001
+            self.report_error(exc, "Cannot open the folder")
+
+    # -- indexing -----------------------------------------------------------------------------
+
+    def add_folder(self, raw_path: str) -> bool:
+        """Index a new folder; False (with a notification) when the path is not usable."""
+        text = raw_path.strip()
+        if not text:
+            self.notify("Type the path of a folder first.", severity="warning")
+            return False
+        path = Path(text).expanduser()
+        if not path.exists():
+            self.notify(f"No such folder: {path}", severity="error", markup=False)
+            return False
+        return self.start_indexing([path.absolute()])
+
+    def start_indexing(self, paths: list[Path] | None) -> bool:
+        """Index `paths` (None: re-index every known folder) in a worker; searching goes on."""
+        if self.indexing.running:
+            self.notify("Indexing is already running.", severity="warning")
+            return False
+        if paths is None and not self.root_paths:
+            self.notify("No folders to re-index: add one first.", severity="warning")
+            return False
+        self.indexing = JobState().started()
+        self._follow_job_status(True)
+        self._index_in_worker(paths)
+        return True
+
+    def _follow_job_status(self, running: bool) -> None:
+        """While a job writes, re-read the counts now and then: batches commit as they go."""
+        if self._job_status_timer is not None:
+            self._job_status_timer.stop()
+            self._job_status_timer = None
+        if running:
+            self._job_status_timer = self.set_interval(2.0, self.refresh_status)
+
+    @work(thread=True, exclusive=True, group="index")
+    def _index_in_worker(self, paths: list[Path] | None) -> None:
+        index = Index(self.settings)
+        try:
+            report = index.update(
+                paths, progress=ThrottledProgress(self.post_message, IndexingProgressed)
+            )
+        except Exception as exc:  # noqa: BLE001 - busy lock, bad path, model: notifications
+            self.post_message(IndexingFailed(exc))
+            return
+        finally:
+            index.close()
+        self.post_message(IndexingFinished(report))
+
+    def on_indexing_progressed(self, message: IndexingProgressed) -> None:
+        if self.indexing.running:
+            self.indexing = self.indexing.progressed(message.event)
+
+    def on_indexing_finished(self, message: IndexingFinished) -> None:
+        summary = describe_report(message.report)
+        self.indexing = self.indexing.ended(outcome=summary)
+        self.notify(summary, title="Indexing finished", timeout=6)
+        for warning in message.report.warnings:
+            self.notify(warning, severity="warning", markup=False)
+        self._index_changed()
+
+    def on_indexing_failed(self, message: IndexingFailed) -> None:
+        error = message.error
+        text = error.message if isinstance(error, LocalSearchError) else str(error)
+        self.indexing = self.indexing.ended(error=f"Indexing stopped: {text}")
+        context = "The index is busy" if isinstance(error, IndexBusyError) else "Indexing failed"
+        self.report_error(error, context)
+        self._index_changed()
+
+    def _index_changed(self) -> None:
+        self._follow_job_status(self.indexing.running or self.adapting.running)
+        self.backend.reset()
+        self.refresh_status()
+        self.data_generation += 1
+        if self.model_state == "failed":
+            self.model_state = "idle"
+
+    def remove_root(self, path: str) -> None:
+        if self.indexing.running:
+            self.notify("Wait for indexing to finish first.", severity="warning")
+            return
+        self._remove_root_in_worker(path)
+
+    @work(thread=True, exclusive=True, group="index")
+    def _remove_root_in_worker(self, path: str) -> None:
+        index = Index(self.settings)
+        try:
+            removed = index.remove_root(Path(path))
+        except Exception as exc:  # noqa: BLE001
+            self.post_message(RootRemovalFailed(exc))
+            return
+        finally:
+            index.close()
+        self.post_message(RootRemoved(path, removed))
+
+    def on_root_removed(self, message: RootRemoved) -> None:
+        self.notify(f"Removed {message.path} ({message.documents} documents).", markup=False)
+        self._index_changed()
+
+    def on_root_removal_failed(self, message: RootRemovalFailed) -> None:
+        self.report_error(message.error, "Cannot remove the folder")
+
+    # -- adapting -----------------------------------------------------------------------------
+
+    def start_adapting(self, values: dict[str, Any]) -> bool:
+        if self.adapting.running or self.indexing.running:
+            self.notify("Wait for the running job to finish first.", severity="warning")
+            return False
+        if not self.index_status or not self.index_status.documents:
+            self.notify("Index some documents before adapting.", severity="warning")
+            return False
+        self.adapt_outcome = None
+        self.adapting = JobState().started()
+        self._adapt_in_worker(values)
+        return True
+
+    @work(thread=True, exclusive=True, group="adapt")
+    def _adapt_in_worker(self, values: dict[str, Any]) -> None:
+        try:
+            outcome = adapt_bridge.run_adapt(
+                self.settings, values, ThrottledProgress(self.post_message, AdaptProgressed)
+            )
+        except Exception as exc:  # noqa: BLE001 - a notification, never a crash
+            self.post_message(AdaptFailed(exc))
+            return
+        self.post_message(AdaptFinished(outcome))
+
+    def on_adapt_progressed(self, message: AdaptProgressed) -> None:
+        if self.adapting.running:
+            self.adapting = self.adapting.progressed(message.event)
+
+    def on_adapt_finished(self, message: AdaptFinished) -> None:
+        outcome: AdaptOutcome = message.result
+        verdict = f"kept {outcome.model}" if outcome.kept else "the current model stays"
+        self.adapting = self.adapting.ended(
+            outcome=f"Adapting finished in {format_seconds(outcome.seconds)}: {verdict}."
+        )
+        self.adapt_outcome = outcome
+        self.notify(f"Adapting finished: {verdict}.", timeout=6, markup=False)
+        if outcome.kept:
+            self._model_changed()
+
+    def on_adapt_failed(self, message: AdaptFailed) -> None:
+        error = message.error
+        text = error.message if isinstance(error, LocalSearchError) else str(error)
+        self.adapting = self.adapting.ended(error=f"Stopped: {text}")
+        self.report_error(error, "Adapting failed")
+
+    def choose_adapted_model(self, keep: bool) -> None:
+        """After a kept run: keep the new model (nothing to do) or roll back in a worker."""
+        outcome = self.adapt_outcome
+        if outcome is None or not outcome.kept:
+            return
+        if keep:
+            self.adapt_outcome = None
+            self.adapting = JobState()
+            self.notify(f"Keeping {outcome.model}.", markup=False)
+            return
+        if self.adapting.running or self.indexing.running:
+            self.notify("Wait for the running job to finish first.", severity="warning")
+            return
+        self.adapting = JobState().started()
+        self._roll_back_in_worker()
+
+    @work(thread=True, exclusive=True, group="adapt")
+    def _roll_back_in_worker(self) -> None:
+        try:
+            detail = adapt_bridge.roll_back(
+                self.settings, ThrottledProgress(self.post_message, AdaptProgressed)
+            )
+        except Exception as exc:  # noqa: BLE001
+            self.post_message(AdaptFailed(exc))
+            return
+        self.post_message(ModelChoiceApplied(detail))
+
+    def on_model_choice_applied(self, message: ModelChoiceApplied) -> None:
+        self.adapting = self.adapting.ended(outcome=message.detail)
+        self.notify(message.detail, markup=False)
+        self.adapt_outcome = None
+        self._model_changed()
+
+    def _model_changed(self) -> None:
+        """The active model may differ now: load it afresh and search again."""
+        self.backend.reset()
+        self.backend.model_ready.clear()
+        self.model_state = "idle"
+        self.refresh_status()
+        self.data_generation += 1
+
+    # -- command palette ----------------------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        for mode in MODES:
+            yield SystemCommand(
+                f"Mode: {mode}", f"Search in {mode} mode", lambda m=mode: self.action_set_mode(m)
+            )
+        yield SystemCommand("Search", "Go to the search screen", self._go("search"))
+        yield SystemCommand("Folders", "Indexed folders: add, remove, re-index", self._go("index"))
+        yield SystemCommand(
+            "Re-index all folders", "Bring the index up to date", lambda: self.start_indexing(None)
+        )
+        yield SystemCommand("Adapt the model", "Fine-tune on your documents", self._go("adapt"))
+        yield SystemCommand("Help", "Keys and modes", self.action_help)
+        yield from super().get_system_commands(screen)
+
+    def _go(self, mode: str) -> Any:
+        return lambda: self.switch_mode(mode)
+
+
+def describe_report(report: IndexReport) -> str:
+    text = (
+        f"Indexed in {report.seconds:.1f}s: {report.added} added, {report.updated} updated,"
+        f" {report.removed} removed, {report.unchanged} unchanged"
+    )
+    if report.skipped:
+        text += f", {len(report.skipped)} skipped"
+    return text + f"; {report.chunks} chunks written."
+
+
+def make_app(
+    settings: Settings,
+    *,
+    opener: Opener | None = None,
+    engine_factory: EngineFactory | None = None,
+) -> LocalSearchApp:
+    """The app for `settings`; tests pass a recording `opener` and may pass an engine factory."""
+    return LocalSearchApp(settings, opener=opener, engine_factory=engine_factory)

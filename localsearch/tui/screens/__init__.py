@@ -1,0 +1,1 @@
+"""Screens of the localsearch TUI: search, index, adapt, help, and a confirmation dialog."""

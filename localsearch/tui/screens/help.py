@@ -1,0 +1,75 @@
+"""The help screen: what each key does, and what the search modes mean."""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+SECTIONS: list[tuple[str, list[tuple[str, str]]]] = [
+    (
+        "Search",
+        [
+            ("type", "search as you type"),
+            ("↑ ↓ PgUp PgDn", "move through the results"),
+            ("enter", "open the result in $EDITOR at its line (PDF, Word: the default app)"),
+            ("ctrl+o", "open the folder that holds the result"),
+            ("tab, shift+tab", "move between search box, results, preview and filters"),
+            ("/", "back to the search box"),
+            ("esc", "clear the search box"),
+            ("ctrl+t", "switch mode: hybrid → bm25 → dense"),
+            ("ctrl+f", "filters: path glob (peps/*, *.md) and file type"),
+        ],
+    ),
+    (
+        "Everywhere",
+        [
+            ("F1, ?", "this help"),
+            ("F2", "folders: add, remove, re-index"),
+            ("F3", "adapt the model to your documents"),
+            ("ctrl+p", "command palette: every action by name"),
+            ("q, ctrl+c", "quit"),
+        ],
+    ),
+    (
+        "Folders (F2)",
+        [
+            ("a", "add a folder (tab completes the path)"),
+            ("r", "re-index every folder"),
+            ("delete", "remove the selected folder from the index (files stay)"),
+            ("esc", "back to search"),
+        ],
+    ),
+]
+
+MODES_TEXT = (
+    "Modes: hybrid combines the keyword and the meaning rankings; bm25 matches your words;"
+    " dense matches meaning, even in other words. Indexing runs in the background: you can"
+    " search while it works."
+)
+
+
+def help_renderable() -> Group:
+    parts: list[object] = [Text("localsearch: keys", style="bold")]
+    for title, rows in SECTIONS:
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold", no_wrap=True, min_width=14)
+        table.add_column()
+        for key, what in rows:
+            table.add_row(key, what)
+        parts += [Text(""), Text(title, style="bold underline"), table]
+    parts += [Text(""), Text(MODES_TEXT, style="italic")]
+    return Group(*parts)  # type: ignore[arg-type]
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q,f1,question_mark", "dismiss", "Close")]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-body"):
+            yield Static(help_renderable(), id="help-text")

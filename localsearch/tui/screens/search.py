@@ -1,0 +1,306 @@
+"""The search screen: type, see results and a preview, open what you found.
+
+Every keystroke restarts a short timer; when it fires, a search runs in a worker thread. Each
+search carries a sequence number and only the newest one's results are shown, so a slow old
+query never overwrites a fast new one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Center, Horizontal, Vertical
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Button, Footer, Input, OptionList, Select, Static
+from textual.worker import get_current_worker
+
+from localsearch.search.engine import Hit, SearchResults
+from localsearch.store.database import ChunkRow
+from localsearch.tui.messages import SearchCompleted, SearchFailed
+from localsearch.tui.state import INDEX_STAGE_LABELS
+from localsearch.tui.widgets.filter_bar import FilterBar
+from localsearch.tui.widgets.job_progress import JobProgress
+from localsearch.tui.widgets.path_input import PathInput
+from localsearch.tui.widgets.preview import Preview
+from localsearch.tui.widgets.results import ResultList
+from localsearch.tui.widgets.status_bar import StatusBar
+
+if TYPE_CHECKING:
+    from localsearch.tui.app import LocalSearchApp
+
+DEBOUNCE_SECONDS = 0.15
+RESULT_COUNT = 20
+
+WELCOME = """\
+[b]Welcome to localsearch[/b]
+
+Search your own documents by words and by meaning. Everything stays on this computer.
+
+Nothing is indexed yet: add a folder of notes, docs or papers to begin.
+Indexing reads the files once; later runs only look at what changed."""
+
+
+class EmptyState(Vertical):
+    """Shown until something is indexed: offers to add a folder and shows the first indexing."""
+
+    def compose(self) -> ComposeResult:
+        yield Static(WELCOME, id="welcome")
+        with Horizontal(id="welcome-add"):
+            yield PathInput(id="welcome-path")
+            yield Button("Add folder", id="welcome-add-button", variant="primary")
+        yield JobProgress("indexing", INDEX_STAGE_LABELS, id="welcome-progress")
+        with Center():
+            yield Static(
+                "Type a folder path (tab completes) and press enter.  F2 manages folders later.",
+                id="welcome-hint",
+            )
+
+
+class SearchScreen(Screen[None]):
+    BINDINGS = [
+        Binding("ctrl+t", "cycle_mode", "Mode"),
+        Binding("ctrl+f", "focus_filters", "Filter"),
+        Binding("ctrl+o", "open_folder", "Folder"),
+        Binding("slash", "focus_search", "Search", show=False),
+        Binding("up", "move_highlight(-1)", "Up", show=False),
+        Binding("down", "move_highlight(1)", "Down", show=False),
+        Binding("pageup", "move_highlight(-5)", show=False),
+        Binding("pagedown", "move_highlight(5)", show=False),
+        Binding("escape", "clear_or_focus_search", "Clear", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._sequence = 0
+        self._debounce: Timer | None = None
+        self._shown_provisional = False
+        self._contexts: dict[int, list[ChunkRow]] = {}
+        self._shown_query = ""
+        self.shown_results: SearchResults | None = None
+
+    @property
+    def localsearch(self) -> LocalSearchApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="Search your files…  (words, a question, a phrase)", id="query")
+        with Horizontal(id="results-view"):
+            yield ResultList(id="results")
+            yield Preview(id="preview")
+        yield EmptyState(id="empty")
+        yield FilterBar(id="filters")
+        yield StatusBar(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#query", Input).focus()
+        self.query_one(ResultList).show_message(self._prompt())
+        self.watch(self.app, "index_status", self._index_status_changed, init=True)
+        self.watch(self.app, "model_state", self._model_state_changed, init=False)
+        self.watch(self.app, "mode", self._mode_changed, init=False)
+        self.watch(self.app, "data_generation", self._data_changed, init=False)
+
+    # -- empty state --------------------------------------------------------------------------
+
+    def _prompt(self) -> str:
+        status = self.localsearch.index_status
+        if status is None or not status.documents:
+            return "Type to search."
+        return f"Type to search {status.documents:,} documents."
+
+    def _index_status_changed(self, status: Any) -> None:
+        loaded = self.localsearch.status_loaded
+        empty = loaded and (status is None or not status.documents)
+        was_empty = self.has_class("-empty")
+        self.set_class(empty, "-empty")
+        self.refresh_bindings()
+        if not self.query_one("#query", Input).value.strip():
+            self.query_one(ResultList).show_message(self._prompt())
+        if empty and not was_empty:
+            self.query_one("#welcome-path", PathInput).focus()
+        elif was_empty and not empty:
+            self.query_one("#query", Input).focus()
+
+    @on(Input.Submitted, "#welcome-path")
+    @on(Button.Pressed, "#welcome-add-button")
+    def _add_first_folder(self) -> None:
+        path_input = self.query_one("#welcome-path", PathInput)
+        self.localsearch.add_folder(path_input.value)
+
+    # -- searching ----------------------------------------------------------------------------
+
+    @on(Input.Changed, "#query")
+    @on(Input.Changed, "#path-filter")
+    def _schedule_search(self) -> None:
+        if self._debounce is not None:
+            self._debounce.stop()
+        self._debounce = self.set_timer(DEBOUNCE_SECONDS, self.run_search)
+
+    @on(Select.Changed, "#type-filter")
+    def _filter_changed(self) -> None:
+        self.run_search()
+
+    def _mode_changed(self, _mode: str) -> None:
+        self.run_search()
+
+    def _model_state_changed(self, state: str) -> None:
+        if state in ("ready", "failed") and self._shown_provisional:
+            self.run_search()
+
+    def _data_changed(self, _generation: int) -> None:
+        if self.query_one("#query", Input).value.strip():
+            self.run_search()
+
+    def run_search(self) -> None:
+        """Search now for what the inputs say; newer calls supersede older ones."""
+        if self._debounce is not None:
+            self._debounce.stop()
+            self._debounce = None
+        self._sequence += 1
+        query = self.query_one("#query", Input).value
+        if not query.strip():
+            self._shown_provisional = False
+            self._shown_query = ""
+            self.query_one(ResultList).show_message(self._prompt())
+            self.query_one(Preview).clear()
+            return
+        if not self.localsearch.backend.has_index():
+            self.query_one(ResultList).show_message("Nothing is indexed yet.")
+            return
+        filters = self.query_one(FilterBar)
+        self._search_in_worker(
+            self._sequence, query, self.localsearch.mode, filters.path_glob, filters.doc_types
+        )
+
+    @work(thread=True, exclusive=True, group="search")
+    def _search_in_worker(
+        self, sequence: int, query: str, mode: str, path_glob: str, doc_types: list[str]
+    ) -> None:
+        worker = get_current_worker()
+        try:
+            outcome = self.localsearch.backend.search(
+                query,
+                k=RESULT_COUNT,
+                mode=mode,
+                path_glob=path_glob,
+                doc_types=doc_types,
+                superseded=lambda: worker.is_cancelled,
+            )
+        except Exception as exc:  # noqa: BLE001 - shown as a notification, never a crash
+            if not worker.is_cancelled:
+                self.post_message(SearchFailed(sequence, exc))
+            return
+        if outcome is not None and not worker.is_cancelled:
+            self.post_message(
+                SearchCompleted(
+                    sequence, outcome.results, outcome.contexts, outcome.provisional, outcome.note
+                )
+            )
+
+    def on_search_completed(self, message: SearchCompleted) -> None:
+        if message.sequence != self._sequence:
+            return  # a newer search is under way or done: never show stale results
+        results = message.results
+        self.shown_results = results
+        self._contexts = message.contexts
+        self._shown_provisional = message.provisional
+        self._shown_query = results.query
+        self.localsearch.latency_ms = results.elapsed_ms
+        note = message.note
+        if message.provisional and self.localsearch.model_state == "idle":
+            note = "keyword (BM25) results while the index is busy"
+        result_list = self.query_one(ResultList)
+        if results.hits:
+            result_list.show_hits(results.hits, self.localsearch.root_paths)
+        else:
+            result_list.show_message(note if message.provisional else "No results.")
+            self.query_one(Preview).clear("No results for this query and these filters.")
+        result_list.border_subtitle = note
+        count = len(results.hits)
+        result_list.border_title = (
+            f"{count} result{'s' if count != 1 else ''} · {results.mode}" if count else "Results"
+        )
+
+    def on_search_failed(self, message: SearchFailed) -> None:
+        if message.sequence != self._sequence:
+            return
+        self.localsearch.report_error(message.error, "Search failed")
+        self.query_one(ResultList).show_message("The search failed; see the notification.")
+
+    @on(OptionList.OptionHighlighted, "#results")
+    def _preview_highlighted(self) -> None:
+        hit = self.query_one(ResultList).highlighted_hit
+        if hit is None:
+            return
+        self.query_one(Preview).show(
+            hit,
+            self._contexts.get(hit.chunk_id, []),
+            self._shown_query,
+            self.localsearch.root_paths,
+        )
+
+    # -- opening ------------------------------------------------------------------------------
+
+    @on(OptionList.OptionSelected, "#results")
+    def _open_selected(self) -> None:
+        self.action_open_hit()
+
+    @on(Input.Submitted, "#query")
+    def _open_from_query(self) -> None:
+        if self._debounce is not None:
+            # Enter before the results caught up: search first, the user can press it again.
+            self.run_search()
+            return
+        self.action_open_hit()
+
+    def current_hit(self) -> Hit | None:
+        return self.query_one(ResultList).highlighted_hit
+
+    def action_open_hit(self) -> None:
+        hit = self.current_hit()
+        if hit is None:
+            return
+        line = None if hit.page is not None else hit.start_line
+        self.localsearch.open_path(Path(hit.path), line)
+
+    def action_open_folder(self) -> None:
+        hit = self.current_hit()
+        if hit is None:
+            self.notify("Highlight a result first.", severity="warning")
+            return
+        self.localsearch.open_folder(Path(hit.path).parent)
+
+    # -- keys ---------------------------------------------------------------------------------
+
+    def action_move_highlight(self, step: int) -> None:
+        result_list = self.query_one(ResultList)
+        if not result_list.hits:
+            return
+        current = result_list.highlighted or 0
+        result_list.highlighted = max(0, min(len(result_list.hits) - 1, current + step))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("cycle_mode", "focus_filters", "open_folder", "focus_search"):
+            return not self.has_class("-empty")
+        return True
+
+    def action_cycle_mode(self) -> None:
+        self.localsearch.action_cycle_mode()
+
+    def action_focus_filters(self) -> None:
+        self.query_one("#path-filter", Input).focus()
+
+    def action_focus_search(self) -> None:
+        self.query_one("#query", Input).focus()
+
+    def action_clear_or_focus_search(self) -> None:
+        query = self.query_one("#query", Input)
+        if self.focused is query:
+            query.value = ""
+        else:
+            query.focus()

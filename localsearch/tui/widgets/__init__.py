@@ -1,0 +1,1 @@
+"""Widgets of the localsearch TUI, one module per widget."""

@@ -1,0 +1,63 @@
+"""The filter row under the results: search mode, path glob and file type."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import Input, Label, Select, Static
+
+from localsearch.ingest.extract import SUPPORTED_TYPES
+from localsearch.search.engine import MODES
+
+MODE_HINTS = {
+    "hybrid": "keywords + meaning",
+    "bm25": "keywords only",
+    "dense": "meaning only",
+}
+
+
+class ModeIndicator(Static):
+    """The three modes with the active one marked; follows the app's `mode`."""
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "mode", self._show, init=True)
+
+    def _show(self, mode: str) -> None:
+        out = Text("Mode ")
+        for name in MODES:
+            if name == mode:
+                out.append(f" {name} ", style="bold reverse")
+            else:
+                out.append(f" {name} ", style="dim")
+        self.update(out)
+        self.tooltip = f"{mode}: {MODE_HINTS.get(mode, '')} (ctrl+t to switch)"
+
+
+class FilterBar(Horizontal):
+    def compose(self) -> ComposeResult:
+        yield ModeIndicator(id="mode")
+        yield Label("Path", classes="filter-label")
+        yield Input(
+            placeholder="glob, e.g. peps/* or *.md",
+            id="path-filter",
+            compact=True,
+        )
+        yield Label("Type", classes="filter-label")
+        yield Select(
+            [(name, name) for name in SUPPORTED_TYPES],
+            prompt="any",
+            id="type-filter",
+            compact=True,
+        )
+
+    @property
+    def path_glob(self) -> str:
+        return self.query_one("#path-filter", Input).value.strip()
+
+    @property
+    def doc_types(self) -> list[str]:
+        value: Any = self.query_one("#type-filter", Select).value
+        return [] if value is Select.NULL or value is None else [str(value)]

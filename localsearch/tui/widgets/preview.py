@@ -1,0 +1,157 @@
+"""The preview pane: the highlighted hit's chunk in context, query words marked, scrollable.
+
+Neighbouring chunks are shown dimmed around the hit; chunks overlap by design, so the repeated
+text at each seam is dropped before display.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import Static
+
+from localsearch.search.engine import Hit
+from localsearch.search.snippet import query_stems, stem
+from localsearch.store.database import ChunkRow
+from localsearch.tui.backend import shorten_path
+from localsearch.tui.widgets.results import describe_location
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_KEEP_LINE = re.compile(r"^(\s|[-*+•>|#]\s|\d+[.)]\s|([=\-~^\"'`#*+_.:])\2{2,}\s*$|\.\. )")
+_ADORNMENT = re.compile(r"^([=\-~^\"'`#*+_.:])\1{2,}\s*$")
+PROSE_TYPES = frozenset({"md", "rst", "txt", "html", "pdf", "docx", "pptx", "epub"})
+
+
+def reflow(text: str) -> str:
+    """Join the hard-wrapped lines of prose paragraphs so they wrap to the pane's width.
+
+    Lines that carry structure stay on their own: indented blocks, list items, quotes, table
+    rows, headings and reStructuredText adornments.
+    """
+    paragraphs = []
+    for paragraph in re.split(r"\n\s*\n", text):
+        lines = paragraph.split("\n")
+        out: list[str] = []
+        for line in lines:
+            if len(line) > 30 and _ADORNMENT.match(line):
+                line = line[:30]  # a long underline would wrap into a second line
+            if out and not _KEEP_LINE.match(line) and not _KEEP_LINE.match(out[-1]):
+                out[-1] = out[-1].rstrip() + " " + line.strip()
+            else:
+                out.append(line)
+        paragraphs.append("\n".join(out))
+    return "\n\n".join(paragraphs)
+
+
+def overlap_start(previous: str, following: str, probe: int = 12) -> int | None:
+    """Where in `previous` the text begins that `following` repeats at its start, if any."""
+    head = following[:probe]
+    if len(head) < probe:
+        return None
+    position = previous.find(head, max(0, len(previous) - 4000))
+    while position != -1:
+        if following.startswith(previous[position:]):
+            return position
+        position = previous.find(head, position + 1)
+    return None
+
+
+def drop_overlap(previous: str, following: str) -> str:
+    """`following` without the text it repeats from the end of `previous`."""
+    position = overlap_start(previous, following)
+    return following if position is None else following[len(previous) - position :].lstrip()
+
+
+def trim_overlap(previous: str, following: str) -> str:
+    """`previous` without the text that `following` repeats from its end."""
+    position = overlap_start(previous, following)
+    return previous if position is None else previous[:position].rstrip()
+
+
+def mark_words(text: str, stems: set[str], style: str, base_style: str = "") -> Text:
+    out = Text(text, style=base_style)
+    if stems:
+        for match in _WORD.finditer(text):
+            if stem(match.group()) in stems:
+                out.stylize(style, match.start(), match.end())
+    return out
+
+
+class Preview(Vertical):
+    """Shows a hit; `show` replaces what is there and scrolls to the hit's chunk."""
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="preview-header")
+        with VerticalScroll(id="preview-body"):
+            yield Static("", id="preview-before", classes="context")
+            yield Static("", id="preview-hit")
+            yield Static("", id="preview-after", classes="context")
+
+    @property
+    def body(self) -> VerticalScroll:
+        return self.query_one("#preview-body", VerticalScroll)
+
+    def on_mount(self) -> None:
+        self.clear()
+
+    def clear(self, message: str = "The highlighted result is previewed here.") -> None:
+        self.query_one("#preview-header", Static).update(Text(message, style="dim italic"))
+        for name in ("before", "hit", "after"):
+            self.query_one(f"#preview-{name}", Static).update("")
+        self.query_one("#preview-hit", Static).set_class(False, "-shown")
+        self.body.scroll_home(animate=False)
+
+    def show(self, hit: Hit, context: Sequence[ChunkRow], query: str, roots: Sequence[str]) -> None:
+        variables = self.app.get_css_variables()
+        mark = f"bold reverse {variables.get('text-warning', 'yellow')}"
+        stems = query_stems(query)
+        header = Text(hit.title or Path(hit.path).name, style="bold")
+        header.append("\n")
+        where = shorten_path(hit.path, roots)
+        if hit.page is None:
+            where += f":{hit.start_line}"
+            if hit.end_line > hit.start_line:
+                where += f"-{hit.end_line}"
+        header.append(where, style="dim")
+        location = describe_location(hit)
+        if location:
+            header.append(f"\n{location}", style="italic dim")
+        self.query_one("#preview-header", Static).update(header)
+
+        index = next((i for i, row in enumerate(context) if row.id == hit.chunk_id), None)
+        hit_text = hit.text if index is None else context[index].text
+        before = [row.text for row in context[:index]] if index is not None else []
+        after = [row.text for row in context[index + 1 :]] if index is not None else []
+        # Chunks overlap: the hit is shown whole, its neighbours without the repeated seams.
+        if before:
+            before[-1] = trim_overlap(before[-1], hit_text)
+        if after:
+            after[0] = drop_overlap(hit_text, after[0])
+        prose = hit.doc_type in PROSE_TYPES
+
+        def shaped(text: str) -> str:
+            return reflow(text) if prose else text
+
+        before_text = shaped("\n\n".join(t for t in before if t))
+        after_text = shaped("\n\n".join(t for t in after if t))
+        before_widget = self.query_one("#preview-before", Static)
+        before_widget.update(mark_words(before_text, stems, mark, "dim") if before_text else "")
+        before_widget.display = bool(before_text)
+        hit_widget = self.query_one("#preview-hit", Static)
+        hit_widget.update(mark_words(shaped(hit_text), stems, mark))
+        hit_widget.set_class(True, "-shown")
+        after_widget = self.query_one("#preview-after", Static)
+        after_widget.update(mark_words(after_text, stems, mark, "dim") if after_text else "")
+        after_widget.display = bool(after_text)
+        self.call_after_refresh(self._scroll_to_hit, hit_widget, bool(before_text))
+
+    def _scroll_to_hit(self, hit_widget: Static, has_before: bool) -> None:
+        if has_before:
+            self.body.scroll_to_widget(hit_widget, animate=False, top=True)
+        else:
+            self.body.scroll_home(animate=False)

@@ -1,0 +1,100 @@
+"""The result list: one entry per document, showing its best chunk.
+
+Each entry is title and score, the path (relative to its indexed folder) with the heading or
+page, and the snippet with the query's words marked, clamped to two lines so a screenful holds
+several results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console, ConsoleOptions, Group, RenderResult
+from rich.table import Table
+from rich.text import Text
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from localsearch.search.engine import Hit
+from localsearch.tui.backend import shorten_path
+
+
+class ClampedText:
+    """Rich text wrapped to the width it is given, cut to `max_lines` with an ellipsis."""
+
+    def __init__(self, text: Text, max_lines: int) -> None:
+        self.text = text
+        self.max_lines = max_lines
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        lines = list(self.text.wrap(console, options.max_width))
+        if len(lines) > self.max_lines:
+            lines = lines[: self.max_lines]
+            last = lines[-1]
+            last.truncate(max(1, options.max_width - 1))
+            last.rstrip()
+            last.append("…")
+        yield from lines
+
+
+def describe_location(hit: Hit) -> str:
+    """Where in the document the hit is: heading, page and line."""
+    parts = []
+    if hit.page is not None:
+        parts.append(f"page {hit.page}")
+    if hit.heading:
+        parts.append(hit.heading)
+    if hit.page is None and hit.start_line:
+        parts.append(f"line {hit.start_line}")
+    return " · ".join(parts)
+
+
+def marked_snippet(hit: Hit, mark_style: str) -> Text:
+    text = Text(hit.snippet.text)
+    for start, end in hit.snippet.highlights:
+        text.stylize(mark_style, start, end)
+    return text
+
+
+class ResultList(OptionList):
+    """Search hits; `enter` posts OptionSelected with the hit's index as the option id."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.hits: list[Hit] = []
+
+    @property
+    def highlighted_hit(self) -> Hit | None:
+        if self.highlighted is None or not self.hits or self.highlighted >= len(self.hits):
+            return None
+        return self.hits[self.highlighted]
+
+    def show_hits(self, hits: Sequence[Hit], roots: Sequence[str]) -> None:
+        variables = self.app.get_css_variables()
+        mark = f"bold {variables.get('text-warning', 'yellow')}"
+        title_style = f"bold {variables.get('text-primary', '')}".strip()
+        self.hits = list(hits)
+        options = []
+        for rank, hit in enumerate(hits, start=1):
+            head = Table.grid(expand=True)
+            head.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+            head.add_column(justify="right", no_wrap=True)
+            title = Text(f"{rank}. ", style="dim")
+            title.append(hit.title or Path(hit.path).name, style=title_style)
+            head.add_row(title, Text(f"  {hit.score:.3f}", style="dim"))
+            where = Text(shorten_path(hit.path, roots), style="dim", no_wrap=True)
+            location = describe_location(hit)
+            if location:
+                where.append(f" › {location}", style="dim italic")
+            where.overflow = "ellipsis"
+            body = Group(head, where, ClampedText(marked_snippet(hit, mark), 2), Text(""))
+            options.append(Option(body, id=str(rank - 1)))
+        self.set_options(options)
+        if options:
+            self.highlighted = 0
+
+    def show_message(self, message: str) -> None:
+        """An explanation in place of results ("No results", "Type to search")."""
+        self.hits = []
+        self.set_options([Option(Text(message, style="dim italic"), disabled=True)])
