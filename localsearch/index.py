@@ -613,7 +613,7 @@ class Index:
             if self.settings.lexical_dir.exists()
             else 0
         )
-        lasts = [r["last_indexed_at"] for r in roots if r["last_indexed_at"]]
+        lasts = [float(r["last_indexed_at"]) for r in roots if r["last_indexed_at"]]
         return IndexStatus(
             home=str(self.settings.home),
             roots=roots,

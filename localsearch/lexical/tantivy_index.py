@@ -27,12 +27,18 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 
 
 class LexicalChunk(Protocol):
-    id: int
-    document_id: int
-    title: str
-    heading: str
-    text: str
-    path: str
+    @property
+    def id(self) -> int: ...
+    @property
+    def document_id(self) -> int: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def heading(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def path(self) -> str: ...
 
 
 def build_query_text(query: str) -> str:

@@ -358,13 +358,14 @@ class Store:
         return [_chunk_row(r) for r in rows]
 
     def count_vectors(self, space: EmbeddingSpace) -> int:
-        return int(self.conn.execute(f"SELECT COUNT(*) FROM {space.table}").fetchone()[0])
+        return self._count(f"SELECT COUNT(*) FROM {space.table}")
 
     def vector_matrix(self, space: EmbeddingSpace) -> tuple[np.ndarray, np.ndarray]:
         """All vectors of a space as (chunk_ids, matrix) for exact in-memory search."""
         rows = self.conn.execute(f"SELECT chunk_id, embedding FROM {space.table}").fetchall()
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
+        blobs = [r[1] for r in rows]
+        matrix = np.frombuffer(b"".join(blobs), dtype=np.float32)  # type: ignore[arg-type]
         return ids, matrix.reshape(len(rows), space.dimension) if rows else matrix.reshape(
             0, space.dimension
         )
@@ -430,7 +431,7 @@ class Store:
                 return
             for r in rows:
                 yield _chunk_row(r)
-            last = int(rows[-1][0])
+            last = int(rows[-1][0])  # type: ignore[arg-type]
 
     def neighbours(self, chunk: ChunkRow, before: int = 1, after: int = 1) -> list[ChunkRow]:
         rows = self.conn.execute(
@@ -444,7 +445,11 @@ class Store:
 
     def count(self, table: str) -> int:
         assert table in {"documents", "chunks", "skipped", "roots", "synthetic_queries"}
-        return int(self.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+        return self._count(f"SELECT COUNT(*) FROM {table}")
+
+    def _count(self, sql: str) -> int:
+        row = self.conn.execute(sql).fetchone()
+        return int(row[0]) if row else 0
 
 
 def _chunk_row(r: Sequence[object]) -> ChunkRow:
