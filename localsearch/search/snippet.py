@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _SUFFIXES = (
@@ -32,6 +33,7 @@ STOPWORDS = frozenset(
 )
 
 
+@lru_cache(maxsize=1 << 16)  # every word of every snippet passes here; vocabularies repeat
 def stem(word: str) -> str:
     word = word.lower()
     for suffix in _SUFFIXES:

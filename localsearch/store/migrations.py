@@ -70,6 +70,10 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX synthetic_queries_chunk ON synthetic_queries(chunk_id, generator);
     """,
+    # 3: what kind of pseudo-query a row is (title, heading, keywords, generated...).
+    """
+    ALTER TABLE synthetic_queries ADD COLUMN kind TEXT NOT NULL DEFAULT '';
+    """,
 ]
 
 

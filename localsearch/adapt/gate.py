@@ -1,0 +1,154 @@
+"""The gate: score the current and the new model on held-out pseudo-queries, keep the better.
+
+The held-out queries come from documents the new model never trained on (not as positives, not
+as negatives). Each query should find the chunk it was made from; MRR@10 and nDCG@10 of that
+chunk are measured for dense search and for the hybrid search users run by default, with the
+same fusion as the search engine. The new model is kept only if it is better on both.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from localsearch.adapt.negatives import CorpusView, dense_top
+from localsearch.search.fusion import fuse_rrf, fuse_weighted
+
+MODES = ("dense", "hybrid")
+
+
+@dataclass(frozen=True)
+class RetrievalScores:
+    mrr_at_10: float
+    ndcg_at_10: float
+
+
+@dataclass
+class GateResult:
+    queries: int
+    current: dict[str, RetrievalScores]
+    candidate: dict[str, RetrievalScores]
+    keep: bool
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "queries": self.queries,
+            "current": {mode: asdict(s) for mode, s in self.current.items()},
+            "new": {mode: asdict(s) for mode, s in self.candidate.items()},
+            "keep": self.keep,
+            "reason": self.reason,
+        }
+
+    def rows(self) -> list[tuple[str, str, float, float, float]]:
+        """(mode, measure, current, new, change) for printing a table."""
+        table = []
+        for mode in MODES:
+            for measure in ("ndcg_at_10", "mrr_at_10"):
+                old = getattr(self.current[mode], measure)
+                new = getattr(self.candidate[mode], measure)
+                table.append((mode, measure.replace("_at_", "@"), old, new, new - old))
+        return table
+
+
+@dataclass(frozen=True)
+class FusionSettings:
+    fusion: str = "rrf"
+    rrf_k: int = 60
+    bm25_weight: float = 0.5
+    dense_weight: float = 0.5
+    candidates: int = 100
+
+
+def score_ranks(ranks: Sequence[int | None]) -> RetrievalScores:
+    """MRR@10 and nDCG@10 with one relevant item per query, from its 1-based rank."""
+    if not ranks:
+        return RetrievalScores(0.0, 0.0)
+    mrr = sum(1.0 / r for r in ranks if r is not None and r <= 10) / len(ranks)
+    ndcg = sum(1.0 / math.log2(r + 1) for r in ranks if r is not None and r <= 10) / len(ranks)
+    return RetrievalScores(mrr, ndcg)
+
+
+def fused_ranking(
+    bm25: Sequence[tuple[int, float]], dense: Sequence[tuple[int, float]], fusion: FusionSettings
+) -> list[int]:
+    """Chunk ids best first, fused as the search engine fuses documents."""
+    if fusion.fusion == "weighted":
+        scores = fuse_weighted(
+            {"bm25": dict(bm25), "dense": dict(dense)},
+            {"bm25": fusion.bm25_weight, "dense": fusion.dense_weight},
+        )
+    else:
+        scores = fuse_rrf(
+            {"bm25": [c for c, _ in bm25], "dense": [c for c, _ in dense]},
+            k=fusion.rrf_k,
+            weights={"bm25": fusion.bm25_weight * 2, "dense": fusion.dense_weight * 2},
+        )
+    return sorted(scores, key=lambda c: -scores[c])
+
+
+def _rank_of(ranking: Sequence[int], target: int) -> int | None:
+    for position, chunk_id in enumerate(ranking[:10], start=1):
+        if chunk_id == target:
+            return position
+    return None
+
+
+def measure_model(
+    queries: Sequence[tuple[str, int]],
+    query_vectors: np.ndarray,
+    corpus: CorpusView,
+    bm25_rankings: Sequence[Sequence[tuple[int, float]]],
+    fusion: FusionSettings,
+) -> dict[str, RetrievalScores]:
+    """Dense and hybrid scores of one model (its query vectors and corpus vectors)."""
+    rows, scores = dense_top(query_vectors, corpus, fusion.candidates)
+    dense_ranks, hybrid_ranks = [], []
+    for i, (_, target) in enumerate(queries):
+        dense = [
+            (int(corpus.chunk_ids[r]), float(s)) for r, s in zip(rows[i], scores[i], strict=True)
+        ]
+        dense_ranks.append(_rank_of([c for c, _ in dense], target))
+        hybrid_ranks.append(_rank_of(fused_ranking(bm25_rankings[i], dense, fusion), target))
+    return {"dense": score_ranks(dense_ranks), "hybrid": score_ranks(hybrid_ranks)}
+
+
+def gate_decision(
+    current: dict[str, RetrievalScores], candidate: dict[str, RetrievalScores]
+) -> tuple[bool, str]:
+    """Keep the new model only if nDCG@10 rises for dense search and hybrid search alike."""
+    dense_gain = candidate["dense"].ndcg_at_10 - current["dense"].ndcg_at_10
+    hybrid_gain = candidate["hybrid"].ndcg_at_10 - current["hybrid"].ndcg_at_10
+    if dense_gain > 0 and hybrid_gain > 0:
+        return True, (
+            f"better on held-out queries: nDCG@10 {dense_gain * 100:+.1f} points dense,"
+            f" {hybrid_gain * 100:+.1f} hybrid"
+        )
+    return False, (
+        f"not better on held-out queries (nDCG@10 {dense_gain * 100:+.1f} points dense,"
+        f" {hybrid_gain * 100:+.1f} hybrid)"
+    )
+
+
+def run_gate(
+    queries: Sequence[tuple[str, int]],
+    *,
+    current_corpus: CorpusView,
+    candidate_corpus: CorpusView,
+    encode_current: Callable[[Sequence[str]], np.ndarray],
+    encode_candidate: Callable[[Sequence[str]], np.ndarray],
+    lexical_search: Callable[[str, int], list[tuple[int, float]]],
+    fusion: FusionSettings = FusionSettings(),
+) -> GateResult:
+    texts = [text for text, _ in queries]
+    bm25 = [lexical_search(text, fusion.candidates) for text in texts]
+    allowed = set(int(c) for c in candidate_corpus.chunk_ids)
+    bm25 = [[(c, s) for c, s in ranking if c in allowed] for ranking in bm25]
+    current = measure_model(queries, encode_current(texts), current_corpus, bm25, fusion)
+    candidate = measure_model(queries, encode_candidate(texts), candidate_corpus, bm25, fusion)
+    keep, reason = gate_decision(current, candidate)
+    return GateResult(len(queries), current, candidate, keep, reason)

@@ -1,0 +1,655 @@
+"""`adapt()`: fine-tune the embedder on the user's own files, with no labels, never for worse.
+
+Stages, each reported through the progress callback under its name:
+  generate  pseudo-queries for the chunks (model-free from document structure, or a seq2seq
+            generator), stored in SQLite so a re-run reuses them;
+  mine      hard negatives from BM25 and the current dense vectors, false negatives dropped;
+  train     MultipleNegativesRankingLoss with in-batch and hard negatives;
+  evaluate  the current and the new model on held-out documents' queries; the gate;
+  reembed   the corpus into a new embedding space while the old one serves; an atomic switch.
+
+Safety: the writer lock is held throughout, the new model is written to a hidden folder and
+appears (renamed, card last) only once it has passed the gate, and the active space changes in
+one transaction at the very end. Ctrl-C or kill -9 anywhere leaves the previous model active
+and the index searchable; a re-run reuses the stored queries and any vectors already embedded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import shutil
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from localsearch.adapt.gate import FusionSettings, GateResult, run_gate
+from localsearch.adapt.negatives import CorpusView, MinedQuery, MiningOptions, mine_hard_negatives
+from localsearch.adapt.queries import (
+    GENERATOR_NAME,
+    KINDS,
+    generate_structural_queries,
+    training_passage,
+)
+from localsearch.adapt.train import (
+    TrainingExample,
+    TrainingOptions,
+    TrainingReport,
+    quiet_model_libraries,
+    require_training_dependencies,
+    train_bi_encoder,
+    training_device,
+)
+from localsearch.config import Settings
+from localsearch.embed.encoder import Encoder, format_passage
+from localsearch.errors import NoIndexError, UsageError
+from localsearch.progress import ProgressCallback, ProgressEvent, ignore_progress
+from localsearch.store import EmbeddingSpace, Store
+from localsearch.store.adapt_queries import (
+    StoredQuery,
+    add_queries,
+    chunks_with_queries,
+    model_history,
+    replace_queries,
+    stored_queries,
+)
+from localsearch.store.database import ChunkRow
+
+STAGES = ("generate", "mine", "train", "evaluate", "reembed")
+MODEL_FREE = "structure"  # the name of the model-free generator on the command line
+GENERATION_SLICE = 64  # passages per committed batch of generated queries
+MIN_DOCUMENTS = 3
+# Training on a CPU stops after this many minutes unless told otherwise, so that adapt on a
+# laptop finishes in about a quarter of an hour whatever the corpus size.
+DEFAULT_CPU_TRAINING_MINUTES = 8.0
+
+
+@dataclass(frozen=True)
+class AdaptOptions:
+    """What `localsearch adapt` can be told; every field has a default that works."""
+
+    generator: str | None = None  # None: a pulled generator if present, else the model-free one
+    max_passages: int | None = None  # chunks to make queries for (all by default)
+    queries_per_passage: int = 3  # for a seq2seq generator
+    query_kinds: Sequence[str] = KINDS  # for the model-free generator
+    reranker: str | None = None  # cross-encoder for false-negative filtering
+    pairs_file: Path | None = None  # user-supplied (query, positive[, negative]) rows
+    base: str | None = None  # model to fine-tune; default: what the active model was made from
+    name: str | None = None  # the new model's name; default BASE-adapted-N
+    epochs: float = 1.0
+    batch_size: int = 64
+    learning_rate: float = 2e-5
+    max_steps: int | None = None
+    time_budget_minutes: float | None = None  # training; default 8 on a CPU, none elsewhere
+    max_seq_length: int = 128
+    cached_loss: bool = False
+    negatives_per_query: int = 0
+    require_round_trip: bool = False  # train only on queries whose passage the index finds
+    held_out_fraction: float = 0.1
+    max_held_out_queries: int = 1000
+    gate_corpus_limit: int = 20_000  # chunks the gate ranks; a bigger index is sampled
+    device: str | None = None  # default: the settings' device
+    seed: int = 13
+    wait_seconds: float = 0.0
+
+
+@dataclass
+class AdaptResult:
+    kept: bool
+    model: str | None  # the new model's name when it was kept
+    previous_model: str
+    reason: str
+    generator: str
+    queries: int
+    training_pairs: int
+    held_out_queries: int
+    gate: GateResult | None = None
+    training: TrainingReport | None = None
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+    card: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {k: v for k, v in asdict(self).items() if k not in ("gate", "training")}
+        data["gate"] = self.gate.to_dict() if self.gate else None
+        data["training"] = asdict(self.training) if self.training else None
+        return data
+
+
+@dataclass
+class _Query:
+    text: str
+    chunk: ChunkRow
+    kind: str
+
+
+def adapt(
+    settings: Settings,
+    options: AdaptOptions = AdaptOptions(),
+    progress: ProgressCallback = ignore_progress,
+) -> AdaptResult:
+    """Fine-tune, gate and (if better) activate a new model for the index in `settings.home`."""
+    from localsearch.adapt.models import remove_unfinished
+    from localsearch.index import Index
+
+    require_training_dependencies()
+    quiet_model_libraries()
+    if not settings.database_path.exists():
+        raise NoIndexError(f"no index in {settings.home}", "run `localsearch index PATH` first")
+    index = Index(settings)
+    try:
+        with index.writer_lock(options.wait_seconds, purpose="adapt"):
+            remove_unfinished(settings.models_dir)
+            return _Run(index, settings, options, progress).run()
+    finally:
+        index.close()
+
+
+class _Run:
+    """One adapt run; the stages share the index, the chunks and the clock."""
+
+    def __init__(
+        self, index: Any, settings: Settings, options: AdaptOptions, progress: ProgressCallback
+    ) -> None:
+        self.index = index
+        self.store: Store = index.store
+        self.settings = settings
+        self.options = options
+        self.progress = progress
+        self.started = time.monotonic()
+        self.stage_seconds: dict[str, float] = {}
+        self.device = options.device or settings.device
+
+    def _timed(self, stage: str, started: float) -> None:
+        self.stage_seconds[stage] = round(time.monotonic() - started, 1)
+
+    def run(self) -> AdaptResult:
+        from localsearch.adapt.models import (
+            adapted_root,
+            append_run_log,
+            interrupted_switch,
+            next_model_name,
+            root_base,
+            write_card,
+        )
+        from localsearch.catalog import resolve_model
+
+        user_pairs: list[TrainingExample] = []
+        if self.options.pairs_file is not None:  # read first: a bad file fails in a second
+            from localsearch.adapt.pairs import read_pairs
+
+            user_pairs = read_pairs(self.options.pairs_file)
+        active = self.store.active_space()
+        if active is None:
+            raise NoIndexError("the index has no vectors yet", "run `localsearch index PATH` first")
+        self.active = active
+        pending = interrupted_switch(self.settings.models_dir, self.store)
+        if pending is not None:
+            return self.finish_switch(pending)
+        self.index.sync_lexical(self.progress)
+        chunks = list(self.store.iter_chunks())
+        documents = {c.document_id for c in chunks}
+        if len(documents) < MIN_DOCUMENTS:
+            raise UsageError(
+                f"adapt needs at least {MIN_DOCUMENTS} indexed documents; this index has"
+                f" {len(documents)}",
+                "index more files first",
+            )
+        self.chunks = {c.id: c for c in chunks}
+        base = self.options.base or root_base(active.model, self.settings.models_dir)
+        base_location = resolve_model(base, self.settings.models_dir).location
+        name = self.options.name or next_model_name(self.settings.models_dir, base)
+        if (adapted_root(self.settings.models_dir) / name).exists():
+            raise UsageError(f"an adapted model named {name!r} already exists")
+
+        generator, queries = self.generate(chunks)
+        held_out_docs = self.held_out_documents(queries)
+        held_out = [q for q in queries if q.chunk.document_id in held_out_docs]
+        training_queries = [q for q in queries if q.chunk.document_id not in held_out_docs]
+        # Keyword queries train well but judge badly: a model that learnt their odd format
+        # scores on them without serving real questions any better. Titles and headings read
+        # like what people type, so the gate uses those when there are any.
+        worded = [q for q in held_out if q.kind != "keywords"]
+        held_out = worded or held_out
+        if len(held_out) > self.options.max_held_out_queries:
+            held_out = random.Random(self.options.seed).sample(
+                held_out, self.options.max_held_out_queries
+            )
+        if not held_out:
+            raise UsageError(
+                "no pseudo-queries could be held out to judge the new model",
+                "index more documents (titles and headings make the best pseudo-queries)",
+            )
+        examples = self.mine(training_queries, held_out_docs)
+        examples.extend(user_pairs)
+        if len(examples) < 2:
+            raise UsageError(
+                "too few training pairs were found in this index",
+                "index more documents, or give your own with --pairs FILE",
+            )
+
+        staging = adapted_root(self.settings.models_dir) / f".{name}"
+        staging.mkdir(parents=True, exist_ok=True)
+        try:
+            training = self.train(base_location, examples, staging)
+            gate, gate_vectors = self.evaluate(held_out, staging, held_out_docs)
+            card = self.card(
+                name, base, base_location, generator, queries, held_out, examples, training, gate
+            )
+            if not gate.keep:
+                shutil.rmtree(staging, ignore_errors=True)
+                result = self.result(
+                    False,
+                    None,
+                    gate.reason,
+                    generator,
+                    queries,
+                    examples,
+                    held_out,
+                    gate,
+                    training,
+                    card,
+                )
+                append_run_log(self.settings.models_dir, {**card, "kept": False})
+                return result
+            write_card(staging, card)
+            final = adapted_root(self.settings.models_dir) / name
+            staging.rename(final)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        self.reembed(name, gate_vectors)
+        card["seconds"] = round(time.monotonic() - self.started, 1)
+        card["stage_seconds"] = dict(self.stage_seconds)
+        write_card(final, card)
+        append_run_log(self.settings.models_dir, {**card, "kept": True})
+        return self.result(
+            True, name, gate.reason, generator, queries, examples, held_out, gate, training, card
+        )
+
+    def finish_switch(self, card: dict[str, Any]) -> AdaptResult:
+        """Complete the re-embed and switch of a model that passed the gate in a killed run."""
+        from localsearch.adapt.models import append_run_log
+
+        name = str(card["name"])
+        self.chunks = {}
+        self.reembed(name, {})
+        append_run_log(self.settings.models_dir, {**card, "kept": True, "resumed": True})
+        return AdaptResult(
+            kept=True,
+            model=name,
+            previous_model=self.active.model,
+            reason=f"finished switching to {name}, which an interruption had cut short",
+            generator=str(card.get("generator", "")),
+            queries=int(card.get("queries", 0)),
+            training_pairs=int(card.get("pairs", 0)),
+            held_out_queries=int(card.get("held_out_queries", 0)),
+            stage_seconds=dict(self.stage_seconds),
+            seconds=time.monotonic() - self.started,
+            card=card,
+        )
+
+    # -- generate -----------------------------------------------------------------------------
+
+    def generator_name(self) -> str:
+        from localsearch.adapt.models import present_generator
+
+        chosen = self.options.generator or present_generator(self.settings.models_dir)
+        return chosen or MODEL_FREE
+
+    def sample(self, chunks: Sequence[ChunkRow]) -> list[ChunkRow]:
+        limit = self.options.max_passages
+        if limit is None or limit >= len(chunks):
+            return list(chunks)
+        return sorted(
+            random.Random(self.options.seed).sample(list(chunks), limit), key=lambda c: c.id
+        )
+
+    def generate(self, chunks: Sequence[ChunkRow]) -> tuple[str, list[_Query]]:
+        started = time.monotonic()
+        generator = self.generator_name()
+        sample = self.sample(chunks)
+        if generator == MODEL_FREE:
+            stored_as = GENERATOR_NAME
+            self.progress(ProgressEvent("generate", 0, len(sample), "model-free"))
+            made = generate_structural_queries(
+                chunks, kinds=self.options.query_kinds, seed=self.options.seed
+            )
+            wanted = {c.id for c in sample}
+            rows = [StoredQuery(q.chunk_id, q.query, q.kind) for q in made if q.chunk_id in wanted]
+            with self.store.transaction():
+                replace_queries(self.store, stored_as, rows)
+            self.progress(ProgressEvent("generate", len(sample), len(sample), "model-free"))
+        else:
+            stored_as = generator
+            self.generate_seq2seq(generator, sample)
+        wanted_ids = {c.id for c in sample}
+        queries = [
+            _Query(q.query, self.chunks[q.chunk_id], q.kind)
+            for q in stored_queries(self.store, stored_as)
+            if q.chunk_id in wanted_ids and q.chunk_id in self.chunks
+        ]
+        self._timed("generate", started)
+        return generator, queries
+
+    def generate_seq2seq(self, generator: str, sample: Sequence[ChunkRow]) -> None:
+        from localsearch.adapt.generate_t5 import Seq2SeqQueryGenerator
+        from localsearch.catalog import resolve_model
+
+        location = resolve_model(generator, self.settings.models_dir).location
+        done = chunks_with_queries(self.store, generator)
+        todo = [c for c in sample if c.id not in done]
+        total = len(sample)
+        completed = total - len(todo)
+        self.progress(ProgressEvent("generate", completed, total, generator))
+        if not todo:
+            return
+        model = Seq2SeqQueryGenerator(
+            location,
+            device=self.device,
+            queries_per_passage=self.options.queries_per_passage,
+            seed=self.options.seed,
+        )
+        for start in range(0, len(todo), GENERATION_SLICE):
+            part = todo[start : start + GENERATION_SLICE]
+            generated = model.generate([self.passage(c) for c in part])
+            rows = [
+                StoredQuery(chunk.id, text, "generated")
+                for chunk, texts in zip(part, generated, strict=True)
+                for text in texts
+            ]
+            with self.store.transaction():  # committed per slice: an interrupted run resumes
+                add_queries(self.store, generator, rows)
+            completed += len(part)
+            self.progress(ProgressEvent("generate", completed, total, generator))
+
+    # -- split and mine -----------------------------------------------------------------------
+
+    def held_out_documents(self, queries: Sequence[_Query]) -> set[int]:
+        """A slice of the documents with queries, chosen by a hash of their path (stable)."""
+        paths = {q.chunk.document_id: q.chunk.path for q in queries}
+        if len(paths) < 2:
+            return set()
+        ranked = sorted(
+            paths,
+            key=lambda d: hashlib.sha1(f"{self.options.seed}:{paths[d]}".encode()).hexdigest(),
+        )
+        count = max(1, round(len(ranked) * self.options.held_out_fraction))
+        return set(ranked[: min(count, len(ranked) - 1)])
+
+    def corpus_view(self, space: EmbeddingSpace, only: set[int] | None = None) -> CorpusView:
+        ids, matrix = self.store.vector_matrix(space)
+        if only is not None:
+            mask = np.fromiter((int(i) in only for i in ids), dtype=bool, count=len(ids))
+            ids, matrix = ids[mask], matrix[mask]
+        document_of = {
+            int(i): self.chunks[int(i)].document_id for i in ids if int(i) in self.chunks
+        }
+        return CorpusView(ids, np.ascontiguousarray(matrix), document_of)
+
+    def current_encoder(self) -> Encoder:
+        return self.index.encoder(self.active.model)
+
+    def mine(self, queries: Sequence[_Query], held_out_docs: set[int]) -> list[TrainingExample]:
+        started = time.monotonic()
+        options = self.options
+        need_mining = options.negatives_per_query > 0 or options.require_round_trip
+        if not need_mining:
+            self.progress(ProgressEvent("mine", len(queries), len(queries), "no hard negatives"))
+            self._timed("mine", started)
+            return [TrainingExample(q.text, training_passage(q.chunk, q.kind)) for q in queries]
+        corpus = self.corpus_view(self.active)
+        encoder = self.current_encoder()
+        reranker = self.load_reranker() if options.reranker else None
+        mined = mine_hard_negatives(
+            [(q.text, q.chunk.id) for q in queries],
+            corpus=corpus,
+            encode_queries=encoder.encode_queries,
+            lexical_search=self.index.lexical.search,
+            excluded_documents=held_out_docs,
+            options=MiningOptions(negatives_per_query=options.negatives_per_query),
+            reranker=reranker,
+            passage_text=lambda cid: self.passage(self.chunks[cid]),
+            progress=self.progress,
+        )
+        examples = self.examples_from(queries, mined, held_out_docs)
+        self._timed("mine", started)
+        return examples
+
+    def examples_from(
+        self, queries: Sequence[_Query], mined: Sequence[MinedQuery], held_out_docs: set[int]
+    ) -> list[TrainingExample]:
+        options = self.options
+        rng = random.Random(options.seed)
+        pool = [c for c in self.chunks.values() if c.document_id not in held_out_docs]
+        examples = []
+        for query, found in zip(queries, mined, strict=True):
+            if options.require_round_trip and found.positive_rank is None:
+                continue
+            positive = training_passage(query.chunk, query.kind)
+            if options.negatives_per_query <= 0:
+                examples.append(TrainingExample(query.text, positive))
+                continue
+            if found.negatives:
+                negative = self.chunks[found.negatives[0]]
+            else:  # every row needs a negative column; a random passage will do
+                negative = rng.choice(pool)
+                while negative.document_id == query.chunk.document_id and len(pool) > 1:
+                    negative = rng.choice(pool)
+            examples.append(TrainingExample(query.text, positive, self.passage(negative)))
+        return examples
+
+    def load_reranker(self) -> Any:
+        from localsearch.catalog import ensure_offline, resolve_model
+
+        ensure_offline()
+        location = resolve_model(self.options.reranker or "", self.settings.models_dir).location
+        from sentence_transformers import CrossEncoder
+
+        from localsearch.embed.sentence_transformer import pick_device
+
+        return CrossEncoder(location, device=pick_device(self.device), local_files_only=True)
+
+    @staticmethod
+    def passage(chunk: ChunkRow) -> str:
+        return format_passage(chunk.title, chunk.heading, chunk.text)
+
+    # -- train --------------------------------------------------------------------------------
+
+    def train(
+        self, base_location: str, examples: Sequence[TrainingExample], output: Path
+    ) -> TrainingReport:
+        started = time.monotonic()
+        options = self.options
+        budget = options.time_budget_minutes
+        if budget is None and training_device(self.device) == "cpu":
+            budget = DEFAULT_CPU_TRAINING_MINUTES
+        report = train_bi_encoder(
+            base_location,
+            examples,
+            output,
+            TrainingOptions(
+                epochs=options.epochs,
+                batch_size=options.batch_size,
+                learning_rate=options.learning_rate,
+                max_steps=options.max_steps,
+                time_budget_s=budget * 60 if budget is not None else None,
+                max_seq_length=options.max_seq_length,
+                cached=options.cached_loss,
+                device=self.device,
+                seed=options.seed,
+            ),
+            self.progress,
+        )
+        self._timed("train", started)
+        return report
+
+    # -- evaluate -----------------------------------------------------------------------------
+
+    def gate_chunks(self, held_out: Sequence[_Query]) -> set[int] | None:
+        """The chunks the gate ranks: all of them, or for a big index a sample around the
+        held-out positives (None means all)."""
+        limit = self.options.gate_corpus_limit
+        if len(self.chunks) <= limit:
+            return None
+        chosen = {q.chunk.id for q in held_out}
+        for query in held_out:
+            chosen.update(cid for cid, _ in self.index.lexical.search(query.text, 50))
+        rest = sorted(set(self.chunks) - chosen)
+        random.Random(self.options.seed).shuffle(rest)
+        chosen.update(rest[: max(0, limit - len(chosen))])
+        return chosen
+
+    def evaluate(
+        self, held_out: Sequence[_Query], model_dir: Path, held_out_docs: set[int]
+    ) -> tuple[GateResult, dict[int, np.ndarray]]:
+        from localsearch.catalog import ResolvedModel
+        from localsearch.embed.sentence_transformer import SentenceTransformerEncoder
+
+        started = time.monotonic()
+        only = self.gate_chunks(held_out)
+        current = self.corpus_view(self.active, only)
+        candidate_encoder = SentenceTransformerEncoder(
+            ResolvedModel(model_dir.name, str(model_dir)),
+            device=self.device,
+            precision=self.settings.precision,
+            batch_size=self.settings.embed_batch_size,
+        )
+        ids = [int(i) for i in current.chunk_ids]
+        texts = [self.passage(self.chunks[i]) for i in ids]
+        total = len(texts)
+        done = 0
+
+        def advance(n: int) -> None:
+            nonlocal done
+            done += n
+            self.progress(ProgressEvent("evaluate", done, total, "embedding with the new model"))
+
+        self.progress(ProgressEvent("evaluate", 0, total, "embedding with the new model"))
+        vectors = candidate_encoder.encode_passages(texts, advance)
+        candidate = CorpusView(current.chunk_ids, vectors, current.document_of)
+        gate = run_gate(
+            [(q.text, q.chunk.id) for q in held_out],
+            current_corpus=current,
+            candidate_corpus=candidate,
+            encode_current=self.current_encoder().encode_queries,
+            encode_candidate=candidate_encoder.encode_queries,
+            lexical_search=self.index.lexical.search,
+            fusion=FusionSettings(
+                fusion=self.settings.fusion,
+                rrf_k=self.settings.rrf_k,
+                bm25_weight=self.settings.bm25_weight,
+                dense_weight=self.settings.dense_weight,
+                candidates=self.settings.candidates,
+            ),
+        )
+        self._timed("evaluate", started)
+        return gate, dict(zip(ids, vectors, strict=True))
+
+    # -- reembed ------------------------------------------------------------------------------
+
+    def reembed(self, name: str, known: dict[int, np.ndarray]) -> None:
+        """Fill a new space (the gate's vectors first) while the old one serves; then switch."""
+        from localsearch.adapt.models import activate_model_space, space_for_model
+        from localsearch.index import BATCH_CHUNKS, IndexReport
+
+        started = time.monotonic()
+        encoder = self.index.encoder(name)
+        store = self.store
+        space = space_for_model(store, name, encoder.fingerprint)  # an interrupted run's
+        if space is None:
+            with store.transaction():
+                space = store.create_space(
+                    name, encoder.location, encoder.dimension, encoder.fingerprint
+                )
+        total = store.count("chunks")
+        ids = [i for i in known if i in self.chunks]
+        for start in range(0, len(ids), BATCH_CHUNKS):
+            part = ids[start : start + BATCH_CHUNKS]
+            with store.transaction():
+                store.insert_vectors(space, part, np.stack([known[i] for i in part]))
+            self.progress(ProgressEvent("reembed", min(start + len(part), total), total))
+        self.index.fill_space(space, encoder, IndexReport(), self.progress, activate=False)
+        history = model_history(store)
+        if not history or history[-1] != self.active.model:
+            history.append(self.active.model)
+        activate_model_space(store, space, [*[h for h in history if h != name], name])
+        self._timed("reembed", started)
+
+    # -- reporting ----------------------------------------------------------------------------
+
+    def card(
+        self,
+        name: str,
+        base: str,
+        base_location: str,
+        generator: str,
+        queries: Sequence[_Query],
+        held_out: Sequence[_Query],
+        examples: Sequence[TrainingExample],
+        training: TrainingReport,
+        gate: GateResult,
+    ) -> dict[str, Any]:
+        options = self.options
+        return {
+            "name": name,
+            "base": base,
+            "base_location": base_location,
+            "previous_model": self.active.model,
+            "generator": generator,
+            "query_kinds": dict(Counter(q.kind for q in queries)),
+            "queries": len(queries),
+            "held_out_queries": len(held_out),
+            "pairs": len(examples),
+            "pairs_file": str(options.pairs_file) if options.pairs_file else None,
+            "hard_negatives": options.negatives_per_query,
+            "training": {
+                **asdict(training),
+                "batch_size": options.batch_size,
+                "learning_rate": options.learning_rate,
+                "max_seq_length": options.max_seq_length,
+                "cached_loss": options.cached_loss,
+            },
+            "metrics": gate.to_dict(),
+            "corpus": {
+                "documents": len({c.document_id for c in self.chunks.values()}),
+                "chunks": len(self.chunks),
+            },
+            "created_at": time.time(),
+            "seconds": round(time.monotonic() - self.started, 1),
+            "stage_seconds": dict(self.stage_seconds),
+        }
+
+    def result(
+        self,
+        kept: bool,
+        name: str | None,
+        reason: str,
+        generator: str,
+        queries: Sequence[_Query],
+        examples: Sequence[TrainingExample],
+        held_out: Sequence[_Query],
+        gate: GateResult,
+        training: TrainingReport,
+        card: dict[str, Any],
+    ) -> AdaptResult:
+        return AdaptResult(
+            kept=kept,
+            model=name,
+            previous_model=self.active.model,
+            reason=reason,
+            generator=generator,
+            queries=len(queries),
+            training_pairs=len(examples),
+            held_out_queries=len(held_out),
+            gate=gate,
+            training=training,
+            stage_seconds=dict(self.stage_seconds),
+            seconds=time.monotonic() - self.started,
+            card=card,
+        )

@@ -1,0 +1,193 @@
+"""`localsearch adapt`: fine-tune the embedder on the indexed files, keep it only if better."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from localsearch.cli import home_option, settings_from
+from localsearch.cli.output import RichProgress, print_json, stderr, stdout
+
+ADAPT_LABELS = {
+    "generate": "Generating queries",
+    "mine": "Mining negatives",
+    "train": "Training",
+    "evaluate": "Evaluating",
+    "reembed": "Re-embedding",
+}
+
+
+@click.command()
+@home_option
+@click.option(
+    "--generator",
+    metavar="NAME_OR_PATH",
+    help="Seq2seq query generator (pulled name or folder), or 'structure' for the model-free"
+    " one. Default: a pulled generator if there is one, else 'structure'.",
+)
+@click.option("--max-passages", type=click.IntRange(1), help="Make queries for this many chunks.")
+@click.option(
+    "--queries-per-passage",
+    type=click.IntRange(1, 20),
+    default=3,
+    show_default=True,
+    help="Queries per chunk from a seq2seq generator.",
+)
+@click.option(
+    "--reranker",
+    metavar="NAME_OR_PATH",
+    help="Cross-encoder that filters false negatives (margin 3); implies --hard-negatives 1.",
+)
+@click.option(
+    "--pairs",
+    "pairs_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Your own (query, positive[, negative]) rows: TSV, JSONL or a JSON array of triples.",
+)
+@click.option("--base", help="Model to fine-tune (default: what the active model came from).")
+@click.option("--name", help="Name for the new model (default BASE-adapted-N).")
+@click.option("--epochs", type=click.FloatRange(0, min_open=True), default=1.0, show_default=True)
+@click.option("--batch-size", type=click.IntRange(2), default=64, show_default=True)
+@click.option(
+    "--learning-rate", type=click.FloatRange(0, min_open=True), default=2e-5, show_default=True
+)
+@click.option("--max-steps", type=click.IntRange(1), help="Stop training after this many steps.")
+@click.option(
+    "--time-budget",
+    "time_budget",
+    type=click.FloatRange(0, min_open=True),
+    metavar="MINUTES",
+    help="Stop training cleanly after this many minutes, keeping what it learnt"
+    " (default: 8 on a CPU, no limit on a GPU).",
+)
+@click.option(
+    "--max-seq-length",
+    type=click.IntRange(16, 512),
+    default=128,
+    show_default=True,
+    help="Tokens per passage while training.",
+)
+@click.option(
+    "--hard-negatives",
+    type=click.IntRange(0, 1),
+    default=0,
+    show_default=True,
+    help="Mined hard negatives per query (each costs training time).",
+)
+@click.option("--cached-loss", is_flag=True, help="CachedMNRL: a big batch at low memory.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), help="Device.")
+@click.option(
+    "--wait",
+    "wait_seconds",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Seconds to wait for another index run to finish.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+@click.pass_context
+def adapt(
+    ctx: click.Context,
+    home: Path | None,
+    generator: str | None,
+    max_passages: int | None,
+    queries_per_passage: int,
+    reranker: str | None,
+    pairs_file: Path | None,
+    base: str | None,
+    name: str | None,
+    epochs: float,
+    batch_size: int,
+    learning_rate: float,
+    max_steps: int | None,
+    time_budget: float | None,
+    max_seq_length: int,
+    hard_negatives: int,
+    cached_loss: bool,
+    device: str | None,
+    wait_seconds: float,
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    """Fine-tune the embedding model on your own files, with no labels.
+
+    Makes pseudo-queries from the indexed documents, trains on them, and measures the current
+    and the new model on queries from documents held out of training. The new model replaces
+    the current one only if it is better; `localsearch models rollback` goes back.
+    """
+    from localsearch.adapt import AdaptOptions
+    from localsearch.adapt import adapt as run_adapt
+
+    settings = settings_from(ctx, home)
+    options = AdaptOptions(
+        generator=generator,
+        max_passages=max_passages,
+        queries_per_passage=queries_per_passage,
+        reranker=reranker,
+        pairs_file=pairs_file,
+        base=base,
+        name=name,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        max_steps=max_steps,
+        time_budget_minutes=time_budget,
+        max_seq_length=max_seq_length,
+        cached_loss=cached_loss,
+        negatives_per_query=max(hard_negatives, 1 if reranker else 0),
+        device=device,
+        wait_seconds=wait_seconds,
+    )
+    with RichProgress(ADAPT_LABELS, enabled=not quiet and not as_json) as progress:
+        result = run_adapt(settings, options, progress)
+    if as_json:
+        print_json(result.to_dict())
+        return
+    training = result.training
+    if training is not None:
+        stopped = " (time budget reached)" if training.stopped_early else ""
+        stderr.print(
+            f"Trained on {result.training_pairs} pairs from {result.generator}: {training.steps}"
+            f" steps in {training.seconds:.0f}s on {training.device}{stopped}.",
+            markup=False,
+        )
+    if result.gate is not None:
+        print_gate_table(result.gate, result.previous_model)
+    else:
+        stdout.print(result.reason[:1].upper() + result.reason[1:] + ".", markup=False)
+    if result.kept:
+        stdout.print(
+            f"Kept {result.model}: it is now the active model (was {result.previous_model};"
+            " `localsearch models rollback` goes back).",
+            markup=False,
+        )
+    else:
+        stdout.print(
+            f"Kept {result.previous_model}: the new model is {result.reason}.", markup=False
+        )
+    stderr.print(f"adapt took {result.seconds / 60:.1f} min.", markup=False)
+
+
+def print_gate_table(gate: object, previous: str) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    from localsearch.adapt.gate import GateResult
+
+    assert isinstance(gate, GateResult)
+    table = Table(title=f"Held-out pseudo-queries ({gate.queries})", title_justify="left")
+    table.add_column("search")
+    table.add_column("measure")
+    table.add_column(f"current ({previous})", justify="right")
+    table.add_column("new", justify="right")
+    table.add_column("change", justify="right")
+    for mode, measure, old, new, change in gate.rows():
+        style = "green" if change > 0 else ("red" if change < 0 else "")
+        change_text = Text(f"{change * 100:+.1f}", style=style)
+        table.add_row(mode, measure, f"{old:.3f}", f"{new:.3f}", change_text)
+    stdout.print(table)
+
+
+commands = [adapt]

@@ -1,0 +1,85 @@
+"""`localsearch eval DATASET_DIR`: quality and latency of every search mode on a BEIR dataset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from localsearch.cli import home_option
+from localsearch.cli.output import RichProgress, print_json, stderr, stdout
+from localsearch.evaluate.runner import DEFAULT_MODES, DEPTH, KNOWN_MODES
+
+
+@click.command(name="eval")
+@click.argument("dataset_dir", type=click.Path(path_type=Path))
+@click.option("--split", default="test", show_default=True, help="Which qrels/<split>.tsv to use.")
+@home_option
+@click.option("--model", help="Embedding model to evaluate (catalogue name, folder or HF id).")
+@click.option(
+    "--modes",
+    default=",".join(DEFAULT_MODES),
+    show_default=True,
+    help=f"Comma-separated, from: {', '.join(KNOWN_MODES)}.",
+)
+@click.option("-k", "depth", type=int, default=DEPTH, show_default=True, help="Results per query.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+def eval_command(
+    dataset_dir: Path,
+    split: str,
+    home: Path | None,
+    model: str | None,
+    modes: str,
+    depth: int,
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    """Index a BEIR dataset and report nDCG@10, Recall@100, MRR@10 and latency per mode.
+
+    The index goes into a temporary folder unless --home is given; a home built by an earlier
+    run with the same corpus, model and chunking is reused.
+    """
+    from localsearch.evaluate.runner import evaluate, parse_modes
+
+    chosen = parse_modes(modes.split(","))
+    labels = {f"search {m}": f"Queries ({m})" for m in chosen}
+    with RichProgress(labels, enabled=not quiet) as progress:
+        report = evaluate(
+            dataset_dir,
+            split=split,
+            home=home,
+            model=model,
+            modes=chosen,
+            depth=depth,
+            progress=progress,
+        )
+    if as_json:
+        print_json(report.to_dict())
+        return
+    stderr.print(
+        f"{'Reused' if report.index_reused else 'Built'} the index of {report.documents}"
+        f" documents ({report.chunks} chunks) in {report.index_seconds:.1f}s.",
+        markup=False,
+    )
+    table = Table(
+        title=f"{report.dataset} ({report.split}, {report.queries} queries, {report.model})",
+        caption=f"latency: one search for the top {depth} documents, model loaded, no snippets",
+    )
+    for column in ("mode", "nDCG@10", "Recall@100", "MRR@10", "p50 ms", "p95 ms"):
+        table.add_column(column, justify="left" if column == "mode" else "right")
+    for name, result in report.modes.items():
+        label = f"{name} ({result.fusion})" if name == "hybrid" and result.fusion else name
+        table.add_row(
+            label,
+            f"{result.ndcg_at_10:.4f}",
+            f"{result.recall_at_100:.4f}",
+            f"{result.mrr_at_10:.4f}",
+            f"{result.p50_ms:.1f}",
+            f"{result.p95_ms:.1f}",
+        )
+    stdout.print(table)
+
+
+commands = [eval_command]

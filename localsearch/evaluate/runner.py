@@ -1,0 +1,276 @@
+"""`localsearch eval` as a library function: index a BEIR corpus, run its judged queries in every
+mode, and measure quality and latency.
+
+The corpus goes into a home of its own; a marker file records what built it (corpus, model,
+chunking), so a second run with the same settings reuses the index and a different one rebuilds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from localsearch.config import Settings, load_settings
+from localsearch.errors import UsageError
+from localsearch.evaluate.beir import BeirDataset, CorpusRecord, load_dataset
+from localsearch.evaluate.metrics import evaluate_rankings, percentile
+from localsearch.progress import ProgressCallback, ProgressEvent, ignore_progress
+
+MARKER_NAME = "eval.json"
+MARKER_FORMAT = 1
+DEFAULT_MODES = ("bm25", "dense", "hybrid")
+KNOWN_MODES = ("bm25", "dense", "hybrid", "hybrid-rrf", "hybrid-weighted")
+DEPTH = 100  # Recall@100 needs a hundred documents per query
+
+
+@dataclass
+class ModeResult:
+    mode: str
+    fusion: str | None
+    ndcg_at_10: float
+    recall_at_100: float
+    mrr_at_10: float
+    p50_ms: float
+    p95_ms: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ndcg@10": round(self.ndcg_at_10, 4),
+            "recall@100": round(self.recall_at_100, 4),
+            "mrr@10": round(self.mrr_at_10, 4),
+            "p50_ms": round(self.p50_ms, 2),
+            "p95_ms": round(self.p95_ms, 2),
+            "fusion": self.fusion,
+        }
+
+
+@dataclass
+class EvalReport:
+    dataset: str
+    split: str
+    model: str
+    home: str
+    documents: int
+    chunks: int
+    queries: int
+    index_reused: bool
+    index_seconds: float
+    modes: dict[str, ModeResult] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {k: v for k, v in asdict(self).items() if k != "modes"}
+        data["index_seconds"] = round(self.index_seconds, 1)
+        data["modes"] = {name: result.to_dict() for name, result in self.modes.items()}
+        return data
+
+
+def parse_modes(modes: Sequence[str]) -> list[str]:
+    """Validate mode names; "hybrid" uses the configured fusion, "hybrid-rrf" names one."""
+    chosen = list(dict.fromkeys(m.strip() for m in modes if m.strip()))
+    unknown = [m for m in chosen if m not in KNOWN_MODES]
+    if unknown:
+        raise UsageError(f"unknown mode {unknown[0]!r}; choose from {', '.join(KNOWN_MODES)}")
+    if not chosen:
+        raise UsageError("no modes to evaluate")
+    return chosen
+
+
+def _split_mode(name: str) -> tuple[str, str | None]:
+    mode, _, fusion = name.partition("-")
+    return mode, fusion or None
+
+
+def document_path(corpus_path: Path, doc_id: str) -> str:
+    """The path a corpus record is stored under; the `_id` is everything after the first '#'."""
+    return f"{corpus_path}#{doc_id}"
+
+
+def _record_source(corpus_path: Path, record: CorpusRecord) -> Any:
+    from localsearch.index import SourceDocument
+    from localsearch.ingest.types import ExtractedDocument, Section
+
+    body = f"{record.title}\n{record.text}".encode("utf-8", "surrogatepass")
+    return SourceDocument(
+        path=document_path(corpus_path, record.id),
+        size=len(body),
+        mtime_ns=0,
+        content_hash=lambda: hashlib.sha256(body).hexdigest(),
+        extract=lambda: ExtractedDocument(record.title, "txt", [Section(record.text)]),
+    )
+
+
+def _marker(dataset: BeirDataset, settings: Settings) -> dict[str, Any]:
+    from localsearch.catalog import resolve_model
+    from localsearch.embed.encoder import model_fingerprint
+
+    corpus = dataset.corpus_path.resolve()
+    stat = corpus.stat()
+    resolved = resolve_model(settings.model, settings.models_dir)
+    return {
+        "format": MARKER_FORMAT,
+        "corpus": str(corpus),
+        "corpus_size": stat.st_size,
+        "corpus_mtime_ns": stat.st_mtime_ns,
+        "model": settings.model,
+        "model_fingerprint": model_fingerprint(resolved.location),
+        "chunk_tokens": settings.chunk_tokens,
+        "chunk_overlap": settings.chunk_overlap,
+    }
+
+
+def _read_marker(home: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads((home / MARKER_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _clear_index(settings: Settings) -> None:
+    for path in settings.home.glob("localsearch.db*"):
+        path.unlink()
+    shutil.rmtree(settings.lexical_dir, ignore_errors=True)
+    (settings.home / MARKER_NAME).unlink(missing_ok=True)
+
+
+def build_index(
+    dataset: BeirDataset, settings: Settings, progress: ProgressCallback = ignore_progress
+) -> bool:
+    """Index the corpus into settings.home unless a matching one is there; True if reused."""
+    from localsearch.index import Index
+
+    home = settings.home
+    wanted = _marker(dataset, settings)
+    found = _read_marker(home)
+    same = found is not None and {k: v for k, v in found.items() if k != "complete"} == wanted
+    if same and found is not None and found.get("complete"):
+        return True
+    if found is None and settings.database_path.exists():
+        raise UsageError(
+            f"{home} holds an index that `localsearch eval` did not build",
+            "give `--home` an empty or new folder",
+        )
+    if found is not None and not same:
+        _clear_index(settings)
+    home.mkdir(parents=True, exist_ok=True)
+    # Written before indexing so that an interrupted build is resumed, not mistaken for foreign.
+    (home / MARKER_NAME).write_text(json.dumps({**wanted, "complete": False}), encoding="utf-8")
+    corpus_path = dataset.corpus_path.resolve()
+    with corpus_path.open("rb") as lines:
+        total = sum(1 for line in lines if line.strip())
+    records: Iterator[CorpusRecord] = dataset.corpus()
+    index = Index(settings)
+    try:
+        index.index_documents(
+            str(corpus_path),
+            (_record_source(corpus_path, r) for r in records),
+            total=total,
+            progress=progress,
+        )
+    finally:
+        index.close()
+    (home / MARKER_NAME).write_text(json.dumps({**wanted, "complete": True}), encoding="utf-8")
+    return False
+
+
+def run_queries(
+    engine: Any,
+    dataset: BeirDataset,
+    mode_name: str,
+    corpus_path: Path,
+    depth: int = DEPTH,
+    progress: ProgressCallback = ignore_progress,
+) -> tuple[dict[str, list[str]], list[float]]:
+    """Rankings of corpus `_id`s per query, and each query's latency in milliseconds."""
+    mode, fusion = _split_mode(mode_name)
+    prefix = f"{corpus_path}#"
+    rankings: dict[str, list[str]] = {}
+    latencies: list[float] = []
+    total = len(dataset.queries)
+    for done, (query_id, text) in enumerate(dataset.queries.items(), start=1):
+        started = time.perf_counter()
+        results = engine.search(text, k=depth, mode=mode, fusion=fusion, snippets=False)
+        latencies.append((time.perf_counter() - started) * 1000)
+        rankings[query_id] = [
+            hit.path[len(prefix) :] for hit in results.hits if hit.path.startswith(prefix)
+        ]
+        progress(ProgressEvent(f"search {mode_name}", done, total))
+    return rankings, latencies
+
+
+def evaluate(
+    dataset_dir: Path | str,
+    *,
+    split: str = "test",
+    home: Path | str | None = None,
+    model: str | None = None,
+    modes: Sequence[str] = DEFAULT_MODES,
+    depth: int = DEPTH,
+    progress: ProgressCallback = ignore_progress,
+    **overrides: Any,
+) -> EvalReport:
+    """Index the dataset's corpus (or reuse the index in `home`), then measure every mode.
+
+    Without `home` the index lives in a temporary folder that is removed afterwards.
+    `overrides` are Settings (fusion, rrf_k, weights, candidates, chunk_tokens...).
+    """
+    from localsearch.search.engine import SearchEngine
+
+    chosen = parse_modes(modes)
+    if depth < 10:
+        raise UsageError("-k must be at least 10 for nDCG@10 and MRR@10")
+    dataset = load_dataset(dataset_dir, split)
+    temporary = home is None
+    if home is not None:
+        home_path = Path(home)
+    else:
+        home_path = Path(tempfile.mkdtemp(prefix="localsearch-eval-"))
+    try:
+        settings = load_settings(home_path, model=model, **overrides)
+        started = time.monotonic()
+        reused = build_index(dataset, settings, progress)
+        index_seconds = time.monotonic() - started
+        engine = SearchEngine(settings)
+        try:
+            if any(_split_mode(m)[0] != "bm25" for m in chosen):
+                engine.warm_up()
+            report = EvalReport(
+                dataset=dataset.name,
+                split=split,
+                model=settings.model,
+                home="" if temporary else str(home_path),
+                documents=engine.store.count("documents"),
+                chunks=engine.store.count("chunks"),
+                queries=len(dataset.queries),
+                index_reused=reused,
+                index_seconds=index_seconds,
+            )
+            corpus_path = dataset.corpus_path.resolve()
+            for name in chosen:
+                rankings, latencies = run_queries(
+                    engine, dataset, name, corpus_path, depth, progress
+                )
+                scores = evaluate_rankings(dataset.qrels, rankings)
+                mode, fusion = _split_mode(name)
+                report.modes[name] = ModeResult(
+                    mode=mode,
+                    fusion=(fusion or settings.fusion) if mode == "hybrid" else None,
+                    ndcg_at_10=scores["ndcg@10"],
+                    recall_at_100=scores["recall@100"],
+                    mrr_at_10=scores["mrr@10"],
+                    p50_ms=percentile(latencies, 0.5),
+                    p95_ms=percentile(latencies, 0.95),
+                )
+        finally:
+            engine.close()
+        return report
+    finally:
+        if temporary:
+            shutil.rmtree(home_path, ignore_errors=True)

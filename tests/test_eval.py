@@ -1,0 +1,297 @@
+"""`localsearch eval`: BEIR loading, the measures, the CLI, and quality floors on SciFact."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from localsearch.errors import DatasetError
+from localsearch.evaluate import evaluate, evaluate_rankings, load_dataset
+
+TINY_CORPUS = [
+    {"_id": "d1", "title": "Tidal energy", "text": "Tides turn turbines in estuaries."},
+    {"_id": "d2", "title": "Sourdough", "text": "A starter of flour and water leavens bread."},
+    {"_id": "d3", "title": "Glaciers", "text": "Ice sheets carve valleys over millennia."},
+    {"_id": "d4", "title": "Beekeeping", "text": "Hives need a queen, workers and drones."},
+]
+TINY_QUERIES = [
+    {"_id": "q1", "text": "bread starter flour"},
+    {"_id": "q2", "text": "ice carving valleys"},
+    {"_id": "q3", "text": "an unjudged query"},
+]
+
+
+def write_beir(root: Path, *, corpus=None, queries=None, qrels: str | None = None) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "qrels").mkdir(exist_ok=True)
+    lines = [json.dumps(r) for r in (TINY_CORPUS if corpus is None else corpus)]
+    (root / "corpus.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    lines = [json.dumps(r) for r in (TINY_QUERIES if queries is None else queries)]
+    (root / "queries.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if qrels is None:
+        qrels = "query-id\tcorpus-id\tscore\nq1\td2\t1\nq2\td3\t1\n"
+    (root / "qrels" / "test.tsv").write_text(qrels, encoding="utf-8")
+    return root
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    from localsearch.cli import main
+
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+# -- measures --------------------------------------------------------------------------------
+
+
+def test_measures_on_a_hand_checked_case() -> None:
+    qrels = {"q1": {"a": 1, "b": 1}, "q2": {"c": 1}, "q3": {"d": 1}}
+    rankings = {"q1": ["x", "a", "y", "b"], "q2": ["c"], "q3": []}
+    scores = evaluate_rankings(qrels, rankings)
+    # q1: DCG = 1/log2(3) + 1/log2(5), IDCG = 1 + 1/log2(3); q2 perfect; q3 found nothing.
+    ndcg_q1 = (1 / 1.5849625 + 1 / 2.3219281) / (1 + 1 / 1.5849625)
+    assert scores["ndcg@10"] == pytest.approx((ndcg_q1 + 1.0 + 0.0) / 3, abs=1e-6)
+    assert scores["recall@100"] == pytest.approx((1.0 + 1.0 + 0.0) / 3)
+    assert scores["mrr@10"] == pytest.approx((0.5 + 1.0 + 0.0) / 3)
+
+
+def test_mrr_counts_only_the_first_ten() -> None:
+    ranking = [f"x{i}" for i in range(10)] + ["a"]
+    scores = evaluate_rankings({"q": {"a": 1}}, {"q": ranking})
+    assert scores["mrr@10"] == 0.0
+    assert scores["recall@100"] == 1.0
+
+
+def test_order_is_ours_not_trec_evals_tie_breaking() -> None:
+    # trec_eval breaks score ties by document id; our rankings must be taken as given.
+    scores = evaluate_rankings({"q": {"a": 1}}, {"q": ["z", "a"]})
+    assert scores["mrr@10"] == 0.5
+
+
+def test_the_eval_library_imports_no_front_end_and_no_torch() -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, localsearch.evaluate, localsearch.search.engine\n"
+        "heavy = {'click', 'rich', 'textual', 'torch'} & set(sys.modules)\n"
+        "assert not heavy, heavy\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+# -- loading ---------------------------------------------------------------------------------
+
+
+def test_load_dataset_keeps_judged_queries(tmp_path: Path) -> None:
+    dataset = load_dataset(write_beir(tmp_path / "tiny"))
+    assert dataset.name == "tiny"
+    assert dataset.queries == {"q1": "bread starter flour", "q2": "ice carving valleys"}
+    assert dataset.qrels == {"q1": {"d2": 1}, "q2": {"d3": 1}}
+    assert [r.id for r in dataset.corpus()] == ["d1", "d2", "d3", "d4"]
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (
+            lambda root: (root / "corpus.jsonl").write_text('{"_id": "a", "text": "x"}\n{oops\n'),
+            "{root}/corpus.jsonl:2: invalid JSON (Expecting property name enclosed in double"
+            " quotes)",
+        ),
+        (
+            lambda root: (root / "corpus.jsonl").write_text('{"_id": "a"}\n'),
+            "{root}/corpus.jsonl:1: missing 'text'",
+        ),
+        (
+            lambda root: (root / "corpus.jsonl").write_text(
+                '{"_id": "a", "text": "x"}\n{"_id": "a", "text": "y"}\n'
+            ),
+            "{root}/corpus.jsonl:2: duplicate _id 'a'",
+        ),
+        (
+            lambda root: (root / "queries.jsonl").write_text('["not", "an", "object"]\n'),
+            "{root}/queries.jsonl:1: expected a JSON object",
+        ),
+        (
+            lambda root: (root / "qrels" / "test.tsv").write_text(
+                "query-id\tcorpus-id\tscore\nq1 d2 1\n"
+            ),
+            "{root}/qrels/test.tsv:2: expected 3 tab-separated columns (query-id, corpus-id,"
+            " score), found 1",
+        ),
+        (
+            lambda root: (root / "qrels" / "test.tsv").write_text("q1\td2\tvery\n"),
+            "{root}/qrels/test.tsv:1: score 'very' is not a number",
+        ),
+        (
+            lambda root: (root / "qrels" / "test.tsv").write_text("q9\td2\t1\n"),
+            "{root}/qrels/test.tsv: query id 'q9' is not in queries.jsonl",
+        ),
+        (
+            lambda root: (root / "queries.jsonl").unlink(),
+            "{root}/queries.jsonl is missing (a BEIR folder has corpus.jsonl, queries.jsonl and"
+            " qrels/)",
+        ),
+        (
+            lambda root: (root / "qrels" / "test.tsv").rename(root / "qrels" / "dev.tsv"),
+            "{root}/qrels/test.tsv is missing (splits here: dev)",
+        ),
+    ],
+)
+def test_malformed_datasets_name_file_and_line(tmp_path: Path, damage, message: str) -> None:
+    root = write_beir(tmp_path / "bad")
+    damage(root)
+    with pytest.raises(DatasetError) as caught:
+        load_dataset(root)
+        list(load_dataset(root).corpus())
+    assert str(caught.value) == message.format(root=root)
+
+
+# -- the runner and the CLI on a tiny dataset -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    base = tmp_path_factory.mktemp("tiny-eval")
+    dataset = write_beir(base / "tiny")
+    home = base / "home"
+    evaluate(dataset, home=home, modes=["bm25"])
+    return dataset, home
+
+
+def test_eval_json_on_a_tiny_dataset(tiny_home, capsys) -> None:
+    dataset, home = tiny_home
+    code, out, err = run_cli(
+        ["eval", str(dataset), "--home", str(home), "--json", "-q", "--modes", "bm25,dense,hybrid"],
+        capsys,
+    )
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["dataset"] == "tiny"
+    assert report["index_reused"] is True
+    assert report["documents"] == 4
+    assert report["queries"] == 2
+    assert set(report["modes"]) == {"bm25", "dense", "hybrid"}
+    for name in ("bm25", "hybrid"):
+        scores = report["modes"][name]
+        assert (scores["ndcg@10"], scores["recall@100"], scores["mrr@10"]) == (1.0, 1.0, 1.0)
+    assert report["modes"]["hybrid"]["fusion"] in {"rrf", "weighted"}
+
+
+def test_eval_table_on_a_tiny_dataset(tiny_home, capsys) -> None:
+    dataset, home = tiny_home
+    code, out, err = run_cli(
+        ["eval", str(dataset), "--home", str(home), "-q", "--modes", "bm25"], capsys
+    )
+    assert code == 0, err
+    assert err == "Reused the index of 4 documents (4 chunks) in 0.0s.\n"
+    lines = out.splitlines()
+    assert "tiny (test, 2 queries, all-MiniLM-L6-v2)" in lines[0]
+    row = next(line for line in lines if "bm25" in line)
+    assert row.split("│")[1:5] == [" bm25 ", "  1.0000 ", "     1.0000 ", " 1.0000 "]
+
+
+def test_eval_rebuilds_when_the_model_changes_and_refuses_foreign_homes(
+    tmp_path: Path, capsys
+) -> None:
+    dataset = write_beir(tmp_path / "tiny")
+    home = tmp_path / "home"
+    first = evaluate(dataset, home=home, modes=["bm25"], chunk_tokens=250)
+    assert first.index_reused is False
+    assert evaluate(dataset, home=home, modes=["bm25"], chunk_tokens=250).index_reused is True
+    assert evaluate(dataset, home=home, modes=["bm25"], chunk_tokens=120).index_reused is False
+    (home / "eval.json").unlink()
+    code, out, err = run_cli(["eval", str(dataset), "--home", str(home), "-q"], capsys)
+    assert code == 2
+    assert out == ""
+    assert err == (
+        f"Error: {home} holds an index that `localsearch eval` did not build"
+        " — give `--home` an empty or new folder\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (
+            ["--modes", "bm25,fuzzy"],
+            2,
+            "Error: unknown mode 'fuzzy'; choose from bm25, dense,"
+            " hybrid, hybrid-rrf, hybrid-weighted\n",
+        ),
+        (["-k", "5"], 2, "Error: -k must be at least 10 for nDCG@10 and MRR@10\n"),
+        (["--split", "dev"], 1, "Error: {root}/qrels/dev.tsv is missing — splits here: test\n"),
+    ],
+)
+def test_eval_usage_errors(tmp_path: Path, capsys, args, code, message) -> None:
+    root = write_beir(tmp_path / "tiny")
+    result = run_cli(["eval", str(root), "-q", *args], capsys)
+    assert result == (code, "", message.format(root=root))
+
+
+def test_eval_on_a_malformed_corpus_is_one_line(tmp_path: Path, capsys) -> None:
+    root = write_beir(tmp_path / "tiny")
+    (root / "corpus.jsonl").write_text('{"_id": "a", "text": "x"}\nnot json\n')
+    result = run_cli(["eval", str(root), "-q", "--modes", "bm25"], capsys)
+    assert result == (
+        1,
+        "",
+        f"Error: {root}/corpus.jsonl:2: invalid JSON (Expecting value)\n",
+    )
+
+
+def test_eval_takes_a_model_by_path_or_refuses_an_unknown_one(tmp_path: Path, capsys) -> None:
+    from localsearch.catalog import resolve_model
+
+    root = write_beir(tmp_path / "tiny")
+    folder = resolve_model("all-MiniLM-L6-v2", tmp_path / "models").location
+    report = evaluate(root, home=tmp_path / "home", model=folder, modes=["dense"])
+    assert report.model == folder
+    assert report.modes["dense"].ndcg_at_10 == 1.0
+    result = run_cli(["eval", str(root), "-q", "--model", "no-such-model"], capsys)
+    assert result == (
+        1,
+        "",
+        "Error: unknown model 'no-such-model' — run `localsearch models` to list known models,"
+        " or give a folder or a Hugging Face id\n",
+    )
+
+
+def test_eval_on_a_missing_folder(tmp_path: Path, capsys) -> None:
+    result = run_cli(["eval", str(tmp_path / "nowhere"), "-q"], capsys)
+    assert result == (1, "", f"Error: no such dataset folder: {tmp_path / 'nowhere'}\n")
+
+
+# -- quality floors on SciFact ----------------------------------------------------------------
+
+FLOORS = {"bm25": 0.65, "dense": 0.63, "hybrid": 0.69}
+
+
+@pytest.fixture(scope="session")
+def scifact_report(scifact: Path, tmp_path_factory: pytest.TempPathFactory):
+    home = tmp_path_factory.mktemp("scifact-home")
+    return evaluate(scifact, home=home, modes=["bm25", "dense", "hybrid"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", sorted(FLOORS))
+def test_scifact_quality_floor(scifact_report, mode: str) -> None:
+    result = scifact_report.modes[mode]
+    assert result.ndcg_at_10 >= FLOORS[mode], (mode, result.to_dict())
+
+
+@pytest.mark.slow
+def test_scifact_hybrid_beats_both_parts(scifact_report) -> None:
+    modes = scifact_report.modes
+    assert modes["hybrid"].ndcg_at_10 > max(modes["bm25"].ndcg_at_10, modes["dense"].ndcg_at_10)
+    assert scifact_report.documents == 5183
+    assert scifact_report.queries == 300

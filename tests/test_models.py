@@ -1,0 +1,172 @@
+"""`localsearch models`: listing, switching with instant rollback, and pull without a network."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from localsearch.adapt.models import list_models, switch_model
+from localsearch.adapt.pull import pull_model
+from localsearch.catalog import resolve_model
+from localsearch.cli import main
+from localsearch.errors import ModelError, UsageError
+from localsearch.index import Index
+from localsearch.search import SearchEngine
+from localsearch.store import Store
+
+DOCS = {
+    "bread.md": "# Sourdough\n\nFeed the starter with flour and water every day.\n",
+    "stars.md": "# Telescopes\n\nA bigger mirror gathers more light from faint galaxies.\n",
+    "bikes.md": "# Bicycles\n\nOil the chain after every wet ride to stop rust.\n",
+}
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Run the CLI in-process: (exit code, stdout, stderr)."""
+    code = 0
+    try:
+        main(list(args))
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture
+def indexed(settings, make_docs):
+    index = Index(settings)
+    try:
+        index.update([make_docs(DOCS)])
+    finally:
+        index.close()
+    return settings
+
+
+def active_model(settings) -> str:
+    store = Store(settings.database_path)
+    try:
+        space = store.active_space()
+        assert space is not None
+        return space.model
+    finally:
+        store.close()
+
+
+def bundled_folder(settings) -> str:
+    """The bundled model's folder: a folder is a model reference of its own."""
+    return resolve_model("all-MiniLM-L6-v2", settings.models_dir).location
+
+
+def test_list_shows_the_catalogue_and_the_active_model(indexed):
+    infos = {info.name: info for info in list_models(indexed)}
+    bundled = infos["all-MiniLM-L6-v2"]
+    assert (bundled.origin, bundled.present, bundled.active) == ("bundled", True, True)
+    assert bundled.vectors == 3
+    generator = infos["query-gen-msmarco-t5-base-v1"]
+    assert (generator.role, generator.present) == ("generator", False)
+    assert infos["ms-marco-MiniLM-L6-v2"].role == "reranker"
+
+
+def test_models_command_lists_and_prints_json(indexed, capsys):
+    code, out, _ = cli(capsys, "models")
+    assert code == 0
+    line = next(line for line in out.splitlines() if "all-MiniLM-L6-v2" in line)
+    assert line.lstrip().startswith("*") and "bundled, 3 vectors" in line
+    code, out, _ = cli(capsys, "models", "--json")
+    assert code == 0
+    names = {m["name"]: m for m in json.loads(out)}
+    assert names["all-MiniLM-L6-v2"]["active"] is True
+
+
+def test_use_then_rollback_is_instant(indexed):
+    other = bundled_folder(indexed)
+    first = switch_model(indexed, other)
+    assert (first.model, first.previous, first.embedded) == (other, "all-MiniLM-L6-v2", 3)
+    assert active_model(indexed) == other
+    engine = SearchEngine(indexed)
+    try:
+        assert engine.search("telescope mirror", mode="dense").hits[0].path.endswith("stars.md")
+    finally:
+        engine.close()
+
+    back = switch_model(indexed, "", rollback=True)
+    assert (back.model, back.embedded) == ("all-MiniLM-L6-v2", 0)
+    assert active_model(indexed) == "all-MiniLM-L6-v2"
+    again = switch_model(indexed, other)
+    assert again.embedded == 0  # the space was kept, so switching back is instant too
+
+
+def test_use_fills_vectors_for_chunks_indexed_meanwhile(indexed, make_docs):
+    other = bundled_folder(indexed)
+    switch_model(indexed, other)
+    switch_model(indexed, "", rollback=True)
+    index = Index(indexed)
+    try:
+        index.update(
+            [make_docs({"tea.md": "# Tea\n\nSteep green tea at eighty degrees.\n"}, "more")]
+        )
+    finally:
+        index.close()
+    result = switch_model(indexed, other)
+    assert result.embedded == 1
+
+
+def test_rollback_without_history_is_a_usage_error(indexed, capsys):
+    with pytest.raises(UsageError, match="no earlier model"):
+        switch_model(indexed, "", rollback=True)
+    code, _, err = cli(capsys, "models", "rollback")
+    assert code == 2
+    assert "Error: there is no earlier model to roll back to" in err
+
+
+def test_use_unknown_model_fails_clearly(indexed, capsys):
+    code, _, err = cli(capsys, "models", "use", "no-such-model")
+    assert code == 1
+    assert "Error: unknown model 'no-such-model'" in err
+    assert active_model(indexed) == "all-MiniLM-L6-v2"
+
+
+def test_use_and_rollback_commands(indexed, capsys):
+    other = bundled_folder(indexed)
+    code, out, _ = cli(capsys, "models", "use", other, "-q")
+    assert code == 0
+    assert f"Searches now use {other} (was all-MiniLM-L6-v2) (3 chunks embedded)." in out
+    code, out, _ = cli(capsys, "models", "rollback", "-q")
+    assert code == 0
+    assert f"Searches now use all-MiniLM-L6-v2 (was {other})." in out
+
+
+def test_pull_without_network_fails_clearly(settings, monkeypatch, capsys):
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens on port 9
+    with pytest.raises(ModelError, match="the Hugging Face Hub cannot be reached"):
+        pull_model("ms-marco-MiniLM-L6-v2", settings.models_dir)
+    assert not (settings.models_dir / "pulled" / "cross-encoder--ms-marco-MiniLM-L6-v2").exists()
+    code, _, err = cli(capsys, "models", "pull", "query-gen-msmarco-t5-base-v1")
+    assert code == 1
+    assert (
+        "Error: cannot download BeIR/query-gen-msmarco-t5-base-v1: the Hugging Face Hub cannot be"
+        " reached" in err
+    )
+
+
+def test_pull_refuses_unknown_and_bundled_names(settings):
+    with pytest.raises(UsageError, match="unknown model 'nonsense'"):
+        pull_model("nonsense", settings.models_dir)
+    with pytest.raises(UsageError, match="ships with localsearch"):
+        pull_model("all-MiniLM-L6-v2", settings.models_dir)
+
+
+def test_pulled_model_is_found_offline(settings, tmp_path: Path):
+    """What `pull` leaves behind is what resolve_model and `models` look for."""
+    from localsearch.catalog import pulled_dir
+
+    folder = pulled_dir(settings.models_dir, "cross-encoder/ms-marco-MiniLM-L6-v2")
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text("{}", encoding="utf-8")
+    assert resolve_model("ms-marco-MiniLM-L6-v2", settings.models_dir).location == str(folder)
+    info = {i.name: i for i in list_models(settings)}["ms-marco-MiniLM-L6-v2"]
+    assert (info.origin, info.present) == ("pulled", True)
+    result = pull_model("ms-marco-MiniLM-L6-v2", settings.models_dir)
+    assert result.already_present and result.location == folder
