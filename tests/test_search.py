@@ -300,7 +300,7 @@ def test_vector_index_exact_and_prefiltered_agree_with_brute_force() -> None:
     matrix = topic_vectors(12_000)
     chunk_ids = np.arange(100, 100 + len(matrix))
     document_ids = chunk_ids // 3
-    exact = VectorIndex(chunk_ids, document_ids, matrix)
+    exact = VectorIndex(chunk_ids, document_ids, matrix, exact_limit=len(matrix))
     approximate = VectorIndex(chunk_ids, document_ids, matrix, exact_limit=1000)
     assert exact.codes is None and approximate.codes is not None
     queries = topic_vectors(30, seed=1)
