@@ -160,7 +160,14 @@ def train_bi_encoder(
         # A non-empty widget list stops the trainer sampling "widget examples" for a model card
         # nobody will publish (and drawing a tqdm bar while it does).
         model.model_card_data.widget = [{"text": "localsearch"}]
+    # The no-duplicates sampler cannot fill a batch wider than the number of distinct
+    # passages; on a small corpus it would then yield no batches at all.
     batch_size = min(options.batch_size, len(rows))
+    sampler = (
+        BatchSamplers.NO_DUPLICATES
+        if fills_a_batch_without_duplicates(columns, batch_size)
+        else BatchSamplers.BATCH_SAMPLER  # a tiny corpus: duplicates beat training nothing
+    )
     steps = planned_steps(len(rows), replace(options, batch_size=batch_size))
     losses = _loss_module()
     loss: Any
@@ -200,7 +207,7 @@ def train_bi_encoder(
         # Under a time budget the rate stays flat after warm-up, so a run the clock stops has
         # learnt at full rate rather than being cut off half-way down a decay it planned.
         lr_scheduler_type="constant_with_warmup" if budget is not None else "linear",
-        batch_sampler=BatchSamplers.NO_DUPLICATES,
+        batch_sampler=sampler,
         fp16=False,
         bf16=False,
         use_cpu=device == "cpu",
@@ -264,3 +271,19 @@ def _remove_tree(path: Path) -> None:
     import shutil
 
     shutil.rmtree(path, ignore_errors=True)
+
+
+def fills_a_batch_without_duplicates(columns: dict[str, list[str]], batch_size: int) -> bool:
+    """Whether the no-duplicates sampler can build at least one full batch from these rows."""
+    rows = list(zip(*columns.values(), strict=True))
+    used: set[str] = set()
+    taken = 0
+    for row in rows:
+        values = set(row)
+        if len(values) < len(row) or values & used:
+            continue
+        used |= values
+        taken += 1
+        if taken == batch_size:
+            return True
+    return False
