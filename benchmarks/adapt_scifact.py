@@ -72,6 +72,7 @@ def main() -> None:
     parser.add_argument("--hard-negatives", type=int, default=0)
     parser.add_argument("--round-trip", action="store_true")
     parser.add_argument("--kinds", default="title,heading,anchor,keywords")
+    parser.add_argument("--cached-loss", action="store_true")
     parser.add_argument("--force-keep", action="store_true")
     parser.add_argument("--json", type=Path, help="also write the numbers here")
     args = parser.parse_args()
@@ -90,7 +91,13 @@ def main() -> None:
     if args.force_keep:
         from localsearch.adapt import gate
 
-        gate.gate_decision = lambda current, new: (True, "kept by --force-keep")
+        real_decision = gate.gate_decision
+
+        def keep_anyway(current, new):  # type: ignore[no-untyped-def]
+            keep, reason = real_decision(current, new)
+            return True, f"{reason}; the gate would have {'kept' if keep else 'rejected'} it"
+
+        gate.gate_decision = keep_anyway
     options = AdaptOptions(
         epochs=args.epochs,
         batch_size=args.batch_size,
@@ -101,6 +108,7 @@ def main() -> None:
         negatives_per_query=args.hard_negatives,
         require_round_trip=args.round_trip,
         query_kinds=tuple(args.kinds.split(",")),
+        cached_loss=args.cached_loss,
     )
     started = time.monotonic()
     result = adapt(load_settings(home), options, LinePrinter())

@@ -256,8 +256,8 @@ def test_structural_queries_use_titles_headings_anchors_and_keywords():
         FakeChunk(
             5, 2, 1, "Intro text.", "Kitchen Tips > Introduction", "/d/tips.md", "Kitchen Tips"
         ),
-        FakeChunk(6, 3, 0, "Other notes.", "", "/d/readme.md", "README"),
-        FakeChunk(7, 4, 0, "Yet more notes.", "", "/e/readme.md", "README"),
+        FakeChunk(6, 3, 0, "Notes on flour and sourdough.", "", "/d/readme.md", "README"),
+        FakeChunk(7, 4, 0, "More notes on flour, sourdough.", "", "/e/readme.md", "README"),
     ]
     queries = generate_structural_queries(chunks)
     found = {(q.kind, q.chunk_id, q.query) for q in queries}
@@ -267,24 +267,30 @@ def test_structural_queries_use_titles_headings_anchors_and_keywords():
     assert ("heading", 5, "Kitchen Tips Introduction") in found  # generic: prefixed by title
     assert ("anchor", 1, "our sourdough guide") in found
     assert not any(q.kind == "title" and q.query == "README" for q in queries)  # shared title
-    assert {q.kind for q in queries} >= {"title", "heading", "anchor"}
+    assert {q.kind for q in queries} >= {"title", "heading", "anchor", "keywords"}
+    # Keyword queries only where there is no structure: the two README documents.
+    assert {q.chunk_id for q in queries if q.kind == "keywords"} <= {6, 7}
     # The positive leaves out what the query was taken from.
     assert "Baking Bread" not in training_passage(chunks[0], "title")
     assert "Proofing" not in training_passage(chunks[1], "heading")
 
 
 def test_gate_scores_and_decision():
-    from localsearch.adapt.gate import RetrievalScores, gate_decision, score_ranks
+    from localsearch.adapt.gate import gate_decision, score_ranks
 
     scores = score_ranks([1, 2, None, 11])
     assert scores.mrr_at_10 == pytest.approx((1 + 0.5) / 4)
     assert scores.ndcg_at_10 == pytest.approx((1 + 1 / np.log2(3)) / 4)
-    old = {"dense": RetrievalScores(0.5, 0.5), "hybrid": RetrievalScores(0.6, 0.6)}
-    better = {"dense": RetrievalScores(0.6, 0.6), "hybrid": RetrievalScores(0.7, 0.7)}
-    mixed = {"dense": RetrievalScores(0.6, 0.6), "hybrid": RetrievalScores(0.5, 0.5)}
+    old_ranks = [2, 3, 1, None, 5, 2, 4, 1]
+    old = {"dense": score_ranks(old_ranks), "hybrid": score_ranks(old_ranks)}
+    better = {"dense": score_ranks([1, 2, 1, 3, 2, 1, 2, 1]), "hybrid": score_ranks([1] * 8)}
     assert gate_decision(old, better)[0] is True
-    keep, reason = gate_decision(old, mixed)
-    assert keep is False and "+10.0 points dense, -10.0 hybrid" in reason
+    lucky = {"dense": old["dense"], "hybrid": score_ranks([1, 3, 1, None, 5, 2, 4, 1])}
+    keep, reason = gate_decision(old, lucky)  # one query better: could be chance
+    assert keep is False and "could be chance" in reason
+    worse_dense = {"dense": score_ranks([3] * 8), "hybrid": score_ranks([1] * 8)}
+    keep, reason = gate_decision(old, worse_dense)
+    assert keep is False and reason.startswith("worse for dense search")
     assert gate_decision(old, old)[0] is False  # equal is not better
 
 

@@ -3,8 +3,9 @@
 Measured on SciFact with the bundled MiniLM, naive pseudo-queries (a sentence of the passage,
 salient keywords alone) make the model worse, while document structure helps: a title is a
 natural query for the text under it, and so is a section heading or the text of a link that
-points at a document. So this generator reads structure first and adds a few salient-keyword
-queries per document on top. No network, no model, a few seconds for ten thousand chunks.
+points at a document. So this generator reads structure first, and makes salient-keyword
+queries only for documents that have no structure to read. No network, no model, a few seconds
+for ten thousand chunks.
 
 Each query carries its `kind`; `training_passage` removes the words the query was taken from
 (the title for a title query, the heading for a heading query) from the positive the model
@@ -159,7 +160,10 @@ def generate_structural_queries(
       ("Introduction") is prefixed with the document title so that it points somewhere;
     - anchor: the text of a Markdown link to another indexed document, for that document's
       first chunk;
-    - keywords: a few of a chunk's most salient terms (BM25 weight), for one chunk per document.
+    - keywords: a few of a chunk's most salient terms, for one chunk of each document that
+      has none of the above. Measured on SciFact, keyword queries added to titles made the
+      model no better on real queries (dense nDCG@10 +0.2 after 106 steps, against +0.5 for
+      titles alone after 22), so they only fill in where structure is missing.
     """
     unknown = set(kinds) - set(KINDS)
     if unknown:
@@ -170,6 +174,7 @@ def generate_structural_queries(
     for parts in by_document.values():
         parts.sort(key=lambda c: c.ordinal)
     documents = sorted(by_document)
+    by_id = {chunk.id: chunk.document_id for chunk in chunks}
     rng = random.Random(seed)
     queries: list[SyntheticQuery] = []
 
@@ -189,7 +194,10 @@ def generate_structural_queries(
 
     if "keywords" in kinds and keyword_queries_per_document > 0:
         statistics = TermStatistics(c.text for c in chunks)
+        structured = {by_id[q.chunk_id] for q in queries}
         for doc_id in documents:
+            if doc_id in structured:
+                continue
             parts = by_document[doc_id]
             picked = rng.sample(parts, min(keyword_queries_per_document, len(parts)))
             for chunk in picked:
