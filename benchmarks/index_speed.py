@@ -25,8 +25,9 @@ from localsearch.index import Index
 QUERIES = Path(__file__).resolve().parents[1].parent / "shared/corpora/queries/opensource-docs.tsv"
 
 
-def mrr(query_vectors: np.ndarray, chunk_vectors: np.ndarray, chunk_paths: list[str],
-        answers: list[str]) -> float:
+def mrr(
+    query_vectors: np.ndarray, chunk_vectors: np.ndarray, chunk_paths: list[str], answers: list[str]
+) -> float:
     scores = query_vectors @ chunk_vectors.T
     total = 0.0
     for row, answer in zip(scores, answers, strict=True):
@@ -58,10 +59,14 @@ def main() -> None:
         report = index.update(args.paths)
         seconds = time.perf_counter() - started
         files = report.added + report.updated
-        print(f"precision used for indexing: {getattr(encoder, 'precision', '?')}"
-              f" (CPU bf16 support: {cpu_has_bf16()})")
-        print(f"files indexed: {files}, skipped: {len(report.skipped)}, chunks: {report.chunks},"
-              f" embedded: {report.chunks_embedded}, seconds: {seconds:.1f}")
+        print(
+            f"precision used for indexing: {getattr(encoder, 'precision', '?')}"
+            f" (CPU bf16 support: {cpu_has_bf16()})"
+        )
+        print(
+            f"files indexed: {files}, skipped: {len(report.skipped)}, chunks: {report.chunks},"
+            f" embedded: {report.chunks_embedded}, seconds: {seconds:.1f}"
+        )
         print(f"end to end: {files / seconds:.1f} files/s, {report.chunks / seconds:.1f} chunks/s")
 
         rows = list(index.store.iter_chunks())
@@ -83,8 +88,10 @@ def main() -> None:
 
         if QUERIES.exists():
             with QUERIES.open() as handle:
-                pairs = [(r["query"], r["relevant_path_suffix"])
-                         for r in csv.DictReader(handle, delimiter="\t")]
+                pairs = [
+                    (r["query"], r["relevant_path_suffix"])
+                    for r in csv.DictReader(handle, delimiter="\t")
+                ]
             answer_rows = [r for r in rows if any(r.path.endswith(a) for _, a in pairs)]
             texts_q = texts + [format_passage(r.title, r.heading, r.text) for r in answer_rows]
             paths_q = paths + [r.path for r in answer_rows]
@@ -93,8 +100,10 @@ def main() -> None:
                 chunk_vectors = raw.encode_passages(texts_q)
                 query_vectors = raw.encode_queries([q for q, _ in pairs])
                 score = mrr(query_vectors, chunk_vectors, paths_q, [a for _, a in pairs])
-                print(f"known-answer dense MRR@10 ({len(pairs)} queries, {len(texts_q)} chunks)"
-                      f" {precision}: {score:.3f}")
+                print(
+                    f"known-answer dense MRR@10 ({len(pairs)} queries, {len(texts_q)} chunks)"
+                    f" {precision}: {score:.3f}"
+                )
         index.close()
 
 
