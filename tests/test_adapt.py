@@ -17,6 +17,7 @@ import pytest
 
 from localsearch.adapt import AdaptOptions, adapt
 from localsearch.adapt import gate as gate_module
+from localsearch.adapt import pipeline as pipeline_module
 from localsearch.adapt.models import adapted_root, run_log
 from localsearch.adapt.pairs import read_pairs
 from localsearch.adapt.queries import generate_structural_queries, training_passage
@@ -353,6 +354,8 @@ def test_adapt_without_index_says_so(settings):
 def test_adapt_trains_gates_and_switches(home_settings, monkeypatch, tmp_path):
     settings = home_settings
     force_gate(monkeypatch, keep=True)
+    # A corpus this small has few pseudo-queries that BM25 misses; narrow to them anyway.
+    monkeypatch.setattr(pipeline_module, "MIN_TRAINING_MISSES", 1)
     pairs = tmp_path / "extra.tsv"
     pairs.write_text(  # one row with a negative: the others get one too
         "how do I keep a starter alive\tFeed the starter daily.\tOil the chain weekly.\n",
@@ -370,6 +373,9 @@ def test_adapt_trains_gates_and_switches(home_settings, monkeypatch, tmp_path):
     assert card["base"] == "all-MiniLM-L6-v2"
     assert card["generator"] == "structure"
     assert card["pairs"] == result.training_pairs
+    misses = card["bm25_misses"]
+    assert card["narrowed_to_bm25_misses"] is True and 0 < misses["trained_on"] < misses["of"]
+    assert result.training_pairs == misses["trained_on"] + 1  # and the --pairs row
     assert card["metrics"]["keep"] is True and "dense" in card["metrics"]["new"]
     assert run_log(settings.models_dir)[-1]["kept"] is True
     assert active_model(settings) == result.model
@@ -594,3 +600,28 @@ def test_kill_during_adapt_leaves_the_old_model_active(home_settings):
     from localsearch.adapt.models import list_models
 
     assert not [m for m in list_models(settings) if m.origin == "adapted"]
+
+
+def test_bm25_ranks_count_only_other_documents():
+    from localsearch.adapt.lexical_misses import bm25_ranks
+
+    passages = [
+        "Sourdough starter needs flour and water every day.",  # document 1
+        "A starter of sourdough, sourdough and more sourdough.",  # document 1 too
+        "Chain oil keeps a bicycle quiet; sourdough is for bakers.",  # document 2
+        "Birds sing at dawn.",  # document 3
+    ]
+    documents = [1, 1, 2, 3]
+    ranks = bm25_ranks(
+        [
+            ("sourdough starter flour", 0),  # its own passage first
+            ("sourdough", 0),  # passage 1 scores higher but is the same document
+            ("bicycle chain", 3),  # nothing in common with its passage: a miss
+            ("sourdough bakers", 0),  # passage 2 (another document) wins: a miss
+        ],
+        passages,
+        documents,
+    )
+    assert ranks[:2] == [1, 1]
+    assert ranks[2] == 2  # only passage 2 shares a word with the query
+    assert ranks[3] == 2

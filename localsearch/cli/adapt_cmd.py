@@ -47,7 +47,11 @@ ADAPT_LABELS = {
 )
 @click.option("--base", help="Model to fine-tune (default: what the active model came from).")
 @click.option("--name", help="Name for the new model (default BASE-adapted-N).")
-@click.option("--epochs", type=click.FloatRange(0, min_open=True), default=1.0, show_default=True)
+@click.option(
+    "--epochs",
+    type=click.FloatRange(0, min_open=True),
+    help="Passes over the pairs (default: 2 over the model-free pairs BM25 misses, else 1).",
+)
 @click.option("--batch-size", type=click.IntRange(2), default=64, show_default=True)
 @click.option(
     "--learning-rate", type=click.FloatRange(0, min_open=True), default=2e-5, show_default=True
@@ -98,7 +102,7 @@ def adapt(
     pairs_file: Path | None,
     base: str | None,
     name: str | None,
-    epochs: float,
+    epochs: float | None,
     batch_size: int,
     learning_rate: float,
     max_steps: int | None,

@@ -46,7 +46,13 @@ FORM: tuple[OptionField, ...] = (
         "Training stops cleanly when the time is spent; blank: no limit.",
         optional=True,
     ),
-    OptionField("epochs", float, "Epochs", "Passes over the practice queries."),
+    OptionField(
+        "epochs",
+        float,
+        "Epochs",
+        "Passes over the practice queries; blank: 2 over the pairs BM25 misses, else 1.",
+        optional=True,
+    ),
     OptionField(
         "max_steps",
         int,
