@@ -354,8 +354,12 @@ def test_adapt_without_index_says_so(settings):
 def test_adapt_trains_gates_and_switches(home_settings, monkeypatch, tmp_path):
     settings = home_settings
     force_gate(monkeypatch, keep=True)
-    # A corpus this small has few pseudo-queries that BM25 misses; narrow to them anyway.
+    # A corpus this small has few pseudo-queries that BM25 misses, and which depends on the
+    # held-out split; say every other query is one (bm25_ranks has its own test).
     monkeypatch.setattr(pipeline_module, "MIN_TRAINING_MISSES", 1)
+    monkeypatch.setattr(
+        pipeline_module, "bm25_ranks", lambda queries, *_: [1 + i % 2 for i in range(len(queries))]
+    )
     pairs = tmp_path / "extra.tsv"
     pairs.write_text(  # one row with a negative: the others get one too
         "how do I keep a starter alive\tFeed the starter daily.\tOil the chain weekly.\n",
@@ -374,7 +378,8 @@ def test_adapt_trains_gates_and_switches(home_settings, monkeypatch, tmp_path):
     assert card["generator"] == "structure"
     assert card["pairs"] == result.training_pairs
     misses = card["bm25_misses"]
-    assert card["narrowed_to_bm25_misses"] is True and 0 < misses["trained_on"] < misses["of"]
+    assert card["narrowed_to_bm25_misses"] is True, misses
+    assert 0 < misses["trained_on"] < misses["of"]
     assert result.training_pairs == misses["trained_on"] + 1  # and the --pairs row
     assert card["metrics"]["keep"] is True and "dense" in card["metrics"]["new"]
     assert run_log(settings.models_dir)[-1]["kept"] is True
