@@ -358,7 +358,9 @@ def test_adapt_trains_gates_and_switches(home_settings, monkeypatch, tmp_path):
     # held-out split; say every other query is one (bm25_ranks has its own test).
     monkeypatch.setattr(pipeline_module, "MIN_TRAINING_MISSES", 1)
     monkeypatch.setattr(
-        pipeline_module, "bm25_ranks", lambda queries, *_: [1 + i % 2 for i in range(len(queries))]
+        pipeline_module,
+        "bm25_ranks",
+        lambda queries, *_, **__: [1 + i % 2 for i in range(len(queries))],
     )
     pairs = tmp_path / "extra.tsv"
     pairs.write_text(  # one row with a negative: the others get one too

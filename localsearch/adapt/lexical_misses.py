@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -26,6 +26,7 @@ def bm25_ranks(
     documents: Sequence[int],
     k1: float = 1.2,
     b: float = 0.75,
+    advance: Callable[[int], None] = lambda done: None,
 ) -> list[int]:
     """For each (query, index of its passage), the passage's 1-based BM25 rank among
     `passages`, counting only passages of other documents (`documents[i]` is passage i's)."""
@@ -45,7 +46,7 @@ def bm25_ranks(
     document_of = np.asarray(documents)
     scores = np.zeros(count)
     ranks = []
-    for text, positive in queries:
+    for done, (text, positive) in enumerate(queries, 1):
         touched = []
         for term in set(content_words(text)):
             if term in arrays:
@@ -57,4 +58,6 @@ def bm25_ranks(
         ranks.append(int(beaten.sum()) + 1)
         for term_rows in touched:
             scores[term_rows] = 0.0
+        if done % 500 == 0:
+            advance(done)
     return ranks

@@ -401,11 +401,13 @@ class _Run:
         ordered = list(self.chunks.values())
         row_of = {chunk.id: row for row, chunk in enumerate(ordered)}
         queries = [*training, *held_out]
-        self.progress(ProgressEvent("mine", 0, len(queries), "finding what BM25 misses"))
+        detail = "finding what BM25 misses"
+        self.progress(ProgressEvent("mine", 0, len(queries), detail))
         ranks = bm25_ranks(
             [(q.text, row_of[q.chunk.id]) for q in queries],
             [c.text for c in ordered],
             [c.document_id for c in ordered],
+            advance=lambda done: self.progress(ProgressEvent("mine", done, len(queries), detail)),
         )
         missed = [q for q, rank in zip(queries, ranks, strict=True) if rank > 1]
         held_out_docs = {q.chunk.document_id for q in held_out}
