@@ -227,13 +227,15 @@ def train_bi_encoder(
     )
     trainer.remove_callback(PrinterCallback)  # it prints every log dict to stdout
     progress(ProgressEvent("train", 0, steps, "starting"))
-    result = trainer.train()
+    try:
+        result = trainer.train()
+    finally:  # interrupted or not: the trainer's scratch folder is never worth keeping
+        _remove_tree(scratch)
     done = int(result.global_step)
     # Saved with the length it serves at, not the shorter one it trained at: the length is
     # stored with the tokenizer, and a 128-token model would cut every 250-token chunk in half.
     model.max_seq_length = serving_length
     model.save(str(output_dir), create_model_card=False)
-    _remove_tree(scratch)
     return TrainingReport(
         examples=len(rows),
         steps=done,
