@@ -22,6 +22,22 @@ def home_option(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--home", type=click.Path(path_type=Path), help=HOME_OPTION_HELP)(command)
 
 
+def wait_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--wait on every command that writes, for when another writer holds the index."""
+    return click.option(
+        "--wait",
+        "wait_seconds",
+        type=float,
+        default=0.0,
+        show_default=True,
+        help="Seconds to wait for another index run to finish.",
+    )(command)
+
+
+def quiet_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("-q", "--quiet", is_flag=True, help="No progress bars.")(command)
+
+
 def settings_from(ctx: click.Context, home: Path | None, **overrides: Any) -> Settings:
     home = home or (ctx.obj or {}).get("home")
     return load_settings(home, **overrides)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from localsearch.cli import home_option, settings_from
+from localsearch.cli import home_option, quiet_option, settings_from, wait_option
 from localsearch.cli.output import RichProgress, print_json, stderr, stdout
 
 ADAPT_LABELS = {
@@ -81,16 +81,9 @@ ADAPT_LABELS = {
 )
 @click.option("--cached-loss", is_flag=True, help="CachedMNRL: a big batch at low memory.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), help="Device.")
-@click.option(
-    "--wait",
-    "wait_seconds",
-    type=float,
-    default=0.0,
-    show_default=True,
-    help="Seconds to wait for another index run to finish.",
-)
+@wait_option
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+@quiet_option
 @click.pass_context
 def adapt(
     ctx: click.Context,

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from localsearch.cli import home_option
+from localsearch.cli import home_option, quiet_option
 from localsearch.cli.output import RichProgress, print_json, stderr, stdout
 from localsearch.evaluate.runner import DEFAULT_MODES, DEPTH, KNOWN_MODES
 
@@ -25,7 +25,7 @@ from localsearch.evaluate.runner import DEFAULT_MODES, DEPTH, KNOWN_MODES
 )
 @click.option("-k", "depth", type=int, default=DEPTH, show_default=True, help="Results per query.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+@quiet_option
 def eval_command(
     dataset_dir: Path,
     split: str,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from localsearch.cli import home_option, settings_from
+from localsearch.cli import home_option, quiet_option, settings_from, wait_option
 from localsearch.cli.output import RichProgress, human_bytes, print_json, stderr, stdout
 from localsearch.index import Index
 
@@ -20,16 +20,9 @@ from localsearch.index import Index
 @click.option("--reembed", is_flag=True, help="Re-embed every chunk (after a model change).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), help="Encoder device.")
 @click.option("--max-file-mb", type=float, help="Skip files larger than this (default 20).")
-@click.option(
-    "--wait",
-    "wait_seconds",
-    type=float,
-    default=0.0,
-    show_default=True,
-    help="Seconds to wait for another index run to finish.",
-)
+@wait_option
 @click.option("-v", "--verbose", is_flag=True, help="List skipped files with their reasons.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+@quiet_option
 @click.pass_context
 def index(
     ctx: click.Context,

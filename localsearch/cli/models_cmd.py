@@ -6,10 +6,8 @@ from pathlib import Path
 
 import click
 
-from localsearch.cli import home_option, settings_from
+from localsearch.cli import home_option, quiet_option, settings_from, wait_option
 from localsearch.cli.output import RichProgress, human_bytes, print_json, stderr, stdout
-
-WAIT_HELP = "Seconds to wait for another index run to finish."
 
 
 @click.group(invoke_without_command=True)
@@ -91,8 +89,8 @@ def pull(ctx: click.Context, name: str, home: Path | None) -> None:
 @models.command()
 @click.argument("name")
 @home_option
-@click.option("--wait", "wait_seconds", type=float, default=0.0, help=WAIT_HELP)
-@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+@wait_option
+@quiet_option
 @click.pass_context
 def use(ctx: click.Context, name: str, home: Path | None, wait_seconds: float, quiet: bool) -> None:
     """Make searches use model NAME (re-embeds only what its vectors lack)."""
@@ -106,8 +104,8 @@ def use(ctx: click.Context, name: str, home: Path | None, wait_seconds: float, q
 
 @models.command()
 @home_option
-@click.option("--wait", "wait_seconds", type=float, default=0.0, help=WAIT_HELP)
-@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+@wait_option
+@quiet_option
 @click.pass_context
 def rollback(ctx: click.Context, home: Path | None, wait_seconds: float, quiet: bool) -> None:
     """Go back to the model that was active before the current one."""
