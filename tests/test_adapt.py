@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import active_model, index_files
 
 from localsearch.adapt import AdaptOptions, adapt
 from localsearch.adapt import gate as gate_module
@@ -183,17 +184,7 @@ FAST = dict(
 @pytest.fixture(scope="module")
 def indexed_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A home with the small corpus indexed by the bundled model, built once per module."""
-    base = tmp_path_factory.mktemp("adapt-corpus")
-    docs = base / "docs"
-    for name, text in corpus_files().items():
-        (docs / name).parent.mkdir(parents=True, exist_ok=True)
-        (docs / name).write_text(text, encoding="utf-8")
-    home = base / "home"
-    index = Index(load_settings(home))
-    try:
-        index.update([docs])
-    finally:
-        index.close()
+    _, home = index_files(tmp_path_factory.mktemp("adapt-corpus"), corpus_files())
     return home
 
 
@@ -202,16 +193,6 @@ def home_settings(indexed_home: Path, isolated_home: Path):
     """This test's own copy of the indexed home."""
     shutil.copytree(indexed_home, isolated_home)
     return load_settings(isolated_home)
-
-
-def active_model(settings) -> str:
-    store = Store(settings.database_path)
-    try:
-        space = store.active_space()
-        assert space is not None
-        return space.model
-    finally:
-        store.close()
 
 
 def force_gate(monkeypatch: pytest.MonkeyPatch, keep: bool) -> None:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers import run_cli
 
 from localsearch.errors import DatasetError
 from localsearch.evaluate import evaluate, evaluate_rankings, load_dataset
@@ -34,18 +35,6 @@ def write_beir(root: Path, *, corpus=None, queries=None, qrels: str | None = Non
         qrels = "query-id\tcorpus-id\tscore\nq1\td2\t1\nq2\td3\t1\n"
     (root / "qrels" / "test.tsv").write_text(qrels, encoding="utf-8")
     return root
-
-
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    from localsearch.cli import main
-
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 # -- measures --------------------------------------------------------------------------------

@@ -6,32 +6,20 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers import active_model, run_cli
 
 from localsearch.adapt.models import list_models, switch_model
 from localsearch.adapt.pull import pull_model
 from localsearch.catalog import resolve_model
-from localsearch.cli import main
 from localsearch.errors import ModelError, UsageError
 from localsearch.index import Index
 from localsearch.search import SearchEngine
-from localsearch.store import Store
 
 DOCS = {
     "bread.md": "# Sourdough\n\nFeed the starter with flour and water every day.\n",
     "stars.md": "# Telescopes\n\nA bigger mirror gathers more light from faint galaxies.\n",
     "bikes.md": "# Bicycles\n\nOil the chain after every wet ride to stop rust.\n",
 }
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """Run the CLI in-process: (exit code, stdout, stderr)."""
-    code = 0
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture
@@ -42,16 +30,6 @@ def indexed(settings, make_docs):
     finally:
         index.close()
     return settings
-
-
-def active_model(settings) -> str:
-    store = Store(settings.database_path)
-    try:
-        space = store.active_space()
-        assert space is not None
-        return space.model
-    finally:
-        store.close()
 
 
 def bundled_folder(settings) -> str:
@@ -70,11 +48,11 @@ def test_list_shows_the_catalogue_and_the_active_model(indexed):
 
 
 def test_models_command_lists_and_prints_json(indexed, capsys):
-    code, out, _ = cli(capsys, "models")
+    code, out, _ = run_cli(["models"], capsys)
     assert code == 0
     line = next(line for line in out.splitlines() if "all-MiniLM-L6-v2" in line)
     assert line.lstrip().startswith("*") and "bundled, 3 vectors" in line
-    code, out, _ = cli(capsys, "models", "--json")
+    code, out, _ = run_cli(["models", "--json"], capsys)
     assert code == 0
     names = {m["name"]: m for m in json.loads(out)}
     assert names["all-MiniLM-L6-v2"]["active"] is True
@@ -116,13 +94,13 @@ def test_use_fills_vectors_for_chunks_indexed_meanwhile(indexed, make_docs):
 def test_rollback_without_history_is_a_usage_error(indexed, capsys):
     with pytest.raises(UsageError, match="no earlier model"):
         switch_model(indexed, "", rollback=True)
-    code, _, err = cli(capsys, "models", "rollback")
+    code, _, err = run_cli(["models", "rollback"], capsys)
     assert code == 2
     assert "Error: there is no earlier model to roll back to" in err
 
 
 def test_use_unknown_model_fails_clearly(indexed, capsys):
-    code, _, err = cli(capsys, "models", "use", "no-such-model")
+    code, _, err = run_cli(["models", "use", "no-such-model"], capsys)
     assert code == 1
     assert "Error: unknown model 'no-such-model'" in err
     assert active_model(indexed) == "all-MiniLM-L6-v2"
@@ -130,10 +108,10 @@ def test_use_unknown_model_fails_clearly(indexed, capsys):
 
 def test_use_and_rollback_commands(indexed, capsys):
     other = bundled_folder(indexed)
-    code, out, _ = cli(capsys, "models", "use", other, "-q")
+    code, out, _ = run_cli(["models", "use", other, "-q"], capsys)
     assert code == 0
     assert f"Searches now use {other} (was all-MiniLM-L6-v2) (3 chunks embedded)." in out
-    code, out, _ = cli(capsys, "models", "rollback", "-q")
+    code, out, _ = run_cli(["models", "rollback", "-q"], capsys)
     assert code == 0
     assert f"Searches now use all-MiniLM-L6-v2 (was {other})." in out
 
@@ -143,7 +121,7 @@ def test_pull_without_network_fails_clearly(settings, monkeypatch, capsys):
     with pytest.raises(ModelError, match="the Hugging Face Hub cannot be reached"):
         pull_model("ms-marco-MiniLM-L6-v2", settings.models_dir)
     assert not (settings.models_dir / "pulled" / "cross-encoder--ms-marco-MiniLM-L6-v2").exists()
-    code, _, err = cli(capsys, "models", "pull", "query-gen-msmarco-t5-base-v1")
+    code, _, err = run_cli(["models", "pull", "query-gen-msmarco-t5-base-v1"], capsys)
     assert code == 1
     assert (
         "Error: cannot download BeIR/query-gen-msmarco-t5-base-v1: the Hugging Face Hub cannot be"

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import index_files, run_cli
 
 from localsearch.config import load_settings
 from localsearch.index import Index
@@ -34,30 +35,7 @@ DOCS = {
 
 @pytest.fixture(scope="module")
 def small_index(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    base = tmp_path_factory.mktemp("small")
-    docs = base / "docs"
-    for name, text in DOCS.items():
-        (docs / name).parent.mkdir(parents=True, exist_ok=True)
-        (docs / name).write_text(text, encoding="utf-8")
-    home = base / "home"
-    index = Index(load_settings(home))
-    try:
-        index.update([docs])
-    finally:
-        index.close()
-    return docs, home
-
-
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    from localsearch.cli import main
-
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+    return index_files(tmp_path_factory.mktemp("small"), DOCS)
 
 
 def search_json(home: Path, capsys, *args: str) -> dict:
