@@ -3,7 +3,8 @@
 The held-out queries come from documents the new model never trained on (not as positives, not
 as negatives). Each query should find the chunk it was made from; MRR@10 and nDCG@10 of that
 chunk are measured for dense search and for the hybrid search users run by default, with the
-same fusion as the search engine. The new model is kept only if it is better on both.
+same fusion as the search engine. The new model is kept only if hybrid search is better by
+more than chance and dense search no worse (`gate_decision`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from localsearch.adapt.negatives import CorpusView, dense_top
-from localsearch.search.fusion import fuse_rrf, fuse_weighted
+from localsearch.config import Settings
+from localsearch.search.fusion import fuse_hybrid
 
 MODES = ("dense", "hybrid")
 
@@ -59,15 +61,6 @@ class GateResult:
         return table
 
 
-@dataclass(frozen=True)
-class FusionSettings:
-    fusion: str = "rrf"
-    rrf_k: int = 60
-    bm25_weight: float = 0.5
-    dense_weight: float = 0.5
-    candidates: int = 100
-
-
 def score_ranks(ranks: Sequence[int | None]) -> RetrievalScores:
     """MRR@10 and nDCG@10 with one relevant item per query, from its 1-based rank."""
     if not ranks:
@@ -90,20 +83,17 @@ def paired_t(new: Sequence[float], old: Sequence[float]) -> float:
 
 
 def fused_ranking(
-    bm25: Sequence[tuple[int, float]], dense: Sequence[tuple[int, float]], fusion: FusionSettings
+    bm25: Sequence[tuple[int, float]], dense: Sequence[tuple[int, float]], settings: Settings
 ) -> list[int]:
     """Chunk ids best first, fused as the search engine fuses documents."""
-    if fusion.fusion == "weighted":
-        scores = fuse_weighted(
-            {"bm25": dict(bm25), "dense": dict(dense)},
-            {"bm25": fusion.bm25_weight, "dense": fusion.dense_weight},
-        )
-    else:
-        scores = fuse_rrf(
-            {"bm25": [c for c, _ in bm25], "dense": [c for c, _ in dense]},
-            k=fusion.rrf_k,
-            weights={"bm25": fusion.bm25_weight * 2, "dense": fusion.dense_weight * 2},
-        )
+    scores = fuse_hybrid(
+        dict(bm25),
+        dict(dense),
+        fusion=settings.fusion,
+        rrf_k=settings.rrf_k,
+        bm25_weight=settings.bm25_weight,
+        dense_weight=settings.dense_weight,
+    )
     return sorted(scores, key=lambda c: -scores[c])
 
 
@@ -119,17 +109,17 @@ def measure_model(
     query_vectors: np.ndarray,
     corpus: CorpusView,
     bm25_rankings: Sequence[Sequence[tuple[int, float]]],
-    fusion: FusionSettings,
+    settings: Settings,
 ) -> dict[str, RetrievalScores]:
     """Dense and hybrid scores of one model (its query vectors and corpus vectors)."""
-    rows, scores = dense_top(query_vectors, corpus, fusion.candidates)
+    rows, scores = dense_top(query_vectors, corpus, settings.candidates)
     dense_ranks, hybrid_ranks = [], []
     for i, (_, target) in enumerate(queries):
         dense = [
             (int(corpus.chunk_ids[r]), float(s)) for r, s in zip(rows[i], scores[i], strict=True)
         ]
         dense_ranks.append(_rank_of([c for c, _ in dense], target))
-        hybrid_ranks.append(_rank_of(fused_ranking(bm25_rankings[i], dense, fusion), target))
+        hybrid_ranks.append(_rank_of(fused_ranking(bm25_rankings[i], dense, settings), target))
     return {"dense": score_ranks(dense_ranks), "hybrid": score_ranks(hybrid_ranks)}
 
 
@@ -169,13 +159,13 @@ def run_gate(
     encode_current: Callable[[Sequence[str]], np.ndarray],
     encode_candidate: Callable[[Sequence[str]], np.ndarray],
     lexical_search: Callable[[str, int], list[tuple[int, float]]],
-    fusion: FusionSettings = FusionSettings(),
+    settings: Settings,
 ) -> GateResult:
     texts = [text for text, _ in queries]
-    bm25 = [lexical_search(text, fusion.candidates) for text in texts]
+    bm25 = [lexical_search(text, settings.candidates) for text in texts]
     allowed = set(int(c) for c in candidate_corpus.chunk_ids)
     bm25 = [[(c, s) for c, s in ranking if c in allowed] for ranking in bm25]
-    current = measure_model(queries, encode_current(texts), current_corpus, bm25, fusion)
-    candidate = measure_model(queries, encode_candidate(texts), candidate_corpus, bm25, fusion)
+    current = measure_model(queries, encode_current(texts), current_corpus, bm25, settings)
+    candidate = measure_model(queries, encode_candidate(texts), candidate_corpus, bm25, settings)
     keep, reason = gate_decision(current, candidate)
     return GateResult(len(queries), current, candidate, keep, reason)

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from localsearch.adapt.gate import FusionSettings, GateResult, run_gate
+from localsearch.adapt.gate import GateResult, run_gate
 from localsearch.adapt.lexical_misses import bm25_ranks
 from localsearch.adapt.negatives import CorpusView, MinedQuery, MiningOptions, mine_hard_negatives
 from localsearch.adapt.queries import (
@@ -579,13 +579,7 @@ class _Run:
             encode_current=self.current_encoder().encode_queries,
             encode_candidate=candidate_encoder.encode_queries,
             lexical_search=self.index.lexical.search,
-            fusion=FusionSettings(
-                fusion=self.settings.fusion,
-                rrf_k=self.settings.rrf_k,
-                bm25_weight=self.settings.bm25_weight,
-                dense_weight=self.settings.dense_weight,
-                candidates=self.settings.candidates,
-            ),
+            settings=self.settings,
         )
         self._timed("evaluate", started)
         return gate, dict(zip(ids, vectors, strict=True))

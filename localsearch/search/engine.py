@@ -17,7 +17,7 @@ from localsearch.config import Settings
 from localsearch.embed.encoder import Encoder
 from localsearch.errors import ModelMismatchError, NoIndexError, UsageError
 from localsearch.lexical import LexicalIndex
-from localsearch.search.fusion import fuse_rrf, fuse_weighted, ranks_of
+from localsearch.search.fusion import fuse_hybrid, ranks_of
 from localsearch.search.snippet import Snippet, make_snippet
 from localsearch.search.vectors import VectorIndex, load_vector_index
 from localsearch.store import EmbeddingSpace, Store
@@ -249,19 +249,14 @@ class SearchEngine:
             fused = bm25_scores
         elif mode == "dense":
             fused = dense_scores
-        elif fusion == "rrf":
-            fused = fuse_rrf(
-                {"bm25": list(ranks_of(bm25_scores)), "dense": list(ranks_of(dense_scores))},
-                k=self.settings.rrf_k,
-                weights={
-                    "bm25": self.settings.bm25_weight * 2,
-                    "dense": self.settings.dense_weight * 2,
-                },
-            )
         else:
-            fused = fuse_weighted(
-                {"bm25": bm25_scores, "dense": dense_scores},
-                {"bm25": self.settings.bm25_weight, "dense": self.settings.dense_weight},
+            fused = fuse_hybrid(
+                bm25_scores,
+                dense_scores,
+                fusion=fusion,
+                rrf_k=self.settings.rrf_k,
+                bm25_weight=self.settings.bm25_weight,
+                dense_weight=self.settings.dense_weight,
             )
         best = sorted(fused, key=lambda d: -fused[d])[:k]
         shown = {doc_id: _best_chunk(doc_id, bm25_docs, dense_docs) for doc_id in best}

@@ -57,3 +57,26 @@ def fuse_weighted(
         for key, value in values.items():
             fused[key] = fused.get(key, 0.0) + weight * value
     return fused
+
+
+def fuse_hybrid(
+    bm25: Mapping[K, float],
+    dense: Mapping[K, float],
+    *,
+    fusion: str,
+    rrf_k: int,
+    bm25_weight: float,
+    dense_weight: float,
+) -> dict[K, float]:
+    """The hybrid score of each key from its BM25 and dense scores, by `fusion` ("rrf" or
+    "weighted"): one definition for search and for the adapt gate that judges it."""
+    if fusion == "rrf":
+        # Weights doubled, so that the default 0.5 and 0.5 is plain RRF.
+        return fuse_rrf(
+            {"bm25": list(ranks_of(bm25)), "dense": list(ranks_of(dense))},
+            k=rrf_k,
+            weights={"bm25": bm25_weight * 2, "dense": dense_weight * 2},
+        )
+    return fuse_weighted(
+        {"bm25": bm25, "dense": dense}, {"bm25": bm25_weight, "dense": dense_weight}
+    )
