@@ -11,7 +11,6 @@ instant; older ones are dropped, and switching back to one of those re-embeds.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import time
@@ -29,6 +28,7 @@ from localsearch.catalog import (
 )
 from localsearch.config import Settings
 from localsearch.errors import NoIndexError, UsageError
+from localsearch.jsonfile import read_json_object, write_json_atomically
 from localsearch.progress import ProgressCallback, ignore_progress
 from localsearch.store import EmbeddingSpace, Store
 from localsearch.store.adapt_queries import model_history, set_model_history
@@ -42,18 +42,11 @@ def adapted_root(models_dir: Path) -> Path:
 
 
 def read_card(folder: Path) -> dict[str, Any] | None:
-    try:
-        card = json.loads((folder / CARD_NAME).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return card if isinstance(card, dict) else None
+    return read_json_object(folder / CARD_NAME)
 
 
 def write_card(folder: Path, card: dict[str, Any]) -> None:
-    """Written through a temporary file and a rename: the card appears whole or not at all."""
-    tmp = folder / f".{CARD_NAME}.tmp"
-    tmp.write_text(json.dumps(card, indent=2, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, folder / CARD_NAME)
+    write_json_atomically(folder / CARD_NAME, card)
 
 
 def adapted_models(models_dir: Path) -> list[dict[str, Any]]:

@@ -8,7 +8,6 @@ chunking), so a second run with the same settings reuses the index and a differe
 from __future__ import annotations
 
 import hashlib
-import json
 import shutil
 import tempfile
 import time
@@ -21,6 +20,7 @@ from localsearch.config import Settings, load_settings
 from localsearch.errors import UsageError
 from localsearch.evaluate.beir import BeirDataset, CorpusRecord, load_dataset
 from localsearch.evaluate.metrics import evaluate_rankings, percentile
+from localsearch.jsonfile import read_json_object, write_json_atomically
 from localsearch.progress import ProgressCallback, ProgressEvent, ignore_progress
 
 MARKER_NAME = "eval.json"
@@ -125,14 +125,6 @@ def _marker(dataset: BeirDataset, settings: Settings) -> dict[str, Any]:
     }
 
 
-def _read_marker(home: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads((home / MARKER_NAME).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
 def _clear_index(settings: Settings) -> None:
     for path in settings.home.glob("localsearch.db*"):
         path.unlink()
@@ -148,7 +140,7 @@ def build_index(
 
     home = settings.home
     wanted = _marker(dataset, settings)
-    found = _read_marker(home)
+    found = read_json_object(home / MARKER_NAME)
     same = found is not None and {k: v for k, v in found.items() if k != "complete"} == wanted
     if same and found is not None and found.get("complete"):
         return True
@@ -161,7 +153,7 @@ def build_index(
         _clear_index(settings)
     home.mkdir(parents=True, exist_ok=True)
     # Written before indexing so that an interrupted build is resumed, not mistaken for foreign.
-    (home / MARKER_NAME).write_text(json.dumps({**wanted, "complete": False}), encoding="utf-8")
+    write_json_atomically(home / MARKER_NAME, {**wanted, "complete": False})
     corpus_path = dataset.corpus_path.resolve()
     with corpus_path.open("rb") as lines:
         total = sum(1 for line in lines if line.strip())
@@ -176,7 +168,7 @@ def build_index(
         )
     finally:
         index.close()
-    (home / MARKER_NAME).write_text(json.dumps({**wanted, "complete": True}), encoding="utf-8")
+    write_json_atomically(home / MARKER_NAME, {**wanted, "complete": True})
     return False
 
 

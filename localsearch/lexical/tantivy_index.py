@@ -7,8 +7,6 @@ costs a rebuild, never a wrong answer.
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import shutil
 from collections.abc import Callable, Iterable, Sequence
@@ -16,6 +14,8 @@ from pathlib import Path
 from typing import Protocol
 
 import tantivy
+
+from localsearch.jsonfile import read_json_object, write_json_atomically
 
 SCHEMA_VERSION = 1
 SEARCH_FIELDS = ["title", "heading", "body", "path"]
@@ -87,18 +87,13 @@ class LexicalIndex:
         return self.directory / "state.json"
 
     def synced_version(self) -> int | None:
-        try:
-            state = json.loads(self.state_path.read_text())
-        except (OSError, ValueError):
-            return None
-        if state.get("schema") != SCHEMA_VERSION:
+        state = read_json_object(self.state_path)
+        if state is None or state.get("schema") != SCHEMA_VERSION:
             return None
         return int(state.get("version", -1))
 
     def _write_state(self, version: int) -> None:
-        tmp = self.state_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"schema": SCHEMA_VERSION, "version": version}))
-        os.replace(tmp, self.state_path)
+        write_json_atomically(self.state_path, {"schema": SCHEMA_VERSION, "version": version})
 
     def _open(self) -> tantivy.Index:
         if self._index is None:
