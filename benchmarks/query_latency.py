@@ -221,7 +221,7 @@ def compare_dense_paths(
     store = Store(load_settings(home).database_path)
     space = store.active_space()
     assert space is not None
-    loaded = load_vector_index(store.conn, space.table, space.dimension)
+    loaded = load_vector_index(store, space)
     store.close()
     depth = load_settings(home).candidates * CHUNKS_PER_DOCUMENT
     for name, limit in (("exact scan", len(loaded) + 1), ("binary+rescore", 0)):

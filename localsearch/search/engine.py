@@ -187,7 +187,7 @@ class SearchEngine:
         key = (space.id, self.store.data_version())
         if self._vectors is None or self._vectors_key != key:
             self._vectors = None  # free the old copy before loading the new one
-            self._vectors = load_vector_index(self.store.conn, space.table, space.dimension)
+            self._vectors = load_vector_index(self.store, space)
             self._vectors_key = key
         return self._vectors
 

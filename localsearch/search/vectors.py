@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import apsw
 import numpy as np
+
+from localsearch.store import EmbeddingSpace, Store
 
 EXACT_LIMIT = 10_000  # up to this many vectors an exact scan is as fast as the prefilter
 RESCORE_MIN = 1_000  # candidates rescored exactly after the binary prefilter, at least...
@@ -118,20 +119,11 @@ class VectorIndex:
         return np.flatnonzero(distances <= cutoff)
 
 
-def load_vector_index(conn: apsw.Connection, table: str, dimension: int) -> VectorIndex:
-    """Read every vector of a vec0 table, and each chunk's document, into a VectorIndex."""
-    counted = conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()
-    count = int(counted[0]) if counted else 0
-    chunk_ids = np.empty(count, dtype=np.int64)
-    matrix = np.empty((count, dimension), dtype=np.float32)
-    row = 0
-    for chunk_id, blob in conn.execute(f"SELECT chunk_id, embedding FROM {table}"):
-        if row == count:  # rows added since the count: the next reload picks them up
-            break
-        chunk_ids[row] = chunk_id
-        matrix[row] = np.frombuffer(blob, dtype=np.float32)
-        row += 1
-    chunk_ids, matrix = chunk_ids[:row], matrix[:row]
-    owners = dict(conn.execute("SELECT id, document_id FROM chunks"))
-    document_ids = np.fromiter((owners.get(int(c), -1) for c in chunk_ids), np.int64, row)
+def load_vector_index(store: Store, space: EmbeddingSpace) -> VectorIndex:
+    """Read every vector of a space, and each chunk's document, into a VectorIndex."""
+    chunk_ids, matrix = store.vector_matrix(space)
+    owners = dict(store.conn.execute("SELECT id, document_id FROM chunks"))
+    document_ids = np.fromiter(
+        (owners.get(int(c), -1) for c in chunk_ids), np.int64, len(chunk_ids)
+    )
     return VectorIndex(chunk_ids, document_ids, matrix)

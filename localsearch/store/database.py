@@ -361,14 +361,22 @@ class Store:
         return self._count(f"SELECT COUNT(*) FROM {space.table}")
 
     def vector_matrix(self, space: EmbeddingSpace) -> tuple[np.ndarray, np.ndarray]:
-        """All vectors of a space as (chunk_ids, matrix) for exact in-memory search."""
-        rows = self.conn.execute(f"SELECT chunk_id, embedding FROM {space.table}").fetchall()
-        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        blobs = [r[1] for r in rows]
-        matrix = np.frombuffer(b"".join(blobs), dtype=np.float32)  # type: ignore[arg-type]
-        return ids, matrix.reshape(len(rows), space.dimension) if rows else matrix.reshape(
-            0, space.dimension
-        )
+        """All vectors of a space as (chunk_ids, matrix) for exact in-memory search.
+
+        Read row by row into arrays sized by a count first: at a million chunks, holding
+        every blob and then a joined copy would take three times the matrix's 1.5 GB."""
+        counted = self.conn.execute(f"SELECT COUNT(*) FROM {space.table}").fetchone()
+        count = int(counted[0]) if counted else 0
+        chunk_ids = np.empty(count, dtype=np.int64)
+        matrix = np.empty((count, space.dimension), dtype=np.float32)
+        row = 0
+        for chunk_id, blob in self.conn.execute(f"SELECT chunk_id, embedding FROM {space.table}"):
+            if row == count:  # rows added since the count: the next read picks them up
+                break
+            chunk_ids[row] = chunk_id
+            matrix[row] = np.frombuffer(blob, dtype=np.float32)
+            row += 1
+        return chunk_ids[:row], matrix[:row]
 
     def knn(self, space: EmbeddingSpace, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         """Nearest chunks by cosine distance, via sqlite-vec's vec0 KNN."""
