@@ -323,6 +323,9 @@ def test_ctrl_c_mid_run_exits_cleanly_and_keeps_the_index(settings, corpus):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # As from a terminal: a suite started in the background (`cmd &`) ignores SIGINT, and
+        # the child would inherit that.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and proc.poll() is None:
