@@ -32,7 +32,7 @@ def source_line(path: Path, number: int) -> str:
         ("README", "txt"), ("a.weird", "txt"), ("a.html", "html"), ("a.xhtml", "html"),
         ("a.pdf", "pdf"), ("a.docx", "docx"), ("a.pptx", "pptx"), ("a.epub", "epub"),
         ("a.py", "code"), ("a.tsx", "code"), ("Makefile", "code"), ("Dockerfile", "code"),
-        ("a.toml", "code"), ("a.png", "binary"), ("a.pyc", "binary"), ("a.xlsx", "unsupported"),
+        ("a.toml", "code"), ("a.png", "binary"), ("a.pyc", "binary"), ("a.odt", "unsupported"),
     ],
 )  # fmt: skip
 def test_detect_doc_type(name: str, doc_type: str) -> None:
@@ -307,15 +307,18 @@ def test_epub_chapters_in_spine_order() -> None:
     doc = extract_file(corpus_file(f"{MARKITDOWN}/test.epub"))
     assert doc.title == "Test EPUB Document"
     assert [s.heading for s in doc.sections] == [
+        "",  # the metadata: title, authors, description
         "Chapter 1: Test Content",
         "Chapter 2: More Content",
     ]
-    assert "This is a blockquote for testing." in doc.sections[1].text
+    assert "This is a blockquote for testing." in doc.sections[2].text
 
 
-def test_xlsx_is_an_unsupported_format() -> None:
-    with pytest.raises(ExtractionError, match=r"^unsupported format \(\.xlsx\)$"):
-        extract_file(corpus_file(f"{MARKITDOWN}/test.xlsx"))
+def test_odt_is_an_unsupported_format(tmp_path: Path) -> None:
+    path = tmp_path / "letter.odt"
+    path.write_bytes(b"PK\x03\x04")
+    with pytest.raises(ExtractionError, match=r"^unsupported format \(\.odt\)$"):
+        extract_file(path)
 
 
 # -- plain text and encodings -----------------------------------------------------------------
@@ -454,8 +457,12 @@ def test_other_languages_split_at_top_level_definitions(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["x.pdf", "x.docx", "x.pptx", "x.epub", "x.html", "x.md", "x.rst", "x.py", "x.txt"]
-)
+    "name",
+    [
+        "x.pdf", "x.docx", "x.pptx", "x.epub", "x.html", "x.md", "x.rst", "x.py", "x.txt",
+        "x.xlsx", "x.ods", "x.csv", "x.ipynb", "x.rss", "x.xml",
+    ],
+)  # fmt: skip
 @pytest.mark.parametrize(
     "data",
     [

@@ -41,9 +41,12 @@ CODE_FILENAMES = _suffixes(
     "makefile gnumakefile dockerfile containerfile jenkinsfile vagrantfile rakefile gemfile"
     " procfile cmakelists.txt justfile"
 )
+SHEET_EXTENSIONS = _suffixes(".xlsx .xlsm .xlsb .xls .ods")
+DELIMITED_EXTENSIONS = _suffixes(".csv .tsv")
+FEED_EXTENSIONS = _suffixes(".rss .atom")
 # Formats that hold text but that we do not read (yet).
 UNSUPPORTED_EXTENSIONS = _suffixes(
-    ".xlsx .xlsm .xls .doc .ppt .odt .ods .odp .rtf .pages .numbers .key .mobi .azw3 .djvu .ipynb"
+    ".doc .ppt .odt .odp .rtf .pages .numbers .key .mobi .azw3 .djvu"
 )
 # Extension -> the reason the walker gives for skipping it without reading a byte.
 BINARY_EXTENSIONS: dict[str, str] = {
@@ -90,6 +93,10 @@ SUPPORTED_TYPES: dict[str, str] = {
     "pptx": "PowerPoint (.pptx): one section per slide",
     "epub": "EPUB: chapters in reading order, sections at h1-h6",
     "code": "source code and config files: sections at top-level definitions",
+    "sheet": "spreadsheets (.xlsx, .xls, .ods): one page per sheet, rows with their headers",
+    "csv": "delimited text (.csv, .tsv) in any encoding: rows with their headers",
+    "ipynb": "Jupyter notebooks: cells in order with their text outputs",
+    "feed": "RSS and Atom feeds (.rss, .atom, feed .xml): one section per item",
 }
 
 _BOMS = (
@@ -125,6 +132,14 @@ def detect_doc_type(path: Path) -> str:
         return "pptx"
     if suffix == ".epub":
         return "epub"
+    if suffix in SHEET_EXTENSIONS:
+        return "sheet"
+    if suffix in DELIMITED_EXTENSIONS:
+        return "csv"
+    if suffix == ".ipynb":
+        return "ipynb"
+    if suffix in FEED_EXTENSIONS:
+        return "feed"
     if suffix in CODE_EXTENSIONS or path.name.lower() in CODE_FILENAMES:
         return "code"
     if suffix in BINARY_EXTENSIONS:
@@ -171,6 +186,22 @@ def _extract_as(path: Path, doc_type: str) -> ExtractedDocument:
         from localsearch.ingest.extract_zipped import extract_epub, extract_pptx
 
         return extract_pptx(path) if doc_type == "pptx" else extract_epub(path)
+    if doc_type == "sheet":
+        from localsearch.ingest.extract_sheet import extract_workbook
+
+        return extract_workbook(path)
+    if doc_type == "csv":
+        from localsearch.ingest.extract_sheet import extract_delimited
+
+        return extract_delimited(path)
+    if doc_type == "ipynb":
+        from localsearch.ingest.extract_notebook import extract_notebook
+
+        return extract_notebook(path)
+    if doc_type == "feed" or (doc_type == "code" and _is_feed(path)):
+        from localsearch.ingest.extract_feed import extract_feed
+
+        return extract_feed(path)
 
     text = decode_text(path.read_bytes())
     if doc_type == "md":
@@ -190,6 +221,16 @@ def _extract_as(path: Path, doc_type: str) -> ExtractedDocument:
 
         return extract_code(text, path)
     return extract_plain_text(text, path)
+
+
+def _is_feed(path: Path) -> bool:
+    """An .xml file that is an RSS or Atom feed (read by its first bytes)."""
+    if path.suffix.lower() != ".xml":
+        return False
+    from localsearch.ingest.extract_feed import looks_like_feed
+
+    with path.open("rb") as file:
+        return looks_like_feed(file.read(4096))
 
 
 def decode_text(data: bytes) -> str:

@@ -14,6 +14,7 @@ from xml.etree import ElementTree
 
 from localsearch.ingest.extract import ExtractionError, decode_text, shorten
 from localsearch.ingest.extract_html import html_to_sections
+from localsearch.ingest.extract_slide_parts import slide_extras
 from localsearch.ingest.types import ExtractedDocument, Section
 
 _MAX_PART_BYTES = 64 * 1024 * 1024  # a larger part inside a document's zip is a zip bomb
@@ -39,7 +40,9 @@ def extract_pptx(path: Path) -> ExtractedDocument:
             target = targets.get(slide_id.get(f"{{{_NS['r']}}}id", ""))
             if target is None:
                 continue
-            heading, lines = _slide_text(_read_xml(package, target))
+            slide = _read_xml(package, target)
+            heading, lines = _slide_text(slide)
+            lines.extend(slide_extras(package, target, slide, _read_xml))
             text = "\n".join(lines).strip()
             if text:
                 sections.append(Section(text=text, heading=heading, page=number))
@@ -61,7 +64,7 @@ def extract_epub(path: Path) -> ExtractedDocument:
             item.get("id"): item.get("href", "")
             for item in opf.iterfind("opf:manifest/opf:item", _NS)
         }
-        sections: list[Section] = []
+        sections = _epub_metadata(opf)
         for itemref in opf.iterfind("opf:spine/opf:itemref", _NS):
             href = manifest.get(itemref.get("idref"))
             if href is None or itemref.get("linear") == "no":
@@ -74,6 +77,27 @@ def extract_epub(path: Path) -> ExtractedDocument:
         title_node = opf.find("opf:metadata/dc:title", _NS)
         title = shorten(title_node.text or "") if title_node is not None else ""
     return ExtractedDocument(title=title or path.stem, doc_type="epub", sections=sections)
+
+
+def _epub_metadata(opf: ElementTree.Element) -> list[Section]:
+    """Title, authors, description and subjects from the package metadata, as a first section."""
+    metadata = opf.find("opf:metadata", _NS)
+    if metadata is None:
+        return []
+
+    def values(tag: str) -> list[str]:
+        found = (" ".join("".join(n.itertext()).split()) for n in metadata.iterfind(tag, _NS))
+        return [value for value in found if value]
+
+    lines = values("dc:title")
+    authors = values("dc:creator")
+    if authors:
+        lines.append("by " + ", ".join(authors))
+    description = "\n".join(values("dc:description"))
+    if "<" in description:
+        description = "\n".join(s.text for s in html_to_sections(description)[1])
+    lines.extend(line for line in (description, ", ".join(values("dc:subject"))) if line)
+    return [Section(text="\n".join(lines))] if lines else []
 
 
 def _open_zip(path: Path, kind: str) -> zipfile.ZipFile:
