@@ -41,6 +41,7 @@ class Settings:
     bm25_weight: float = 0.5
     dense_weight: float = 0.5
     candidates: int = 100
+    record_history: bool = True  # log searches and opens in the database (history/)
 
     @property
     def database_path(self) -> Path:

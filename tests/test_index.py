@@ -303,7 +303,7 @@ def test_engine_imports_no_ui_and_cli_start_needs_no_torch():
     code = (
         "import sys, localsearch.index, localsearch.search, localsearch.store, "
         "localsearch.lexical, localsearch.ingest.walk, localsearch.ingest.extract, "
-        "localsearch.ingest.chunk\n"
+        "localsearch.ingest.chunk, localsearch.history\n"
         "bad = [m for m in ('textual', 'rich', 'click', 'localsearch.cli', 'localsearch.tui', "
         "'torch') if m in sys.modules]\n"
         "assert not bad, bad\n"

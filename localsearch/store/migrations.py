@@ -74,6 +74,33 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE synthetic_queries ADD COLUMN kind TEXT NOT NULL DEFAULT '';
     """,
+    # 4: the user's own searches and what they did with the results (history/). A chunk is
+    # kept as its document plus ordinal, embed_hash and lines, because re-indexing a file
+    # rewrites its chunk ids; deleting the document deletes its entries.
+    """
+    CREATE TABLE search_log (
+        id INTEGER PRIMARY KEY,
+        query TEXT NOT NULL,
+        mode TEXT NOT NULL,
+        source TEXT NOT NULL,
+        at REAL NOT NULL
+    );
+    CREATE INDEX search_log_at ON search_log(at);
+    CREATE TABLE search_log_chunks (
+        id INTEGER PRIMARY KEY,
+        search_id INTEGER NOT NULL REFERENCES search_log(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        rank INTEGER,
+        document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        ordinal INTEGER NOT NULL,
+        embed_hash TEXT NOT NULL,
+        start_line INTEGER NOT NULL,
+        end_line INTEGER NOT NULL,
+        at REAL NOT NULL
+    );
+    CREATE INDEX search_log_chunks_search ON search_log_chunks(search_id);
+    CREATE INDEX search_log_chunks_document ON search_log_chunks(document_id);
+    """,
 ]
 
 
