@@ -25,7 +25,7 @@ class RecordingOpener:
     def __init__(self) -> None:
         self.calls: list[tuple[str, Path, int | None]] = []
 
-    def open_file(self, path: Path, line: int | None = None) -> None:
+    def open_file(self, path: Path, line: int | None = None, page: int | None = None) -> None:
         self.calls.append(("file", path, line))
 
     def open_folder(self, path: Path) -> None:
@@ -342,7 +342,7 @@ async def test_adapt_screen_runs_adapt_and_shows_before_and_after(
         await pilot.press("f3")
         screen = app.screen
         assert type(screen).__name__ == "AdaptScreen"
-        assert screen.focused.id.startswith("opt-")
+        assert screen.focused.id == "adapt-main"
         screen.query_one("#opt-max_steps").value = "1"
         screen.query_one("#opt-epochs").value = "nonsense"
         await pilot.press("ctrl+r")
@@ -471,6 +471,7 @@ def test_terminal_editor_runs_with_the_app_suspended(
     target = tmp_path / "a.md"
     target.write_text("# A\n")
     monkeypatch.setenv("EDITOR", "vim")
+    monkeypatch.setattr(opener.shutil, "which", lambda name: f"/usr/bin/{name}")
     monkeypatch.setattr(opener.subprocess, "run", run)
     opener.SystemOpener(suspend).open_file(target, 7)
     assert events == ["suspend", "vim +7", "resume"]

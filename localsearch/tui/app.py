@@ -100,7 +100,7 @@ class LocalSearchApp(App[None]):
         super().__init__()
         self.settings = settings
         self.backend = SearchBackend(settings, engine_factory)
-        self.opener: Opener = opener or SystemOpener(self.suspend)
+        self.opener: Opener = opener or SystemOpener(self.suspend, self._opening_failed)
         self._job_status_timer: Timer | None = None
 
     # -- start-up -----------------------------------------------------------------------------
@@ -178,11 +178,18 @@ class LocalSearchApp(App[None]):
 
     # -- opening files ------------------------------------------------------------------------
 
-    def open_path(self, path: Path, line: int | None) -> None:
+    def open_path(self, path: Path, line: int | None, page: int | None = None) -> None:
         try:
-            self.opener.open_file(path, line)
+            self.opener.open_file(path, line, page)
         except Exception as exc:  # noqa: BLE001 - unreadable file, no editor: a notification
             self.report_error(exc, "Cannot open the file")
+
+    def _opening_failed(self, error: Exception) -> None:
+        """From the opener's thread: a program started in the background exited with an error."""
+        try:
+            self.call_from_thread(self.report_error, error, "Cannot open the file")
+        except RuntimeError:  # the app has closed meanwhile
+            pass
 
     def open_folder(self, path: Path) -> None:
         try:

@@ -12,6 +12,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -67,7 +68,7 @@ class OpenFailed(LocalSearchError):
 class Opener(Protocol):
     """What the app needs to open things; the tests pass a recording fake."""
 
-    def open_file(self, path: Path, line: int | None = None) -> None: ...
+    def open_file(self, path: Path, line: int | None = None, page: int | None = None) -> None: ...
 
     def open_folder(self, path: Path) -> None: ...
 
@@ -115,6 +116,28 @@ def platform_command(path: Path) -> LaunchPlan | None:
     return LaunchPlan([opener, str(path)], in_terminal=False)
 
 
+# PDF viewers that can open at a page, tried in this order before the desktop's default opener
+# (which cannot): the arguments for `path` at `page`.
+PDF_VIEWERS: tuple[tuple[str, Callable[[str, int], list[str]]], ...] = (
+    ("zathura", lambda path, page: [f"--page={page}", path]),
+    ("evince", lambda path, page: [f"--page-index={page}", path]),
+    ("okular", lambda path, page: ["-p", str(page), path]),
+    ("qpdfview", lambda path, page: [f"{path}#{page}"]),
+    ("mupdf", lambda path, page: [path, str(page)]),
+)
+
+
+def pdf_viewer_command(path: Path, page: int) -> LaunchPlan | None:
+    """A PDF viewer that opens `path` at `page`, if one is installed and there is a desktop."""
+    if sys.platform in ("darwin", "win32") or not has_desktop():
+        return None
+    for name, arguments in PDF_VIEWERS:
+        program = shutil.which(name)
+        if program:
+            return LaunchPlan([program, *arguments(str(path), page)], in_terminal=False)
+    return None
+
+
 def has_desktop() -> bool:
     if sys.platform in ("darwin", "win32"):
         return True
@@ -125,14 +148,18 @@ def configured_editor() -> str | None:
     return os.environ.get("EDITOR") or os.environ.get("VISUAL") or None
 
 
-def plan_open_file(path: Path, line: int | None) -> LaunchPlan | None:
-    """How to open a hit; None means "use os.startfile" (Windows)."""
+def plan_open_file(path: Path, line: int | None, page: int | None = None) -> LaunchPlan | None:
+    """How to open a hit at its line or page; None means "use os.startfile" (Windows)."""
     editor = configured_editor()
     if path.suffix.lower() in PLATFORM_SUFFIXES:
-        plan = platform_command(path)
+        plan = None
+        if page is not None and path.suffix.lower() == ".pdf":
+            plan = pdf_viewer_command(path, page)
+        plan = plan or platform_command(path)
         if plan is None and sys.platform != "win32":
             raise OpenFailed(
-                f"no program to open {path.name}", "install xdg-utils, or open the file yourself"
+                f"no program to open {path}",
+                "install xdg-utils or a PDF viewer, or open it yourself",
             )
         return plan
     if editor:
@@ -174,15 +201,22 @@ class SystemOpener:
     """Opens files with $EDITOR or the platform opener.
 
     `suspend` is the app's `suspend()`: a terminal editor needs the whole terminal, so the TUI
-    steps aside while it runs and redraws when it exits.
+    steps aside while it runs and redraws when it exits. A program started in the background
+    (xdg-open, a viewer) is waited for on a thread, so it never lingers as a zombie, and
+    `on_failure` hears about it when it exits with an error after `open_file` has returned.
     """
 
-    def __init__(self, suspend: Callable[[], AbstractContextManager[None]]) -> None:
+    def __init__(
+        self,
+        suspend: Callable[[], AbstractContextManager[None]],
+        on_failure: Callable[[OpenFailed], None] | None = None,
+    ) -> None:
         self._suspend = suspend
+        self._on_failure = on_failure
 
-    def open_file(self, path: Path, line: int | None = None) -> None:
+    def open_file(self, path: Path, line: int | None = None, page: int | None = None) -> None:
         check_readable(path)
-        self._launch(plan_open_file(path, line), path)
+        self._launch(plan_open_file(path, line, page), path)
 
     def open_folder(self, path: Path) -> None:
         if not path.is_dir():
@@ -190,6 +224,11 @@ class SystemOpener:
         self._launch(plan_open_folder(path), path)
 
     def _launch(self, plan: LaunchPlan | None, path: Path) -> None:
+        if plan is not None and shutil.which(plan.argv[0]) is None:
+            # Before suspending: a missing editor is a notification, not a blank terminal.
+            raise OpenFailed(
+                f"cannot start {plan.argv[0]} to open {path}: not found", "check EDITOR"
+            )
         try:
             if plan is None:
                 os.startfile(path)  # type: ignore[attr-defined]  # Windows only
@@ -199,9 +238,11 @@ class SystemOpener:
                         print(plan.banner, flush=True)
                     completed = subprocess.run(plan.argv, check=False, cwd=plan.cwd)
                 if completed.returncode not in (0, None):
-                    raise OpenFailed(f"{plan.argv[0]} exited with status {completed.returncode}")
+                    raise OpenFailed(
+                        f"{plan.argv[0]} exited with status {completed.returncode} opening {path}"
+                    )
             else:
-                subprocess.Popen(
+                process = subprocess.Popen(
                     plan.argv,
                     cwd=plan.cwd,
                     stdin=subprocess.DEVNULL,
@@ -209,10 +250,25 @@ class SystemOpener:
                     stderr=subprocess.DEVNULL,
                     start_new_session=True,
                 )
+                threading.Thread(
+                    target=self._wait_for, args=(process, path), name="opener", daemon=True
+                ).start()
         except FileNotFoundError:
             raise OpenFailed(
-                f"cannot start {plan.argv[0] if plan else 'the opener'}: not found",
+                f"cannot start {plan.argv[0] if plan else 'the opener'} to open {path}: not found",
                 "check EDITOR",
             ) from None
         except OSError as exc:
             raise OpenFailed(f"cannot open {path}: {exc.strerror or exc}") from None
+
+    def _wait_for(self, process: subprocess.Popen[bytes], path: Path) -> None:
+        status = process.wait()  # reaps it: no zombie left behind
+        if status != 0 and self._on_failure is not None:
+            program = Path(str(process.args[0] if isinstance(process.args, list) else "")).name
+            self._on_failure(
+                OpenFailed(
+                    f"{program} could not open {path} (exit status {status})",
+                    "no program is set up to show this kind of file; open it yourself,"
+                    " or install one (for PDFs, e.g. zathura or evince)",
+                )
+            )

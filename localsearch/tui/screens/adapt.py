@@ -52,12 +52,21 @@ def metric_rows(outcome: AdaptOutcome) -> list[tuple[str, str, str, Text]]:
     return rows
 
 
+def as_sentence(text: str) -> str:
+    """`text` with a capital first letter and a full stop, to follow another sentence."""
+    text = text.strip()
+    if not text:
+        return ""
+    text = text[0].upper() + text[1:]
+    return text if text[-1] in ".!?" else text + "."
+
+
 def describe_outcome(outcome: AdaptOutcome) -> Text:
     if outcome.kept:
         text = Text("The adapted model ", style="")
         text.append(str(outcome.model), style="bold")
         text.append(" did better on held-out queries and is active now. ")
-        text.append(outcome.reason, style="italic")
+        text.append(as_sentence(outcome.reason), style="italic")
         text.append("\nKeep it, or roll back to ")
         text.append(outcome.previous_model, style="bold")
         text.append(".")
@@ -65,7 +74,7 @@ def describe_outcome(outcome: AdaptOutcome) -> Text:
     text = Text("The new model was not better, so ")
     text.append(outcome.previous_model, style="bold")
     text.append(" stays in use. ")
-    text.append(outcome.reason, style="italic")
+    text.append(as_sentence(outcome.reason), style="italic")
     return text
 
 
@@ -101,6 +110,7 @@ class AdaptScreen(Screen[None]):
                             placeholder="blank" if item.optional else "",
                             id=f"opt-{item.name}",
                             type=INPUT_TYPES.get(item.kind, "text"),
+                            valid_empty=item.optional,
                             tooltip=item.help or None,
                             compact=True,
                         )
@@ -123,9 +133,8 @@ class AdaptScreen(Screen[None]):
     def on_mount(self) -> None:
         table = self.query_one("#adapt-metrics", DataTable)
         table.add_columns("Held-out queries", "Before", "After", "Change")
-        inputs = self.query("#adapt-form Input")
-        if inputs:
-            inputs.first().focus()
+        # The page, not a field: keys typed just after F3 must not land in a number box.
+        self.query_one("#adapt-main", VerticalScroll).focus()
         self.watch(self.app, "adapt_outcome", self._show_outcome, init=True)
         self.watch(self.app, "adapting", self._job_changed, init=True)
 

@@ -142,6 +142,8 @@ class IndexScreen(Screen[None]):
         path_input = self.query_one("#add-path", PathInput)
         if self.localsearch.add_folder(path_input.value):
             path_input.value = ""
+            # Out of the box, so that the screen's keys (`a`, `r`, `x`) are keys again.
+            self.query_one("#roots", DataTable).focus()
 
     def action_reindex(self) -> None:
         self.localsearch.start_indexing(None)

@@ -166,7 +166,11 @@ class SearchScreen(Screen[None]):
         if not query.strip():
             self._shown_provisional = False
             self._shown_query = ""
-            self.query_one(ResultList).show_message(self._prompt())
+            self.shown_results = None
+            result_list = self.query_one(ResultList)
+            result_list.show_message(self._prompt())
+            result_list.border_title = "Results"
+            result_list.border_subtitle = ""
             self.query_one(Preview).clear()
             return
         if not self.localsearch.backend.has_index():
@@ -266,7 +270,7 @@ class SearchScreen(Screen[None]):
         if hit is None:
             return
         line = None if hit.page is not None else hit.start_line
-        self.localsearch.open_path(Path(hit.path), line)
+        self.localsearch.open_path(Path(hit.path), line, hit.page)
 
     def action_open_folder(self) -> None:
         hit = self.current_hit()

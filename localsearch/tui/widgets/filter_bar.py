@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Input, Label, Select, Static
@@ -36,11 +37,19 @@ class ModeIndicator(Static):
         self.tooltip = f"{mode}: {MODE_HINTS.get(mode, '')} (ctrl+t to switch)"
 
 
+class GlobInput(Input):
+    """The path filter: `/` in it while empty is the screen's key (back to the search box)."""
+
+    async def _on_key(self, event: events.Key) -> None:
+        if event.character == "/" and not self.value:
+            event.prevent_default()  # not typed here: it bubbles on to the screen's binding
+
+
 class FilterBar(Horizontal):
     def compose(self) -> ComposeResult:
         yield ModeIndicator(id="mode")
         yield Label("Path", classes="filter-label")
-        yield Input(
+        yield GlobInput(
             placeholder="glob, e.g. peps/* or *.md",
             id="path-filter",
             compact=True,

@@ -13,6 +13,7 @@ from pathlib import Path
 from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.table import Table
 from rich.text import Text
+from textual import events
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
@@ -63,6 +64,16 @@ class ResultList(OptionList):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.hits: list[Hit] = []
+
+    async def _on_click(self, event: events.Click) -> None:
+        """A click highlights (and so previews); a double click opens, like enter."""
+        event.prevent_default()
+        clicked = event.style.meta.get("option")
+        if clicked is None or self._options[clicked].disabled:
+            return
+        self.highlighted = clicked
+        if event.chain >= 2:
+            self.action_select()
 
     @property
     def highlighted_hit(self) -> Hit | None:

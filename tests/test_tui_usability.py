@@ -1,0 +1,239 @@
+"""The TUI as a demanding user finds it (issue 12): opening that fails loudly, clicks that
+select, keys that go where they say, and screens that stay useful in a small terminal."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+from ingest_fixtures import one_page_pdf
+from tui_helpers import (
+    RecordingOpener,
+    index_peps,
+    make,
+    notifications,
+    result_list,
+    search_for,
+    settle,
+    wait_until,
+)
+
+from localsearch.config import Settings
+from localsearch.index import Index
+
+SIZE = (100, 30)
+
+
+@pytest.fixture(scope="module")
+def peps_home(tmp_path_factory: pytest.TempPathFactory, corpus: Path) -> Settings:
+    """Four PEPs indexed (read-only for the tests that use it)."""
+    return index_peps(tmp_path_factory.mktemp("tui-usability"), corpus)
+
+
+def fake_program(folder: Path, name: str, body: str) -> Path:
+    """A shell script called `name` in `folder`; it logs its pid and arguments to name.log."""
+    folder.mkdir(exist_ok=True)
+    script = folder / name
+    log = folder / f"{name}.log"
+    script.write_text(f'#!/bin/sh\necho "$$ $*" > "{log}"\n{body}\n')
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return log
+
+
+@pytest.fixture
+def pdf_home(settings: Settings, tmp_path: Path) -> Settings:
+    docs = tmp_path / "manuals"
+    docs.mkdir()
+    (docs / "turbine.pdf").write_bytes(one_page_pdf("Turbine maintenance schedule"))
+    index = Index(settings)
+    try:
+        index.update([docs])
+    finally:
+        index.close()
+    return settings
+
+
+# -- bug 1: opening ------------------------------------------------------------------------
+
+
+async def test_a_failing_desktop_opener_is_a_notification_and_no_zombie(
+    pdf_home: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir = tmp_path / "bin"
+    log = fake_program(bin_dir, "xdg-open", "exit 3")
+    monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.setenv("DISPLAY", ":99")
+    app = make(pdf_home)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.mode = "bm25"
+        await search_for(pilot, "turbine")
+        hit = result_list(app).hits[0]
+        assert hit.path.endswith("turbine.pdf")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: any("exit status 3" in m for m in notifications(app)))
+        message = next(m for m in notifications(app) if "exit status 3" in m)
+        assert message.startswith(f"xdg-open could not open {hit.path} (exit status 3)")
+        pid = int(log.read_text().split()[0])
+        assert not Path(f"/proc/{pid}").exists(), "the opener's child was left as a zombie"
+
+
+async def test_a_pdf_opens_at_the_hits_page_in_a_viewer_that_can(
+    pdf_home: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir = tmp_path / "bin"
+    log = fake_program(bin_dir, "zathura", "exit 0")
+    fake_program(bin_dir, "xdg-open", "exit 0")
+    monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.setenv("DISPLAY", ":99")
+    app = make(pdf_home)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.mode = "bm25"
+        await search_for(pilot, "turbine")
+        hit = result_list(app).hits[0]
+        await pilot.press("enter")
+        await wait_until(pilot, log.exists, timeout=10)
+        assert log.read_text().split()[1:] == [f"--page={hit.page}", hit.path]
+        assert not [m for m in notifications(app) if "could not" in m]
+
+
+async def test_a_missing_editor_is_a_notification_with_the_path(
+    peps_home: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EDITOR", "no-such-editor-here")
+    app = make(peps_home)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.mode = "bm25"
+        await search_for(pilot, "docstring")
+        hit = result_list(app).hits[0]
+        await pilot.press("enter")
+        await pilot.pause()
+        assert (
+            f"cannot start no-such-editor-here to open {hit.path}: not found"
+            in (notifications(app)[-1])
+        )
+
+
+# -- bug 2: a click selects, a double click opens ------------------------------------------
+
+
+async def test_a_click_selects_and_a_double_click_opens(peps_home: Settings) -> None:
+    opener = RecordingOpener()
+    app = make(peps_home, opener)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.mode = "bm25"
+        await search_for(pilot, "python")
+        results = result_list(app)
+        assert len(results.hits) > 1
+        second = results.hits[1]
+        await pilot.click(results, offset=(10, 6))  # on the second entry
+        await pilot.pause()
+        assert opener.calls == []
+        assert results.highlighted_hit == second
+        await pilot.double_click(results, offset=(10, 6))
+        await pilot.pause()
+        assert opener.calls == [("file", Path(second.path), second.start_line)]
+
+
+# -- bug 3: after adding a folder, `a` is a key again ---------------------------------------
+
+
+async def test_after_adding_a_folder_the_keys_work_again(
+    settings: Settings, tmp_path: Path, corpus: Path
+) -> None:
+    folder = tmp_path / "zen"
+    folder.mkdir()
+    (folder / "zen.rst").write_text((corpus / "python-peps/peps/pep-0020.rst").read_text())
+    app = make(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f2")
+        await pilot.press(*str(folder), "enter")
+        await wait_until(pilot, lambda: not app.indexing.running, timeout=120)
+        screen = app.screen
+        assert screen.focused.id != "add-path"
+        await pilot.press("a")
+        assert screen.focused.id == "add-path"
+        assert screen.query_one("#add-path").value == ""
+
+
+# -- bug 4: `/` returns to the search box from the path filter ----------------------------
+
+
+async def test_slash_in_an_empty_path_filter_returns_to_the_search_box(
+    peps_home: Settings,
+) -> None:
+    app = make(peps_home)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+f")
+        assert app.screen.focused.id == "path-filter"
+        await pilot.press("slash")
+        assert app.screen.focused.id == "query"
+        assert app.screen.query_one("#path-filter").value == ""
+        # Inside a glob it is a character like any other.
+        await pilot.press("ctrl+f", *"peps", "slash")
+        assert app.screen.query_one("#path-filter").value == "peps/"
+
+
+# -- bug 5: clearing the query clears the count --------------------------------------------
+
+
+async def test_escape_clears_the_result_count(peps_home: Settings) -> None:
+    app = make(peps_home)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.mode = "bm25"
+        await search_for(pilot, "python")
+        results = result_list(app)
+        assert "results · bm25" in str(results.border_title)
+        await pilot.press("escape")
+        await settle(pilot, 0.3)
+        assert app.screen.query_one("#query").value == ""
+        assert str(results.border_title) == "Results"
+
+
+# -- bug 6: the adapt form --------------------------------------------------------------------
+
+
+async def test_adapt_form_keeps_keys_out_and_blank_fields_valid(peps_home: Settings) -> None:
+    from textual.widgets import Input
+
+    app = make(peps_home)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f3", "1", "0", "2", "0", "0")
+        screen = app.screen
+        assert not isinstance(screen.focused, Input)
+        assert screen.query_one("#opt-epochs").value == ""
+        for _ in range(12):
+            await pilot.press("tab")
+        await pilot.pause()
+        for name in ("time_budget_minutes", "epochs", "max_steps", "max_passages"):
+            field = screen.query_one(f"#opt-{name}", Input)
+            assert field.value == "" and not field.has_class("-invalid"), name
+
+
+# -- bug 7: the adapt verdict is in sentences ------------------------------------------------
+
+
+async def test_adapt_verdict_starts_each_sentence_with_a_capital(peps_home: Settings) -> None:
+    from localsearch.tui.adapt_bridge import AdaptOutcome
+
+    app = make(peps_home)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f3")
+        app.adapt_outcome = AdaptOutcome(
+            kept=False,
+            model=None,
+            previous_model="all-MiniLM-L6-v2",
+            reason="worse for dense search (nDCG@10 0.512 -> 0.498)",
+        )
+        await pilot.pause()
+        verdict = str(app.screen.query_one("#adapt-verdict").render())
+        assert "stays in use. Worse for dense search (nDCG@10 0.512 -> 0.498)." in verdict

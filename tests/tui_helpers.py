@@ -1,0 +1,93 @@
+"""Pilot helpers the TUI test modules share: a recording opener, waiting for workers and
+searches, and a small home of indexed PEPs."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+from localsearch.config import Settings, load_settings
+from localsearch.index import Index
+
+PEPS = ("pep-0020.rst", "pep-0257.rst", "pep-0285.rst", "pep-0328.rst")
+
+
+class RecordingOpener:
+    """Records what `enter` would open instead of starting a program."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, Path, int | None]] = []
+        self.pages: list[int | None] = []
+
+    def open_file(self, path: Path, line: int | None = None, page: int | None = None) -> None:
+        self.calls.append(("file", path, line))
+        self.pages.append(page)
+
+    def open_folder(self, path: Path) -> None:
+        self.calls.append(("folder", path, None))
+
+
+def index_peps(base: Path, corpus: Path) -> Settings:
+    docs = base / "peps"
+    docs.mkdir()
+    for name in PEPS:
+        shutil.copy(corpus / "python-peps" / "peps" / name, docs / name)
+    settings = load_settings(base / "home")
+    index = Index(settings)
+    try:
+        index.update([docs])
+    finally:
+        index.close()
+    return settings
+
+
+def make(settings: Settings, opener: RecordingOpener | None = None):
+    from localsearch.tui.app import make_app
+
+    return make_app(settings, opener=opener)
+
+
+async def settle(pilot, seconds: float = 0.0) -> None:
+    """Let timers fire, workers finish and their messages land."""
+    if seconds:
+        await pilot.pause(seconds)
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+async def wait_until(pilot, condition, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        await pilot.pause(0.05)
+    await settle(pilot)
+
+
+async def searched(pilot) -> None:
+    """Wait until the results on screen answer what the search box says."""
+    screen = pilot.app.screen
+    query = screen.query_one("#query").value
+    await wait_until(
+        pilot, lambda: screen._debounce is None and screen._shown_query == query, timeout=60
+    )
+
+
+async def search_for(pilot, text: str) -> None:
+    query = pilot.app.screen.query_one("#query")
+    query.value = ""
+    await pilot.click("#query")
+    await pilot.press(*text)
+    await searched(pilot)
+
+
+def result_list(app):
+    from localsearch.tui.widgets.results import ResultList
+
+    return app.screen.query_one(ResultList)
+
+
+def notifications(app) -> list[str]:
+    return [n.message for n in app._notifications]
