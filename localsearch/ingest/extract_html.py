@@ -121,6 +121,13 @@ def _break_text(match: re.Match[str]) -> str:
     return " | "
 
 
+def _heading_text(node: LexborNode) -> str:
+    """A heading's words as a reader sees them: inline tags join their text without a space
+    ("Quick <i>re</i><tt>Structured</tt><i>Text</i>"), line and block breaks are spaces."""
+    separator = " " if node.css_first("br, p, div, li") is not None else ""
+    return node.text(deep=True, separator=separator)
+
+
 def _walk(root: LexborNode, out: _SectionCollector) -> None:
     """Depth-first over the tree without recursion (pages can nest thousands deep)."""
     # Stack entries: a child iterator, the break to emit when it is exhausted, in-<pre> flag.
@@ -140,7 +147,7 @@ def _walk(root: LexborNode, out: _SectionCollector) -> None:
         if tag in _HIDDEN_TAGS or _is_hidden(node):
             continue
         if tag in _HEADING_LEVELS:
-            title = _INVISIBLE.sub("", node.text(deep=True, separator=" "))
+            title = _INVISIBLE.sub("", _heading_text(node))
             out.heading(_HEADING_LEVELS[tag], shorten(title, 120))
         if tag == "br":
             out.brk(_LINE)

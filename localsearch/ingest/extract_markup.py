@@ -29,6 +29,25 @@ def clean_heading(text: str) -> str:
     return shorten(text.strip(), 120)
 
 
+# reStructuredText inline markup in titles: roles (:pep:`287`), phrase references
+# (`Foo bar <url>`_), simple references (Foo_, Foo__) and substitutions (|name|).
+_RST_ROLE = re.compile(r":[\w.+-]+:`([^`]*)`|`([^`]*)`:[\w.+-]+:")
+_RST_PHRASE_REFERENCE = re.compile(r"`([^`<]*?)\s*(?:<[^>`]*>)?`__?(?!\w)")
+# A reference name: words joined by single punctuation marks (so `__init__` is none).
+_RST_SIMPLE_REFERENCE = re.compile(r"(?<![\w`.])([^\W_]+(?:[-._+:][^\W_]+)*)__?(?!\w)")
+_RST_SUBSTITUTION = re.compile(r"\|([^|\s][^|]*)\|(?:__?)?")
+
+
+def clean_rst_heading(text: str) -> str:
+    """An rst title as the rendered page shows it: "Creating reStructuredText_ Directives"
+    reads "Creating reStructuredText Directives"."""
+    text = _RST_ROLE.sub(lambda match: match.group(1) or match.group(2) or "", text)
+    text = _RST_PHRASE_REFERENCE.sub(r"\1", text)
+    text = _RST_SIMPLE_REFERENCE.sub(r"\1", text)
+    text = _RST_SUBSTITUTION.sub(r"\1", text)
+    return clean_heading(text)
+
+
 def extract_markdown(text: str, path: Path) -> ExtractedDocument:
     """Sections at ATX (`## x`) and setext headings; fenced code is never mistaken for one.
 
@@ -64,7 +83,7 @@ def extract_markdown(text: str, path: Path) -> ExtractedDocument:
             first_h1 = title
     sections = sections_from_lines(lines, boundaries, first)
     return ExtractedDocument(
-        title=front_title or first_h1 or path.stem, doc_type="md", sections=sections
+        title=clean_heading(front_title) or first_h1 or path.stem, doc_type="md", sections=sections
     )
 
 
@@ -147,7 +166,7 @@ def _rst_title(
     if overline and number + 2 < len(lines):
         text, under = lines[number + 1], lines[number + 2]
         if text.strip() and under.rstrip() == line.rstrip() and not _ADORNMENT.fullmatch(text):
-            return (True, line[0]), clean_heading(text), number, number + 3
+            return (True, line[0]), clean_rst_heading(text), number, number + 3
     if overline or not line.strip() or line[0].isspace() or number + 1 >= len(lines):
         return None
     underline = _ADORNMENT.fullmatch(lines[number + 1])
@@ -156,7 +175,7 @@ def _rst_title(
     width = len(lines[number + 1].rstrip())
     if width < 4 and width < len(line.rstrip()):
         return None  # docutils reads a short run under long text as text, not a title
-    return (False, lines[number + 1][0]), clean_heading(line), number, number + 2
+    return (False, lines[number + 1][0]), clean_rst_heading(line), number, number + 2
 
 
 def _rfc822_title(lines: list[str]) -> str:
@@ -169,5 +188,5 @@ def _rfc822_title(lines: list[str]) -> str:
         if field is None and not line[0].isspace():
             return ""
         if field is not None and field.group(1).lower() == "title":
-            title = field.group(2).strip()
+            title = clean_rst_heading(field.group(2))
     return title

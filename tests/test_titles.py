@@ -1,0 +1,43 @@
+"""Titles and headings come out clean at extraction: what the rendered page shows, without the
+markup of its source (issue 12: "Creating reStructuredText_ Directives")."""
+
+from __future__ import annotations
+
+import pytest
+from ingest_fixtures import corpus_file
+
+from localsearch.ingest.extract import extract_file
+from localsearch.ingest.extract_markup import clean_rst_heading
+
+DOCUTILS = "docutils/docutils/docs"
+
+
+@pytest.mark.parametrize(
+    ("relative", "title", "heading"),
+    [
+        ("howto/rst-directives.rst", "Creating reStructuredText Directives", "The Directive Class"),
+        ("dev/todo.rst", "Docutils To Do List", "Repository"),
+        ("user/rst/quickref.html", "Quick reStructuredText", "Inline Markup"),
+    ],
+)
+def test_docutils_titles_lose_their_markup(relative: str, title: str, heading: str) -> None:
+    document = extract_file(corpus_file(f"{DOCUTILS}/{relative}"))
+    assert document.title == title
+    headings = [section.heading for section in document.sections]
+    assert f"{title} > {heading}" in headings
+    assert not [h for h in headings if "_ " in h or h.endswith("_") or "re Structured" in h]
+
+
+@pytest.mark.parametrize(
+    ("source", "shown"),
+    [
+        ("`Foo bar <https://example.org>`_ and more", "Foo bar and more"),
+        ("Anonymous__ link", "Anonymous link"),
+        ("PEP :pep:`287` notes", "PEP 287 notes"),
+        ("the |name| thing", "the name thing"),
+        ("``literal`` and *emphasis*", "literal and emphasis"),
+        ("__init__ and docutils.__version__ stay", "__init__ and docutils.__version__ stay"),
+    ],
+)
+def test_rst_inline_markup_in_titles(source: str, shown: str) -> None:
+    assert clean_rst_heading(source) == shown
