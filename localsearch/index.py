@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,18 @@ class SourceDocument:
     mtime_ns: int
     content_hash: Callable[[], str]
     extract: Callable[[], ExtractedDocument]
+    # Set for a container (archive, e-mail): its own document plus members to index after it.
+    expand: Callable[[], Expansion] | None = None
+
+
+@dataclass
+class Expansion:
+    """A container opened: its document, its members as sources, refusals, and a cleanup."""
+
+    document: ExtractedDocument
+    members: list[SourceDocument]
+    skipped: list[tuple[str, str]]
+    close: Callable[[], None]
 
 
 @dataclass
@@ -102,14 +115,71 @@ def embed_hash(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def file_source(found: FoundFile, extract: Callable[[Path], ExtractedDocument]) -> SourceDocument:
-    return SourceDocument(
+def file_source(
+    found: FoundFile,
+    extract: Callable[[Path], ExtractedDocument],
+    max_member_bytes: int | None = None,
+) -> SourceDocument:
+    from localsearch.ingest.containers import is_container
+
+    source = SourceDocument(
         path=str(found.path),
         size=found.size,
         mtime_ns=found.mtime_ns,
         content_hash=lambda: sha256_bytes(found.path.read_bytes()),
         extract=lambda: extract(found.path),
     )
+    if is_container(found.path):
+        source.expand = lambda: expand_container(source, found.path, extract, max_member_bytes)
+    return source
+
+
+def expand_container(
+    source: SourceDocument,
+    path: Path,
+    extract: Callable[[Path], ExtractedDocument],
+    max_member_bytes: int | None = None,
+) -> Expansion:
+    """Unpack an archive or message; its members become sources named "container › member"."""
+    from localsearch.ingest.containers import UnpackLimits, member_path, unpack
+    from localsearch.ingest.extract import ExtractionError
+
+    limits = UnpackLimits(max_member_bytes=max_member_bytes or UnpackLimits.max_member_bytes)
+    try:
+        unpacked = unpack(path, limits)
+    except (ExtractionError, OSError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - archive and mail parsers raise all sorts
+        raise ExtractionError(f"unreadable {path.suffix.lstrip('.')} file: {exc}") from exc
+
+    def member(
+        name: str, file: Path, size: int, document: ExtractedDocument | None
+    ) -> SourceDocument:
+        return SourceDocument(
+            path=member_path(source.path, name),
+            size=size,
+            mtime_ns=source.mtime_ns,
+            content_hash=lambda: sha256_bytes(file.read_bytes()),
+            extract=(lambda: document) if document is not None else (lambda: extract(file)),
+        )
+
+    return Expansion(
+        document=unpacked.document,
+        members=[member(m.name, m.path, m.size, m.document) for m in unpacked.members],
+        skipped=[(member_path(source.path, name), reason) for name, reason in unpacked.skipped],
+        close=unpacked.close,
+    )
+
+
+def _stored_members(stored: dict[str, Any]) -> dict[str, list[str]]:
+    """Stored container path -> the stored paths of its members (nested ones included)."""
+    from localsearch.ingest.containers import MEMBER_SEPARATOR
+
+    members: dict[str, list[str]] = {}
+    for path in stored:
+        if MEMBER_SEPARATOR in path:
+            members.setdefault(path.split(MEMBER_SEPARATOR, 1)[0], []).append(path)
+    return members
 
 
 def normalised(path: Path | str) -> Path:
@@ -356,7 +426,7 @@ class Index:
 
         report = self._ingest(
             root_id,
-            (file_source(f, extract) for f in found),
+            (file_source(f, extract, self.settings.max_file_bytes) for f in found),
             space,
             encoder,
             progress,
@@ -400,39 +470,67 @@ class Index:
             touched.clear()
             new_skips.clear()
 
-        for source in sources:
-            seen.add(source.path)
-            done += 1
-            progress(ProgressEvent("files", done, total, source.path))
-            old = stored.get(source.path)
-            if old and old.size == source.size and old.mtime_ns == source.mtime_ns:
-                report.unchanged += 1
-                continue
-            try:
-                content_hash = source.content_hash()
-                if old and old.content_hash == content_hash:
-                    touched.append((old.id, source.size, source.mtime_ns))
+        # Members of containers follow their container; those of an unchanged one stay as stored.
+        members_of = _stored_members(stored)
+        queue: deque[SourceDocument] = deque()
+        opened: list[Expansion] = []
+        remaining = iter(sources)
+        try:
+            while True:
+                if not queue:
+                    for expansion in opened:
+                        expansion.close()
+                    opened.clear()
+                source = queue.popleft() if queue else next(remaining, None)
+                if source is None:
+                    break
+                seen.add(source.path)
+                done += 1
+                progress(ProgressEvent("files", done, total, source.path))
+                old = stored.get(source.path)
+                if old and old.size == source.size and old.mtime_ns == source.mtime_ns:
                     report.unchanged += 1
+                    seen.update(members_of.get(source.path, ()))
                     continue
-                document = source.extract()
-            except (extraction_error, OSError) as exc:
-                reason = str(exc) or type(exc).__name__
-                if isinstance(exc, PermissionError):
-                    reason = "permission denied"
-                new_skips.append((source.path, reason))
-                report.skipped.append((source.path, reason))
-                seen.discard(source.path)
-                continue
-            chunks = self._chunk(document)
-            pending.append(
-                _Pending(source, content_hash, document, chunks, old.id if old else None)
-            )
-            if (
-                sum(len(p.chunks) for p in pending) >= BATCH_CHUNKS
-                or len(pending) >= BATCH_DOCUMENTS
-            ):
-                flush()
-        flush()
+                try:
+                    content_hash = source.content_hash()
+                    if old and old.content_hash == content_hash:
+                        touched.append((old.id, source.size, source.mtime_ns))
+                        report.unchanged += 1
+                        seen.update(members_of.get(source.path, ()))
+                        continue
+                    if source.expand is not None:
+                        expansion = source.expand()
+                        opened.append(expansion)
+                        document = expansion.document
+                        queue.extend(expansion.members)
+                        if total is not None:
+                            total += len(expansion.members)
+                        new_skips.extend(expansion.skipped)
+                        report.skipped.extend(expansion.skipped)
+                    else:
+                        document = source.extract()
+                except (extraction_error, OSError) as exc:
+                    reason = str(exc) or type(exc).__name__
+                    if isinstance(exc, PermissionError):
+                        reason = "permission denied"
+                    new_skips.append((source.path, reason))
+                    report.skipped.append((source.path, reason))
+                    seen.discard(source.path)
+                    continue
+                chunks = self._chunk(document)
+                pending.append(
+                    _Pending(source, content_hash, document, chunks, old.id if old else None)
+                )
+                if (
+                    sum(len(p.chunks) for p in pending) >= BATCH_CHUNKS
+                    or len(pending) >= BATCH_DOCUMENTS
+                ):
+                    flush()
+            flush()
+        finally:
+            for expansion in opened:
+                expansion.close()
         if remove_missing:
             gone = [row.id for path, row in stored.items() if path not in seen]
             if gone:

@@ -117,14 +117,14 @@ def test_size_limit_and_binary_extensions_are_skipped_with_reasons(tmp_path: Pat
     write(tmp_path / "big.txt", "x" * 5000)
     (tmp_path / "huge.log").touch()
     os.truncate(tmp_path / "huge.log", 21 * 1024 * 1024)  # sparse: costs no disk
-    for name in ("photo.JPG", "bundle.zip", "mod.pyc", "font.woff2", "data.sqlite", "a.mp4"):
+    for name in ("photo.JPG", "bundle.7z", "mod.pyc", "font.woff2", "data.sqlite", "a.mp4"):
         (tmp_path / name).write_bytes(b"\x00\x01")
     write(tmp_path / "unknown.xyz")  # unknown extensions go on to extraction's sniffing
     assert found([tmp_path], max_file_bytes=1000) == ["small.txt", "unknown.xyz"]
     assert skipped([tmp_path], max_file_bytes=1000) == {
         "a.mp4": "audio or video",
         "big.txt": "over 1000 bytes",
-        "bundle.zip": "archive",
+        "bundle.7z": "archive",
         "data.sqlite": "database",
         "font.woff2": "font",
         "huge.log": "over 1000 bytes",

@@ -41,6 +41,9 @@ CODE_FILENAMES = _suffixes(
     "makefile gnumakefile dockerfile containerfile jenkinsfile vagrantfile rakefile gemfile"
     " procfile cmakelists.txt justfile"
 )
+# Containers: their members are indexed as documents of their own (see ingest/containers.py).
+ARCHIVE_ENDINGS = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
+MAIL_EXTENSIONS = _suffixes(".eml .msg")
 SHEET_EXTENSIONS = _suffixes(".xlsx .xlsm .xlsb .xls .ods")
 DELIMITED_EXTENSIONS = _suffixes(".csv .tsv")
 FEED_EXTENSIONS = _suffixes(".rss .atom")
@@ -66,7 +69,7 @@ BINARY_EXTENSIONS: dict[str, str] = {
     ),
     **dict.fromkeys(
         _suffixes(
-            ".zip .tar .gz .tgz .bz2 .xz .zst .7z .rar .lz .lzma .jar .war .whl .egg .deb .rpm"
+            ".gz .bz2 .xz .zst .7z .rar .lz .lzma .jar .war .whl .egg .deb .rpm"
             " .dmg .iso .img .apk .cab .msi"
         ),
         "archive",
@@ -97,6 +100,8 @@ SUPPORTED_TYPES: dict[str, str] = {
     "csv": "delimited text (.csv, .tsv) in any encoding: rows with their headers",
     "ipynb": "Jupyter notebooks: cells in order with their text outputs",
     "feed": "RSS and Atom feeds (.rss, .atom, feed .xml): one section per item",
+    "archive": "archives (.zip, .tar, .tar.gz): each member indexed as its own document",
+    "mail": "e-mail (.eml, .msg): headers and body; attachments as their own documents",
 }
 
 _BOMS = (
@@ -118,6 +123,10 @@ def detect_doc_type(path: Path) -> str:
     Unknown extensions map to "txt": extraction sniffs the bytes and rejects binary content.
     """
     suffix = path.suffix.lower()
+    if is_archive_name(path.name):
+        return "archive"
+    if suffix in MAIL_EXTENSIONS:
+        return "mail"
     if suffix in MARKDOWN_EXTENSIONS:
         return "md"
     if suffix in RST_EXTENSIONS:
@@ -147,6 +156,10 @@ def detect_doc_type(path: Path) -> str:
     if suffix in UNSUPPORTED_EXTENSIONS:
         return "unsupported"
     return "txt"
+
+
+def is_archive_name(name: str) -> bool:
+    return name.lower().endswith(ARCHIVE_ENDINGS)
 
 
 def extract_file(path: Path) -> ExtractedDocument:
@@ -186,6 +199,10 @@ def _extract_as(path: Path, doc_type: str) -> ExtractedDocument:
         from localsearch.ingest.extract_zipped import extract_epub, extract_pptx
 
         return extract_pptx(path) if doc_type == "pptx" else extract_epub(path)
+    if doc_type in ("archive", "mail"):
+        from localsearch.ingest.containers import container_document
+
+        return container_document(path)
     if doc_type == "sheet":
         from localsearch.ingest.extract_sheet import extract_workbook
 

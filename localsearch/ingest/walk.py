@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pathspec import GitIgnoreSpec
 
-from localsearch.ingest.extract import BINARY_EXTENSIONS
+from localsearch.ingest.extract import BINARY_EXTENSIONS, is_archive_name
 from localsearch.ingest.types import FoundFile, SkippedFile
 
 DEFAULT_MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -164,7 +164,9 @@ class _Walker:
             return
         if not self._first_visit(info):
             return  # the same file again, through a link or a hard link
-        binary_kind = BINARY_EXTENSIONS.get(path.suffix.lower())
+        binary_kind = (
+            None if is_archive_name(path.name) else BINARY_EXTENSIONS.get(path.suffix.lower())
+        )
         if binary_kind is not None:
             yield SkippedFile(path, binary_kind)
         elif info.st_size > self._max_file_bytes:

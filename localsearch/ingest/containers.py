@@ -1,0 +1,381 @@
+"""Files that hold other files: .zip and .tar(.gz) archives, and e-mail with attachments.
+
+A container is indexed as a document of its own (an archive's list of members, a message's
+headers and body), and each member as a document named "archive.zip › inner/path", so that
+documents.path stays unique and a member is found like any file. Members are unpacked once
+into a private temporary folder and extracted from there; nested containers are opened too,
+down to MAX_NESTING levels.
+
+Archives are hostile input, so unpacking stops at limits on entry count, total unpacked size
+and compression ratio (zip bombs), and refuses names that would climb out of the archive
+(`../`, absolute paths) or that are links or devices. Every refusal is reported as a skipped
+member with its reason; nothing is ever written outside the temporary folder.
+"""
+
+from __future__ import annotations
+
+import functools
+import posixpath
+import shutil
+import tarfile
+import tempfile
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from localsearch.ingest.extract import BINARY_EXTENSIONS, ExtractionError, detect_doc_type
+from localsearch.ingest.types import ExtractedDocument, Section
+
+MEMBER_SEPARATOR = " › "
+MAX_NESTING = 2  # an archive in an archive is opened; one more level down is not
+_READ_BLOCK = 1024 * 1024
+_Reader = Callable[[], Iterator[bytes]]
+
+
+@dataclass(frozen=True)
+class UnpackLimits:
+    """Where unpacking one container (with everything nested in it) stops."""
+
+    max_entries: int = 10_000
+    max_total_bytes: int = 1024 * 1024 * 1024
+    max_member_bytes: int = 20 * 1024 * 1024
+    max_ratio: int = 200  # unpacked size over compressed size, per zip member or per tar.gz
+
+
+@dataclass(frozen=True)
+class Member:
+    """One file inside a container, unpacked to `path` (or, for a nested container, listed)."""
+
+    name: str  # "inner/path.txt", or "inner.zip › deeper.txt" for nested members
+    path: Path  # the unpacked bytes, in the private temporary folder
+    size: int
+    document: ExtractedDocument | None = None  # set for a nested container: its own document
+
+
+@dataclass
+class Unpacked:
+    """A container's own document, its members and its refusals; close() removes the files."""
+
+    document: ExtractedDocument
+    members: list[Member] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (member name, reason)
+    folder: Path | None = None
+
+    def close(self) -> None:
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.folder = None
+
+    def __enter__(self) -> Unpacked:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def is_container(path: Path) -> bool:
+    return detect_doc_type(path) in ("archive", "mail")
+
+
+def member_path(container: str, name: str) -> str:
+    return f"{container}{MEMBER_SEPARATOR}{name}"
+
+
+def container_document(path: Path) -> ExtractedDocument:
+    """Only the container's own document (its member list, or the message), nothing unpacked."""
+    with unpack(path, write=False) as unpacked:
+        return unpacked.document
+
+
+def unpack(path: Path, limits: UnpackLimits | None = None, *, write: bool = True) -> Unpacked:
+    """Open the container at `path`; with write, unpack its members into a private folder.
+
+    Raises ExtractionError when the container itself cannot be read.
+    """
+    limits = limits or UnpackLimits()
+    folder = Path(tempfile.mkdtemp(prefix="localsearch-unpack-")) if write else None
+    budget = _Budget(limits)
+    try:
+        unpacked = _open(path, path.name, folder, budget, depth=0)
+    except BaseException:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+    unpacked.folder = folder
+    return unpacked
+
+
+class _Budget:
+    """What one unpacking has spent so far, across nested containers."""
+
+    def __init__(self, limits: UnpackLimits) -> None:
+        self.limits = limits
+        self.entries = 0
+        self.total_bytes = 0
+        self.next_file = 0
+
+    def refusal(self, size: int) -> str | None:
+        """Why one more entry of `size` bytes may not be unpacked, or None if it may."""
+        if self.entries >= self.limits.max_entries:
+            return f"archive limit: over {self.limits.max_entries} entries"
+        if self.total_bytes + size > self.limits.max_total_bytes:
+            return f"archive limit: over {_megabytes(self.limits.max_total_bytes)} unpacked"
+        return None
+
+    def spend(self, size: int) -> None:
+        self.entries += 1
+        self.total_bytes += size
+
+
+def _open(path: Path, display: str, folder: Path | None, budget: _Budget, depth: int) -> Unpacked:
+    kind = detect_doc_type(path)
+    if kind == "mail":
+        return _open_mail(path, display, folder, budget, depth)
+    name = path.name.lower()
+    if name.endswith(".zip"):
+        entries = _zip_entries(path, budget)
+    else:
+        entries = _tar_entries(path, budget)
+    unpacked = Unpacked(ExtractedDocument(title=display, doc_type="archive"))
+    listed: list[str] = []
+    for entry in entries:
+        if isinstance(entry, _Refused):
+            unpacked.skipped.append((entry.name, entry.reason))
+            continue
+        listed.append(entry.name)
+        budget.spend(entry.size)
+        if folder is not None:
+            _add_member(unpacked, entry.name, entry.read, entry.size, folder, budget, depth)
+    unpacked.document.sections = _listing(display, listed)
+    return unpacked
+
+
+def _open_mail(
+    path: Path, display: str, folder: Path | None, budget: _Budget, depth: int
+) -> Unpacked:
+    from localsearch.ingest.extract_mail import read_eml, read_msg
+
+    document, attachments = (read_msg if path.suffix.lower() == ".msg" else read_eml)(path)
+    unpacked = Unpacked(document)
+    seen: set[str] = set()
+    for name, data in attachments:
+        unique = _unique(name, seen)
+        refusal = _size_refusal(len(data), budget.limits) or budget.refusal(len(data))
+        if refusal is not None:
+            unpacked.skipped.append((unique, refusal))
+            continue
+        budget.spend(len(data))
+        if folder is not None:
+            read = functools.partial(iter, [data])
+            _add_member(unpacked, unique, read, len(data), folder, budget, depth)
+    return unpacked
+
+
+def _add_member(
+    unpacked: Unpacked,
+    name: str,
+    read: _Reader,
+    size: int,
+    folder: Path,
+    budget: _Budget,
+    depth: int,
+) -> None:
+    budget.next_file += 1
+    # The file keeps the member's base name (extraction goes by it) but no part of its path.
+    target = folder / str(budget.next_file) / _base_name(name)
+    target.parent.mkdir()
+    written = 0
+    refusal = None
+    with target.open("wb") as out:
+        try:
+            for block in read():
+                written += len(block)
+                if written > size:
+                    refusal = "archive limit: member larger than it claims"
+                    break
+                out.write(block)
+        except ExtractionError as exc:
+            refusal = str(exc)
+    if refusal is not None:
+        target.unlink()
+        unpacked.skipped.append((name, refusal))
+        return
+    if not is_container(target):
+        unpacked.members.append(Member(name, target, written))
+        return
+    if depth + 1 >= MAX_NESTING:
+        unpacked.skipped.append((name, f"archive limit: nested over {MAX_NESTING} levels deep"))
+        return
+    try:
+        inner = _open(target, name, folder, budget, depth + 1)
+    except ExtractionError as exc:
+        unpacked.skipped.append((name, str(exc)))
+        return
+    unpacked.members.append(Member(name, target, written, inner.document))
+    unpacked.members.extend(
+        Member(member_path(name, m.name), m.path, m.size, m.document) for m in inner.members
+    )
+    unpacked.skipped.extend((member_path(name, n), reason) for n, reason in inner.skipped)
+
+
+# -- archive entries --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Entry:
+    name: str
+    size: int
+    read: _Reader
+
+
+@dataclass(frozen=True)
+class _Refused:
+    name: str
+    reason: str
+
+
+def _zip_entries(path: Path, budget: _Budget) -> Iterator[_Entry | _Refused]:
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
+        raise ExtractionError(f"broken zip: {exc}") from exc
+    with archive:
+        for info in archive.infolist():
+            if info.is_dir():
+                continue
+            name = info.filename
+            refusal = _name_refusal(name) or _kind_refusal(name)
+            if refusal is None and info.flag_bits & 0x1:
+                refusal = "encrypted"
+            if refusal is None:
+                refusal = _size_refusal(info.file_size, budget.limits)
+            if refusal is None and info.file_size > budget.limits.max_ratio * max(
+                info.compress_size, 1024
+            ):
+                ratio = info.file_size // max(info.compress_size, 1)
+                limit = budget.limits.max_ratio
+                refusal = f"zip bomb: compression ratio {ratio}:1 (limit {limit}:1)"
+            if refusal is None:
+                refusal = budget.refusal(info.file_size)
+            if refusal == "hidden":
+                continue
+            if refusal is not None:
+                yield _Refused(name, refusal)
+                continue
+            yield _Entry(name, info.file_size, _zip_reader(archive, info))
+
+
+def _zip_reader(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> _Reader:
+    def read() -> Iterator[bytes]:
+        try:
+            with archive.open(info) as stream:
+                yield from _blocks(stream)
+        except (zipfile.BadZipFile, NotImplementedError, RuntimeError, EOFError, zlib.error) as exc:
+            raise ExtractionError(f"broken zip member: {exc}") from exc
+
+    return read
+
+
+def _tar_entries(path: Path, budget: _Budget) -> Iterator[_Entry | _Refused]:
+    compressed = path.stat().st_size
+    try:
+        archive = tarfile.open(path, mode="r|*")  # streaming: one pass, no seeking back
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise ExtractionError(f"broken tar: {exc}") from exc
+    unpacked = 0
+    with archive:
+        try:
+            for info in archive:
+                name = info.name
+                if info.isdir():
+                    continue
+                refusal = _name_refusal(name) or _kind_refusal(name)
+                if refusal is None and not info.isreg():
+                    refusal = "not a regular file (link or device)"
+                if refusal is None:
+                    refusal = _size_refusal(info.size, budget.limits)
+                unpacked += info.size
+                if refusal is None and unpacked > budget.limits.max_ratio * max(
+                    compressed, 64 * 1024
+                ):
+                    yield _Refused(
+                        name,
+                        f"zip bomb: unpacks to over {budget.limits.max_ratio} times its size;"
+                        " the rest of the archive is skipped",
+                    )
+                    return
+                if refusal is None:
+                    refusal = budget.refusal(info.size)
+                if refusal == "hidden":
+                    continue
+                if refusal is not None:
+                    yield _Refused(name, refusal)
+                    continue
+                stream = archive.extractfile(info)
+                if stream is None:
+                    continue
+                yield _Entry(name, info.size, functools.partial(_blocks, stream))
+        except (tarfile.TarError, OSError, EOFError) as exc:
+            raise ExtractionError(f"broken tar: {exc}") from exc
+
+
+def _blocks(stream: IO[bytes]) -> Iterator[bytes]:
+    while block := stream.read(_READ_BLOCK):
+        yield block
+
+
+def _name_refusal(name: str) -> str | None:
+    """Why a member name is not unpacked: a path out of the archive, or a hidden/junk file."""
+    normal = name.replace("\\", "/")
+    parts = [part for part in normal.split("/") if part not in ("", ".")]
+    if normal.startswith("/") or (len(normal) > 1 and normal[1] == ":"):
+        return "unsafe path: absolute name"
+    if ".." in parts:
+        return "unsafe path: climbs out of the archive (../)"
+    if not parts or any(p.startswith(".") or p == "__MACOSX" for p in parts):
+        return "hidden"
+    return None
+
+
+def _size_refusal(size: int, limits: UnpackLimits) -> str | None:
+    if size > limits.max_member_bytes:
+        return f"over {_megabytes(limits.max_member_bytes)}"
+    return None
+
+
+def _listing(display: str, names: list[str]) -> list[Section]:
+    if not names:
+        return []
+    return [Section(text=f"{display} holds:\n" + "\n".join(names), heading="")]
+
+
+def _unique(name: str, seen: set[str]) -> str:
+    candidate, number = name, 1
+    while candidate in seen:
+        number += 1
+        stem, dot, suffix = name.rpartition(".")
+        candidate = f"{stem} ({number}).{suffix}" if dot else f"{name} ({number})"
+    seen.add(candidate)
+    return candidate
+
+
+def _base_name(name: str) -> str:
+    base = posixpath.basename(name.replace("\\", "/"))
+    base = "".join(c for c in base if c.isprintable()).strip()
+    while len(base.encode("utf-8", "surrogateescape")) > 200:
+        base = base[1:]  # keep the end: the extension decides the format
+    return base or "member"
+
+
+def _kind_refusal(name: str) -> str | None:
+    """A member the walker would skip by its extension: images, media, binaries."""
+    if name.lower().endswith((".tar.gz", ".tgz")):
+        return None
+    return BINARY_EXTENSIONS.get(posixpath.splitext(name.lower())[1])
+
+
+def _megabytes(size: int) -> str:
+    return f"{size // (1024 * 1024)} MB"

@@ -1,0 +1,294 @@
+"""Archives and e-mail: members indexed as "container › member" documents, bombs and unsafe
+names refused with a reason, and a changed or deleted container keeping the index in step."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import tarfile
+import zipfile
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from helpers import run_cli
+from msg_fixture import outlook_message
+
+from localsearch.ingest.containers import UnpackLimits, container_document, unpack
+from localsearch.ingest.extract import ExtractionError, detect_doc_type
+from localsearch.ingest.walk import walk_roots
+
+SEP = " › "
+
+
+def write_zip(path: Path, members: dict[str, bytes | str]) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+def zip_bytes(members: dict[str, bytes | str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def write_tar_gz(path: Path, members: dict[str, bytes], links: dict[str, str] = {}) -> Path:  # noqa: B006
+    with tarfile.open(path, "w:gz") as archive:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+        for name, target in links.items():
+            info = tarfile.TarInfo(name)
+            info.type = tarfile.SYMTYPE
+            info.linkname = target
+            archive.addfile(info)
+    return path
+
+
+def mail_bytes() -> bytes:
+    message = EmailMessage()
+    message["From"] = "Ines Duarte <ines@example.org>"
+    message["To"] = "ops@example.org"
+    message["Date"] = "Tue, 05 Mar 2024 09:30:00 +0000"
+    message["Subject"] = "Kiln firing schedule"
+    message.set_content("The bisque firing moves to Thursday; cone 04 as usual.\n")
+    message.add_attachment(
+        b"kiln,cone\nnorth,06\nsouth,04\n",
+        maintype="text",
+        subtype="csv",
+        filename="../../kilns.csv",
+    )
+    return message.as_bytes()
+
+
+# -- unpacking --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "doc_type"),
+    [("a.zip", "archive"), ("a.tar.gz", "archive"), ("a.TGZ", "archive"), ("a.tar", "archive"),
+     ("a.eml", "mail"), ("a.msg", "mail"), ("a.gz", "binary"), ("a.7z", "binary")],
+)  # fmt: skip
+def test_detect_containers(name: str, doc_type: str) -> None:
+    assert detect_doc_type(Path(name)) == doc_type
+
+
+def test_zip_members_nesting_and_refusals(tmp_path: Path) -> None:
+    deepest = zip_bytes({"bottom.txt": "too deep"})
+    nested = zip_bytes({"inner.txt": "quokka census", "deeper.zip": deepest})
+    path = write_zip(
+        tmp_path / "bundle.zip",
+        {
+            "docs/readme.md": "# Readme\n\nzebra crossing",
+            "../escape.txt": "out",
+            "/etc/cron.d/job": "out",
+            "zeros.txt": b"\0" * (2 * 1024 * 1024),
+            "photo.png": b"\x89PNG",
+            ".git/config": "hidden",
+            "nested/in.zip": nested,
+        },
+    )
+    with unpack(path) as unpacked:
+        assert [m.name for m in unpacked.members] == [
+            "docs/readme.md",
+            "nested/in.zip",
+            f"nested/in.zip{SEP}inner.txt",
+        ]
+        assert unpacked.members[2].path.read_text() == "quokka census"
+        assert unpacked.members[2].path.name == "inner.txt"
+        ratio = unpacked.skipped[2][1]
+        assert re.fullmatch(r"zip bomb: compression ratio 10\d\d:1 \(limit 200:1\)", ratio)
+        assert unpacked.skipped == [
+            ("../escape.txt", "unsafe path: climbs out of the archive (../)"),
+            ("/etc/cron.d/job", "unsafe path: absolute name"),
+            ("zeros.txt", ratio),
+            ("photo.png", "image"),
+            (f"nested/in.zip{SEP}deeper.zip", "archive limit: nested over 2 levels deep"),
+        ]
+        assert unpacked.document.text == "bundle.zip holds:\ndocs/readme.md\nnested/in.zip"
+        folder = unpacked.members[0].path.parents[1]
+        assert folder.exists()
+    assert not folder.exists()
+    assert not (tmp_path / "escape.txt").exists()
+
+
+def test_entry_count_and_total_size_limits(tmp_path: Path) -> None:
+    path = write_zip(tmp_path / "many.zip", {f"n{i}.txt": f"note {i}" for i in range(5)})
+    with unpack(path, UnpackLimits(max_entries=3)) as unpacked:
+        assert [m.name for m in unpacked.members] == ["n0.txt", "n1.txt", "n2.txt"]
+        assert unpacked.skipped == [
+            ("n3.txt", "archive limit: over 3 entries"),
+            ("n4.txt", "archive limit: over 3 entries"),
+        ]
+    limits = UnpackLimits(max_total_bytes=2 * 1024 * 1024, max_ratio=10**6)
+    big = write_zip(tmp_path / "big.zip", {"a.txt": "a" * 1_500_000, "b.txt": "b" * 1_500_000})
+    with unpack(big, limits) as unpacked:
+        assert [m.name for m in unpacked.members] == ["a.txt"]
+        assert unpacked.skipped == [("b.txt", "archive limit: over 2 MB unpacked")]
+
+
+def test_tar_gz_members_links_traversal_and_bomb(tmp_path: Path) -> None:
+    path = write_tar_gz(
+        tmp_path / "site.tar.gz",
+        {"site/index.md": b"# Index\n\nheron rookery", "../../etc/evil": b"x"},
+        links={"site/passwd": "/etc/passwd"},
+    )
+    with unpack(path) as unpacked:
+        assert [m.name for m in unpacked.members] == ["site/index.md"]
+        assert unpacked.skipped == [
+            ("../../etc/evil", "unsafe path: climbs out of the archive (../)"),
+            ("site/passwd", "not a regular file (link or device)"),
+        ]
+    bomb = write_tar_gz(tmp_path / "bomb.tgz", {"zeros.bin.txt": b"\0" * (3 * 1024 * 1024)})
+    with unpack(bomb, UnpackLimits(max_ratio=20)) as unpacked:
+        assert unpacked.members == []
+        assert unpacked.skipped == [
+            (
+                "zeros.bin.txt",
+                "zip bomb: unpacks to over 20 times its size; the rest of the archive is skipped",
+            )
+        ]
+
+
+def test_broken_archives_are_extraction_errors(tmp_path: Path) -> None:
+    (tmp_path / "bad.zip").write_bytes(b"PK\x03\x04 nope")
+    (tmp_path / "bad.tar.gz").write_bytes(b"\x1f\x8b\x08 nope")
+    for name in ("bad.zip", "bad.tar.gz"):
+        with pytest.raises(ExtractionError, match=r"^broken (zip|tar): "):
+            unpack(tmp_path / name)
+
+
+def test_eml_headers_body_and_attachment_as_member(tmp_path: Path) -> None:
+    path = tmp_path / "kiln.eml"
+    path.write_bytes(mail_bytes())
+    doc = container_document(path)
+    assert (doc.title, doc.doc_type) == ("Kiln firing schedule", "mail")
+    assert doc.sections[0].text.split("\n") == [
+        "From: Ines Duarte <ines@example.org>",
+        "To: ops@example.org",
+        "Date: Tue, 05 Mar 2024 09:30:00 +0000",
+        "Subject: Kiln firing schedule",
+        "Attachments: kilns.csv",
+    ]
+    assert "bisque firing moves to Thursday" in doc.text
+    with unpack(path) as unpacked:
+        assert [(m.name, m.path.read_bytes()) for m in unpacked.members] == [
+            ("kilns.csv", b"kiln,cone\nnorth,06\nsouth,04\n")
+        ]
+
+
+def test_outlook_msg_headers_body_and_attachment(tmp_path: Path) -> None:
+    path = outlook_message(tmp_path / "inspection.msg")
+    with unpack(path) as unpacked:
+        doc = unpacked.document
+        assert (doc.title, doc.doc_type) == ("Quarterly lighthouse inspection", "mail")
+        assert doc.sections[0].text.split("\n") == [
+            "From: Maren Holt <maren@example.org>",
+            "To: Keepers Guild",
+            "Date: 2024-03-15T18:13:20+00:00",
+            "Subject: Quarterly lighthouse inspection",
+            "Attachments: lamp-log.txt",
+        ]
+        assert doc.sections[1].text == "The Fresnel lens at Skerry Point needs regrinding."
+        assert [(m.name, m.path.read_bytes()) for m in unpacked.members] == [
+            ("lamp-log.txt", b"Lamp hours logged: 8761 in 2023.\n")
+        ]
+
+
+def test_a_msg_that_is_not_outlook_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "fr.msg"
+    path.write_text('::msgcat::mcset fr "Cancel" "Annuler"\n', encoding="utf-8")
+    with pytest.raises(ExtractionError, match=r"^broken \.msg: not an Outlook message file$"):
+        container_document(path)
+
+
+def test_walker_finds_archives_but_not_other_compressed_files(tmp_path: Path) -> None:
+    for name in ("a.zip", "b.tar.gz", "c.gz", "d.eml"):
+        (tmp_path / name).write_bytes(b"x")
+    found = {item.path.name: getattr(item, "reason", None) for item in walk_roots([tmp_path])}
+    assert found == {"a.zip": None, "b.tar.gz": None, "c.gz": "archive", "d.eml": None}
+
+
+# -- indexing and search ----------------------------------------------------------------------
+
+
+def index_verbose(docs: Path, capsys: pytest.CaptureFixture[str]) -> list[str]:
+    code, _, err = run_cli(["index", str(docs), "--verbose"], capsys)
+    assert code == 0, err
+    return [line for line in err.splitlines() if line.startswith("skipped ")]
+
+
+def search_paths(query: str, mode: str, capsys: pytest.CaptureFixture[str]) -> list[str]:
+    code, out, err = run_cli(["search", query, "--mode", mode, "-k", "5", "--json"], capsys)
+    assert code == 0, err
+    return [hit["path"] for hit in json.loads(out)["results"]]
+
+
+def test_archive_and_mail_members_are_searchable_and_follow_changes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    write_zip(
+        docs / "field.zip",
+        {
+            "notes/heron.md": "# Herons\n\nThe heron rookery on the estuary held forty nests.",
+            "counts.csv": "species,count\nspoonbill,17\n",
+            "../../escape.md": "never",
+        },
+    )
+    write_zip(docs / "bomb.zip", {"zeros.txt": b"\0" * (4 * 1024 * 1024)})
+    (docs / "kiln.eml").write_bytes(mail_bytes())
+    outlook_message(docs / "inspection.msg")
+
+    skipped = index_verbose(docs, capsys)
+    assert re.fullmatch(r"zip bomb: compression ratio 10\d\d:1 \(limit 200:1\)", skipped[0][-48:])
+    assert skipped == [
+        f"skipped {docs / 'bomb.zip'}{SEP}zeros.txt: {skipped[0][-48:]}",
+        f"skipped {docs / 'field.zip'}{SEP}../../escape.md: unsafe path: climbs out of the"
+        " archive (../)",
+    ]
+    for mode in ("bm25", "hybrid"):
+        assert search_paths("heron rookery estuary", mode, capsys)[0] == (
+            f"{docs / 'field.zip'}{SEP}notes/heron.md"
+        )
+        assert search_paths("spoonbill", mode, capsys)[0] == f"{docs / 'field.zip'}{SEP}counts.csv"
+        assert search_paths("bisque firing Thursday", mode, capsys)[0] == str(docs / "kiln.eml")
+        assert search_paths("north kiln cone", mode, capsys)[0] == (
+            f"{docs / 'kiln.eml'}{SEP}kilns.csv"
+        )
+        assert search_paths("Fresnel lens regrinding", mode, capsys)[0] == (
+            str(docs / "inspection.msg")
+        )
+        assert search_paths("lamp hours logged", mode, capsys)[0] == (
+            f"{docs / 'inspection.msg'}{SEP}lamp-log.txt"
+        )
+
+    # An unchanged archive keeps its members without being opened again.
+    code, _, err = run_cli(["index"], capsys)
+    assert code == 0 and "0 added, 0 updated, 0 removed" in err
+
+    # A changed archive re-indexes its members: a removed member goes, a new one comes.
+    (docs / "field.zip").unlink()
+    write_zip(docs / "field.zip", {"notes/egret.md": "# Egrets\n\nLittle egrets roost in alders."})
+    code, _, err = run_cli(["index"], capsys)
+    assert code == 0, err
+    assert search_paths("heron rookery", "bm25", capsys) == []
+    assert search_paths("egrets roost alders", "bm25", capsys) == [
+        f"{docs / 'field.zip'}{SEP}notes/egret.md",
+        str(docs / "field.zip"),  # its list of members names egret.md
+    ]
+
+    # A deleted archive or message takes its members with it.
+    (docs / "field.zip").unlink()
+    (docs / "kiln.eml").unlink()
+    code, _, err = run_cli(["index"], capsys)
+    assert code == 0, err
+    assert search_paths("egrets roost alders", "bm25", capsys) == []
+    assert search_paths("north kiln cone", "bm25", capsys) == []
