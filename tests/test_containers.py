@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import shutil
 import tarfile
 import zipfile
 from email.message import EmailMessage
@@ -15,7 +16,12 @@ import pytest
 from helpers import run_cli
 from msg_fixture import outlook_message
 
-from localsearch.ingest.containers import UnpackLimits, container_document, unpack
+from localsearch.ingest.containers import (
+    UnpackLimits,
+    container_document,
+    unpack,
+    unpack_member,
+)
 from localsearch.ingest.extract import ExtractionError, detect_doc_type
 from localsearch.ingest.walk import walk_roots
 
@@ -292,3 +298,37 @@ def test_archive_and_mail_members_are_searchable_and_follow_changes(
     assert code == 0, err
     assert search_paths("egrets roost alders", "bm25", capsys) == []
     assert search_paths("north kiln cone", "bm25", capsys) == []
+
+
+# -- opening ----------------------------------------------------------------------------------
+
+
+def test_unpack_member_gives_a_private_copy_of_one_nested_member(tmp_path: Path) -> None:
+    nested = zip_bytes({"inner.md": "# Inner\n\nquokka census", "other.md": "not wanted"})
+    archive = write_zip(tmp_path / "a.zip", {"x.md": "not wanted", "in.zip": nested})
+    path = unpack_member(f"{archive}{SEP}in.zip{SEP}inner.md")
+    assert (path.name, path.read_text()) == ("inner.md", "# Inner\n\nquokka census")
+    folder = path.parents[1]
+    assert folder.stat().st_mode & 0o777 == 0o700
+    assert sorted(p.name for p in folder.rglob("*.md")) == ["inner.md"]
+    shutil.rmtree(folder)
+    with pytest.raises(ExtractionError, match=r"^gone\.md is no longer in .*a\.zip; re-index"):
+        unpack_member(f"{archive}{SEP}gone.md")
+
+
+async def test_tui_opens_an_archive_member_at_its_line(tmp_path: Path, settings) -> None:
+    from tui_helpers import RecordingOpener, make
+
+    archive = write_zip(tmp_path / "field.zip", {"notes/heron.md": "# Herons\n\nforty nests"})
+    opener = RecordingOpener()
+    app = make(settings, opener)
+    async with app.run_test():
+        app.open_path(Path(f"{archive}{SEP}notes/heron.md"), 3)
+    [(kind, path, line)] = opener.calls
+    assert (kind, path.name, path.read_text(), line) == (
+        "file",
+        "heron.md",
+        "# Herons\n\nforty nests",
+        3,
+    )
+    shutil.rmtree(path.parents[1])

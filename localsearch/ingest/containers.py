@@ -90,14 +90,38 @@ def container_document(path: Path) -> ExtractedDocument:
         return unpacked.document
 
 
-def unpack(path: Path, limits: UnpackLimits | None = None, *, write: bool = True) -> Unpacked:
-    """Open the container at `path`; with write, unpack its members into a private folder.
+def unpack_member(indexed_path: str) -> Path:
+    """One member of an indexed container ("/x/a.zip › inner/b.md") as a file that can be opened.
+
+    The member alone is unpacked into a new private folder (mode 700) under the system's
+    temporary directory, which is left for the program that opens it; the OS clears it later.
+    """
+    container, _, name = indexed_path.partition(MEMBER_SEPARATOR)
+    if not name:
+        raise ExtractionError(f"not a member of an archive or message: {indexed_path}")
+    unpacked = unpack(Path(container), wanted=name)
+    found = next((m.path for m in unpacked.members if m.name == name), None)
+    if found is None:
+        unpacked.close()
+        raise ExtractionError(f"{name} is no longer in {container}; re-index to catch up")
+    return found
+
+
+def unpack(
+    path: Path,
+    limits: UnpackLimits | None = None,
+    *,
+    write: bool = True,
+    wanted: str | None = None,
+) -> Unpacked:
+    """Open the container at `path`; with write, unpack its members into a private folder
+    (only the member named `wanted`, and the containers on its way, when it is given).
 
     Raises ExtractionError when the container itself cannot be read.
     """
     limits = limits or UnpackLimits()
     folder = Path(tempfile.mkdtemp(prefix="localsearch-unpack-")) if write else None
-    budget = _Budget(limits)
+    budget = _Budget(limits, wanted)
     try:
         unpacked = _open(path, path.name, folder, budget, depth=0)
     except BaseException:
@@ -111,8 +135,9 @@ def unpack(path: Path, limits: UnpackLimits | None = None, *, write: bool = True
 class _Budget:
     """What one unpacking has spent so far, across nested containers."""
 
-    def __init__(self, limits: UnpackLimits) -> None:
+    def __init__(self, limits: UnpackLimits, wanted: str | None = None) -> None:
         self.limits = limits
+        self.wanted = wanted
         self.entries = 0
         self.total_bytes = 0
         self.next_file = 0
@@ -125,15 +150,25 @@ class _Budget:
             return f"archive limit: over {_megabytes(self.limits.max_total_bytes)} unpacked"
         return None
 
+    def needs(self, name: str) -> bool:
+        """Whether member `name` (a full nested name) has to be written out."""
+        return (
+            self.wanted is None
+            or self.wanted == name
+            or self.wanted.startswith(name + MEMBER_SEPARATOR)
+        )
+
     def spend(self, size: int) -> None:
         self.entries += 1
         self.total_bytes += size
 
 
-def _open(path: Path, display: str, folder: Path | None, budget: _Budget, depth: int) -> Unpacked:
+def _open(
+    path: Path, display: str, folder: Path | None, budget: _Budget, depth: int, prefix: str = ""
+) -> Unpacked:
     kind = detect_doc_type(path)
     if kind == "mail":
-        return _open_mail(path, display, folder, budget, depth)
+        return _open_mail(path, folder, budget, depth, prefix)
     name = path.name.lower()
     if name.endswith(".zip"):
         entries = _zip_entries(path, budget)
@@ -147,14 +182,14 @@ def _open(path: Path, display: str, folder: Path | None, budget: _Budget, depth:
             continue
         listed.append(entry.name)
         budget.spend(entry.size)
-        if folder is not None:
-            _add_member(unpacked, entry.name, entry.read, entry.size, folder, budget, depth)
+        if folder is not None and budget.needs(_full_name(prefix, entry.name)):
+            _add_member(unpacked, entry.name, entry.read, entry.size, folder, budget, depth, prefix)
     unpacked.document.sections = _listing(display, listed)
     return unpacked
 
 
 def _open_mail(
-    path: Path, display: str, folder: Path | None, budget: _Budget, depth: int
+    path: Path, folder: Path | None, budget: _Budget, depth: int, prefix: str
 ) -> Unpacked:
     from localsearch.ingest.extract_mail import read_eml, read_msg
 
@@ -168,9 +203,9 @@ def _open_mail(
             unpacked.skipped.append((unique, refusal))
             continue
         budget.spend(len(data))
-        if folder is not None:
+        if folder is not None and budget.needs(_full_name(prefix, unique)):
             read = functools.partial(iter, [data])
-            _add_member(unpacked, unique, read, len(data), folder, budget, depth)
+            _add_member(unpacked, unique, read, len(data), folder, budget, depth, prefix)
     return unpacked
 
 
@@ -182,6 +217,7 @@ def _add_member(
     folder: Path,
     budget: _Budget,
     depth: int,
+    prefix: str,
 ) -> None:
     budget.next_file += 1
     # The file keeps the member's base name (extraction goes by it) but no part of its path.
@@ -203,14 +239,15 @@ def _add_member(
         target.unlink()
         unpacked.skipped.append((name, refusal))
         return
-    if not is_container(target):
+    full_name = _full_name(prefix, name)
+    if not is_container(target) or budget.wanted == full_name:
         unpacked.members.append(Member(name, target, written))
         return
     if depth + 1 >= MAX_NESTING:
         unpacked.skipped.append((name, f"archive limit: nested over {MAX_NESTING} levels deep"))
         return
     try:
-        inner = _open(target, name, folder, budget, depth + 1)
+        inner = _open(target, name, folder, budget, depth + 1, full_name)
     except ExtractionError as exc:
         unpacked.skipped.append((name, str(exc)))
         return
@@ -344,6 +381,10 @@ def _size_refusal(size: int, limits: UnpackLimits) -> str | None:
     if size > limits.max_member_bytes:
         return f"over {_megabytes(limits.max_member_bytes)}"
     return None
+
+
+def _full_name(prefix: str, name: str) -> str:
+    return member_path(prefix, name) if prefix else name
 
 
 def _listing(display: str, names: list[str]) -> list[Section]:

@@ -180,6 +180,12 @@ class LocalSearchApp(App[None]):
 
     def open_path(self, path: Path, line: int | None, page: int | None = None) -> None:
         try:
+            if not path.exists():
+                from localsearch.ingest.containers import MEMBER_SEPARATOR, unpack_member
+
+                if MEMBER_SEPARATOR in str(path):
+                    # A member of an archive or a mail attachment: open a private unpacked copy.
+                    path = unpack_member(str(path))
             self.opener.open_file(path, line, page)
         except Exception as exc:  # noqa: BLE001 - unreadable file, no editor: a notification
             self.report_error(exc, "Cannot open the file")
