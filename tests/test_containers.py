@@ -97,6 +97,8 @@ def test_zip_members_nesting_and_refusals(tmp_path: Path) -> None:
             "zeros.txt": b"\0" * (2 * 1024 * 1024),
             "photo.png": b"\x89PNG",
             ".git/config": "hidden",
+            "__MACOSX/docs/._readme.md": "resource fork",
+            "app/node_modules/pkg/README.md": "installed",
             "nested/in.zip": nested,
         },
     )

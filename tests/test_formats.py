@@ -176,6 +176,21 @@ def test_atom_entries(tmp_path: Path) -> None:
     )
 
 
+def test_entity_expansion_bomb_in_a_feed_is_refused(tmp_path: Path) -> None:
+    entities = "".join(
+        f'<!ENTITY {name} "{("&" + previous + ";") * 20}">'
+        for previous, name in zip("abcdef", "bcdefg", strict=True)
+    )
+    path = tmp_path / "lol.rss"
+    path.write_text(
+        f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY a "{"a" * 100}">{entities}]>'
+        "<rss><channel><title>&g;</title></channel></rss>",
+        encoding="utf-8",
+    )
+    with pytest.raises(ExtractionError, match=r"^broken feed: limit on input amplification"):
+        extract_file(path)
+
+
 def test_other_xml_is_still_code(tmp_path: Path) -> None:
     path = tmp_path / "pom.xml"
     path.write_text("<project><name>feedback</name></project>\n", encoding="utf-8")

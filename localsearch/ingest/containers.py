@@ -28,11 +28,13 @@ from typing import IO
 
 from localsearch.ingest.extract import BINARY_EXTENSIONS, ExtractionError, detect_doc_type
 from localsearch.ingest.types import ExtractedDocument, Section
+from localsearch.ingest.walk import JUNK_DIRS
 
 MEMBER_SEPARATOR = " › "
 MAX_NESTING = 2  # an archive in an archive is opened; one more level down is not
 _READ_BLOCK = 1024 * 1024
 _Reader = Callable[[], Iterator[bytes]]
+_JUNK_FOLDERS = JUNK_DIRS | {"__MACOSX"}  # as the walker, plus macOS zip resource forks
 
 
 @dataclass(frozen=True)
@@ -372,7 +374,9 @@ def _name_refusal(name: str) -> str | None:
         return "unsafe path: absolute name"
     if ".." in parts:
         return "unsafe path: climbs out of the archive (../)"
-    if not parts or any(p.startswith(".") or p == "__MACOSX" for p in parts):
+    if not parts or any(p.startswith(".") for p in parts):
+        return "hidden"
+    if any(p in _JUNK_FOLDERS for p in parts[:-1]):
         return "hidden"
     return None
 
