@@ -209,6 +209,18 @@ def test_outlook_msg_headers_body_and_attachment(tmp_path: Path) -> None:
         ]
 
 
+def test_real_outlook_msg() -> None:
+    doc = container_document(Path(__file__).parent / "fixtures/markitdown/test_outlook_msg.msg")
+    assert (doc.title, doc.doc_type) == ("Test Email Message", "mail")
+    assert [s.text for s in doc.sections] == [
+        "From: M. C. Kurtuluş <test.sender@example.com>\n"
+        "To: test.recipient@example.com\n"
+        "Date: 2024-12-22T08:23:00+00:00\n"
+        "Subject: Test Email Message",
+        "This is the body of the test email message",
+    ]
+
+
 def test_a_msg_that_is_not_outlook_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "fr.msg"
     path.write_text('::msgcat::mcset fr "Cancel" "Annuler"\n', encoding="utf-8")

@@ -23,6 +23,7 @@ from localsearch.config import load_settings
 from localsearch.index import Index
 from localsearch.ingest.extract import ExtractionError, detect_doc_type, extract_file
 
+REAL = Path(__file__).parent / "fixtures" / "markitdown"  # real files, see NOTICE.md there
 SHIFT_JIS_CSV = "品名,型番,数量\n六角ボルト,KX-4471,120\n座金,WS-0093,300\n"
 
 
@@ -81,6 +82,14 @@ def test_shift_jis_csv_rows_with_header(tmp_path: Path) -> None:
     ]
 
 
+def test_real_xls_and_ms_kanji_csv() -> None:
+    legacy = extract_file(REAL / "test.xls")
+    assert [s.heading for s in legacy.sections] == ["Sheet1", "09060124-b5e7-4717-9d07-3c046eb"]
+    assert "ColC: 15 | ColD: affc7dad-52dc-4b98-9b5d-51e65d8a8ad0" in legacy.sections[1].text
+    kanji = extract_file(REAL / "test_mskanji.csv")
+    assert kanji.sections[0].text.split("\n")[-1] == "名前: 髙橋淳 | 年齢: 35 | 住所: 名古屋"
+
+
 def test_csv_without_header_semicolons_and_quoted_newlines(tmp_path: Path) -> None:
     path = tmp_path / "ledger.csv"
     path.write_text('12;"two\nlines";3\n\n4;5;6\n', encoding="utf-8")
@@ -130,6 +139,17 @@ def test_notebook_cells_in_order_with_outputs_and_cell_lines(tmp_path: Path) -> 
 
 def _kind(text: str) -> str:
     return "markdown" if text.startswith("#") or text.startswith("Haloclines") else "code"
+
+
+def test_real_jupyter_notebook() -> None:
+    doc = extract_file(REAL / "test_notebook.ipynb")
+    assert doc.title == "Test Notebook"
+    assert [(s.heading, s.start_line) for s in doc.sections[:3]] == [
+        ("Test Notebook > cell 1", 4),
+        ("Test Notebook > cell 2", 12),
+        ("Test Notebook > Code Cell Below > cell 3", 30),
+    ]
+    assert doc.sections[1].text == 'print("markitdown")\n\nmarkitdown'
 
 
 def test_broken_notebook(tmp_path: Path) -> None:
