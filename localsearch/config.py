@@ -42,6 +42,8 @@ class Settings:
     dense_weight: float = 0.5
     candidates: int = 100
     record_history: bool = True  # log searches and opens in the database (history/)
+    server_autostart: bool = True  # `search` starts `localsearch serve` when none runs
+    server_idle_minutes: float = 30.0  # the server exits after this long without a search
 
     @property
     def database_path(self) -> Path:

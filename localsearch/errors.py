@@ -49,3 +49,7 @@ class DatasetError(LocalSearchError):
 
 class MissingDependencyError(LocalSearchError):
     """An optional dependency is needed for this command."""
+
+
+class ServerRunningError(LocalSearchError):
+    """A resident server already serves this data folder."""

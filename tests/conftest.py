@@ -28,6 +28,9 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in list(os.environ):
         if name.startswith("LOCALSEARCH_") and name != "LOCALSEARCH_HOME":
             monkeypatch.delenv(name)
+    # A search would otherwise leave a resident server behind; tests/test_server.py starts
+    # its own.
+    monkeypatch.setenv("LOCALSEARCH_SERVER_AUTOSTART", "0")
     return home
 
 

@@ -231,6 +231,7 @@ def test_bm25_search_does_not_import_torch(small_index) -> None:
         "assert 'sentence_transformers' not in sys.modules\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOCALSEARCH_")}
+    env["LOCALSEARCH_SERVER_AUTOSTART"] = "0"
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120
     )

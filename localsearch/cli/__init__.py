@@ -43,7 +43,41 @@ def settings_from(ctx: click.Context, home: Path | None, **overrides: Any) -> Se
     return load_settings(home, **overrides)
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+# Commands by name, imported when used: `localsearch search` must not pay for the others'
+# imports (numpy, SQLite, rich) when the server answers it.
+COMMANDS = {
+    "index": ("index_cmd", "index"),
+    "status": ("index_cmd", "status"),
+    "roots": ("index_cmd", "roots"),
+    "search": ("search_cmd", "search"),
+    "serve": ("serve_cmd", "serve"),
+}
+# Modules that list their commands in `commands`; some need optional dependencies.
+COMMAND_MODULES = ("eval_cmd", "adapt_cmd", "models_cmd", "tui_cmd")
+
+
+class LazyGroup(click.Group):
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            module_name, attribute = COMMANDS[cmd_name]
+            module = __import__(f"localsearch.cli.{module_name}", fromlist=[attribute])
+            self.add_command(getattr(module, attribute), cmd_name)
+        if cmd_name not in self.commands:
+            _register_modules()
+        return self.commands.get(cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        for name in COMMANDS:
+            self.get_command(ctx, name)
+        _register_modules()
+        return sorted(self.commands)
+
+
+@click.group(
+    cls=LazyGroup,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, prog_name="localsearch")
 @home_option
 @click.pass_context
@@ -61,13 +95,12 @@ def app(ctx: click.Context, home: Path | None) -> None:
 
 
 def _register() -> None:
-    from localsearch.cli import index_cmd, search_cmd
+    """Import every command now rather than on first use."""
+    app.list_commands(click.Context(app))
 
-    app.add_command(index_cmd.index)
-    app.add_command(index_cmd.status)
-    app.add_command(index_cmd.roots)
-    app.add_command(search_cmd.search)
-    for module_name in ("eval_cmd", "adapt_cmd", "models_cmd", "tui_cmd"):
+
+def _register_modules() -> None:
+    for module_name in COMMAND_MODULES:
         try:
             module = __import__(f"localsearch.cli.{module_name}", fromlist=["commands"])
         except ImportError:
@@ -78,9 +111,6 @@ def _register() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: engine errors become one line on stderr and an exit code, never a traceback."""
-    _register()
-    from localsearch.cli.output import stderr
-
     try:
         app.main(args=argv, prog_name="localsearch", standalone_mode=False)
     except click.ClickException as exc:
@@ -89,27 +119,29 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except LocalSearchError as exc:
-        stderr.print(f"Error: {exc.message}" + (f" — {exc.hint}" if exc.hint else ""), markup=False)
+        _print_error(f"Error: {exc.message}" + (f" — {exc.hint}" if exc.hint else ""))
         sys.exit(exc.exit_code)
     except (KeyboardInterrupt, click.exceptions.Abort):
         # click turns Ctrl-C into Abort; every write is transactional, so nothing is half done.
-        stderr.print(
+        _print_error(
             "Interrupted. Everything committed so far is kept and searchable; run the command"
-            " again to finish.",
-            markup=False,
+            " again to finish."
         )
         sys.exit(130)
     except OSError as exc:
-        stderr.print(
-            f"Error: {exc.strerror or exc} ({exc.filename or ''})".replace(" ()", ""), markup=False
-        )
+        _print_error(f"Error: {exc.strerror or exc} ({exc.filename or ''})".replace(" ()", ""))
         sys.exit(1)
     except Exception as exc:  # noqa: BLE001 - last resort: one line, traceback on request
         if os.environ.get("LOCALSEARCH_DEBUG"):
             raise
-        stderr.print(
+        _print_error(
             f"Error: unexpected {type(exc).__name__}: {exc}".splitlines()[0]
-            + " — set LOCALSEARCH_DEBUG=1 for the traceback",
-            markup=False,
+            + " — set LOCALSEARCH_DEBUG=1 for the traceback"
         )
         sys.exit(1)
+
+
+def _print_error(line: str) -> None:
+    from localsearch.cli.output import stderr
+
+    stderr.print(line, markup=False)

@@ -1,27 +1,40 @@
-"""`localsearch search`."""
+"""`localsearch search`: ask the resident server, else search in-process; print either way.
+
+The module imports little (no engine, no rich until a terminal wants colour), because a search
+answered by the server should cost a Python start-up and a socket round trip, not seconds.
+"""
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
+from typing import Any
 
 import click
-from rich.text import Text
 
 from localsearch.cli import home_option, settings_from
-from localsearch.cli.output import highlighted, print_json, stdout
-from localsearch.search.engine import FUSIONS, MODES, Hit, SearchEngine
+from localsearch.config import Settings
+from localsearch.search.modes import FUSIONS, MODES
+
+SERVER_HELP = (
+    "A running `localsearch serve` answers in milliseconds with the model already loaded; when"
+    " none runs, this searches in-process and then starts one in the background for the next"
+    " search (turn that off with the setting server_autostart = false or"
+    " LOCALSEARCH_SERVER_AUTOSTART=0)."
+)
 
 
-def location(hit: Hit) -> str:
-    where = f"{hit.path}:{hit.start_line}"
-    if hit.end_line > hit.start_line:
-        where += f"-{hit.end_line}"
-    if hit.page is not None:
-        where += f" (page {hit.page})"
+def location(hit: dict[str, Any]) -> str:
+    where = f"{hit['path']}:{hit['start_line']}"
+    if hit["end_line"] > hit["start_line"]:
+        where += f"-{hit['end_line']}"
+    if hit.get("page") is not None:
+        where += f" (page {hit['page']})"
     return where
 
 
-@click.command()
+@click.command(help="Search the index.\n\n" + SERVER_HELP)
 @click.argument("query")
 @home_option
 @click.option("-k", "k", type=int, default=10, show_default=True, help="Number of results.")
@@ -44,40 +57,124 @@ def search(
     as_json: bool,
     explain: bool,
 ) -> None:
-    """Search the index."""
     settings = settings_from(ctx, home)
     types = [t for value in doc_types for t in value.split(",") if t]
+    request = {
+        "op": "search",
+        "query": query,
+        "k": k,
+        "mode": mode,
+        "fusion": fusion,
+        "path_glob": path_glob,
+        "doc_types": types,
+        "explain": True,
+    }
+    results = run_search(settings, request)
+    if as_json:
+        if not explain:
+            for hit in results["results"]:
+                hit.pop("explain", None)
+        _write(_json(results))
+        return
+    print_results(results, explain)
+
+
+def run_search(settings: Settings, request: dict[str, Any]) -> dict[str, Any]:
+    """Results as SearchResults.to_dict(explain=True), from the server or from this process."""
+    from localsearch.server.client import ask, start_in_background
+    from localsearch.server.protocol import search_settings
+
+    reply = ask(settings.home, {**request, "settings": search_settings(settings)})
+    if reply is not None:
+        results: dict[str, Any] = reply["results"]
+        return results
+    from localsearch.search.engine import SearchEngine
+
     engine = SearchEngine(settings)
     try:
-        results = engine.search(
-            query, k=k, mode=mode, path_glob=path_glob, doc_types=types, fusion=fusion
+        found = engine.search(
+            request["query"],
+            k=request["k"],
+            mode=request["mode"],
+            path_glob=request["path_glob"],
+            doc_types=request["doc_types"],
+            fusion=request["fusion"],
         )
     finally:
         engine.close()
-    if as_json:
-        print_json(results.to_dict(explain))
+    if settings.server_autostart:
+        start_in_background(settings.home)
+    return found.to_dict(explain=True)
+
+
+def print_results(results: dict[str, Any], explain: bool) -> None:
+    """Plain lines into a pipe; on a terminal the same lines with rich's colours."""
+    if not _colour_wanted():
+        if not results["results"]:
+            _write("No results.\n")
+        for rank, hit in enumerate(results["results"], start=1):
+            _write("".join(f"{line}\n" for line in _plain_lines(rank, hit, explain)))
         return
-    if not results.hits:
+    from rich.text import Text
+
+    from localsearch.cli.output import highlighted, stdout
+
+    if not results["results"]:
         stdout.print("No results.", markup=False)
-        return
-    for rank, hit in enumerate(results.hits, start=1):
+    for rank, hit in enumerate(results["results"], start=1):
         header = Text(f"{rank}. ")
-        header.append(hit.title or Path(hit.path).name, style="bold")
-        header.append(f"  {hit.score:.4f}", style="dim")
+        header.append(_title(hit), style="bold")
+        header.append(f"  {hit['score']:.4f}", style="dim")
         stdout.print(header)
         where = Text("   " + location(hit), style="cyan")
-        if hit.heading:
-            where.append(f" › {hit.heading}", style="dim")
+        if hit["heading"]:
+            where.append(f" › {hit['heading']}", style="dim")
         stdout.print(where)
-        stdout.print(Text("   ") + highlighted(hit.snippet.text, hit.snippet.highlights))
+        spans = [(int(a), int(b)) for a, b in hit["highlights"]]
+        stdout.print(Text("   ") + highlighted(hit["snippet"], spans))
         if explain:
-            stdout.print(
-                f"   bm25 rank {hit.bm25_rank or '-'} score {_fmt(hit.bm25_score)};"
-                f" dense rank {hit.dense_rank or '-'} score {_fmt(hit.dense_score)};"
-                f" fused {hit.score:.4f}",
-                markup=False,
-                style="dim",
-            )
+            stdout.print(_explain_line(hit), markup=False, style="dim")
+
+
+def _plain_lines(rank: int, hit: dict[str, Any], explain: bool) -> list[str]:
+    lines = [
+        f"{rank}. {_title(hit)}  {hit['score']:.4f}",
+        "   " + location(hit) + (f" › {hit['heading']}" if hit["heading"] else ""),
+        "   " + hit["snippet"],
+    ]
+    if explain:
+        lines.append(_explain_line(hit))
+    return lines
+
+
+def _title(hit: dict[str, Any]) -> str:
+    return str(hit["title"] or Path(hit["path"]).name)
+
+
+def _explain_line(hit: dict[str, Any]) -> str:
+    why = hit["explain"]
+    return (
+        f"   bm25 rank {why['bm25_rank'] or '-'} score {_fmt(why['bm25_score'])};"
+        f" dense rank {why['dense_rank'] or '-'} score {_fmt(why['dense_score'])};"
+        f" fused {hit['score']:.4f}"
+    )
+
+
+def _colour_wanted() -> bool:
+    if os.environ.get("FORCE_COLOR") or os.environ.get("TTY_COMPATIBLE") == "1":
+        return True
+    isatty = getattr(sys.stdout, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _json(data: Any) -> str:
+    import json
+
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+
+def _write(text: str) -> None:
+    sys.stdout.write(text)
 
 
 def _fmt(value: float | None) -> str:

@@ -18,13 +18,12 @@ from localsearch.embed.encoder import Encoder
 from localsearch.errors import ModelMismatchError, NoIndexError, UsageError
 from localsearch.lexical import LexicalIndex
 from localsearch.search.fusion import fuse_hybrid, ranks_of
+from localsearch.search.modes import FUSIONS, MODES
 from localsearch.search.snippet import Snippet, make_snippet
 from localsearch.search.vectors import VectorIndex, load_vector_index
 from localsearch.store import EmbeddingSpace, Store
 from localsearch.store.database import ChunkRow
 
-MODES = ("hybrid", "bm25", "dense")
-FUSIONS = ("rrf", "weighted")
 CHUNKS_PER_DOCUMENT = 2  # chunks fetched per document wanted, on each side
 
 

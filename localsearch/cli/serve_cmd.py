@@ -1,0 +1,84 @@
+"""`localsearch serve`: keep the engine warm for `search` (and stop or ask about it)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from localsearch.cli import home_option, quiet_option, settings_from
+from localsearch.errors import NoIndexError
+
+
+@click.command()
+@home_option
+@click.option(
+    "--idle",
+    "idle_minutes",
+    type=float,
+    help="Stop after this many minutes without a search; 0 never (default: setting"
+    " server_idle_minutes, 30).",
+)
+@click.option("--stop", is_flag=True, help="Stop the server of this data folder.")
+@click.option(
+    "--status", "show_status", is_flag=True, help="Say whether a server runs, and its pid."
+)
+@quiet_option
+@click.pass_context
+def serve(
+    ctx: click.Context,
+    home: Path | None,
+    idle_minutes: float | None,
+    stop: bool,
+    show_status: bool,
+    quiet: bool,
+) -> None:
+    """Keep the model and the index warm so that `localsearch search` answers at once.
+
+    Listens on a Unix socket in the data folder (readable by you alone; nothing listens on a
+    network port) and exits after an idle timeout. One server per data folder. `search` starts
+    one by itself unless the setting server_autostart is false.
+    """
+    from localsearch.cli.output import stderr, stdout
+    from localsearch.server.client import ask
+
+    settings = settings_from(ctx, home)
+    if stop or show_status:
+        reply = ask(settings.home, {"op": "stop" if stop else "status"})
+        if reply is None:
+            stderr.print(f"No server is running for {settings.home}.", markup=False)
+            if show_status:
+                sys.exit(1)
+            return
+        if show_status:
+            info = reply["status"]
+            stdout.print(
+                f"Serving {info['home']} (pid {info['pid']}, model {info['model']},"
+                f" {info['served']} searches, up {info['uptime_seconds']:.0f}s).",
+                markup=False,
+            )
+            return
+        _wait_until_gone(settings.home)
+        stderr.print(f"Stopped the server for {settings.home}.", markup=False)
+        return
+    if not settings.database_path.exists():
+        raise NoIndexError(f"no index in {settings.home}", "run `localsearch index PATH` first")
+    from localsearch.server.service import SearchServer
+
+    minutes = settings.server_idle_minutes if idle_minutes is None else idle_minutes
+    server = SearchServer(
+        settings,
+        idle_seconds=minutes * 60,
+        log=(lambda line: None) if quiet else (lambda line: stderr.print(line, markup=False)),
+    )
+    server.run()
+
+
+def _wait_until_gone(home: Path, timeout: float = 10.0) -> None:
+    from localsearch.server.client import server_lock_held
+
+    deadline = time.monotonic() + timeout
+    while server_lock_held(home) and time.monotonic() < deadline:
+        time.sleep(0.05)

@@ -1,0 +1,106 @@
+"""The CLI's side of the resident server: ask it, or say that it could not be asked.
+
+Every failure (no socket, a refused or dropped connection, a server killed mid-answer, a reply
+from another protocol version) returns None, and the caller searches in-process instead.
+Standard library only, so that asking costs milliseconds.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+from localsearch import errors
+from localsearch.server.protocol import (
+    LOG_NAME,
+    PROTOCOL_VERSION,
+    encode,
+    lock_path,
+    read_message,
+    short_address,
+    socket_path,
+)
+
+# Long enough for the server to reload vectors after an index run, short enough that a stuck
+# server costs a user a few seconds before the in-process search answers.
+REPLY_TIMEOUT_SECONDS = 15.0
+
+
+def ask(
+    home: Path, request: dict[str, Any], timeout: float = REPLY_TIMEOUT_SECONDS
+) -> dict[str, Any] | None:
+    """The server's reply to `request`, or None when no server answered.
+
+    An error the engine raised in the server (a bad -k, say) is raised here as the same
+    LocalSearchError subclass, so the user sees what an in-process search would have said.
+    """
+    path = socket_path(home)
+    if not path.exists():
+        return None
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.settimeout(timeout)
+            with short_address(path) as address:
+                conn.connect(address)
+            conn.sendall(encode({"protocol": PROTOCOL_VERSION, **request}))
+            reply = read_message(conn)
+    except OSError:
+        return None
+    if reply is None or reply.get("protocol") != PROTOCOL_VERSION:
+        return None
+    error = reply.get("error")
+    if isinstance(error, dict):
+        if error.get("kind") == "internal":
+            return None
+        kind = getattr(errors, str(error.get("kind")), errors.LocalSearchError)
+        if not (isinstance(kind, type) and issubclass(kind, errors.LocalSearchError)):
+            kind = errors.LocalSearchError
+        raise kind(str(error.get("message")), error.get("hint") or None)
+    return reply
+
+
+def start_in_background(home: Path) -> None:
+    """Start `localsearch serve` for `home`, detached; it exits by itself when idle.
+
+    Its stderr goes to server.log in the data folder. A second start while one runs is harmless:
+    the newcomer finds the lock taken and exits.
+    """
+    import subprocess
+
+    if server_lock_held(home):
+        return  # one is starting (loading the model) or running
+    home.mkdir(parents=True, exist_ok=True)
+    log_fd = os.open(home / LOG_NAME, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        subprocess.Popen(
+            [sys.executable, "-m", "localsearch", "serve", "--home", str(home), "--quiet"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=log_fd,
+            start_new_session=True,
+            close_fds=True,
+        )
+    finally:
+        os.close(log_fd)
+
+
+def server_lock_held(home: Path) -> bool:
+    """Whether a server process holds this data folder's server lock right now."""
+    try:
+        import fcntl
+    except ImportError:
+        return False
+    try:
+        handle = os.open(lock_path(home), os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(handle)
+    return False

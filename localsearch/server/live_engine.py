@@ -1,0 +1,48 @@
+"""A SearchEngine kept for a process's whole life (the server, the MCP server) that follows
+index runs: each use checks the data version and reopens the BM25 reader when it moved, since
+a rebuild replaces the tantivy folder under an open reader. The engine itself reloads its
+in-memory vectors on a new data version and loads a new model when the active one changes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from localsearch.config import Settings
+from localsearch.errors import NoIndexError
+from localsearch.lexical import LexicalIndex
+from localsearch.search.engine import SearchEngine
+
+
+class LiveEngine:
+    def __init__(
+        self,
+        settings: Settings,
+        engine_factory: Callable[[Settings], SearchEngine] = SearchEngine,
+    ) -> None:
+        self.settings = settings
+        self.engine_factory = engine_factory
+        self._engine: SearchEngine | None = None
+        self._seen_version: int | None = None
+
+    def current(self) -> SearchEngine:
+        if not self.settings.database_path.exists():
+            self.close()
+            raise NoIndexError(
+                f"no index in {self.settings.home}", "run `localsearch index PATH` first"
+            )
+        if self._engine is None:
+            self._engine = self.engine_factory(self.settings)
+            self._seen_version = self._engine.store.data_version()
+        version = self._engine.store.data_version()
+        if version != self._seen_version:
+            self._engine.lexical = LexicalIndex(self.settings.lexical_dir)
+            self._seen_version = version
+        return self._engine
+
+    def warm_up(self) -> None:
+        self.current().warm_up()
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None

@@ -1,0 +1,77 @@
+"""Where the server listens and how a request and its reply look on the wire.
+
+One JSON object per line each way, one request per connection. Standard library only: the
+client side of `localsearch search` imports this module and little else.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+PROTOCOL_VERSION = 1
+SOCKET_NAME = "server.sock"
+LOCK_NAME = "server.lock"
+LOG_NAME = "server.log"
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+# Settings a client sends with each search, so that its config and environment decide the
+# ranking rather than whatever the server read when it started.
+SEARCH_SETTINGS = ("fusion", "rrf_k", "bm25_weight", "dense_weight", "candidates")
+# AF_UNIX paths are limited to about 108 bytes; longer ones are reached through a directory fd.
+_MAX_SOCKET_PATH = 100
+
+
+def socket_path(home: Path) -> Path:
+    return home / SOCKET_NAME
+
+
+def lock_path(home: Path) -> Path:
+    return home / LOCK_NAME
+
+
+@contextmanager
+def short_address(path: Path) -> Iterator[str]:
+    """An address for bind/connect: the path itself, or /proc/self/fd/N/name when too long."""
+    if len(os.fsencode(path)) <= _MAX_SOCKET_PATH or not os.path.isdir("/proc/self/fd"):
+        yield str(path)
+        return
+    folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        yield f"/proc/self/fd/{folder}/{path.name}"
+    finally:
+        os.close(folder)
+
+
+def search_settings(settings: Any) -> dict[str, Any]:
+    return {name: getattr(settings, name) for name in SEARCH_SETTINGS}
+
+
+def encode(message: dict[str, Any]) -> bytes:
+    return json.dumps(message, ensure_ascii=False).encode("utf-8") + b"\n"
+
+
+def read_message(conn: socket.socket) -> dict[str, Any] | None:
+    """One newline-terminated JSON object, or None if the peer closed before finishing it."""
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        data = conn.recv(65536)
+        if not data:
+            return None
+        if data.endswith(b"\n"):
+            parts.append(data)
+            break
+        parts.append(data)
+        size += len(data)
+        if size > MAX_MESSAGE_BYTES:
+            return None
+    try:
+        message = json.loads(b"".join(parts))
+    except ValueError:
+        return None
+    return message if isinstance(message, dict) else None

@@ -1,0 +1,251 @@
+"""`localsearch serve`: one warm SearchEngine answering over a Unix socket in the data folder.
+
+A separate process rather than a faster cold start because loading torch and the model costs
+seconds however it is done, while a warm engine answers in milliseconds; the CLI asks it when it
+runs and searches in-process when it does not. Requests are served one at a time (a search takes
+milliseconds and the engine's connection is not thread-safe). Each request checks the index's
+data version, so searches see what an index run or the watcher committed; a new active model is
+loaded by the engine on the next query. The socket is 0600 and nothing listens on TCP.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import fields, replace
+from pathlib import Path
+from typing import Any
+
+from localsearch import errors
+from localsearch.config import Settings
+from localsearch.search.engine import SearchEngine
+from localsearch.server.live_engine import LiveEngine
+from localsearch.server.protocol import (
+    PROTOCOL_VERSION,
+    SEARCH_SETTINGS,
+    encode,
+    lock_path,
+    read_message,
+    short_address,
+    socket_path,
+)
+
+try:
+    import fcntl
+except ImportError:  # Windows has no Unix sockets to serve on anyway
+    fcntl = None  # type: ignore[assignment]
+
+ACCEPT_POLL_SECONDS = 0.5
+CLIENT_TIMEOUT_SECONDS = 10.0
+
+
+class ServerLock:
+    """An flock on server.lock held for the server's life: never two servers per data folder."""
+
+    def __init__(self, home: Path) -> None:
+        self.path = lock_path(home)
+        self._handle: int | None = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        if fcntl is not None:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(handle, 100, 0).decode(errors="replace").strip()
+                os.close(handle)
+                raise errors.ServerRunningError(
+                    f"a localsearch server already runs for {self.path.parent}"
+                    + (f" ({holder})" if holder else ""),
+                    "stop it with `localsearch serve --stop`",
+                ) from None
+        os.ftruncate(handle, 0)
+        os.pwrite(handle, f"pid {os.getpid()}".encode(), 0)
+        self._handle = handle
+
+    def release(self) -> None:
+        if self._handle is not None:
+            os.close(self._handle)
+            self._handle = None
+
+
+class SearchServer:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        idle_seconds: float,
+        log: Callable[[str], None] = lambda line: None,
+        engine_factory: Callable[[Settings], SearchEngine] = SearchEngine,
+    ) -> None:
+        self.settings = settings
+        self.idle_seconds = idle_seconds
+        self.log = log
+        self.engine_factory = engine_factory
+        self.stopping = threading.Event()
+        self.served = 0
+        self.started_at = time.time()
+        self._lock = ServerLock(settings.home)
+        self.engine = LiveEngine(settings, engine_factory)
+
+    @property
+    def socket_path(self) -> Path:
+        return socket_path(self.settings.home)
+
+    def run(self) -> None:
+        """Take the lock, warm the engine, then serve until idle, stopped or signalled."""
+        self._lock.acquire()
+        try:
+            self.engine.warm_up()
+            with self._listening() as listener:
+                self._install_signal_handlers()
+                self.log(
+                    f"Serving {self.settings.home} on {self.socket_path} (pid {os.getpid()});"
+                    f" idle timeout {self.idle_seconds:.0f}s."
+                )
+                self._serve(listener)
+        finally:
+            self.engine.close()
+            self._lock.release()
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def _install_signal_handlers(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(signum, lambda *_: self.stop())
+
+    def _listening(self) -> _Listener:
+        return _Listener(self.socket_path)
+
+    def _serve(self, listener: socket.socket) -> None:
+        last_request = time.monotonic()
+        listener.settimeout(ACCEPT_POLL_SECONDS)
+        while not self.stopping.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                if self.idle_seconds > 0 and time.monotonic() - last_request > self.idle_seconds:
+                    self.log("Idle timeout: stopping.")
+                    return
+                continue
+            except InterruptedError:
+                continue
+            with conn:
+                self._answer(conn)
+            last_request = time.monotonic()
+
+    def _answer(self, conn: socket.socket) -> None:
+        conn.settimeout(CLIENT_TIMEOUT_SECONDS)
+        try:
+            request = read_message(conn)
+            if request is None:
+                return
+            conn.sendall(encode({"protocol": PROTOCOL_VERSION, **self.reply_to(request)}))
+        except OSError:
+            return  # the client went away; nothing to tell it
+
+    def reply_to(self, request: dict[str, Any]) -> dict[str, Any]:
+        if request.get("protocol") != PROTOCOL_VERSION:
+            return {"error": {"kind": "internal", "message": "protocol version mismatch"}}
+        op = request.get("op")
+        try:
+            if op == "search":
+                reply = {"results": self._search(request)}
+                self.served += 1
+                return reply
+            if op == "status":
+                return {"status": self.status()}
+            if op == "stop":
+                self.stop()
+                return {"stopping": True}
+            raise errors.UsageError(f"unknown request {op!r}")
+        except errors.LocalSearchError as exc:
+            return {"error": {"kind": type(exc).__name__, "message": exc.message, "hint": exc.hint}}
+        except Exception as exc:  # noqa: BLE001 - the client falls back to an in-process search
+            self.log(f"Error: unexpected {type(exc).__name__}: {exc}".splitlines()[0])
+            return {"error": {"kind": "internal", "message": str(exc)}}
+
+    def status(self) -> dict[str, Any]:
+        space = self.engine.current().store.active_space()
+        return {
+            "pid": os.getpid(),
+            "home": str(self.settings.home),
+            "socket": str(self.socket_path),
+            "model": space.model if space else None,
+            "served": self.served,
+            "uptime_seconds": round(time.time() - self.started_at, 1),
+            "idle_timeout_seconds": self.idle_seconds,
+        }
+
+    def _search(self, request: dict[str, Any]) -> dict[str, Any]:
+        try:
+            engine = self.engine.current()
+        except errors.NoIndexError:
+            self.stop()  # the index is gone: nothing left to serve
+            raise
+        engine.settings = _with_search_settings(self.settings, request.get("settings") or {})
+        doc_types = request.get("doc_types") or []
+        if not isinstance(doc_types, list):
+            raise errors.UsageError("doc_types must be a list")
+        results = engine.search(
+            str(request.get("query", "")),
+            k=_integer(request.get("k", 10), "k"),
+            mode=str(request.get("mode", "hybrid")),
+            path_glob=request.get("path_glob") or None,
+            doc_types=[str(t) for t in doc_types],
+            fusion=request.get("fusion") or None,
+        )
+        return results.to_dict(bool(request.get("explain")))
+
+
+def _integer(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise errors.UsageError(f"{name} must be an integer")
+    return value
+
+
+def _with_search_settings(base: Settings, sent: Any) -> Settings:
+    if not isinstance(sent, dict):
+        raise errors.UsageError("settings must be an object")
+    kinds = {f.name: type(getattr(base, f.name)) for f in fields(base)}
+    chosen: dict[str, Any] = {}
+    for name in SEARCH_SETTINGS:
+        if name in sent:
+            try:
+                chosen[name] = kinds[name](sent[name])
+            except (TypeError, ValueError):
+                raise errors.UsageError(f"invalid value for setting {name!r}") from None
+    return replace(base, **chosen)
+
+
+class _Listener:
+    """The bound socket, 0600 from the start; removed again on exit."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+
+    def __enter__(self) -> socket.socket:
+        # We hold the server lock, so a socket file left here is a dead server's.
+        self.path.unlink(missing_ok=True)
+        old_umask = os.umask(0o177)
+        try:
+            with short_address(self.path) as address:
+                self.sock.bind(address)
+        finally:
+            os.umask(old_umask)
+        os.chmod(self.path, 0o600)
+        self.sock.listen(16)
+        return self.sock
+
+    def __exit__(self, *exc: object) -> None:
+        self.sock.close()
+        self.path.unlink(missing_ok=True)

@@ -1,0 +1,175 @@
+"""The resident server: the real `serve` process answering the real CLI, its lock, its socket,
+the fallback when it dies mid-query, and its stop and idle paths."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from helpers import index_files, run_cli
+
+from localsearch.config import load_settings
+from localsearch.errors import UsageError
+from localsearch.server.client import ask, server_lock_held
+from localsearch.server.protocol import socket_path
+
+DOCS = {
+    "tides.md": "# Tidal power\n\nTidal turbines turn the rise and fall of the sea into"
+    " electricity.\n",
+    "bread.md": "# Sourdough bread\n\nA sourdough starter is flour and water colonised by wild"
+    " yeast. Feed it daily; bake when it doubles.\n",
+    "notes.txt": "Beekeeping notes: a hive needs a queen, workers and drones.\n",
+}
+DEADLINE_SECONDS = 300  # the model loads in seconds on an idle machine, much longer on a busy one
+
+
+def cli(home: Path, *args: str, autostart: bool = False) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCALSEARCH_")}
+    env["LOCALSEARCH_SERVER_AUTOSTART"] = "1" if autostart else "0"
+    return subprocess.Popen(
+        [sys.executable, "-m", "localsearch", *args, "--home", str(home)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def finish(process: subprocess.Popen[str]) -> tuple[int, str, str]:
+    out, err = process.communicate(timeout=DEADLINE_SECONDS)
+    return process.returncode, out, err
+
+
+def wait_for(condition, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def server_status(home: Path) -> dict | None:
+    reply = ask(home, {"op": "status"})
+    return None if reply is None else reply["status"]
+
+
+def blocked_reading_a_socket(pid: int) -> bool:
+    try:
+        return "unix_stream" in Path(f"/proc/{pid}/wchan").read_text()
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+def test_server_answers_the_cli_is_alone_and_a_kill_9_mid_query_falls_back(tmp_path) -> None:
+    docs, home = index_files(tmp_path, DOCS)
+    query = ("search", "wild yeast starter", "-k", "2")
+
+    # The first search answers in-process and starts the server for the next one.
+    code, cold, err = finish(cli(home, *query, autostart=True))
+    assert (code, err) == (0, "")
+    assert cold.splitlines()[0].startswith("1. Sourdough bread  ")
+    wait_for(lambda: server_status(home) is not None, "the auto-started server")
+    status = server_status(home)
+    assert status is not None and status["served"] == 0
+    pid = status["pid"]
+    try:
+        assert finish(cli(home, *query)) == (0, cold, "")
+        assert server_status(home)["served"] == 1  # type: ignore[index]
+        code, out, _ = finish(cli(home, *query, "--json", "--explain"))
+        hits = json.loads(out)["results"]
+        assert len(hits) == 2 and Path(hits[0]["path"]).name == "bread.md"
+        assert hits[0]["explain"]["bm25_rank"] == 1
+
+        # Only the owner may talk to it, and nothing listens on a network port.
+        assert stat.S_IMODE(socket_path(home).stat().st_mode) == 0o600
+        assert psutil.Process(pid).net_connections(kind="inet") == []
+
+        assert finish(cli(home, "serve")) == (
+            1,
+            "",
+            f"Error: a localsearch server already runs for {home} (pid {pid})"
+            " — stop it with `localsearch serve --stop`\n",
+        )
+
+        # Freeze the server, let a search send its request, then kill the server under it.
+        os.kill(pid, signal.SIGSTOP)
+        waiting = cli(home, *query)
+        wait_for(lambda: blocked_reading_a_socket(waiting.pid), "the search to await the server")
+        os.kill(pid, signal.SIGKILL)
+        assert finish(waiting) == (0, cold, "")
+    finally:
+        if psutil.pid_exists(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+def serve_in_thread(home: Path, idle_seconds: float):  # type: ignore[no-untyped-def]
+    from localsearch.server.service import SearchServer
+
+    server = SearchServer(load_settings(home), idle_seconds=idle_seconds)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_for(lambda: server_status(home) is not None or not thread.is_alive(), "the server")
+    return server, thread
+
+
+def test_stop_and_idle_timeout_remove_the_socket(tmp_path, capsys) -> None:
+    _, home = index_files(tmp_path, DOCS)
+    _, thread = serve_in_thread(home, idle_seconds=0)
+    assert socket_path(home).exists() and server_lock_held(home)
+    assert run_cli(["serve", "--stop", "--home", str(home)], capsys) == (
+        0,
+        "",
+        f"Stopped the server for {home}.\n",
+    )
+    thread.join(10)
+    assert not thread.is_alive() and not socket_path(home).exists()
+    assert run_cli(["serve", "--status", "--home", str(home)], capsys) == (
+        1,
+        "",
+        f"No server is running for {home}.\n",
+    )
+
+    _, thread = serve_in_thread(home, idle_seconds=0.5)
+    thread.join(DEADLINE_SECONDS)
+    assert not thread.is_alive() and not socket_path(home).exists()
+
+
+def test_server_errors_reach_the_cli_as_its_own(tmp_path, capsys) -> None:
+    _, home = index_files(tmp_path, DOCS)
+    server, thread = serve_in_thread(home, idle_seconds=0)
+    try:
+        assert run_cli(["search", "x", "-k", "0", "--home", str(home)], capsys) == (
+            2,
+            "",
+            "Error: -k must be at least 1\n",
+        )
+        assert server.served == 0
+        code, out, _ = run_cli(["search", "beekeeping hive", "--home", str(home)], capsys)
+        assert code == 0 and out.startswith("1. Beekeeping notes: ")
+        assert server.served == 1
+        with pytest.raises(UsageError, match="k must be an integer"):
+            ask(home, {"op": "search", "query": "x", "k": "ten"})
+    finally:
+        server.stop()
+        thread.join(10)
+
+
+def test_the_client_path_imports_no_engine(tmp_path) -> None:
+    script = (
+        "import sys\n"
+        "from localsearch.cli import app\n"
+        "import localsearch.cli.search_cmd, localsearch.server.client\n"
+        "heavy = {'torch', 'numpy', 'apsw', 'tantivy', 'sentence_transformers', 'rich'}\n"
+        "assert not heavy & set(sys.modules), heavy & set(sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
