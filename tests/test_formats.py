@@ -94,8 +94,28 @@ def test_csv_without_header_semicolons_and_quoted_newlines(tmp_path: Path) -> No
     path = tmp_path / "ledger.csv"
     path.write_text('12;"two\nlines";3\n\n4;5;6\n', encoding="utf-8")
     section = extract_file(path).sections[0]
-    assert section.text.split("\n") == ["12 | two lines | 3", "4 | 5 | 6"]
+    # Blank lines keep each row on its own line of the file: "4;5;6" is line 4.
+    assert section.text.split("\n") == ["12 | two lines | 3", "", "", "4 | 5 | 6"]
     assert section.start_line == 1
+
+
+def test_long_csv_chunks_point_at_their_rows(tmp_path: Path) -> None:
+    from localsearch.ingest.chunk import chunk_document
+    from localsearch.ingest.tokens import load_token_counter
+
+    rows = [f'{n},"plot {n}\nnorth side",{n * 7}' if n % 10 == 0 else f"{n},plot {n},{n * 7}"
+            for n in range(1, 400)]  # fmt: skip
+    path = tmp_path / "plots.csv"
+    path.write_text("id,name,yield\n\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    file_lines = path.read_text(encoding="utf-8").split("\n")
+    chunks = chunk_document(extract_file(path), load_token_counter(), max_tokens=120)
+    assert len(chunks) > 5
+    for chunk in chunks:
+        first_row = next(line for line in chunk.text.split("\n") if line.startswith("id: "))
+        row_id = first_row.split(" | ")[0].removeprefix("id: ")
+        assert file_lines[chunk.start_line - 1].startswith(f"{row_id},") or (
+            chunk.start_line == 1 and chunk.text.startswith("id | name | yield")
+        )
 
 
 def test_tsv_and_blank_files(tmp_path: Path) -> None:
@@ -171,6 +191,8 @@ def test_rss_items_not_raw_xml(tmp_path: Path) -> None:
     doc = extract_file(path)
     assert (doc.doc_type, doc.title) == ("feed", "Harbour Notes")
     assert [s.heading for s in doc.sections] == ["Caulking a clinker dinghy", "Winter mooring"]
+    lines = RSS_FEED.split("\n")
+    assert [lines[s.start_line - 1].strip() for s in doc.sections] == ["<item>", "<item>"]
     assert doc.sections[0].text.split("\n") == [
         "Caulking a clinker dinghy",
         "https://example.org/caulking",

@@ -20,6 +20,7 @@ _DC_DATE = "{http://purl.org/dc/elements/1.1/}date"
 _CONTENT_ENCODED = "{http://purl.org/rss/1.0/modules/content/}encoded"
 _FEED_ROOT = re.compile(rb"<(?:[\w-]+:)?(?:rss|feed|RDF)\b")
 _SNIFF_BYTES = 4096
+_ITEM_TAG = re.compile(rb"<(?:[\w-]+:)?(?:item|entry)[\s>/]")
 
 
 def looks_like_feed(head: bytes) -> bool:
@@ -28,8 +29,9 @@ def looks_like_feed(head: bytes) -> bool:
 
 
 def extract_feed(path: Path) -> ExtractedDocument:
+    data = path.read_bytes()
     try:
-        root = ElementTree.parse(path).getroot()
+        root = ElementTree.fromstring(data)
     except ElementTree.ParseError as exc:
         raise ExtractionError(f"broken feed: {exc}") from exc
     local = root.tag.rsplit("}", 1)[-1]
@@ -39,6 +41,12 @@ def extract_feed(path: Path) -> ExtractedDocument:
         title, items = _rss(root)
     else:
         raise ExtractionError("not an RSS or Atom feed")
+    # Each item opens at its line: the n-th <item>/<entry> tag in the file is the n-th item.
+    starts = [data.count(b"\n", 0, m.start()) + 1 for m in _ITEM_TAG.finditer(data)]
+    if len(starts) == len(items):
+        items = [
+            Section(s.text, s.heading, None, line) for s, line in zip(items, starts, strict=True)
+        ]
     return ExtractedDocument(title=shorten(title) or path.stem, doc_type="feed", sections=items)
 
 

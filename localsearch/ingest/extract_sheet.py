@@ -79,22 +79,26 @@ def sheet_section(
     page: int | None,
     row_lines: Sequence[int] | None = None,
 ) -> Section | None:
-    """The rows of one table as "Header: value | ..." lines; None if the table is empty."""
+    """The rows of one table as "Header: value | ..." lines; None if the table is empty.
+
+    Line k of the text is line start_line + k of the file (row numbers for a workbook): empty
+    rows stay as blank lines, and a csv row that spans several lines is followed by blank
+    ones, so every chunk's line range points at its rows.
+    """
     cells = [[_cell_text(value) for value in row] for row in rows]
     filled = [index for index, row in enumerate(cells) if any(row)]
     if not filled:
         return None
-    first = filled[0]
+    first, last = filled[0], filled[-1]
     header = cells[first] if _looks_like_header(cells[first], cells[first + 1 : first + 6]) else []
-    body_start = first + 1 if header else first
-    lines = []
-    if header:
-        lines.append(" | ".join(h for h in header if h))
-    for index in range(body_start, len(cells)):
-        line = _row_line(cells[index], header)
-        if line:
-            lines.append(line)
-    start = (row_lines[first] if row_lines else first + 1) if lines else 1
+    lines = [" | ".join(h for h in header if h)] if header else []
+    for index in range(first + 1 if header else first, last + 1):
+        lines.append(_row_line(cells[index], header))
+        if row_lines is not None and index + 1 < len(row_lines):
+            lines.extend([""] * (row_lines[index + 1] - row_lines[index] - 1))
+    if header and row_lines is not None and first + 1 < len(row_lines):
+        lines[1:1] = [""] * (row_lines[first + 1] - row_lines[first] - 1)
+    start = row_lines[first] if row_lines is not None else first + 1
     return Section(text="\n".join(lines), heading=name, page=page, start_line=start)
 
 
