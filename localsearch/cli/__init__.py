@@ -51,6 +51,7 @@ COMMANDS = {
     "roots": ("index_cmd", "roots"),
     "search": ("search_cmd", "search"),
     "serve": ("serve_cmd", "serve"),
+    "mcp": ("mcp_cmd", "mcp"),
 }
 # Modules that list their commands in `commands`; some need optional dependencies.
 COMMAND_MODULES = ("eval_cmd", "adapt_cmd", "models_cmd", "tui_cmd")

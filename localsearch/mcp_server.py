@@ -1,0 +1,189 @@
+"""`localsearch mcp`: the index as Model Context Protocol tools for coding agents, over stdio.
+
+Read-only by design: `search`, `get` (a document, or a line range of one, only if it is in the
+index) and `status`; nothing here writes, deletes or reaches outside the indexed documents.
+One warm engine for the process's life, so an agent's later searches cost milliseconds. Engine
+errors become MCP tool errors with the engine's message; the SDK turns bad argument types
+into errors of its own, so nothing an agent sends crashes the server.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Literal
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import ToolAnnotations
+
+from localsearch.config import Settings
+from localsearch.errors import LocalSearchError
+from localsearch.server.live_engine import LiveEngine
+
+MAX_GET_CHARS = 200_000  # a whole book would drown an agent's context; it can ask for lines
+READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False)
+INSTRUCTIONS = (
+    "Semantic and keyword search over the user's own indexed files. Use `search` to find"
+    " passages, then `get` with the path and lines to read more of a document."
+)
+
+
+class Tools:
+    """What the MCP tools do, apart from the protocol; one engine, one call at a time."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine = LiveEngine(settings)
+        self._lock = threading.Lock()
+
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        mode: str = "hybrid",
+        path: str | None = None,
+        types: list[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        with self._lock:
+            results = self.engine.current().search(
+                query, k=k, mode=mode, path_glob=path or None, doc_types=types or []
+            )
+        return [
+            {
+                "path": hit.path,
+                "lines": f"{hit.start_line}-{hit.end_line}",
+                "page": hit.page,
+                "title": hit.title,
+                "heading": hit.heading,
+                "snippet": hit.snippet.text,
+                "score": round(hit.score, 6),
+            }
+            for hit in results.hits
+        ]
+
+    def get(
+        self,
+        path: str,
+        start_line: int | None = None,
+        end_line: int | None = None,
+        page: int | None = None,
+    ) -> dict[str, Any]:
+        from localsearch.ingest.extract import extract_file
+
+        with self._lock:
+            row = self._indexed_document(path)
+        if row is None:
+            raise LocalSearchError(
+                f"not an indexed document: {path}",
+                "use a path exactly as `search` returned it",
+            )
+        document = extract_file(Path(row[0]))
+        lines = [
+            (section.page, section.start_line + offset, line)
+            for section in document.sections
+            for offset, line in enumerate(section.text.split("\n"))
+        ]
+        first = start_line or 1
+        last = end_line or max((number for _, number, _ in lines), default=0)
+        if first < 1 or last < first:
+            raise LocalSearchError(f"bad line range {first}-{last}")
+        chosen = [
+            text
+            for line_page, number, text in lines
+            if first <= number <= last and (page is None or line_page == page)
+        ]
+        text = "\n".join(chosen)
+        return {
+            "path": row[0],
+            "title": document.title,
+            "type": document.doc_type,
+            "start_line": first,
+            "end_line": last,
+            "page": page,
+            "text": text[:MAX_GET_CHARS],
+            "truncated": len(text) > MAX_GET_CHARS,
+        }
+
+    def _indexed_document(self, path: str) -> tuple[str] | None:
+        """The stored path of `path` if it is an indexed document under a known root."""
+        from localsearch.index import normalised
+
+        store = self.engine.current().store
+        wanted = str(normalised(path))
+        row = store.conn.execute(
+            "SELECT d.path FROM documents d JOIN roots r ON r.id = d.root_id WHERE d.path = ?",
+            (wanted,),
+        ).fetchone()
+        return None if row is None else (str(row[0]),)
+
+    def status(self) -> dict[str, Any]:
+        from localsearch.index import Index
+
+        with self._lock:
+            self.engine.current()  # the same "no index" error as a search
+            index = Index(self.settings)
+            try:
+                info = asdict(index.status())
+            finally:
+                index.close()
+        return info
+
+    def close(self) -> None:
+        self.engine.close()
+
+
+def build_server(settings: Settings) -> MCPServer:
+    tools = Tools(settings)
+    server = MCPServer(name="localsearch", instructions=INSTRUCTIONS)
+
+    def guarded(call: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return call(*args, **kwargs)
+        except LocalSearchError as exc:
+            raise ToolError(str(exc)) from None
+        except OSError as exc:
+            raise ToolError(f"{exc.strerror or exc} ({exc.filename or ''})") from None
+
+    @server.tool(annotations=READ_ONLY)
+    def search(
+        query: str,
+        k: int = 10,
+        mode: Literal["hybrid", "bm25", "dense"] = "hybrid",
+        path: str | None = None,
+        types: list[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Search the user's indexed files; the best documents first, each shown through its
+        best passage: path, lines, page (PDFs), title, heading, snippet, score.
+
+        mode: hybrid (keywords and meaning, the default), bm25 (keywords) or dense (meaning).
+        path: only paths matching this glob, e.g. 'docs/*' or '*.md'. types: only these file
+        types, e.g. ["md", "pdf"].
+        """
+        result: list[dict[str, Any]] = guarded(tools.search, query, k, mode, path, types)
+        return result
+
+    @server.tool(annotations=READ_ONLY)
+    def get(
+        path: str,
+        start_line: int | None = None,
+        end_line: int | None = None,
+        page: int | None = None,
+    ) -> dict[str, Any]:
+        """The text of an indexed document, or of lines start_line..end_line (1-based,
+        inclusive, as `search` reports them; for a PDF, lines of the given page)."""
+        result: dict[str, Any] = guarded(tools.get, path, start_line, end_line, page)
+        return result
+
+    @server.tool(annotations=READ_ONLY)
+    def status() -> dict[str, Any]:
+        """What is indexed: roots, document and chunk counts, the model, sizes."""
+        result: dict[str, Any] = guarded(tools.status)
+        return result
+
+    return server
+
+
+def run_stdio(settings: Settings) -> None:
+    build_server(settings).run("stdio")

@@ -1,0 +1,68 @@
+"""`localsearch mcp` driven by the MCP SDK's own stdio client: tools, results, bad arguments."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import anyio
+from helpers import index_files
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
+
+DOCS = {
+    "bread.md": "# Sourdough bread\n\nA sourdough starter is flour and water colonised by wild"
+    " yeast.\n\n## Feeding\n\nFeed it daily; bake when it doubles.\n",
+    "notes.txt": "Beekeeping notes: a hive needs a queen, workers and drones.\n",
+}
+
+
+def server_parameters(home: Path) -> StdioServerParameters:
+    env = {k: v for k, v in os.environ.items() if k in ("PYTHONPATH", "HF_HUB_OFFLINE", "PATH")}
+    return StdioServerParameters(
+        command=sys.executable, args=["-m", "localsearch", "mcp", "--home", str(home)], env=env
+    )
+
+
+def test_mcp_tools_search_get_status_and_bad_arguments(tmp_path) -> None:
+    docs, home = index_files(tmp_path, DOCS)
+    bread = str(docs / "bread.md")
+
+    async def session() -> None:
+        async with Client(server_parameters(home)) as client:
+            tools = await client.list_tools()
+            assert {"search", "get", "status"} <= {tool.name for tool in tools.tools}
+
+            found = await client.call_tool("search", {"query": "wild yeast starter", "k": 1})
+            assert not found.is_error
+            [hit] = found.structured_content["result"]
+            assert (hit["path"], hit["lines"], hit["heading"]) == (bread, "1-7", "Sourdough bread")
+            assert "wild yeast" in hit["snippet"] and hit["score"] > 0
+
+            lines = await client.call_tool("get", {"path": bread, "start_line": 5, "end_line": 7})
+            assert not lines.is_error
+            assert lines.structured_content["text"] == (
+                "## Feeding\n\nFeed it daily; bake when it doubles."
+            )
+            whole = await client.call_tool("get", {"path": bread})
+            assert whole.structured_content["text"].startswith("# Sourdough bread\n")
+
+            status = await client.call_tool("status", {})
+            assert status.structured_content["documents"] == 2
+
+            outside = await client.call_tool("get", {"path": str(tmp_path / "secret.txt")})
+            assert outside.is_error
+            assert f"not an indexed document: {tmp_path / 'secret.txt'}" in outside.content[0].text
+            bad_k = await client.call_tool("search", {"query": "yeast", "k": 0})
+            assert bad_k.is_error and "-k must be at least 1" in bad_k.content[0].text
+            bad_mode = await client.call_tool("search", {"query": "yeast", "mode": "fuzzy"})
+            assert bad_mode.is_error
+            bad_type = await client.call_tool("search", {"query": "yeast", "k": "ten"})
+            assert bad_type.is_error
+
+            # Still answering after the errors.
+            again = await client.call_tool("search", {"query": "hive queen", "mode": "bm25"})
+            assert Path(again.structured_content["result"][0]["path"]).name == "notes.txt"
+
+    anyio.run(session)
