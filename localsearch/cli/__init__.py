@@ -52,6 +52,7 @@ COMMANDS = {
     "search": ("search_cmd", "search"),
     "serve": ("serve_cmd", "serve"),
     "mcp": ("mcp_cmd", "mcp"),
+    "watch": ("watch_cmd", "watch"),
 }
 # Modules that list their commands in `commands`; some need optional dependencies.
 COMMAND_MODULES = ("eval_cmd", "adapt_cmd", "models_cmd", "tui_cmd")

@@ -21,6 +21,7 @@ from localsearch.errors import NoIndexError
     help="Stop after this many minutes without a search; 0 never (default: setting"
     " server_idle_minutes, 30).",
 )
+@click.option("--watch", is_flag=True, help="Also re-index files as they change (see `watch`).")
 @click.option("--stop", is_flag=True, help="Stop the server of this data folder.")
 @click.option(
     "--status", "show_status", is_flag=True, help="Say whether a server runs, and its pid."
@@ -31,6 +32,7 @@ def serve(
     ctx: click.Context,
     home: Path | None,
     idle_minutes: float | None,
+    watch: bool,
     stop: bool,
     show_status: bool,
     quiet: bool,
@@ -38,8 +40,9 @@ def serve(
     """Keep the model and the index warm so that `localsearch search` answers at once.
 
     Listens on a Unix socket in the data folder (readable by you alone; nothing listens on a
-    network port) and exits after an idle timeout. One server per data folder. `search` starts
-    one by itself unless the setting server_autostart is false.
+    network port) and exits after an idle timeout (with --watch, only when --idle is given).
+    One server per data folder. `search` starts one by itself unless the setting
+    server_autostart is false.
     """
     from localsearch.cli.output import stderr, stdout
     from localsearch.server.client import ask
@@ -68,10 +71,13 @@ def serve(
     from localsearch.server.service import SearchServer
 
     minutes = settings.server_idle_minutes if idle_minutes is None else idle_minutes
+    if watch and idle_minutes is None:
+        minutes = 0  # a watching server keeps the index fresh even when nobody searches
     server = SearchServer(
         settings,
         idle_seconds=minutes * 60,
         log=(lambda line: None) if quiet else (lambda line: stderr.print(line, markup=False)),
+        watch=watch,
     )
     server.run()
 

@@ -82,8 +82,10 @@ class SearchServer:
         idle_seconds: float,
         log: Callable[[str], None] = lambda line: None,
         engine_factory: Callable[[Settings], SearchEngine] = SearchEngine,
+        watch: bool = False,
     ) -> None:
         self.settings = settings
+        self.watch = watch
         self.idle_seconds = idle_seconds
         self.log = log
         self.engine_factory = engine_factory
@@ -102,6 +104,7 @@ class SearchServer:
         self._lock.acquire()
         try:
             self.engine.warm_up()
+            watcher = self._start_watching() if self.watch else None
             with self._listening() as listener:
                 self._install_signal_handlers()
                 self.log(
@@ -109,9 +112,40 @@ class SearchServer:
                     f" idle timeout {self.idle_seconds:.0f}s."
                 )
                 self._serve(listener)
+            self.stop()
+            if watcher is not None:
+                watcher.join(30)
         finally:
             self.engine.close()
             self._lock.release()
+
+    def _start_watching(self) -> threading.Thread:
+        """Re-index changed files in a thread of its own (its own Index and connection)."""
+        from localsearch.watch import WatchCallbacks, Watcher, WatchUpdate
+
+        def on_update(update: WatchUpdate) -> None:
+            report = update.report
+            if report.added or report.updated or report.removed:
+                self.log(
+                    f"Re-indexed in {report.seconds:.1f}s: {report.added} added,"
+                    f" {report.updated} updated, {report.removed} removed."
+                )
+
+        watcher = Watcher(
+            self.settings,
+            callbacks=WatchCallbacks(on_update=on_update, on_waiting=self.log),
+            stop=self.stopping,
+        )
+
+        def run() -> None:
+            try:
+                watcher.run()
+            except Exception as exc:  # noqa: BLE001 - searches go on without the watcher
+                self.log(f"Watching stopped: {type(exc).__name__}: {exc}".splitlines()[0])
+
+        thread = threading.Thread(target=run, name="watch", daemon=True)
+        thread.start()
+        return thread
 
     def stop(self) -> None:
         self.stopping.set()

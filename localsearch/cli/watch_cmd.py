@@ -1,0 +1,45 @@
+"""`localsearch watch`: keep the index in step with the files until Ctrl-C."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from localsearch.cli import home_option, quiet_option, settings_from
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@home_option
+@quiet_option
+@click.pass_context
+def watch(ctx: click.Context, paths: tuple[Path, ...], home: Path | None, quiet: bool) -> None:
+    """Index folders, then re-index files as they are created, changed, moved or deleted.
+
+    With no PATH, watches every indexed folder. Stop with Ctrl-C. Waits while another
+    `localsearch index` runs. `localsearch serve --watch` does the same inside the server.
+    """
+    from localsearch.cli.output import stderr
+    from localsearch.watch import WatchCallbacks, Watcher, WatchUpdate
+
+    def on_update(update: WatchUpdate) -> None:
+        report = update.report
+        if update.changed and not (report.added or report.updated or report.removed):
+            return  # only touched or ignored files
+        stderr.print(
+            f"{'Updated' if update.changed else 'Indexed'} in {report.seconds:.1f}s:"
+            f" {report.added} added, {report.updated} updated, {report.removed} removed.",
+            markup=False,
+        )
+
+    callbacks = WatchCallbacks(
+        on_update=on_update,
+        on_waiting=lambda why: stderr.print(f"Waiting: {why}.", markup=False),
+        on_ready=lambda roots: stderr.print(
+            "Watching " + ", ".join(str(r) for r in roots) + " (Ctrl-C stops).", markup=False
+        ),
+    )
+    if quiet:
+        callbacks = WatchCallbacks(on_waiting=callbacks.on_waiting)
+    Watcher(settings_from(ctx, home), list(paths), callbacks).run()

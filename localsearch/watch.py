@@ -1,0 +1,139 @@
+"""Keep the index in step with the files: watch the indexed folders and re-index what changed.
+
+watchfiles (Rust's notify) reports changes in batches: it waits until the folder has been quiet
+for `step` ms, or at most `debounce` ms in a long burst. Each batch brings the folders it
+touched up to date through the same `Index.update` as `localsearch index` (a walk that skips
+unchanged files by size and mtime), under the same writer lock. So an editor's save by
+rename-and-replace, a half-written file seen mid-burst or a git checkout of thousands of files
+all end as a fresh index of the folder would: whatever a batch saw, the next batch corrects.
+When another process holds the index, the watcher waits for it and keeps the changes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from localsearch.config import Settings
+from localsearch.errors import IndexBusyError, NoIndexError, UsageError
+from localsearch.index import Index, IndexReport, normalised
+from localsearch.progress import ProgressCallback, ignore_progress
+
+STEP_MS = 200  # quiet time that ends a batch
+DEBOUNCE_MS = 1600  # the longest a batch collects during a burst
+LOCK_POLL_SECONDS = 1.0
+
+
+@dataclass
+class WatchUpdate:
+    """One batch of changes and what indexing them did."""
+
+    changed: list[str]
+    roots: list[str]
+    report: IndexReport
+    waited_seconds: float = 0.0
+
+
+@dataclass
+class WatchCallbacks:
+    on_update: Callable[[WatchUpdate], None] = lambda update: None
+    on_waiting: Callable[[str], None] = lambda holder: None
+    progress: ProgressCallback = ignore_progress
+    on_ready: Callable[[list[Path]], None] = lambda roots: None
+
+
+@dataclass
+class Watcher:
+    """Watches `roots` (or every indexed folder) until `stop` is set; one per thread."""
+
+    settings: Settings
+    roots: Sequence[Path] = ()
+    callbacks: WatchCallbacks = field(default_factory=WatchCallbacks)
+    stop: threading.Event = field(default_factory=threading.Event)
+    updates: int = 0
+    busy: bool = False
+
+    def run(self) -> None:
+        import watchfiles
+
+        index = Index(self.settings)
+        try:
+            roots = self._start(index)
+            self.callbacks.on_ready(roots)
+            for changes in watchfiles.watch(
+                *roots,
+                watch_filter=self._filter(),
+                step=STEP_MS,
+                debounce=DEBOUNCE_MS,
+                stop_event=self.stop,
+                raise_interrupt=True,
+            ):
+                changed = sorted({path for _, path in changes})
+                touched = [r for r in roots if any(_within(Path(p), r) for p in changed)]
+                if touched:
+                    self._update(index, touched, changed)
+        finally:
+            index.close()
+
+    def _start(self, index: Index) -> list[Path]:
+        """Index the given folders (or check the known ones) and return what to watch."""
+        wanted = [normalised(p) for p in self.roots]
+        for root in wanted:
+            if not root.is_dir():
+                raise UsageError(f"not a folder: {root}", "watch folders, not single files")
+        if not wanted and not self.settings.database_path.exists():
+            raise NoIndexError("no folders are indexed yet", "run `localsearch watch PATH`")
+        self._update(index, wanted, [])
+        known = [Path(path) for _, path, _ in index.store.roots()]
+        if wanted:
+            # A folder inside a known root is indexed as part of it: watch the root.
+            known = [k for k in known if any(_within(w, k) or _within(k, w) for w in wanted)]
+        return [root for root in known if root.is_dir()]
+
+    def _update(self, index: Index, roots: Sequence[Path], changed: list[str]) -> None:
+        if changed:
+            roots = [r for r in roots if r.is_dir()]  # a deleted root keeps its documents
+            if not roots:
+                return
+        self.busy = True
+        started = time.monotonic()
+        waited = 0.0
+        try:
+            while True:
+                try:
+                    report = index.update(
+                        list(roots), progress=self.callbacks.progress, wait_seconds=0
+                    )
+                    break
+                except IndexBusyError as exc:
+                    if self.stop.is_set():
+                        return
+                    if not waited:
+                        self.callbacks.on_waiting(exc.message)
+                    time.sleep(LOCK_POLL_SECONDS)
+                    waited = time.monotonic() - started
+            self.updates += 1
+            self.callbacks.on_update(
+                WatchUpdate(changed, [str(r) for r in roots], report, waited_seconds=waited)
+            )
+        finally:
+            self.busy = False
+
+    def _filter(self) -> Callable[..., bool]:
+        from watchfiles import DefaultFilter
+
+        home = normalised(self.settings.home)
+        default = DefaultFilter()
+
+        def wanted(change: object, path: str) -> bool:
+            # The data folder may sit inside a watched folder: its own writes are not news.
+            return default(change, path) and not _within(Path(path), home)  # type: ignore[arg-type]
+
+        return wanted
+
+
+def _within(child: Path, parent: Path) -> bool:
+    return child == parent or parent in child.parents

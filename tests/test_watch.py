@@ -1,0 +1,175 @@
+"""`localsearch watch` with real files: every kind of change, an editor's save by rename, a
+burst of 500 files, and the end state equal to a fresh index of the same folder."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import tantivy
+from helpers import index_files
+
+from localsearch.config import load_settings
+from localsearch.index import Index
+from localsearch.store import Store
+from localsearch.watch import WatchCallbacks, Watcher
+
+DEADLINE_SECONDS = 300
+
+
+def wait_for(condition, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def documents(home: Path, root: Path) -> dict[str, str]:
+    """{path relative to root: the text of its chunks}."""
+    store = Store(home / "localsearch.db")
+    try:
+        rows = store.conn.execute(
+            "SELECT d.path, group_concat(c.text, '|') FROM documents d"
+            " LEFT JOIN chunks c ON c.document_id = d.id GROUP BY d.path"
+        ).fetchall()
+    finally:
+        store.close()
+    return {str(Path(path).relative_to(root)): text or "" for path, text in rows}
+
+
+def signature(home: Path, root: Path) -> tuple:
+    """What must equal between a watched index and a fresh one: documents, chunks, BM25."""
+    store = Store(home / "localsearch.db")
+    try:
+        docs = sorted(
+            (str(Path(p).relative_to(root)), h, t)
+            for p, h, t in store.conn.execute("SELECT path, content_hash, title FROM documents")
+        )
+        chunks = sorted(
+            (str(Path(c.path).relative_to(root)), c.text, c.heading, c.start_line, c.end_line)
+            for c in store.iter_chunks()
+        )
+        vectors = store.count_vectors(store.active_space())  # type: ignore[arg-type]
+    finally:
+        store.close()
+    index = tantivy.Index.open(str(home / "lexical"))
+    index.reload()
+    return docs, chunks, vectors, index.searcher().num_docs
+
+
+@pytest.fixture
+def watched(tmp_path):  # type: ignore[no-untyped-def]
+    docs, home = index_files(tmp_path, {"a.md": "# Alpha\n\nThe first note, about tides.\n"})
+    ready = threading.Event()
+    watcher = Watcher(load_settings(home), [docs], WatchCallbacks(on_ready=lambda r: ready.set()))
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            watcher.run()
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    wait_for(lambda: ready.is_set() or errors, "the watcher to start")
+    yield docs, home, watcher
+    watcher.stop.set()
+    thread.join(30)
+    assert not errors, errors
+
+
+def test_create_modify_rename_delete_and_save_by_rename(watched) -> None:
+    docs, home, _ = watched
+    (docs / "b.md").write_text("# Beta\n\nSourdough starter notes.\n")
+    wait_for(lambda: "b.md" in documents(home, docs), "a created file")
+
+    (docs / "b.md").write_text("# Beta\n\nRye bread instead.\n")
+    wait_for(lambda: "Rye bread" in documents(home, docs).get("b.md", ""), "a modified file")
+
+    (docs / "b.md").rename(docs / "c.md")
+    wait_for(lambda: set(documents(home, docs)) == {"a.md", "c.md"}, "a renamed file")
+
+    (docs / "c.md").unlink()
+    wait_for(lambda: set(documents(home, docs)) == {"a.md"}, "a deleted file")
+
+    # How vim and many editors save: write a temporary file, then rename it over the original.
+    temporary = docs / ".a.md.tmp"
+    temporary.write_text("# Alpha\n\nRewritten: glaciers carve valleys.\n")
+    os.replace(temporary, docs / "a.md")
+    wait_for(lambda: "glaciers" in documents(home, docs).get("a.md", ""), "a save by rename")
+    assert set(documents(home, docs)) == {"a.md"}
+
+
+@pytest.mark.slow
+def test_a_burst_of_500_files_ends_as_a_fresh_index(watched, tmp_path) -> None:
+    docs, home, watcher = watched
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    names = {f"burst/{i // 100}/note-{i}.md" for i in range(500)}
+    for name in sorted(names):
+        number = name.rsplit("-", 1)[1].split(".")[0]
+        source = staging / f"{number}.md"
+        source.write_text(
+            f"# Note {number}\n\nPassage number {number} about topic {int(number) % 7}.\n"
+        )
+        (docs / name).parent.mkdir(parents=True, exist_ok=True)
+        os.replace(source, docs / name)  # each file appears whole, as a checkout writes them
+    (docs / "a.md").unlink()
+    wanted = names
+    wait_for(lambda: set(documents(home, docs)) == wanted and not watcher.busy, "the burst")
+    watcher.stop.set()
+
+    fresh_home = tmp_path / "fresh-home"
+    index = Index(load_settings(fresh_home))
+    try:
+        index.update([docs])
+    finally:
+        index.close()
+    assert signature(home, docs) == signature(fresh_home, docs)
+
+
+def test_a_watching_server_makes_a_saved_file_searchable(tmp_path, capsys) -> None:
+    from helpers import run_cli
+
+    from localsearch.server.client import ask
+    from localsearch.server.service import SearchServer
+
+    docs, home = index_files(tmp_path, {"a.md": "# Alpha\n\nThe first note, about tides.\n"})
+    server = SearchServer(load_settings(home), idle_seconds=0, watch=True)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: ask(home, {"op": "status"}) is not None, "the server")
+        (docs / "b.md").write_text("# Beta\n\nBeekeepers inspect the hive weekly.\n")
+
+        def found() -> bool:
+            code, out, _ = run_cli(["search", "beekeepers hive", "--home", str(home)], capsys)
+            return code == 0 and out.startswith("1. Beta  ")
+
+        wait_for(found, "the saved file in the server's results")
+        assert server.served >= 1
+    finally:
+        server.stop()
+        thread.join(30)
+    assert not thread.is_alive()
+
+
+def test_watch_refuses_a_file_and_an_empty_home(tmp_path, capsys) -> None:
+    from helpers import run_cli
+
+    note = tmp_path / "note.md"
+    note.write_text("# Note\n")
+    assert run_cli(["watch", "--home", str(tmp_path / "home")], capsys) == (
+        1,
+        "",
+        "Error: no folders are indexed yet — run `localsearch watch PATH`\n",
+    )
+    assert run_cli(["watch", str(note), "--home", str(tmp_path / "home")], capsys) == (
+        2,
+        "",
+        f"Error: not a folder: {note} — watch folders, not single files\n",
+    )
