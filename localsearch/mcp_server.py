@@ -50,6 +50,8 @@ class Tools:
             results = self.engine.current().search(
                 query, k=k, mode=mode, path_glob=path or None, doc_types=types or []
             )
+            if self.settings.record_history:
+                self.engine.record(results, "mcp")
         return [
             {
                 "path": hit.path,

@@ -11,6 +11,9 @@ from helpers import index_files
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
+from localsearch.history import SearchHistory
+from localsearch.store import Store
+
 DOCS = {
     "bread.md": "# Sourdough bread\n\nA sourdough starter is flour and water colonised by wild"
     " yeast.\n\n## Feeding\n\nFeed it daily; bake when it doubles.\n",
@@ -66,3 +69,9 @@ def test_mcp_tools_search_get_status_and_bad_arguments(tmp_path) -> None:
             assert Path(again.structured_content["result"][0]["path"]).name == "notes.txt"
 
     anyio.run(session)
+    store = Store(home / "localsearch.db")
+    try:
+        logged = SearchHistory(store).latest("mcp")
+    finally:
+        store.close()
+    assert logged is not None and logged.query == "hive queen"

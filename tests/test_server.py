@@ -19,8 +19,10 @@ from helpers import index_files, run_cli
 
 from localsearch.config import load_settings
 from localsearch.errors import UsageError
+from localsearch.history import SearchHistory
 from localsearch.server.client import ask, server_lock_held
 from localsearch.server.protocol import socket_path
+from localsearch.store import Store
 
 DOCS = {
     "tides.md": "# Tidal power\n\nTidal turbines turn the rise and fall of the sea into"
@@ -156,6 +158,8 @@ def test_server_errors_reach_the_cli_as_its_own(tmp_path, capsys) -> None:
         code, out, _ = run_cli(["search", "beekeeping hive", "--home", str(home)], capsys)
         assert code == 0 and out.startswith("1. Beekeeping notes: ")
         assert server.served == 1
+        logged = SearchHistory(Store(home / "localsearch.db")).latest("cli")
+        assert logged is not None and logged.query == "beekeeping hive"
         with pytest.raises(UsageError, match="k must be an integer"):
             ask(home, {"op": "search", "query": "x", "k": "ten"})
     finally:

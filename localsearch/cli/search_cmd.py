@@ -68,6 +68,7 @@ def search(
         "path_glob": path_glob,
         "doc_types": types,
         "explain": True,
+        "history": "cli" if settings.record_history else None,
     }
     results = run_search(settings, request)
     if as_json:
@@ -100,6 +101,10 @@ def run_search(settings: Settings, request: dict[str, Any]) -> dict[str, Any]:
             doc_types=request["doc_types"],
             fusion=request["fusion"],
         )
+        if request["history"]:
+            from localsearch.server.live_engine import record_search
+
+            record_search(engine.store, found, request["history"])
     finally:
         engine.close()
     if settings.server_autostart:

@@ -10,7 +10,8 @@ from collections.abc import Callable
 from localsearch.config import Settings
 from localsearch.errors import NoIndexError
 from localsearch.lexical import LexicalIndex
-from localsearch.search.engine import SearchEngine
+from localsearch.search.engine import SearchEngine, SearchResults
+from localsearch.store import Store
 
 
 class LiveEngine:
@@ -39,6 +40,10 @@ class LiveEngine:
             self._seen_version = version
         return self._engine
 
+    def record(self, results: SearchResults, source: str) -> None:
+        """Log a search in the user's history (history/); a failure to log never fails it."""
+        record_search(self.current().store, results, source)
+
     def warm_up(self) -> None:
         self.current().warm_up()
 
@@ -46,3 +51,14 @@ class LiveEngine:
         if self._engine is not None:
             self._engine.close()
             self._engine = None
+
+
+def record_search(store: Store, results: SearchResults, source: str) -> None:
+    from localsearch.history import SearchHistory
+
+    try:
+        SearchHistory(store).record_search(
+            results.query, results.mode, [hit.chunk_id for hit in results.hits], source
+        )
+    except Exception:  # noqa: BLE001 - e.g. the database busy: the search itself succeeded
+        pass

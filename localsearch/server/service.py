@@ -237,6 +237,9 @@ class SearchServer:
             doc_types=[str(t) for t in doc_types],
             fusion=request.get("fusion") or None,
         )
+        source = request.get("history")
+        if source in ("cli", "tui"):  # the client logs through us: it holds no database
+            self.engine.record(results, source)
         return results.to_dict(bool(request.get("explain")))
 
 
