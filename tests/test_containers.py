@@ -191,6 +191,28 @@ def test_eml_headers_body_and_attachment_as_member(tmp_path: Path) -> None:
         ]
 
 
+def test_html_only_mail_and_a_forwarded_message_as_nested_member(tmp_path: Path) -> None:
+    inner = EmailMessage()
+    inner["From"] = "harbour@example.org"
+    inner["Subject"] = "Tide tables"
+    inner.set_content("Spring tides peak on the ninth.\n")
+    outer = EmailMessage()
+    outer["From"] = "ines@example.org"
+    outer["Subject"] = "Fwd: Tide tables"
+    outer.add_alternative("<html><body><p>See the <b>forwarded</b> note.</p></body></html>",
+                          subtype="html")  # fmt: skip
+    outer.add_attachment(inner)
+    path = tmp_path / "fwd.eml"
+    path.write_bytes(outer.as_bytes())
+    with unpack(path) as unpacked:
+        assert unpacked.document.sections[1].text == "See the forwarded note."
+        assert "<" not in unpacked.document.text
+        assert [m.name for m in unpacked.members] == ["message-1.eml"]
+        forwarded = unpacked.members[0].document
+        assert forwarded is not None and forwarded.title == "Tide tables"
+        assert "Spring tides peak on the ninth." in forwarded.text
+
+
 def test_outlook_msg_headers_body_and_attachment(tmp_path: Path) -> None:
     path = outlook_message(tmp_path / "inspection.msg")
     with unpack(path) as unpacked:
