@@ -24,6 +24,8 @@ from pathlib import PurePath
 from typing import Protocol
 
 from localsearch.embed.encoder import format_passage
+from localsearch.language import cjk_terms, has_cjk
+from localsearch.language.analysis import CJK_STOPWORDS
 
 GENERATOR_NAME = "structure-v1"
 KINDS = ("title", "heading", "anchor", "keywords")
@@ -81,11 +83,21 @@ class SyntheticQuery:
 
 
 def words_of(text: str) -> list[str]:
+    """Lower-cased words; Chinese and Japanese segmented as BM25 segments them."""
+    if has_cjk(text):
+        return [w for w in cjk_terms(text, keep_stopwords=True) if not w.isdigit()]
     return [w.lower() for w in _WORD.findall(text)]
 
 
 def content_words(text: str) -> list[str]:
-    return [w for w in words_of(text) if len(w) > 2 and w not in STOPWORDS]
+    # A two-character CJK word ("线程", "変数") carries as much as a long English one.
+    return [
+        w
+        for w in words_of(text)
+        if (len(w) > 2 or (len(w) == 2 and has_cjk(w)))
+        and w not in STOPWORDS
+        and w not in CJK_STOPWORDS
+    ]
 
 
 def clean_line(text: str) -> str:

@@ -1,4 +1,9 @@
-"""BM25 over chunk text, title, heading and path, with English stemming.
+"""BM25 over chunk text, title, heading and path: English stemmed, Chinese and Japanese segmented.
+
+A chunk with CJK characters also fills the `*_cjk` fields with its words as segmented by
+localsearch/language (recorded per chunk in `language`), indexed by whitespace; a query with
+CJK characters is segmented the same way and searches those fields too. A query without any
+searches the stemmed fields alone, so English ranking is what it was.
 
 The index records which SQLite `data_version` it reflects in state.json, written only after a
 tantivy commit; any mismatch means "rebuild from SQLite", so a crash between the two commits
@@ -16,13 +21,22 @@ from typing import Protocol
 import tantivy
 
 from localsearch.jsonfile import read_json_object, write_json_atomically
+from localsearch.language import (
+    ENGLISH,
+    analysed_text,
+    analysis_signature,
+    cjk_terms,
+    detect_language,
+)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SEARCH_FIELDS = ["title", "heading", "body", "path"]
+CJK_FIELDS = ["title_cjk", "heading_cjk", "body_cjk"]
 # Title below body: a title repeats in every chunk of its document and, being short, scores
 # high on one shared word. Measured on SciFact (hybrid nDCG@10, train/test): 1.0 0.719/0.711,
 # 0.4 0.727/0.724; the known-answer queries on real documents rank the same.
 FIELD_BOOSTS = {"title": 0.4, "heading": 1.0, "body": 1.0, "path": 0.5}
+CJK_FIELD_BOOSTS = {"title_cjk": 0.4, "heading_cjk": 1.0, "body_cjk": 1.0}
 WRITER_HEAP_BYTES = 64_000_000
 
 _PHRASE = re.compile(r'"([^"]+)"')
@@ -44,18 +58,23 @@ class LexicalChunk(Protocol):
     def path(self) -> str: ...
 
 
-def build_query_text(query: str) -> str:
+def _plain_words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def build_query_text(query: str, words_of: Callable[[str], list[str]] = _plain_words) -> str:
     """A user query as plain terms and quoted phrases: no field syntax, operators or ranges.
 
     Tantivy's parser treats `a:b`, `AND`, brackets and `^` as syntax; users type them as words.
+    `words_of` splits text into words (a segmenter for CJK queries).
     """
     parts = []
     for phrase in _PHRASE.findall(query):
-        words = _WORD.findall(phrase.lower())
+        words = words_of(phrase)
         if len(words) > 1:
             parts.append('"' + " ".join(words) + '"')
     rest = _PHRASE.sub(" ", query)
-    parts.extend(_WORD.findall(rest.lower()))
+    parts.extend(words_of(rest))
     phrase_words = {w for p in parts if p.startswith('"') for w in p.strip('"').split()}
     # Words of a phrase also count on their own, so a phrase narrows ranking without excluding.
     parts.extend(sorted(phrase_words - set(parts)))
@@ -70,6 +89,9 @@ def _schema() -> tantivy.Schema:
     builder.add_text_field("heading", tokenizer_name="en_stem")
     builder.add_text_field("body", tokenizer_name="en_stem")
     builder.add_text_field("path", tokenizer_name="default")
+    for name in CJK_FIELDS:
+        builder.add_text_field(name, tokenizer_name="whitespace")
+    builder.add_text_field("language", tokenizer_name="raw", stored=True)
     return builder.build()
 
 
@@ -90,10 +112,15 @@ class LexicalIndex:
         state = read_json_object(self.state_path)
         if state is None or state.get("schema") != SCHEMA_VERSION:
             return None
+        if state.get("analysis") != analysis_signature():
+            return None  # another analyser built it: rebuild rather than mismatch words
         return int(state.get("version", -1))
 
     def _write_state(self, version: int) -> None:
-        write_json_atomically(self.state_path, {"schema": SCHEMA_VERSION, "version": version})
+        write_json_atomically(
+            self.state_path,
+            {"schema": SCHEMA_VERSION, "version": version, "analysis": analysis_signature()},
+        )
 
     def _open(self) -> tantivy.Index:
         if self._index is None:
@@ -106,14 +133,23 @@ class LexicalIndex:
 
     @staticmethod
     def _document(chunk: LexicalChunk) -> tantivy.Document:
-        return tantivy.Document(
+        language = detect_language(chunk.text) if chunk.text else ENGLISH
+        if language == ENGLISH:
+            language = detect_language(f"{chunk.title} {chunk.heading}")
+        document = tantivy.Document(
             chunk_id=chunk.id,
             doc_id=chunk.document_id,
             title=chunk.title,
             heading=chunk.heading,
             body=chunk.text,
             path=_path_words(chunk.path),
+            language=language,
         )
+        if language != ENGLISH:
+            document.add_text("title_cjk", analysed_text(chunk.title, language))
+            document.add_text("heading_cjk", analysed_text(chunk.heading, language))
+            document.add_text("body_cjk", analysed_text(chunk.text, language))
+        return document
 
     def rebuild(
         self,
@@ -156,13 +192,19 @@ class LexicalIndex:
 
     def search(self, query: str, limit: int) -> list[tuple[int, float]]:
         """(chunk_id, bm25 score) best first; an empty or all-punctuation query finds nothing."""
-        text = build_query_text(query)
+        language = detect_language(query)
+        fields, boosts = SEARCH_FIELDS, FIELD_BOOSTS
+        if language == ENGLISH:
+            text = build_query_text(query)
+        else:
+            text = build_query_text(query, lambda part: cjk_terms(part, language))
+            fields, boosts = SEARCH_FIELDS + CJK_FIELDS, FIELD_BOOSTS | CJK_FIELD_BOOSTS
         if not text or not self.directory.exists():
             return []
         index = self._open()
         index.reload()
         parsed, _errors = index.parse_query_lenient(
-            text, default_field_names=SEARCH_FIELDS, field_boosts=FIELD_BOOSTS
+            text, default_field_names=fields, field_boosts=boosts
         )
         searcher = index.searcher()
         hits = searcher.search(parsed, limit, count=False).hits

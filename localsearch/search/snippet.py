@@ -1,7 +1,9 @@
 """Snippets: the part of a chunk that best matches the query, with the matching words marked.
 
 Matching is by a light suffix-stripping stem so "indexing" highlights "indexes"; it only has to
-agree with BM25 well enough for a reader's eye, not exactly.
+agree with BM25 well enough for a reader's eye, not exactly. Chinese and Japanese words have no
+spaces to find them by: the query is segmented as BM25 segments it and its words are found in
+the text as they are, and a snippet of such text is cut at a sentence mark or any character.
 """
 
 from __future__ import annotations
@@ -9,6 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+
+from localsearch.language import cjk_terms, has_cjk
+from localsearch.language.scripts import is_cjk
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _SUFFIXES = (
@@ -47,6 +52,52 @@ def query_stems(query: str) -> set[str]:
     return {stem(w) for w in words if len(w) > 1 or not w.isascii()}
 
 
+_CJK_SENTENCE_END = "。！？；，、：）」』】"
+_CUT_REACH = 30  # how far a cut may move to land on a space or a sentence mark
+
+
+class QueryMatcher:
+    """Finds a query's words in a text: by stem for spaced words, as written for CJK words."""
+
+    def __init__(self, query: str) -> None:
+        self.stems = query_stems(query)
+        self.cjk_words: list[str] = []
+        if has_cjk(query):
+            words = {t for t in cjk_terms(query) if has_cjk(t) and (len(t) > 1 or _is_han(t))}
+            self.cjk_words = sorted(words, key=len, reverse=True)
+
+    def __bool__(self) -> bool:
+        return bool(self.stems or self.cjk_words)
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """[start, end) of each match, in order, overlapping matches merged."""
+        found = [
+            (m.start(), m.end()) for m in _WORD.finditer(text) if stem(m.group()) in self.stems
+        ]
+        if self.cjk_words:
+            lowered = text.lower()
+            for word in self.cjk_words:
+                at = lowered.find(word)
+                while at >= 0:
+                    found.append((at, at + len(word)))
+                    at = lowered.find(word, at + len(word))
+        return _merged(found)
+
+
+def _is_han(text: str) -> bool:
+    return all("\u3400" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff" for c in text)
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
 @dataclass(frozen=True)
 class Snippet:
     text: str
@@ -56,26 +107,50 @@ class Snippet:
 def make_snippet(text: str, query: str, max_chars: int = 300) -> Snippet:
     """The window of about `max_chars` with the most distinct query words, with highlights."""
     flat = " ".join(text.split())
-    stems = query_stems(query)
-    matches = [(m.start(), m.end()) for m in _WORD.finditer(flat) if stem(m.group()) in stems]
+    matches = QueryMatcher(query).spans(flat)
     if len(flat) <= max_chars:
         start, end = 0, len(flat)
     else:
         start = _best_window(flat, matches, max_chars)
         end = min(len(flat), start + max_chars)
-        # Cut at word boundaries so the snippet never starts or ends mid-word.
         if start > 0:
-            space = flat.find(" ", start)
-            start = space + 1 if 0 <= space < start + 30 else start
+            start = _cut_start(flat, start)
         if end < len(flat):
-            space = flat.rfind(" ", start, end)
-            end = space if space > start else end
+            end = _cut_end(flat, start, end)
     prefix = "…" if start > 0 else ""
     suffix = "…" if end < len(flat) else ""
     body = flat[start:end]
     offset = len(prefix) - start
     highlights = [(s + offset, e + offset) for s, e in matches if s >= start and e <= end]
     return Snippet(prefix + body + suffix, highlights)
+
+
+def _cut_start(flat: str, start: int) -> int:
+    """Start after a space, so the snippet never starts mid-word; in CJK text, where words
+    have no spaces, after a sentence mark or at the character itself."""
+    if is_cjk(flat[start]):
+        mark = next(
+            (i for i in range(start, start + _CUT_REACH) if flat[i : i + 1] in _CJK_SENTENCE_END),
+            None,
+        )
+        return mark + 1 if mark is not None else start
+    space = flat.find(" ", start)
+    return space + 1 if 0 <= space < start + _CUT_REACH else start
+
+
+def _cut_end(flat: str, start: int, end: int) -> int:
+    if is_cjk(flat[end - 1]):
+        mark = next(
+            (
+                i
+                for i in range(end - 1, max(start, end - _CUT_REACH), -1)
+                if flat[i] in _CJK_SENTENCE_END
+            ),
+            None,
+        )
+        return mark + 1 if mark is not None else end
+    space = flat.rfind(" ", start, end)
+    return space if space > start else end
 
 
 def _best_window(flat: str, matches: list[tuple[int, int]], width: int) -> int:
