@@ -198,7 +198,7 @@ def home_settings(indexed_home: Path, isolated_home: Path):
 def force_gate(monkeypatch: pytest.MonkeyPatch, keep: bool) -> None:
     """The gate still measures both models; only its verdict is fixed, to test each branch."""
     monkeypatch.setattr(
-        gate_module, "gate_decision", lambda current, new: (keep, "forced by the test")
+        gate_module, "gate_decision", lambda current, new, real=False: (keep, "forced by the test")
     )
 
 

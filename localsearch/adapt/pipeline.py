@@ -17,6 +17,7 @@ and the index searchable; a re-run reuses the stored queries and any vectors alr
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import random
 import shutil
 import time
@@ -28,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from localsearch.adapt.from_history import HistorySplit, query_pairs, split_history
 from localsearch.adapt.gate import GateResult, run_gate
 from localsearch.adapt.lexical_misses import bm25_ranks
 from localsearch.adapt.negatives import CorpusView, MinedQuery, MiningOptions, mine_hard_negatives
@@ -37,6 +39,7 @@ from localsearch.adapt.queries import (
     generate_structural_queries,
     training_passage,
 )
+from localsearch.adapt.query_tower import QueryPair, QueryTowerOptions, train_query_tower
 from localsearch.adapt.train import (
     TrainingExample,
     TrainingOptions,
@@ -74,6 +77,16 @@ MIN_TRAINING_MISSES = 64
 MIN_HELD_OUT_MISSES = 30
 # Two passes over the narrowed pairs measured best on SciFact; one for everything else.
 NARROWED_EPOCHS = 2.0
+# The query tower (see query_tower.py): measured on the SciFact train split (README).
+QUERY_SIDE_EPOCHS = 8.0
+QUERY_SIDE_LEARNING_RATE = 5e-5
+# Synthetic pairs count fully while the log has few pairs and fade out as it grows.
+REAL_PAIRS_ENOUGH = 100
+
+
+def synthetic_weight(real_pairs: int) -> float:
+    """The loss weight of a synthetic pair beside `real_pairs` logged ones."""
+    return max(0.0, 1.0 - real_pairs / REAL_PAIRS_ENOUGH)
 
 
 @dataclass(frozen=True)
@@ -103,6 +116,10 @@ class AdaptOptions:
     device: str | None = None  # default: the settings' device
     seed: int = 13
     wait_seconds: float = 0.0
+    # Train only the query tower against the stored corpus vectors (no re-embedding).
+    # None: do so when the search log has pairs to learn from, else fine-tune the whole model.
+    query_side: bool | None = None
+    use_history: bool = True  # learn from, and judge on, the logged searches
 
 
 @dataclass
@@ -120,6 +137,9 @@ class AdaptResult:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
     card: dict[str, Any] = field(default_factory=dict)
+    judged_on: str = ""  # the line saying whether held-out searches or synthetic queries judged
+    query_side: bool = False
+    history_pairs: int = 0  # training pairs that came from the search log
 
     def to_dict(self) -> dict[str, Any]:
         data = {k: v for k, v in asdict(self).items() if k not in ("gate", "training")}
@@ -173,6 +193,8 @@ class _Run:
         self.device = options.device or settings.device
         self.narrowed = False  # training on the model-free queries BM25 misses
         self.misses = (0, 0)  # (such training queries, all training queries)
+        self.query_side = False
+        self.history_pairs = 0
 
     def _timed(self, stage: str, started: float) -> None:
         self.stage_seconds[stage] = round(time.monotonic() - started, 1)
@@ -216,6 +238,11 @@ class _Run:
         if (adapted_root(self.settings.models_dir) / name).exists():
             raise UsageError(f"an adapted model named {name!r} already exists")
 
+        history = self.read_history()
+        self.query_side = self.choose_query_side(history, user_pairs)
+        if self.query_side:  # the document tower must be the one that made the stored vectors
+            base = active.model
+            base_location = resolve_model(base, self.settings.models_dir).location
         generator, queries = self.generate(chunks)
         held_out_docs = self.held_out_documents(queries)
         held_out = [q for q in queries if q.chunk.document_id in held_out_docs]
@@ -231,14 +258,27 @@ class _Run:
             held_out = random.Random(self.options.seed).sample(
                 held_out, self.options.max_held_out_queries
             )
-        if not held_out:
+        judge = (
+            [(p.query, p.positives[0]) for p in history.held_out]
+            if history.judges
+            else [(q.text, q.chunk.id) for q in held_out]
+        )
+        if not judge:
             raise UsageError(
                 "no pseudo-queries could be held out to judge the new model",
                 "index more documents (titles and headings make the best pseudo-queries)",
             )
-        examples = self.mine(training_queries, held_out_docs)
-        examples.extend(user_pairs)
-        if len(examples) < 2:
+        tower_pairs: list[QueryPair] = []
+        examples: list[TrainingExample] = []
+        if self.query_side:
+            tower_pairs = self.query_tower_pairs(history, training_queries)
+            pair_count = len(tower_pairs)
+        else:
+            examples = self.mine(training_queries, held_out_docs)
+            examples = self.mix_history(history, examples)
+            examples.extend(user_pairs)
+            pair_count = len(examples)
+        if pair_count < 2:
             raise UsageError(
                 "too few training pairs were found in this index",
                 "index more documents, or give your own with --pairs FILE",
@@ -247,25 +287,28 @@ class _Run:
         staging = adapted_root(self.settings.models_dir) / f".{name}"
         staging.mkdir(parents=True, exist_ok=True)
         try:
-            training = self.train(base_location, examples, staging)
-            gate, gate_vectors = self.evaluate(held_out, staging, held_out_docs)
+            if self.query_side:
+                training = self.train_query_side(base_location, tower_pairs, staging)
+            else:
+                training = self.train(base_location, examples, staging)
+            gate, gate_vectors = self.evaluate(judge, staging, real=history.judges)
             card = self.card(
-                name, base, base_location, generator, queries, held_out, examples, training, gate
+                name, base, base_location, generator, queries, judge, pair_count, training, gate
             )
+            card["query_side"] = self.query_side
+            card["judged_on"] = history.judged_on()
+            card["history"] = {
+                "searches": history.searches,
+                "with_opened_result": history.usable,
+                "trained_on": len(history.training),
+                "held_out": len(history.held_out),
+            }
             if not gate.keep:
                 shutil.rmtree(staging, ignore_errors=True)
                 result = self.result(
-                    False,
-                    None,
-                    gate.reason,
-                    generator,
-                    queries,
-                    examples,
-                    held_out,
-                    gate,
-                    training,
-                    card,
-                )
+                    False, None, gate.reason, generator, queries, pair_count, judge, gate,
+                    training, card,
+                )  # fmt: skip
                 append_run_log(self.settings.models_dir, {**card, "kept": False})
                 return result
             write_card(staging, card)
@@ -280,7 +323,7 @@ class _Run:
         write_card(final, card)
         append_run_log(self.settings.models_dir, {**card, "kept": True})
         return self.result(
-            True, name, gate.reason, generator, queries, examples, held_out, gate, training, card
+            True, name, gate.reason, generator, queries, pair_count, judge, gate, training, card
         )
 
     def finish_switch(self, card: dict[str, Any]) -> AdaptResult:
@@ -304,6 +347,91 @@ class _Run:
             seconds=time.monotonic() - self.started,
             card=card,
         )
+
+    # -- the search log and the query tower ------------------------------------------------
+
+    def read_history(self) -> HistorySplit:
+        if not self.options.use_history or importlib.util.find_spec("localsearch.history") is None:
+            return HistorySplit()
+        from localsearch.history import SearchHistory
+
+        return split_history(SearchHistory(self.store).searches(), seed=self.options.seed)
+
+    def choose_query_side(
+        self, history: HistorySplit, user_pairs: Sequence[TrainingExample]
+    ) -> bool:
+        chosen = self.options.query_side
+        if chosen is None:
+            return bool(history.training) and not user_pairs and self.options.base is None
+        if chosen and user_pairs:
+            raise UsageError(
+                "--pairs trains the whole model and cannot be combined with --query-side",
+                "drop one of the two options",
+            )
+        if chosen and self.options.base not in (None, self.active.model):
+            raise UsageError(
+                "a query-side model keeps the active model's passage side, so --base cannot be"
+                " combined with --query-side",
+                "drop one of the two options",
+            )
+        return chosen
+
+    def query_tower_pairs(
+        self, history: HistorySplit, training_queries: Sequence[_Query]
+    ) -> list[QueryPair]:
+        """The logged pairs, with synthetic ones filling in while the log is short."""
+        self.training_corpus = self.corpus_view(self.active)
+        real = query_pairs(
+            history.training, self.training_corpus, self.current_encoder().encode_queries
+        )
+        self.history_pairs = len(real)
+        weight = synthetic_weight(len(real))
+        synthetic = [QueryPair(q.text, q.chunk.id, weight) for q in training_queries]
+        return real + (synthetic if weight > 0 else [])
+
+    def mix_history(
+        self, history: HistorySplit, synthetic: list[TrainingExample]
+    ) -> list[TrainingExample]:
+        """Logged pairs for full fine-tuning; once there are some, at most as many synthetic
+        pairs as logged ones, so that what the user really asked counts."""
+        real = [
+            TrainingExample(pair.query, self.passage(self.chunks[chunk_id]))
+            for pair in history.training
+            for chunk_id in pair.positives
+            if chunk_id in self.chunks
+        ]
+        self.history_pairs = len(real)
+        if real and synthetic_weight(len(real)) < 1.0:
+            rng = random.Random(self.options.seed)
+            synthetic = rng.sample(synthetic, min(len(synthetic), len(real)))
+        return real + synthetic
+
+    def train_query_side(
+        self, base_location: str, pairs: Sequence[QueryPair], output: Path
+    ) -> TrainingReport:
+        started = time.monotonic()
+        options = self.options
+        budget = options.time_budget_minutes
+        if budget is None and training_device(self.device) == "cpu":
+            budget = DEFAULT_CPU_TRAINING_MINUTES
+        report = train_query_tower(
+            base_location,
+            pairs,
+            self.training_corpus,
+            output,
+            QueryTowerOptions(
+                epochs=options.epochs or QUERY_SIDE_EPOCHS,
+                learning_rate=options.learning_rate or QUERY_SIDE_LEARNING_RATE,
+                batch_size=options.batch_size,
+                max_steps=options.max_steps,
+                time_budget_s=budget * 60 if budget is not None else None,
+                device=self.device,
+                seed=options.seed,
+            ),
+            self.progress,
+        )
+        self._timed("train", started)
+        return report
 
     # -- generate -----------------------------------------------------------------------------
 
@@ -530,23 +658,25 @@ class _Run:
 
     # -- evaluate -----------------------------------------------------------------------------
 
-    def gate_chunks(self, held_out: Sequence[_Query]) -> set[int] | None:
+    def gate_chunks(self, held_out: Sequence[tuple[str, int]]) -> set[int] | None:
         """The chunks the gate ranks: all of them, or for a big index a sample around the
         held-out positives (None means all)."""
         limit = self.options.gate_corpus_limit
         if len(self.chunks) <= limit:
             return None
-        chosen = {q.chunk.id for q in held_out}
-        for query in held_out:
-            chosen.update(cid for cid, _ in self.index.lexical.search(query.text, 50))
+        chosen = {chunk_id for _, chunk_id in held_out}
+        for text, _ in held_out:
+            chosen.update(cid for cid, _ in self.index.lexical.search(text, 50))
         rest = sorted(set(self.chunks) - chosen)
         random.Random(self.options.seed).shuffle(rest)
         chosen.update(rest[: max(0, limit - len(chosen))])
         return chosen
 
     def evaluate(
-        self, held_out: Sequence[_Query], model_dir: Path, held_out_docs: set[int]
+        self, held_out: Sequence[tuple[str, int]], model_dir: Path, *, real: bool
     ) -> tuple[GateResult, dict[int, np.ndarray]]:
+        """The gate on the held-out queries (`real`: logged searches), and the new model's
+        passage vectors it computed (none for a query-side model: the stored ones serve)."""
         from localsearch.catalog import ResolvedModel
         from localsearch.embed.sentence_transformer import SentenceTransformerEncoder
 
@@ -560,6 +690,19 @@ class _Run:
             batch_size=self.settings.embed_batch_size,
         )
         ids = [int(i) for i in current.chunk_ids]
+        if self.query_side:
+            gate = run_gate(
+                held_out,
+                current_corpus=current,
+                candidate_corpus=current,
+                encode_current=self.current_encoder().encode_queries,
+                encode_candidate=candidate_encoder.encode_queries,
+                lexical_search=self.index.lexical.search,
+                settings=self.settings,
+                real=real,
+            )
+            self._timed("evaluate", started)
+            return gate, {}
         texts = [self.passage(self.chunks[i]) for i in ids]
         total = len(texts)
         done = 0
@@ -573,13 +716,14 @@ class _Run:
         vectors = candidate_encoder.encode_passages(texts, advance)
         candidate = CorpusView(current.chunk_ids, vectors, current.document_of)
         gate = run_gate(
-            [(q.text, q.chunk.id) for q in held_out],
+            held_out,
             current_corpus=current,
             candidate_corpus=candidate,
             encode_current=self.current_encoder().encode_queries,
             encode_candidate=candidate_encoder.encode_queries,
             lexical_search=self.index.lexical.search,
             settings=self.settings,
+            real=real,
         )
         self._timed("evaluate", started)
         return gate, dict(zip(ids, vectors, strict=True))
@@ -601,6 +745,10 @@ class _Run:
                     name, encoder.location, encoder.dimension, encoder.fingerprint
                 )
         total = store.count("chunks")
+        if self.shares_vectors(name):
+            with store.transaction():
+                store.copy_vectors(self.active, space)
+            self.progress(ProgressEvent("reembed", total, total, "keeping the corpus vectors"))
         ids = [i for i in known if i in self.chunks]
         for start in range(0, len(ids), BATCH_CHUNKS):
             part = ids[start : start + BATCH_CHUNKS]
@@ -614,6 +762,13 @@ class _Run:
         activate_model_space(store, space, [*[h for h in history if h != name], name])
         self._timed("reembed", started)
 
+    def shares_vectors(self, name: str) -> bool:
+        """Whether `name` is a query-side model whose passages are the active model's."""
+        from localsearch.adapt.models import adapted_root, read_card
+
+        card = read_card(adapted_root(self.settings.models_dir) / name) or {}
+        return bool(card.get("query_side")) and card.get("base") == self.active.model
+
     # -- reporting ----------------------------------------------------------------------------
 
     def card(
@@ -623,8 +778,8 @@ class _Run:
         base_location: str,
         generator: str,
         queries: Sequence[_Query],
-        held_out: Sequence[_Query],
-        examples: Sequence[TrainingExample],
+        held_out: Sequence[tuple[str, int]],
+        pair_count: int,
         training: TrainingReport,
         gate: GateResult,
     ) -> dict[str, Any]:
@@ -638,7 +793,7 @@ class _Run:
             "query_kinds": dict(Counter(q.kind for q in queries)),
             "queries": len(queries),
             "held_out_queries": len(held_out),
-            "pairs": len(examples),
+            "pairs": pair_count,
             "pairs_file": str(options.pairs_file) if options.pairs_file else None,
             "hard_negatives": options.negatives_per_query,
             "bm25_misses": {"trained_on": self.misses[0], "of": self.misses[1]},
@@ -667,8 +822,8 @@ class _Run:
         reason: str,
         generator: str,
         queries: Sequence[_Query],
-        examples: Sequence[TrainingExample],
-        held_out: Sequence[_Query],
+        pair_count: int,
+        held_out: Sequence[tuple[str, int]],
         gate: GateResult,
         training: TrainingReport,
         card: dict[str, Any],
@@ -680,11 +835,14 @@ class _Run:
             reason=reason,
             generator=generator,
             queries=len(queries),
-            training_pairs=len(examples),
+            training_pairs=pair_count,
             held_out_queries=len(held_out),
             gate=gate,
             training=training,
             stage_seconds=dict(self.stage_seconds),
             seconds=time.monotonic() - self.started,
             card=card,
+            judged_on=str(card.get("judged_on", "")),
+            query_side=self.query_side,
+            history_pairs=self.history_pairs,
         )

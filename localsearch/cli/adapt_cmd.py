@@ -80,6 +80,18 @@ ADAPT_LABELS = {
     help="Mined hard negatives per query (each costs training time).",
 )
 @click.option("--cached-loss", is_flag=True, help="CachedMNRL: a big batch at low memory.")
+@click.option(
+    "--query-side/--whole-model",
+    "query_side",
+    default=None,
+    help="Train only the query side against the stored passage vectors (no re-embedding), or"
+    " the whole model. Default: the query side when your search log has opened results.",
+)
+@click.option(
+    "--no-history",
+    is_flag=True,
+    help="Ignore the search log: learn from and judge on synthetic queries only.",
+)
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), help="Device.")
 @wait_option
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
@@ -103,16 +115,20 @@ def adapt(
     max_seq_length: int,
     hard_negatives: int,
     cached_loss: bool,
+    query_side: bool | None,
+    no_history: bool,
     device: str | None,
     wait_seconds: float,
     as_json: bool,
     quiet: bool,
 ) -> None:
-    """Fine-tune the embedding model on your own files, with no labels.
+    """Fine-tune the embedding model on your own searches and files.
 
-    Makes pseudo-queries from the indexed documents, trains on them, and measures the current
-    and the new model on queries from documents held out of training. The new model replaces
-    the current one only if it is better; `localsearch models rollback` goes back.
+    Learns from the searches you made and the results you opened (the search log), with
+    pseudo-queries from the indexed documents filling in while the log is short. The current
+    and the new model are measured on searches held out of training (pseudo-queries from held-out
+    documents while the log is short); the new model replaces the current one only if it is
+    better. `localsearch models rollback` goes back.
     """
     from localsearch.adapt import AdaptOptions
     from localsearch.adapt import adapt as run_adapt
@@ -134,6 +150,8 @@ def adapt(
         max_seq_length=max_seq_length,
         cached_loss=cached_loss,
         negatives_per_query=max(hard_negatives, 1 if reranker else 0),
+        query_side=query_side,
+        use_history=not no_history,
         device=device,
         wait_seconds=wait_seconds,
     )
@@ -145,13 +163,22 @@ def adapt(
     training = result.training
     if training is not None:
         stopped = " (time budget reached)" if training.stopped_early else ""
+        source = f"from {result.generator}"
+        if result.history_pairs >= result.training_pairs:
+            source = "from your searches"
+        elif result.history_pairs:
+            source = f"{result.history_pairs} from your searches, the rest {source}"
+        tower = "the query side" if result.query_side else "the whole model"
         stderr.print(
-            f"Trained on {result.training_pairs} pairs from {result.generator}: {training.steps}"
+            f"Trained {tower} on {result.training_pairs} pairs ({source}): {training.steps}"
             f" steps in {training.seconds:.0f}s on {training.device}{stopped}.",
             markup=False,
         )
+    if result.judged_on:
+        stderr.print(result.judged_on[:1].upper() + result.judged_on[1:] + ".", markup=False)
     if result.gate is not None:
-        print_gate_table(result.gate, result.previous_model)
+        real = "of your searches held out" in result.judged_on
+        print_gate_table(result.gate, result.previous_model, real)
     else:
         stdout.print(result.reason[:1].upper() + result.reason[1:] + ".", markup=False)
     if result.kept:
@@ -167,14 +194,15 @@ def adapt(
     stderr.print(f"adapt took {result.seconds / 60:.1f} min.", markup=False)
 
 
-def print_gate_table(gate: object, previous: str) -> None:
+def print_gate_table(gate: object, previous: str, real: bool = False) -> None:
     from rich.table import Table
     from rich.text import Text
 
     from localsearch.adapt.gate import GateResult
 
     assert isinstance(gate, GateResult)
-    table = Table(title=f"Held-out pseudo-queries ({gate.queries})", title_justify="left")
+    title = "Your held-out searches" if real else "Held-out pseudo-queries"
+    table = Table(title=f"{title} ({gate.queries})", title_justify="left")
     table.add_column("search")
     table.add_column("measure")
     table.add_column(f"current ({previous})", justify="right")

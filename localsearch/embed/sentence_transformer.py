@@ -108,7 +108,15 @@ class SentenceTransformerEncoder:
     def fingerprint(self) -> str:
         return model_fingerprint(self.location)
 
-    def _encode(self, texts: Sequence[str], on_progress: ProgressCallback | None) -> np.ndarray:
+    @cached_property
+    def routed(self) -> bool:
+        """Whether the model has separate query and document towers (a sentence-transformers
+        Router, as a query-side adapted model has): each text then goes through its own."""
+        return is_routed(self.model)
+
+    def _encode(
+        self, texts: Sequence[str], on_progress: ProgressCallback | None, task: str
+    ) -> np.ndarray:
         import torch
 
         if not texts:
@@ -130,6 +138,7 @@ class SentenceTransformerEncoder:
                     convert_to_numpy=True,
                     normalize_embeddings=True,
                     show_progress_bar=False,
+                    **({"task": task} if self.routed else {}),
                 )
                 parts.append(np.asarray(vectors, dtype=np.float32))
                 if on_progress:
@@ -140,11 +149,17 @@ class SentenceTransformerEncoder:
         self, texts: Sequence[str], on_progress: ProgressCallback | None = None
     ) -> np.ndarray:
         prefix = self.resolved.passage_prefix
-        return self._encode([prefix + t for t in texts] if prefix else texts, on_progress)
+        texts = [prefix + t for t in texts] if prefix else texts
+        return self._encode(texts, on_progress, "document")
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         prefix = self.resolved.query_prefix
-        return self._encode([prefix + t for t in texts] if prefix else texts, None)
+        return self._encode([prefix + t for t in texts] if prefix else texts, None, "query")
+
+
+def is_routed(model: Any) -> bool:
+    first = next(iter(model.children()), None)
+    return type(first).__name__ == "Router" and hasattr(first, "sub_modules")
 
 
 _LOADED: dict[tuple[str, str], SentenceTransformerEncoder] = {}  # batch size is not part of it

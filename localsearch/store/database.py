@@ -334,6 +334,16 @@ class Store:
                 (chunk_id, vector_blob(vector)),
             )
 
+    def copy_vectors(self, source: EmbeddingSpace, target: EmbeddingSpace) -> int:
+        """Copy every vector of `source` into `target` (same passages, same document encoder:
+        a query-side adapted model shares its corpus vectors); returns the rows copied."""
+        before = self.count_vectors(target)
+        self.conn.execute(
+            f"INSERT OR REPLACE INTO {target.table}(chunk_id, embedding)"
+            f" SELECT chunk_id, embedding FROM {source.table}"
+        )
+        return self.count_vectors(target) - before
+
     def vectors_by_embed_hash(
         self, space: EmbeddingSpace, embed_hashes: Iterable[str]
     ) -> dict[str, np.ndarray]:

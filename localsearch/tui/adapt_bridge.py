@@ -90,6 +90,7 @@ class AdaptOutcome:
     reason: str
     rows: list[tuple[str, float, float]] = field(default_factory=list)  # (measure, old, new)
     seconds: float = 0.0
+    judged_on: str = ""  # held-out searches from the log, or synthetic queries, and why
 
 
 def _options_type() -> Any:
@@ -155,6 +156,7 @@ def run_adapt(
         reason=result.reason,
         rows=rows,
         seconds=result.seconds,
+        judged_on=result.judged_on,
     )
 
 

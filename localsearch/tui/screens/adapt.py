@@ -62,6 +62,13 @@ def as_sentence(text: str) -> str:
 
 
 def describe_outcome(outcome: AdaptOutcome) -> Text:
+    text = describe_verdict(outcome)
+    if outcome.judged_on:
+        text.append("\n" + outcome.judged_on[:1].upper() + outcome.judged_on[1:] + ".")
+    return text
+
+
+def describe_verdict(outcome: AdaptOutcome) -> Text:
     if outcome.kept:
         text = Text("The adapted model ", style="")
         text.append(str(outcome.model), style="bold")

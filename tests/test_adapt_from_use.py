@@ -1,0 +1,139 @@
+"""adapt learning from use: pairs from the search log, the split by query, the line saying what
+judged, and the query-side-only model that keeps the corpus vectors."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import active_model, index_files
+from test_adapt import FAST, corpus_files, force_gate
+
+from localsearch.adapt import AdaptOptions, adapt
+from localsearch.adapt.from_history import (
+    MIN_JUDGED_SEARCHES,
+    pairs_from_searches,
+    split_history,
+)
+from localsearch.config import load_settings
+from localsearch.store import Store
+
+
+@dataclass(frozen=True)
+class Logged:
+    """Shaped like history.LoggedSearch, so these tests need only the adapt side."""
+
+    query: str
+    shown: tuple[int, ...]
+    opened: tuple[int, ...] = ()
+    relevant: tuple[int, ...] = ()
+    not_relevant: tuple[int, ...] = ()
+    at: float = 0.0
+    id: int = 0
+    mode: str = "hybrid"
+    source: str = "simulated"
+
+
+def test_pairs_from_searches_merge_repeats_and_respect_marks():
+    searches = [
+        Logged("Sourdough  starter", shown=(5, 6, 7, 8), opened=(7,), at=1),
+        Logged("sourdough starter", shown=(5, 7), relevant=(5,), at=2),
+        Logged("telescope", shown=(1, 2, 3), opened=(3,), not_relevant=(1,), at=3),
+        Logged("chess", shown=(9, 10), at=4),  # nothing opened: teaches nothing
+        Logged("knots", shown=(11,), opened=(11,), not_relevant=(11,), at=5),  # changed mind
+    ]
+    pairs = {p.query: p for p in pairs_from_searches(searches)}
+    assert set(pairs) == {"Sourdough  starter", "telescope"}
+    sourdough = pairs["Sourdough  starter"]
+    assert sourdough.positives == (7, 5)
+    assert sourdough.skipped == (6,)  # 5 was skipped once, then marked "this is it"
+    telescope = pairs["telescope"]
+    assert (telescope.positives, telescope.skipped, telescope.rejected) == ((3,), (2,), (1,))
+
+
+def test_history_below_the_threshold_is_not_held_out():
+    few = [Logged(f"query {i}", shown=(i,), opened=(i,), at=i) for i in range(12)]
+    split = split_history(few)
+    assert not split.judges and len(split.training) == 12
+    assert split.judged_on() == (
+        "judged on synthetic queries: you have only 12 searches with an opened result;"
+        f" the log needs at least {MIN_JUDGED_SEARCHES}"
+    )
+    assert split_history([]).judged_on() == (
+        "judged on synthetic queries: your search log has no opened results yet"
+    )
+
+
+def test_history_is_split_by_query():
+    searches = [
+        Logged(f"question {i % 60}", shown=(i % 60,), opened=(i % 60,), at=i) for i in range(120)
+    ]
+    split = split_history(searches)
+    assert split.usable == 60 and split.judges
+    assert len(split.held_out) == 15 and len(split.training) == 45
+    held = {p.query for p in split.held_out}
+    assert held.isdisjoint(p.query for p in split.training)
+    assert split.judged_on() == "judged on 15 of your searches held out"
+    assert split_history(list(reversed(searches))).held_out == split.held_out  # stable
+
+
+@pytest.fixture(scope="module")
+def indexed_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    _, home = index_files(tmp_path_factory.mktemp("from-use"), corpus_files())
+    return home
+
+
+@pytest.fixture
+def home_settings(indexed_home: Path, isolated_home: Path):
+    shutil.copytree(indexed_home, isolated_home)
+    return load_settings(isolated_home)
+
+
+def sorted_vectors(store: Store, model: str) -> np.ndarray:
+    space = next(s for s in store.spaces() if s.model == model)
+    ids, matrix = store.vector_matrix(space)
+    return matrix[np.argsort(ids)]
+
+
+@pytest.mark.slow
+def test_query_side_model_keeps_the_corpus_vectors(home_settings, monkeypatch):
+    from localsearch.adapt.models import switch_model
+    from localsearch.embed.sentence_transformer import load_encoder
+    from localsearch.search import SearchEngine
+
+    settings = home_settings
+    force_gate(monkeypatch, keep=True)
+    events = []
+    result = adapt(settings, AdaptOptions(query_side=True, **FAST), progress=events.append)
+    assert result.kept and result.query_side and result.model == "all-MiniLM-L6-v2-adapted-1"
+    assert result.training is not None and result.training.steps == 2
+    assert active_model(settings) == result.model
+    assert result.card["query_side"] is True and result.card["base"] == "all-MiniLM-L6-v2"
+    assert any(e.detail == "keeping the corpus vectors" for e in events)
+
+    store = Store(settings.database_path)
+    try:
+        old = sorted_vectors(store, "all-MiniLM-L6-v2")
+        new = sorted_vectors(store, result.model)
+        passages = [c.text for c in store.iter_chunks()][:4]
+    finally:
+        store.close()
+    assert np.array_equal(old, new)  # copied, not re-embedded
+    base = load_encoder("all-MiniLM-L6-v2", settings.models_dir, device="cpu")
+    adapted = load_encoder(result.model, settings.models_dir, device="cpu")
+    assert adapted.routed and not base.routed
+    assert np.allclose(adapted.encode_passages(passages), base.encode_passages(passages))
+    query = ["how do I keep a starter alive"]
+    assert float(np.abs(adapted.encode_queries(query) - base.encode_queries(query)).max()) > 1e-4
+
+    engine = SearchEngine(settings)
+    try:
+        assert engine.search("sourdough starter", mode="dense").hits[0].path.endswith("bread.md")
+    finally:
+        engine.close()
+    back = switch_model(settings, "", rollback=True)
+    assert (back.model, back.embedded) == ("all-MiniLM-L6-v2", 0)
+    assert active_model(settings) == "all-MiniLM-L6-v2"
