@@ -137,3 +137,84 @@ def test_query_side_model_keeps_the_corpus_vectors(home_settings, monkeypatch):
     back = switch_model(settings, "", rollback=True)
     assert (back.model, back.embedded) == ("all-MiniLM-L6-v2", 0)
     assert active_model(settings) == "all-MiniLM-L6-v2"
+
+
+def log_searches(settings, count: int) -> list[str]:
+    """Search `count` distinct phrases from the corpus's chunks and open the chunk each came
+    from; returns the queries."""
+    from localsearch.history import SearchHistory
+    from localsearch.search import SearchEngine
+
+    engine = SearchEngine(settings)
+    queries: list[str] = []
+    try:
+        history = SearchHistory(engine.store)
+        chunks = sorted(engine.store.iter_chunks(), key=lambda c: c.id)
+        for offset in range(0, 60, 5):
+            for chunk in chunks:
+                words = chunk.text.split()[offset : offset + 6]
+                query = " ".join(words)
+                if len(queries) == count or len(words) < 3 or query in queries:
+                    continue
+                hits = engine.search(query, k=10, snippets=False).hits
+                search_id = history.record_search(
+                    query, "hybrid", [h.chunk_id for h in hits], "simulated"
+                )
+                assert search_id is not None
+                history.record_action(search_id, chunk.id, "open")
+                queries.append(query)
+    finally:
+        engine.close()
+    assert len(queries) == count
+    return queries
+
+
+@pytest.mark.slow
+def test_adapt_trains_on_the_log_and_judges_on_held_out_searches(home_settings, monkeypatch):
+    from localsearch.adapt import pipeline as pipeline_module
+
+    settings = home_settings
+    queries = log_searches(settings, 48)
+    assert len(set(queries)) == 48
+    judged: list[str] = []
+    trained: list[str] = []
+    real_gate, real_train = pipeline_module.run_gate, pipeline_module.train_query_tower
+
+    def recording_gate(held_out, **kwargs):
+        judged.extend(text for text, _ in held_out)
+        return real_gate(held_out, **kwargs)
+
+    def recording_train(location, pairs, *args, **kwargs):
+        trained.extend(p.query for p in pairs if p.weight == 1.0)
+        return real_train(location, pairs, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline_module, "run_gate", recording_gate)
+    monkeypatch.setattr(pipeline_module, "train_query_tower", recording_train)
+    result = adapt(settings, AdaptOptions(**FAST))
+
+    assert result.query_side  # the default once the log has opened results
+    assert result.judged_on == "judged on 12 of your searches held out"
+    assert result.history_pairs == 36 and result.held_out_queries == 12
+    assert len(judged) == 12 and set(judged) <= set(queries)
+    assert set(trained) == set(queries) - set(judged)
+    assert result.card["history"] == {
+        "searches": 48, "with_opened_result": 48, "trained_on": 36, "held_out": 12
+    }  # fmt: skip
+
+
+@pytest.mark.slow
+def test_a_short_log_falls_back_to_synthetic_queries(home_settings, monkeypatch, capsys):
+    from helpers import run_cli
+
+    settings = home_settings
+    log_searches(settings, 5)
+    force_gate(monkeypatch, keep=False)
+    code, out, err = run_cli("adapt -q --batch-size 8 --max-steps 2 --device cpu".split(), capsys)
+    assert code == 0, err
+    assert (
+        "Judged on synthetic queries: you have only 5 searches with an opened result; the log"
+        f" needs at least {MIN_JUDGED_SEARCHES}." in err
+    )
+    assert "Held-out pseudo-queries" in out
+    assert "Trained the query side on" in err and "(5 from your searches, the rest from" in err
+    assert active_model(settings) == "all-MiniLM-L6-v2"

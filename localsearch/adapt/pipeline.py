@@ -17,7 +17,6 @@ and the index searchable; a re-run reuses the stored queries and any vectors alr
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import random
 import shutil
 import time
@@ -80,6 +79,8 @@ NARROWED_EPOCHS = 2.0
 # The query tower (see query_tower.py): measured on the SciFact train split (README).
 QUERY_SIDE_EPOCHS = 8.0
 QUERY_SIDE_LEARNING_RATE = 5e-5
+WHOLE_MODEL_LEARNING_RATE = 2e-5
+FROM_HISTORY = "your searches"  # the generator's name when no synthetic queries are made
 # Synthetic pairs count fully while the log has few pairs and fade out as it grows.
 REAL_PAIRS_ENOUGH = 100
 
@@ -103,7 +104,7 @@ class AdaptOptions:
     name: str | None = None  # the new model's name; default BASE-adapted-N
     epochs: float | None = None  # None: 2 over pairs narrowed to BM25's misses, else 1
     batch_size: int = 64
-    learning_rate: float = 2e-5
+    learning_rate: float | None = None  # None: 2e-5 for the whole model, 5e-5 query side
     max_steps: int | None = None
     time_budget_minutes: float | None = None  # training; default 8 on a CPU, none elsewhere
     max_seq_length: int = 128
@@ -243,7 +244,11 @@ class _Run:
         if self.query_side:  # the document tower must be the one that made the stored vectors
             base = active.model
             base_location = resolve_model(base, self.settings.models_dir).location
-        generator, queries = self.generate(chunks)
+        queries: list[_Query] = []
+        if history.judges and synthetic_weight(len(history.training)) == 0.0:
+            generator = FROM_HISTORY  # the log is enough on its own
+        else:
+            generator, queries = self.generate(chunks)
         held_out_docs = self.held_out_documents(queries)
         held_out = [q for q in queries if q.chunk.document_id in held_out_docs]
         training_queries = [q for q in queries if q.chunk.document_id not in held_out_docs]
@@ -351,7 +356,7 @@ class _Run:
     # -- the search log and the query tower ------------------------------------------------
 
     def read_history(self) -> HistorySplit:
-        if not self.options.use_history or importlib.util.find_spec("localsearch.history") is None:
+        if not self.options.use_history:
             return HistorySplit()
         from localsearch.history import SearchHistory
 
@@ -643,7 +648,7 @@ class _Run:
             TrainingOptions(
                 epochs=options.epochs or (NARROWED_EPOCHS if self.narrowed else 1.0),
                 batch_size=options.batch_size,
-                learning_rate=options.learning_rate,
+                learning_rate=options.learning_rate or WHOLE_MODEL_LEARNING_RATE,
                 max_steps=options.max_steps,
                 time_budget_s=budget * 60 if budget is not None else None,
                 max_seq_length=options.max_seq_length,
@@ -801,7 +806,8 @@ class _Run:
             "training": {
                 **asdict(training),
                 "batch_size": options.batch_size,
-                "learning_rate": options.learning_rate,
+                "learning_rate": options.learning_rate
+                or (QUERY_SIDE_LEARNING_RATE if self.query_side else WHOLE_MODEL_LEARNING_RATE),
                 "max_seq_length": options.max_seq_length,
                 "cached_loss": options.cached_loss,
             },

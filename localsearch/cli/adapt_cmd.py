@@ -54,7 +54,9 @@ ADAPT_LABELS = {
 )
 @click.option("--batch-size", type=click.IntRange(2), default=64, show_default=True)
 @click.option(
-    "--learning-rate", type=click.FloatRange(0, min_open=True), default=2e-5, show_default=True
+    "--learning-rate",
+    type=click.FloatRange(0, min_open=True),
+    help="Default: 2e-5 for the whole model, 5e-5 for the query side.",
 )
 @click.option("--max-steps", type=click.IntRange(1), help="Stop training after this many steps.")
 @click.option(
@@ -109,7 +111,7 @@ def adapt(
     name: str | None,
     epochs: float | None,
     batch_size: int,
-    learning_rate: float,
+    learning_rate: float | None,
     max_steps: int | None,
     time_budget: float | None,
     max_seq_length: int,

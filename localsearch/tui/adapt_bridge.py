@@ -68,7 +68,13 @@ FORM: tuple[OptionField, ...] = (
         optional=True,
     ),
     OptionField("batch_size", int, "Batch size", "Bigger learns more per step, costs memory."),
-    OptionField("learning_rate", float, "Learning rate"),
+    OptionField(
+        "learning_rate",
+        float,
+        "Learning rate",
+        "Blank: 2e-5 for the whole model, 5e-5 for the query side.",
+        optional=True,
+    ),
     OptionField(
         "generator",
         str,
