@@ -36,7 +36,7 @@ class Settings:
     chunk_tokens: int = 250
     chunk_overlap: int = 40
     embed_batch_size: int = 64
-    fusion: str = "weighted"  # weighted | rrf: weighted measured better on SciFact
+    fusion: str = "zscore"  # zscore | weighted (min-max) | rrf: benchmarks/ranking.py
     rrf_k: int = 60
     bm25_weight: float = 0.5
     dense_weight: float = 0.5
@@ -44,6 +44,8 @@ class Settings:
     record_history: bool = True  # log searches and opens in the database (history/)
     server_autostart: bool = True  # `search` starts `localsearch serve` when none runs
     server_idle_minutes: float = 30.0  # the server exits after this long without a search
+    bm25_function_weight: float = 1.0  # weight of "how", "the"... beside content words
+    chunk_decay: float = 0.0  # share of a document's next best chunks added to its best
 
     @property
     def database_path(self) -> Path:

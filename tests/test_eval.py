@@ -173,7 +173,7 @@ def test_eval_json_on_a_tiny_dataset(tiny_home, capsys) -> None:
     for name in ("bm25", "hybrid"):
         scores = report["modes"][name]
         assert (scores["ndcg@10"], scores["recall@100"], scores["mrr@10"]) == (1.0, 1.0, 1.0)
-    assert report["modes"]["hybrid"]["fusion"] in {"rrf", "weighted"}
+    assert report["modes"]["hybrid"]["fusion"] in {"rrf", "weighted", "zscore"}
 
 
 def test_eval_table_on_a_tiny_dataset(tiny_home, capsys) -> None:
@@ -215,7 +215,7 @@ def test_eval_rebuilds_when_the_model_changes_and_refuses_foreign_homes(
             ["--modes", "bm25,fuzzy"],
             2,
             "Error: unknown mode 'fuzzy'; choose from bm25, dense,"
-            " hybrid, hybrid-rrf, hybrid-weighted\n",
+            " hybrid, hybrid-rrf, hybrid-weighted, hybrid-zscore\n",
         ),
         (["-k", "5"], 2, "Error: -k must be at least 10 for nDCG@10 and MRR@10\n"),
         (["--split", "dev"], 1, "Error: {root}/qrels/dev.tsv is missing — splits here: test\n"),

@@ -24,6 +24,8 @@ SERVER_HELP = (
     " LOCALSEARCH_SERVER_AUTOSTART=0)."
 )
 
+WEAK_MATCH_NOTE = "Weak match: nothing here matches the query well; these are only the nearest."
+
 
 def location(hit: dict[str, Any]) -> str:
     where = f"{hit['path']}:{hit['start_line']}"
@@ -114,6 +116,8 @@ def run_search(settings: Settings, request: dict[str, Any]) -> dict[str, Any]:
 
 def print_results(results: dict[str, Any], explain: bool) -> None:
     """Plain lines into a pipe; on a terminal the same lines with rich's colours."""
+    if results["results"] and results.get("weak_match"):
+        sys.stderr.write(WEAK_MATCH_NOTE + "\n")
     if not _colour_wanted():
         if not results["results"]:
             _write("No results.\n")

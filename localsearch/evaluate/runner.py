@@ -26,7 +26,7 @@ from localsearch.progress import ProgressCallback, ProgressEvent, ignore_progres
 MARKER_NAME = "eval.json"
 MARKER_FORMAT = 1
 DEFAULT_MODES = ("bm25", "dense", "hybrid")
-KNOWN_MODES = ("bm25", "dense", "hybrid", "hybrid-rrf", "hybrid-weighted")
+KNOWN_MODES = ("bm25", "dense", "hybrid", "hybrid-rrf", "hybrid-weighted", "hybrid-zscore")
 DEPTH = 100  # Recall@100 needs a hundred documents per query
 
 

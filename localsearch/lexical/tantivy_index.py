@@ -199,12 +199,22 @@ class LexicalIndex:
         else:
             text = build_query_text(query, lambda part: cjk_terms(part, language))
             fields, boosts = SEARCH_FIELDS + CJK_FIELDS, FIELD_BOOSTS | CJK_FIELD_BOOSTS
+        return self.search_query_text(text, limit, fields, boosts)
+
+    def search_query_text(
+        self,
+        text: str,
+        limit: int,
+        fields: list[str] = SEARCH_FIELDS,
+        boosts: dict[str, float] = FIELD_BOOSTS,
+    ) -> list[tuple[int, float]]:
+        """Like `search`, for text already in query syntax (terms, phrases, `^` boosts)."""
         if not text or not self.directory.exists():
             return []
         index = self._open()
         index.reload()
         parsed, _errors = index.parse_query_lenient(
-            text, default_field_names=fields, field_boosts=boosts
+            text, default_field_names=list(fields), field_boosts=dict(boosts)
         )
         searcher = index.searcher()
         hits = searcher.search(parsed, limit, count=False).hits

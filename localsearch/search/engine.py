@@ -16,9 +16,13 @@ from typing import Any
 from localsearch.config import Settings
 from localsearch.embed.encoder import Encoder
 from localsearch.errors import ModelMismatchError, NoIndexError, UsageError
+from localsearch.language.scripts import ENGLISH, detect_language
 from localsearch.lexical import LexicalIndex
+from localsearch.search.aggregate import documents_from_chunks
+from localsearch.search.calibrate import is_weak_match
 from localsearch.search.fusion import fuse_hybrid, ranks_of
 from localsearch.search.modes import FUSIONS, MODES
+from localsearch.search.query_terms import bm25_query_text
 from localsearch.search.snippet import Snippet, make_snippet
 from localsearch.search.vectors import VectorIndex, load_vector_index
 from localsearch.store import EmbeddingSpace, Store
@@ -79,6 +83,7 @@ class SearchResults:
     fusion: str
     hits: list[Hit] = field(default_factory=list)
     elapsed_ms: float = 0.0
+    weak_match: bool = False  # nothing found matches the query well (search/calibrate.py)
 
     def to_dict(self, explain: bool = False) -> dict[str, Any]:
         return {
@@ -86,6 +91,7 @@ class SearchResults:
             "mode": self.mode,
             "fusion": self.fusion,
             "elapsed_ms": round(self.elapsed_ms, 2),
+            "weak_match": self.weak_match,
             "results": [hit.to_dict(explain) for hit in self.hits],
         }
 
@@ -231,7 +237,7 @@ class SearchEngine:
             self.ensure_lexical()
             # A filter may reject most of what BM25 finds, so look deeper before filtering.
             limit = chunk_depth * (5 if filtered else 1)
-            bm25_chunks = dict(self.lexical.search(query, limit))
+            bm25_chunks = dict(self._bm25(query, limit))
         if mode in ("hybrid", "dense"):
             dense_chunks = self._dense_candidates(query, chunk_depth, where, params)
 
@@ -239,8 +245,10 @@ class SearchEngine:
         if filtered:
             allowed = self._allowed_documents(set(owners.values()), where, params)
             owners = {cid: doc for cid, doc in owners.items() if doc in allowed}
-        bm25_docs = _best_per_document(bm25_chunks, owners, depth)
-        dense_docs = _best_per_document(dense_chunks, owners, depth)
+        decay = self.settings.chunk_decay
+        bm25_docs = documents_from_chunks(bm25_chunks, owners, depth, decay)
+        dense_docs = documents_from_chunks(dense_chunks, owners, depth, decay)
+        results.weak_match = self._weak_match(query, mode, bool(bm25_docs), dense_chunks)
         bm25_scores = {doc: score for doc, (score, _) in bm25_docs.items()}
         dense_scores = {doc: score for doc, (score, _) in dense_docs.items()}
 
@@ -287,6 +295,25 @@ class SearchEngine:
             )
         results.elapsed_ms = (time.perf_counter() - started) * 1000
         return results
+
+    def _bm25(self, query: str, limit: int) -> list[tuple[int, float]]:
+        weight = self.settings.bm25_function_weight
+        if weight >= 1.0 or detect_language(query) != ENGLISH:
+            return self.lexical.search(query, limit)
+        return self.lexical.search_query_text(bm25_query_text(query, weight), limit)
+
+    def _weak_match(
+        self, query: str, mode: str, words_matched: bool, dense_chunks: dict[int, float]
+    ) -> bool:
+        best_cosine = max(dense_chunks.values()) if dense_chunks else None
+        if mode != "bm25" and not is_weak_match("dense", False, best_cosine):
+            return False  # close in meaning, whichever words matched
+        if words_matched and mode != "dense":
+            # Function words alone ("what is qwxzv") are no match: ask again without them.
+            content = bm25_query_text(query, function_weight=0.0)
+            if detect_language(query) == ENGLISH and content != bm25_query_text(query):
+                words_matched = bool(self.lexical.search_query_text(content, 1))
+        return is_weak_match(mode, words_matched, best_cosine)
 
     def _owners(self, chunk_ids: Iterable[int]) -> dict[int, int]:
         """{chunk_id: document_id}; chunks deleted since they were found are left out."""
@@ -365,26 +392,6 @@ def _encode_query(encoder: Encoder, query: str) -> Any:
         return encoder.encode_queries([query])[0]
     finally:
         torch.set_num_threads(threads)
-
-
-def _best_per_document(
-    chunk_scores: dict[int, float], owners: dict[int, int], depth: int
-) -> dict[int, tuple[float, int]]:
-    """A document scores as its best chunk; keeps the `depth` best documents.
-
-    Measured on SciFact: adding a share of a document's other chunks' scores (BM25 or cosine)
-    only lowers nDCG, so the best chunk alone stands for the document.
-    """
-    best: dict[int, tuple[float, int]] = {}
-    for chunk_id, score in chunk_scores.items():
-        doc_id = owners.get(chunk_id)
-        if doc_id is None:
-            continue
-        current = best.get(doc_id)
-        if current is None or score > current[0]:
-            best[doc_id] = (score, chunk_id)
-    ordered = sorted(best.items(), key=lambda item: -item[1][0])[:depth]
-    return dict(ordered)
 
 
 def _best_chunk(

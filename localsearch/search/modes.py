@@ -1,4 +1,4 @@
 """The search modes and fusions by name: what the CLI offers without importing the engine."""
 
 MODES = ("hybrid", "bm25", "dense")
-FUSIONS = ("rrf", "weighted")
+FUSIONS = ("rrf", "weighted", "zscore")

@@ -21,7 +21,15 @@ LOG_NAME = "server.log"
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 # Settings a client sends with each search, so that its config and environment decide the
 # ranking rather than whatever the server read when it started.
-SEARCH_SETTINGS = ("fusion", "rrf_k", "bm25_weight", "dense_weight", "candidates")
+SEARCH_SETTINGS = (
+    "fusion",
+    "rrf_k",
+    "bm25_weight",
+    "dense_weight",
+    "candidates",
+    "bm25_function_weight",
+    "chunk_decay",
+)
 # AF_UNIX paths are limited to about 108 bytes; longer ones are reached through a directory fd.
 _MAX_SOCKET_PATH = 100
 

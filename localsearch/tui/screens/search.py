@@ -224,6 +224,8 @@ class SearchScreen(Screen[None]):
         else:
             result_list.show_message(note if message.provisional else "No results.")
             self.query_one(Preview).clear("No results for this query and these filters.")
+        if results.weak_match and results.hits and not note:
+            note = "weak match: nothing matches this query well"
         result_list.border_subtitle = note
         count = len(results.hits)
         result_list.border_title = (

@@ -1,0 +1,134 @@
+"""The ranking levers of issue #10: BM25 query terms, chunk aggregation, the weak-match signal."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from helpers import index_files, run_cli
+
+from localsearch.search.aggregate import documents_from_chunks
+from localsearch.search.calibrate import WEAK_COSINE, is_weak_match
+from localsearch.search.query_terms import bm25_query_text
+
+DOCS = {
+    "directives.md": "# Writing your own directive\n\nA directive class has a run method that"
+    " returns nodes; register it with the parser to use it in documents.\n",
+    "todo.md": "# To do\n\n- write more tests\n- own the release process\n- a directive for"
+    " tables\n- how do we do this\n",
+    "tides.md": "# Tidal power\n\nTidal turbines turn the rise and fall of the sea into"
+    " electricity.\n",
+}
+
+
+@pytest.fixture(scope="module")
+def ranking_index(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return index_files(tmp_path_factory.mktemp("ranking"), DOCS)
+
+
+# -- BM25 query terms -------------------------------------------------------------------------
+
+
+def test_function_words_are_weighed_down_when_content_words_exist() -> None:
+    assert bm25_query_text("How do I write my own directive?", 0.25) == (
+        "how^0.25 do^0.25 i^0.25 write my^0.25 own directive"
+    )
+    assert bm25_query_text("How do I write my own directive?", 0.0) == "write own directive"
+    assert bm25_query_text("How do I write my own directive?", 1.0) == (
+        "how do i write my own directive"
+    )
+
+
+def test_a_query_of_function_words_only_keeps_them_and_phrases_survive() -> None:
+    assert bm25_query_text("what is this", 0.0) == "what is this"
+    assert bm25_query_text('the "Sea Level" of it', 0.0) == '"sea level" level sea'
+    assert bm25_query_text("a:b AND (c)", 0.0) == "b c"
+
+
+# -- aggregation ------------------------------------------------------------------------------
+
+
+def test_a_document_scores_as_its_best_chunk_plus_a_capped_decayed_share() -> None:
+    chunks = {1: 0.9, 2: 0.5, 3: 0.5, 4: 0.5, 5: 0.8}
+    owners = {1: 10, 2: 10, 3: 10, 4: 10, 5: 20}
+    assert documents_from_chunks(chunks, owners, depth=5) == {10: (0.9, 1), 20: (0.8, 5)}
+    decayed = documents_from_chunks(chunks, owners, depth=5, decay=0.5)
+    # Only two further chunks count: 0.9 + 0.5 * 0.5 + 0.5 * 0.25, not a third.
+    assert decayed[10] == (pytest.approx(0.9 + 0.25 + 0.125), 1)
+    assert list(documents_from_chunks(chunks, owners, depth=1)) == [10]
+    assert documents_from_chunks({7: 1.0}, owners, depth=5) == {}  # a deleted chunk's owner
+
+
+# -- weak match -------------------------------------------------------------------------------
+
+
+def test_weak_match_needs_both_sides_to_find_nothing_good() -> None:
+    close, far = WEAK_COSINE + 0.05, WEAK_COSINE - 0.05
+    assert is_weak_match("hybrid", False, far) is True
+    assert is_weak_match("hybrid", True, far) is False
+    assert is_weak_match("hybrid", False, close) is False
+    assert is_weak_match("dense", True, far) is True
+    assert is_weak_match("dense", False, None) is True
+    assert is_weak_match("bm25", False, None) is True
+    assert is_weak_match("bm25", True, None) is False
+
+
+def test_nonsense_is_flagged_as_a_weak_match(ranking_index, capsys) -> None:
+    _, home = ranking_index
+    code, out, err = run_cli(["search", "qwxzv plorkk", "--home", str(home), "--json"], capsys)
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["weak_match"] is True
+    assert data["results"]  # the nearest are still shown, marked as such
+    code, out, err = run_cli(["search", "qwxzv plorkk", "--home", str(home)], capsys)
+    assert code == 0
+    assert err == ("Weak match: nothing here matches the query well; these are only the nearest.\n")
+    assert out.startswith("1. ")
+
+
+def test_a_real_question_is_not_weak(ranking_index, capsys) -> None:
+    _, home = ranking_index
+    code, out, err = run_cli(
+        ["search", "how do I write my own directive", "--home", str(home), "--json"], capsys
+    )
+    assert (code, err) == (0, "")
+    data = json.loads(out)
+    assert data["weak_match"] is False
+    assert data["results"]
+
+
+def test_function_words_alone_are_no_match(ranking_index, capsys) -> None:
+    _, home = ranking_index
+    for mode in ("bm25", "hybrid"):
+        code, out, err = run_cli(
+            ["search", "how do qwxzv", "--mode", mode, "--home", str(home), "--json"], capsys
+        )
+        assert code == 0, err
+        data = json.loads(out)
+        assert data["results"] and data["weak_match"] is True, mode
+
+
+# -- fusion -----------------------------------------------------------------------------------
+
+
+def test_zscore_fusion_scores_how_far_each_side_stands_out() -> None:
+    from localsearch.search.fusion import fuse_hybrid, normalise_zscore
+
+    assert normalise_zscore({"a": 3.0, "b": 1.0}) == {"a": 1.0, "b": -1.0}
+    assert normalise_zscore({"a": 5.0}) == {"a": 1.0}
+    # BM25 finds a far ahead; dense finds b and c close together, and never sees a.
+    fused = fuse_hybrid(
+        {"a": 30.0, "b": 10.0, "c": 10.0, "d": 10.0},
+        {"b": 0.62, "c": 0.60, "d": 0.20},
+        fusion="zscore",
+        rrf_k=60,
+        bm25_weight=0.5,
+        dense_weight=0.5,
+    )
+    bm25_z = normalise_zscore({"a": 30.0, "b": 10.0, "c": 10.0, "d": 10.0})
+    dense_z = normalise_zscore({"b": 0.62, "c": 0.60, "d": 0.20})
+    # a missing dense score counts as the lowest dense z-score, as 0 does under min-max
+    assert fused["a"] == pytest.approx(0.5 * bm25_z["a"] + 0.5 * dense_z["d"])
+    assert fused["b"] == pytest.approx(0.5 * bm25_z["b"] + 0.5 * dense_z["b"])
+    assert max(fused, key=fused.__getitem__) == "a"
