@@ -25,6 +25,7 @@ from localsearch.progress import ProgressCallback, ignore_progress
 STEP_MS = 200  # quiet time that ends a batch
 DEBOUNCE_MS = 1600  # the longest a batch collects during a burst
 LOCK_POLL_SECONDS = 1.0
+IDLE_YIELD_MS = 300  # how often the watch loop wakes when nothing changes
 
 
 @dataclass
@@ -53,6 +54,7 @@ class Watcher:
     roots: Sequence[Path] = ()
     callbacks: WatchCallbacks = field(default_factory=WatchCallbacks)
     stop: threading.Event = field(default_factory=threading.Event)
+    ready: threading.Event = field(default_factory=threading.Event)  # watching and caught up
     updates: int = 0
     busy: bool = False
 
@@ -62,15 +64,23 @@ class Watcher:
         index = Index(self.settings)
         try:
             roots = self._start(index)
-            self.callbacks.on_ready(roots)
+            caught_up = False
             for changes in watchfiles.watch(
                 *roots,
                 watch_filter=self._filter(),
                 step=STEP_MS,
                 debounce=DEBOUNCE_MS,
                 stop_event=self.stop,
+                rust_timeout=IDLE_YIELD_MS,
+                yield_on_timeout=True,
                 raise_interrupt=True,
             ):
+                if not caught_up:
+                    # Files saved between the first update and the watch starting: once.
+                    self._update(index, roots, ["(watch started)"])
+                    caught_up = True
+                    self.ready.set()
+                    self.callbacks.on_ready(roots)
                 changed = sorted({path for _, path in changes})
                 touched = [r for r in roots if any(_within(Path(p), r) for p in changed)]
                 if touched:

@@ -63,11 +63,14 @@ def server_status(home: Path) -> dict | None:
     return None if reply is None else reply["status"]
 
 
-def blocked_reading_a_socket(pid: int) -> bool:
+def awaiting_a_reply(pid: int) -> bool:
+    """Connected over a Unix socket and asleep in poll or recv: the request is sent."""
     try:
-        return "unix_stream" in Path(f"/proc/{pid}/wchan").read_text()
-    except OSError:
+        connected = bool(psutil.Process(pid).net_connections(kind="unix"))
+        asleep = Path(f"/proc/{pid}/wchan").read_text()
+    except (OSError, psutil.Error):
         return False
+    return connected and ("poll" in asleep or "unix_stream" in asleep)
 
 
 @pytest.mark.slow
@@ -105,7 +108,7 @@ def test_server_answers_the_cli_is_alone_and_a_kill_9_mid_query_falls_back(tmp_p
         # Freeze the server, let a search send its request, then kill the server under it.
         os.kill(pid, signal.SIGSTOP)
         waiting = cli(home, *query)
-        wait_for(lambda: blocked_reading_a_socket(waiting.pid), "the search to await the server")
+        wait_for(lambda: awaiting_a_reply(waiting.pid), "the search to await the server")
         os.kill(pid, signal.SIGKILL)
         assert finish(waiting) == (0, cold, "")
     finally:
