@@ -46,6 +46,7 @@ from localsearch.tui.screens.help import HelpScreen
 from localsearch.tui.screens.index import IndexScreen
 from localsearch.tui.screens.search import SearchScreen
 from localsearch.tui.state import JobState, format_seconds
+from localsearch.tui.watching import SessionWatcher, WatchedFilesIndexed, WatchingStopped
 
 PROGRESS_INTERVAL_SECONDS = 0.1
 
@@ -100,6 +101,7 @@ class LocalSearchApp(App[None]):
         super().__init__()
         self.settings = settings
         self.backend = SearchBackend(settings, engine_factory)
+        self.watcher = SessionWatcher(settings, self.post_message)
         self.opener: Opener = opener or SystemOpener(self.suspend, self._opening_failed)
         self._job_status_timer: Timer | None = None
 
@@ -107,6 +109,32 @@ class LocalSearchApp(App[None]):
 
     def on_mount(self) -> None:
         self.refresh_status()
+
+    def on_unmount(self) -> None:
+        self.watcher.stop()
+
+    def action_toggle_watch(self) -> None:
+        """Watch the indexed folders for this session, re-indexing files as they change."""
+        if self.watcher.running:
+            self.watcher.stop()
+            self.notify("Stopped watching the folders.")
+            return
+        if not self.backend.has_index():
+            self.notify("Index a folder first (F2).", severity="warning")
+            return
+        self.watcher.start()
+        self.notify("Watching the indexed folders: changes are indexed as you save.")
+
+    def on_watched_files_indexed(self, message: WatchedFilesIndexed) -> None:
+        report = message.update.report
+        if message.update.changed and (report.added or report.updated or report.removed):
+            self.notify(describe_report(report), title="Files changed", timeout=4)
+            self._index_changed()
+
+    def on_watching_stopped(self, message: WatchingStopped) -> None:
+        self.watcher.stop()
+        if message.error is not None:
+            self.report_error(message.error, "Watching stopped")
 
     @property
     def root_paths(self) -> list[str]:
@@ -403,6 +431,11 @@ class LocalSearchApp(App[None]):
         yield SystemCommand("Folders", "Indexed folders: add, remove, re-index", self._go("index"))
         yield SystemCommand(
             "Re-index all folders", "Bring the index up to date", lambda: self.start_indexing(None)
+        )
+        yield SystemCommand(
+            "Stop watching folders" if self.watcher.running else "Watch folders",
+            "Re-index files as they are saved, for this session",
+            self.action_toggle_watch,
         )
         yield SystemCommand("Adapt the model", "Fine-tune on your documents", self._go("adapt"))
         yield SystemCommand("Help", "Keys and modes", self.action_help)
