@@ -133,6 +133,19 @@ async def test_typing_shows_matching_results_with_a_preview(peps_home: Settings)
         assert "4 documents" in status and "all-MiniLM-L6-v2" in status and "hybrid" in status
 
 
+async def test_nonsense_is_shown_as_a_weak_match(peps_home: Settings) -> None:
+    app = make(peps_home)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await wait_until(pilot, lambda: app.model_state == "ready")
+        await search_for(pilot, "qwxzv plorkk")
+        assert result_list(app).hits, "the nearest results are still shown"
+        assert "weak match" in str(result_list(app).border_subtitle)
+        await search_for(pilot, "docstring conventions")
+        assert result_list(app).hits[0].path.endswith("pep-0257.rst")
+        assert "weak match" not in str(result_list(app).border_subtitle)
+
+
 async def test_mode_toggle_changes_results(peps_home: Settings) -> None:
     app = make(peps_home)
     async with app.run_test(size=SIZE) as pilot:
