@@ -62,7 +62,10 @@ class LinePrinter:
             return
         self.last[event.stage] = now
         total = "?" if event.total is None else str(event.total)
-        log(f"  [{now - self.started:6.1f}s] {event.stage:9s} {event.completed}/{total} {event.detail}")
+        log(
+            f"  [{now - self.started:6.1f}s] {event.stage:9s} {event.completed}/{total}"
+            f" {event.detail}"
+        )
 
 
 def scores(home: Path) -> dict[str, float]:
@@ -124,6 +127,12 @@ def run_one(n: int, base_home: Path, work: Path, before: dict[str, float]) -> di
         "reason": result.reason,
         "training_pairs": result.training_pairs,
         "history_pairs": result.history_pairs,
+        "training_steps": (
+            f"{result.training.steps}/{result.training.planned_steps}"
+            + (" (time budget reached)" if result.training.stopped_early else "")
+            if result.training
+            else None
+        ),
         "stage_seconds": result.stage_seconds,
         "load": os.getloadavg()[0],
     }
@@ -162,7 +171,7 @@ def main() -> None:
             f" ({(a['hybrid'] - b['hybrid']) * 100:+.1f})  {'yes' if row['kept'] else 'no ':4s}"
             f"  {'query' if row['query_side'] else 'whole':6s}  {row['seconds']:5.0f}s"
         )
-        print(f"       {row['judged_on']}; {row['reason']}")
+        print(f"       {row['judged_on']}; {row['reason']}; steps {row['training_steps']}")
     if args.json:
         data = rows[0] if len(rows) == 1 else rows
         args.json.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
