@@ -84,6 +84,8 @@ def timed_search(home: Path, query: str) -> tuple[float, float]:
 
 
 def percentiles(values: list[float]) -> str:
+    if not values:
+        return "n/a"
     ordered = sorted(values)
     p50 = statistics.median(ordered)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
@@ -166,12 +168,16 @@ def bench_home(name: str, home: Path, count: int, cold_count: int) -> None:
             f" client cpu {percentiles(CPU_SECONDS)} s;"
             f" in-server engine {percentiles([e for _, e in warm])} ms  ({load()})"
         )
-        trips = []
+        trips, cpus = [], []
         for query in queries[:count]:
             begun = time.perf_counter()
-            ask(home, {"op": "search", "query": query, "k": 10, "mode": "hybrid"})
+            reply = ask(home, {"op": "search", "query": query, "k": 10, "mode": "hybrid"})
             trips.append((time.perf_counter() - begun) * 1000)
-        print(f"socket round trip incl. search, {len(trips)} queries: {percentiles(trips)} ms")
+            cpus.append(float((reply or {}).get("cpu_ms", 0.0)))
+        print(
+            f"socket round trip incl. search, {len(trips)} queries: {percentiles(trips)} ms;"
+            f" the search's CPU time in the server {percentiles(cpus)} ms"
+        )
     finally:
         ask(home, {"op": "stop"})
         server.wait(30)
