@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 import pytest
-from helpers import index_files
+from helpers import index_files, run_cli
 
 from localsearch.config import load_settings
 from localsearch.errors import UsageError
@@ -35,10 +37,10 @@ def indexed_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def indexed(indexed_once: Path, tmp_path: Path) -> tuple[Path, Path]:
-    """A fresh copy of the home for each test that writes only to the database (its roots
-    still name the original folder, so a test that re-indexes makes its own)."""
-    shutil.copytree(indexed_once, tmp_path / "copy")
-    return tmp_path / "copy" / "docs", tmp_path / "copy" / "home"
+    """The indexed folder and a fresh copy of its home, for tests that write only to the
+    database (the copy's roots name the shared folder, so a test that re-indexes makes its own)."""
+    shutil.copytree(indexed_once / "home", tmp_path / "indexed-home")
+    return indexed_once / "docs", tmp_path / "indexed-home"
 
 
 def chunk_ids(home: Path, query: str) -> list[int]:
@@ -180,3 +182,167 @@ def test_bad_arguments_are_usage_errors(indexed) -> None:
     logged = history.searches()
     assert [(s.query, s.shown, s.opened) for s in logged] == [("tidal", (tides,), ())]
     store.close()
+
+
+# -- the CLI: search records, --open, feedback, history ---------------------------------------
+
+
+def logged_at(home: Path) -> list[str]:
+    store = Store(load_settings(home).database_path)
+    try:
+        return [
+            datetime.fromtimestamp(s.at).strftime("%Y-%m-%d %H:%M")
+            for s in SearchHistory(store).searches()
+        ]
+    finally:
+        store.close()
+
+
+def recording_editor(tmp_path: Path) -> tuple[str, Path]:
+    """An $EDITOR named vim (so it is given +LINE) that writes its arguments to a file."""
+    calls = tmp_path / "editor-calls"
+    script = tmp_path / "bin" / "vim"
+    script.parent.mkdir()
+    script.write_text(f'#!/bin/sh\necho "$@" >> {calls}\n', encoding="utf-8")
+    script.chmod(0o755)
+    return str(script), calls
+
+
+def test_cli_search_open_feedback_and_history(indexed, tmp_path, monkeypatch, capsys) -> None:
+    docs, home = indexed
+    h = ["--home", str(home)]
+    bread = docs / "bread.md"
+    assert run_cli(["history", *h], capsys) == (0, "No searches recorded.\n", "")
+
+    code, out, err = run_cli(["search", "sourdough starter", "--mode", "bm25", *h], capsys)
+    assert (code, err) == (0, "")
+    assert out.startswith("1. Sourdough bread")
+    assert run_cli(["feedback", "1", "--good", *h], capsys) == (
+        0,
+        f'Marked result 1 of search #1 "sourdough starter" as "this is it": {bread}:1\n',
+        "",
+    )
+    assert run_cli(["feedback", "2", "--bad", *h], capsys) == (
+        2,
+        "",
+        "Error: search #1 has no result 2 — see `localsearch history`\n",
+    )
+
+    editor, calls = recording_editor(tmp_path)
+    monkeypatch.setenv("EDITOR", editor)
+    code, out, err = run_cli(["search", "beekeeping hive", "--open", "1", "-k", "2", *h], capsys)
+    assert code == 0
+    assert err == f"Opened {docs / 'bees.txt'}:1\n"
+    assert calls.read_text() == f"+1 {docs / 'bees.txt'}\n"
+    assert run_cli(["search", "beekeeping hive", "--open", "3", "-k", "2", *h], capsys)[::2] == (
+        2,
+        "Error: no result 3: the search found 2 results\n",
+    )
+    assert run_cli(["feedback", "2", "--bad", "--search", "2", *h], capsys)[0] == 0
+
+    second, first = logged_at(home)[1:]
+    code, out, err = run_cli(["history", "-n", "2", *h], capsys)
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[0].startswith("#3  ") and lines[0].endswith(
+        "cli hybrid  beekeeping hive  (2 results)"
+    )
+    assert lines[1:] == [
+        f"#2  {second}  cli hybrid  beekeeping hive  (2 results)",
+        f"    opened: 1. {docs / 'bees.txt'}:1",
+        f"    not this: 2. {lines[-1].split('2. ', 1)[1]}",
+    ]
+    assert run_cli(["history", "-n", "1", "--json", *h], capsys)[0] == 0
+    code, out, _ = run_cli(["history", "--json", *h], capsys)
+    data = json.loads(out)
+    assert [(s["id"], s["query"], s["source"]) for s in data] == [
+        (3, "beekeeping hive", "cli"),
+        (2, "beekeeping hive", "cli"),
+        (1, "sourdough starter", "cli"),
+    ]
+    assert [(o["rank"], o["path"]) for o in data[1]["opened"]] == [(1, str(docs / "bees.txt"))]
+    assert [r["path"] for r in data[2]["relevant"]] == [str(bread)]
+    assert data[2]["mode"] == "bm25" and len(data[2]["shown"]) == 1
+    assert first == logged_at(home)[2]
+
+    assert run_cli(["history", "--clear", *h], capsys) == (
+        0,
+        "Deleted 3 searches from the history.\n",
+        "",
+    )
+    assert run_cli(["history", *h], capsys) == (0, "No searches recorded.\n", "")
+    assert run_cli(["feedback", "1", "--good", *h], capsys) == (
+        1,
+        "",
+        "Error: no search to give feedback on — run `localsearch search QUERY` first\n",
+    )
+
+
+def test_cli_feedback_errors(indexed, capsys) -> None:
+    _, home = indexed
+    h = ["--home", str(home)]
+    assert run_cli(["feedback", "1", *h], capsys) == (2, "", "Error: say --good or --bad\n")
+    assert run_cli(["feedback", "1", "--good", "--search", "9", *h], capsys) == (
+        2,
+        "",
+        "Error: no search #9 in the history — see `localsearch history`\n",
+    )
+    code, _, err = run_cli(["feedback", "0", "--good", *h], capsys)
+    assert code == 2 and "Invalid value for 'N': 0 is not in the range x>=1." in err
+
+
+def test_cli_records_nothing_when_history_is_off(indexed, monkeypatch, capsys) -> None:
+    _, home = indexed
+    h = ["--home", str(home)]
+    monkeypatch.setenv("LOCALSEARCH_RECORD_HISTORY", "0")
+    code, out, _ = run_cli(["search", "tidal power", "--json", *h], capsys)
+    assert code == 0 and json.loads(out)["search_id"] is None
+    off = "set record_history = true in config.toml and unset LOCALSEARCH_RECORD_HISTORY"
+    assert run_cli(["history", *h], capsys) == (
+        0,
+        f"No searches recorded. Recording is off ({off} to turn it on).\n",
+        "",
+    )
+    assert run_cli(["feedback", "1", "--good", *h], capsys) == (
+        1,
+        "",
+        f"Error: the search history is off — {off}\n",
+    )
+    monkeypatch.delenv("LOCALSEARCH_RECORD_HISTORY")
+    assert run_cli(["history", *h], capsys) == (0, "No searches recorded.\n", "")
+
+
+def test_a_search_the_server_answers_is_logged_by_the_server(indexed, monkeypatch, capsys) -> None:
+    import threading
+    import time
+
+    from localsearch.server.client import ask
+    from localsearch.server.service import SearchServer
+
+    _, home = indexed
+    server = SearchServer(load_settings(home), idle_seconds=0)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 300
+    while ask(home, {"op": "status"}) is None:
+        assert thread.is_alive() and time.monotonic() < deadline
+        time.sleep(0.1)
+    h = ["--home", str(home)]
+    try:
+        code, out, _ = run_cli(["search", "beekeeping hive", "--json", *h], capsys)
+        assert code == 0 and server.served == 1
+        assert json.loads(out)["search_id"] == 1
+        monkeypatch.setenv("LOCALSEARCH_RECORD_HISTORY", "0")
+        code, out, _ = run_cli(["search", "sourdough", "--json", *h], capsys)
+        assert code == 0 and server.served == 2 and json.loads(out)["search_id"] is None
+    finally:
+        server.stop()
+        thread.join(10)
+    monkeypatch.delenv("LOCALSEARCH_RECORD_HISTORY")
+    store = Store(load_settings(home).database_path)
+    try:
+        assert [(s.query, s.source) for s in SearchHistory(store).searches()] == [
+            ("beekeeping hive", "cli")
+        ]
+    finally:
+        store.close()

@@ -70,7 +70,15 @@ def test_bm25_search_prints_title_location_and_snippet(small_index, capsys) -> N
 def test_hybrid_json_structure(small_index, capsys) -> None:
     _, home = small_index
     data = search_json(home, capsys, "how do ice sheets shape the land", "-k", "3")
-    assert set(data) == {"query", "mode", "fusion", "elapsed_ms", "weak_match", "results"}
+    assert set(data) == {
+        "query",
+        "mode",
+        "fusion",
+        "elapsed_ms",
+        "weak_match",
+        "results",
+        "search_id",
+    }
     assert data["weak_match"] is False
     assert (data["query"], data["mode"]) == ("how do ice sheets shape the land", "hybrid")
     assert data["fusion"] == load_settings(home).fusion

@@ -446,7 +446,7 @@ def test_tui_command_is_registered() -> None:
     ],
 )
 def test_editor_command(editor: str, expected: list[str], in_terminal: bool) -> None:
-    from localsearch.tui.opener import editor_command
+    from localsearch.opener import editor_command
 
     plan = editor_command(editor, Path("/d/a.md"), 12)
     assert plan.argv == expected
@@ -454,7 +454,7 @@ def test_editor_command(editor: str, expected: list[str], in_terminal: bool) -> 
 
 
 def test_documents_go_to_the_platform_opener(monkeypatch: pytest.MonkeyPatch) -> None:
-    from localsearch.tui import opener
+    from localsearch import opener
 
     monkeypatch.setenv("EDITOR", "vim")
     monkeypatch.setattr(opener.sys, "platform", "darwin")
@@ -467,7 +467,7 @@ def test_terminal_editor_runs_with_the_app_suspended(
 ) -> None:
     from contextlib import contextmanager
 
-    from localsearch.tui import opener
+    from localsearch import opener
 
     events: list[str] = []
 
@@ -493,7 +493,7 @@ def test_terminal_editor_runs_with_the_app_suspended(
 def test_folders_open_a_shell_in_a_bare_terminal(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from localsearch.tui import opener
+    from localsearch import opener
 
     monkeypatch.setattr(opener.sys, "platform", "linux")
     monkeypatch.delenv("DISPLAY", raising=False)

@@ -53,6 +53,8 @@ COMMANDS = {
     "serve": ("serve_cmd", "serve"),
     "mcp": ("mcp_cmd", "mcp"),
     "watch": ("watch_cmd", "watch"),
+    "history": ("history_cmd", "history"),
+    "feedback": ("history_cmd", "feedback"),
 }
 # Modules that list their commands in `commands`; some need optional dependencies.
 COMMAND_MODULES = ("eval_cmd", "adapt_cmd", "models_cmd", "tui_cmd")

@@ -15,6 +15,7 @@ import click
 
 from localsearch.cli import home_option, settings_from
 from localsearch.config import Settings
+from localsearch.errors import UsageError
 from localsearch.search.modes import FUSIONS, MODES
 
 SERVER_HELP = (
@@ -46,6 +47,13 @@ def location(hit: dict[str, Any]) -> str:
 @click.option("--type", "doc_types", multiple=True, help="Only this file type (md, pdf, py…).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--explain", is_flag=True, help="Show BM25 and dense ranks and scores per result.")
+@click.option(
+    "--open",
+    "open_rank",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Open result N: $EDITOR at its line for text, the desktop's opener otherwise.",
+)
 @click.pass_context
 def search(
     ctx: click.Context,
@@ -58,6 +66,7 @@ def search(
     doc_types: tuple[str, ...],
     as_json: bool,
     explain: bool,
+    open_rank: int | None,
 ) -> None:
     settings = settings_from(ctx, home)
     types = [t for value in doc_types for t in value.split(",") if t]
@@ -73,13 +82,20 @@ def search(
         "history": "cli" if settings.record_history else None,
     }
     results = run_search(settings, request)
+    results.setdefault("search_id", None)  # an older server does not say
+    hits = results["results"]
+    if open_rank is not None and open_rank > len(hits):
+        found = f"{len(hits)} result" + ("" if len(hits) == 1 else "s")
+        raise UsageError(f"no result {open_rank}: the search found {found}")
     if as_json:
         if not explain:
-            for hit in results["results"]:
+            for hit in hits:
                 hit.pop("explain", None)
         _write(_json(results))
-        return
-    print_results(results, explain)
+    else:
+        print_results(results, explain)
+    if open_rank is not None:
+        open_result(settings, results["search_id"], hits[open_rank - 1])
 
 
 def run_search(settings: Settings, request: dict[str, Any]) -> dict[str, Any]:
@@ -103,15 +119,39 @@ def run_search(settings: Settings, request: dict[str, Any]) -> dict[str, Any]:
             doc_types=request["doc_types"],
             fusion=request["fusion"],
         )
+        search_id = None
         if request["history"]:
             from localsearch.server.live_engine import record_search
 
-            record_search(engine.store, found, request["history"])
+            search_id = record_search(engine.store, found, request["history"])
     finally:
         engine.close()
     if settings.server_autostart:
         start_in_background(settings.home)
-    return found.to_dict(explain=True)
+    return {**found.to_dict(explain=True), "search_id": search_id}
+
+
+def open_result(settings: Settings, search_id: int | None, hit: dict[str, Any]) -> None:
+    """Open a result with the TUI's opener ($EDITOR at the line, a PDF at its page) and log it."""
+    from localsearch.history import open_history
+    from localsearch.opener import OpenFailed, SystemOpener
+
+    path = Path(hit["path"])
+    if not path.exists():
+        from localsearch.ingest.containers import MEMBER_SEPARATOR, unpack_member
+        from localsearch.ingest.extract import ExtractionError
+
+        if MEMBER_SEPARATOR in hit["path"]:  # a member of an archive: a private unpacked copy
+            try:
+                path = unpack_member(hit["path"])
+            except ExtractionError as exc:
+                raise OpenFailed(f"cannot open {hit['path']}: {exc}") from None
+    page = hit.get("page")
+    SystemOpener().open_file(path, None if page is not None else hit["start_line"], page)
+    if search_id is not None:
+        with open_history(settings) as history:
+            history.record_action(search_id, hit["chunk_id"], "open")
+    sys.stderr.write(f"Opened {location(hit)}\n")
 
 
 def print_results(results: dict[str, Any], explain: bool) -> None:

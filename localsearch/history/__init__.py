@@ -4,6 +4,6 @@ It lives only in the user's database and never leaves the machine; `record_histo
 turns recording off. adapt learns from it and `eval --history` scores models on it.
 """
 
-from localsearch.history.log import ACTIONS, SOURCES, LoggedSearch, SearchHistory
+from localsearch.history.log import ACTIONS, SOURCES, LoggedSearch, SearchHistory, open_history
 
-__all__ = ["ACTIONS", "SOURCES", "LoggedSearch", "SearchHistory"]
+__all__ = ["ACTIONS", "SOURCES", "LoggedSearch", "SearchHistory", "open_history"]

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from localsearch.errors import UsageError
+from localsearch.config import Settings
+from localsearch.errors import NoIndexError, UsageError
 from localsearch.store import Store
 from localsearch.store import search_log as sql
 from localsearch.store.search_log import ChunkRef, CurrentChunk, LogEntry, SearchRow
@@ -110,6 +112,19 @@ class SearchHistory:
             found = self._resolved(sql.search_rows(self.store, limit=1, source=source))
         return found[0] if found else None
 
+    def shown_at(self, search_id: int, rank: int) -> int | None:
+        """The current id of the chunk a search showed at `rank` (1-based), if it is still there.
+
+        Unlike `shown`, ranks stay as they were shown when an earlier result's document is gone.
+        """
+        with self._lock:
+            entries = sql.entries_of(self.store, [search_id])
+            found = [e for e in entries if e.kind == sql.SHOWN and e.rank == rank]
+            if not found:
+                return None
+            chunks = sql.current_chunks(self.store, [found[0].ref.document_id])
+            return resolve(found[0].ref, chunks[found[0].ref.document_id])
+
     def clear(self) -> int:
         """Delete every logged search; returns how many there were."""
         with self._lock, self.store.transaction():
@@ -122,6 +137,19 @@ class SearchHistory:
         for entry in entries:
             by_search[entry.search_id].append(entry)
         return [_logged(row, by_search[row.id], chunks) for row in rows]
+
+
+@contextmanager
+def open_history(settings: Settings) -> Iterator[SearchHistory]:
+    """The history in the settings' database, on a connection of its own; recording follows
+    `settings.record_history`."""
+    if not settings.database_path.exists():
+        raise NoIndexError(f"no index in {settings.home}", "run `localsearch index PATH` first")
+    store = Store(settings.database_path)
+    try:
+        yield SearchHistory(store, enabled=settings.record_history)
+    finally:
+        store.close()
 
 
 def _logged(

@@ -40,9 +40,9 @@ class LiveEngine:
             self._seen_version = version
         return self._engine
 
-    def record(self, results: SearchResults, source: str) -> None:
+    def record(self, results: SearchResults, source: str) -> int | None:
         """Log a search in the user's history (history/); a failure to log never fails it."""
-        record_search(self.current().store, results, source)
+        return record_search(self.current().store, results, source)
 
     def warm_up(self) -> None:
         self.current().warm_up()
@@ -53,12 +53,13 @@ class LiveEngine:
             self._engine = None
 
 
-def record_search(store: Store, results: SearchResults, source: str) -> None:
+def record_search(store: Store, results: SearchResults, source: str) -> int | None:
+    """The logged search's id, for the actions that follow (`search --open N`, feedback)."""
     from localsearch.history import SearchHistory
 
     try:
-        SearchHistory(store).record_search(
+        return SearchHistory(store).record_search(
             results.query, results.mode, [hit.chunk_id for hit in results.hits], source
         )
     except Exception:  # noqa: BLE001 - e.g. the database busy: the search itself succeeded
-        pass
+        return None

@@ -241,9 +241,10 @@ class SearchServer:
             fusion=request.get("fusion") or None,
         )
         source = request.get("history")
+        search_id = None
         if source in ("cli", "tui"):  # the client logs through us: it holds no database
-            self.engine.record(results, source)
-        return results.to_dict(bool(request.get("explain")))
+            search_id = self.engine.record(results, source)
+        return {**results.to_dict(bool(request.get("explain"))), "search_id": search_id}
 
 
 def _integer(value: Any, name: str) -> int:

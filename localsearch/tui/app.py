@@ -20,9 +20,12 @@ from textual.timer import Timer
 
 from localsearch.config import Settings
 from localsearch.errors import IndexBusyError, LocalSearchError, NoIndexError
+from localsearch.history import SearchHistory
 from localsearch.index import Index, IndexReport, IndexStatus
+from localsearch.opener import Opener, SystemOpener
 from localsearch.progress import ProgressEvent
 from localsearch.search.engine import MODES
+from localsearch.store import Store
 from localsearch.tui import adapt_bridge
 from localsearch.tui.adapt_bridge import AdaptOutcome
 from localsearch.tui.backend import EngineFactory, SearchBackend
@@ -40,7 +43,6 @@ from localsearch.tui.messages import (
     RootRemovalFailed,
     RootRemoved,
 )
-from localsearch.tui.opener import Opener, SystemOpener
 from localsearch.tui.screens.adapt import AdaptScreen
 from localsearch.tui.screens.help import HelpScreen
 from localsearch.tui.screens.index import IndexScreen
@@ -104,6 +106,7 @@ class LocalSearchApp(App[None]):
         self.watcher = SessionWatcher(settings, self.post_message)
         self.opener: Opener = opener or SystemOpener(self.suspend, self._opening_failed)
         self._job_status_timer: Timer | None = None
+        self._history: SearchHistory | None = None
 
     # -- start-up -----------------------------------------------------------------------------
 
@@ -112,6 +115,8 @@ class LocalSearchApp(App[None]):
 
     def on_unmount(self) -> None:
         self.watcher.stop()
+        if self._history is not None:
+            self._history.store.close()
 
     def action_toggle_watch(self) -> None:
         """Watch the indexed folders for this session, re-indexing files as they change."""
@@ -206,7 +211,7 @@ class LocalSearchApp(App[None]):
 
     # -- opening files ------------------------------------------------------------------------
 
-    def open_path(self, path: Path, line: int | None, page: int | None = None) -> None:
+    def open_path(self, path: Path, line: int | None, page: int | None = None) -> bool:
         try:
             if not path.exists():
                 from localsearch.ingest.containers import MEMBER_SEPARATOR, unpack_member
@@ -217,6 +222,8 @@ class LocalSearchApp(App[None]):
             self.opener.open_file(path, line, page)
         except Exception as exc:  # noqa: BLE001 - unreadable file, no editor: a notification
             self.report_error(exc, "Cannot open the file")
+            return False
+        return True
 
     def _opening_failed(self, error: Exception) -> None:
         """From the opener's thread: a program started in the background exited with an error."""
@@ -225,11 +232,22 @@ class LocalSearchApp(App[None]):
         except RuntimeError:  # the app has closed meanwhile
             pass
 
-    def open_folder(self, path: Path) -> None:
+    def open_folder(self, path: Path) -> bool:
         try:
             self.opener.open_folder(path)
         except Exception as exc:  # noqa: BLE001
             self.report_error(exc, "Cannot open the folder")
+            return False
+        return True
+
+    # -- the search history -------------------------------------------------------------------
+
+    def search_history(self) -> SearchHistory | None:
+        """The user's search log on a connection of its own; None until there is an index."""
+        if self._history is None and self.backend.has_index():
+            store = Store(self.settings.database_path)
+            self._history = SearchHistory(store, enabled=self.settings.record_history)
+        return self._history
 
     # -- indexing -----------------------------------------------------------------------------
 

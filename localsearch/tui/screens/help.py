@@ -19,6 +19,8 @@ SECTIONS: list[tuple[str, list[tuple[str, str]]]] = [
             ("↑ ↓ PgUp PgDn", "move through the results"),
             ("enter", "open the result in $EDITOR at its line (PDF, Word: the default app)"),
             ("ctrl+o", "open the folder that holds the result"),
+            ("ctrl+y", 'mark the result "this is it" (kept in your search history)'),
+            ("ctrl+g", 'mark the result "not this"'),
             ("tab, shift+tab", "move between search box, results, preview and filters"),
             ("/", "back to the search box"),
             ("esc", "clear the search box"),

@@ -19,6 +19,7 @@ from textual.timer import Timer
 from textual.widgets import Button, Footer, Input, OptionList, Select, Static
 from textual.worker import get_current_worker
 
+from localsearch.history.settle import SETTLE_SECONDS, SettledSearchLog
 from localsearch.search.engine import Hit, SearchResults
 from localsearch.store.database import ChunkRow
 from localsearch.tui.messages import SearchCompleted, SearchFailed
@@ -66,6 +67,8 @@ class SearchScreen(Screen[None]):
         Binding("ctrl+t", "cycle_mode", "Mode"),
         Binding("ctrl+f", "focus_filters", "Filter"),
         Binding("ctrl+o", "open_folder", "Folder"),
+        Binding("ctrl+y", "mark('relevant')", "Found it"),
+        Binding("ctrl+g", "mark('not_relevant')", "Not it"),
         Binding("slash", "focus_search", "Search", show=False),
         Binding("up", "move_highlight(-1)", "Up", show=False),
         Binding("down", "move_highlight(1)", "Down", show=False),
@@ -82,6 +85,8 @@ class SearchScreen(Screen[None]):
         self._contexts: dict[int, list[ChunkRow]] = {}
         self._shown_query = ""
         self.shown_results: SearchResults | None = None
+        self.search_log: SettledSearchLog | None = None
+        self._settle_timer: Timer | None = None
 
     @property
     def localsearch(self) -> LocalSearchApp:
@@ -98,6 +103,7 @@ class SearchScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.search_log = SettledSearchLog(self.localsearch.search_history, "tui")
         self.query_one("#query", Input).focus()
         self.query_one(ResultList).show_message(self._prompt())
         self.watch(self.app, "index_status", self._index_status_changed, init=True)
@@ -166,6 +172,7 @@ class SearchScreen(Screen[None]):
         if not query.strip():
             self._shown_provisional = False
             self._shown_query = ""
+            self._forget_shown()
             self.shown_results = None
             result_list = self.query_one(ResultList)
             result_list.show_message(self._prompt())
@@ -231,6 +238,7 @@ class SearchScreen(Screen[None]):
         result_list.border_title = (
             f"{count} result{'s' if count != 1 else ''} · {results.mode}" if count else "Results"
         )
+        self._log_shown(results)
 
     def on_search_failed(self, message: SearchFailed) -> None:
         if message.sequence != self._sequence:
@@ -272,14 +280,64 @@ class SearchScreen(Screen[None]):
         if hit is None:
             return
         line = None if hit.page is not None else hit.start_line
-        self.localsearch.open_path(Path(hit.path), line, hit.page)
+        if self.localsearch.open_path(Path(hit.path), line, hit.page):
+            self._log_action(hit, "open")
 
     def action_open_folder(self) -> None:
         hit = self.current_hit()
         if hit is None:
             self.notify("Highlight a result first.", severity="warning")
             return
-        self.localsearch.open_folder(Path(hit.path).parent)
+        if self.localsearch.open_folder(Path(hit.path).parent):
+            self._log_action(hit, "open_folder")
+
+    # -- the search history: the search the user settled on, what they opened and marked -----
+
+    def _log_shown(self, results: SearchResults) -> None:
+        if self.search_log is None:
+            return
+        if self._settle_timer is not None:
+            self._settle_timer.stop()
+        self.search_log.showing(results.query, results.mode, [h.chunk_id for h in results.hits])
+        self._settle_timer = self.set_timer(SETTLE_SECONDS, self._settle_shown)
+
+    def _forget_shown(self) -> None:
+        if self._settle_timer is not None:
+            self._settle_timer.stop()
+            self._settle_timer = None
+        if self.search_log is not None:
+            self.search_log.clear()
+
+    def _settle_shown(self) -> None:
+        self._settle_timer = None
+        if self.search_log is not None:
+            try:
+                self.search_log.settle()
+            except Exception as exc:  # noqa: BLE001 - a full disk: a notification, never a crash
+                self.localsearch.report_error(exc, "Cannot record the search")
+
+    def _log_action(self, hit: Hit, action: str) -> bool:
+        if self.search_log is None:
+            return False
+        try:
+            return self.search_log.act(hit.chunk_id, action)
+        except Exception as exc:  # noqa: BLE001
+            self.localsearch.report_error(exc, "Cannot record the search")
+            return False
+
+    def action_mark(self, mark: str) -> None:
+        hit = self.current_hit()
+        if hit is None:
+            self.notify("Highlight a result first.", severity="warning")
+            return
+        label = "This is it" if mark == "relevant" else "Not this"
+        if self._log_action(hit, mark):
+            self.notify(f"{label}: {Path(hit.path).name}", title="Marked", timeout=2)
+        elif not self.localsearch.settings.record_history:
+            self.notify(
+                "The search history is off (record_history = false): nothing was recorded.",
+                severity="warning",
+            )
 
     # -- keys ---------------------------------------------------------------------------------
 
@@ -291,7 +349,7 @@ class SearchScreen(Screen[None]):
         result_list.highlighted = max(0, min(len(result_list.hits) - 1, current + step))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("cycle_mode", "focus_filters", "open_folder", "focus_search"):
+        if action in ("cycle_mode", "focus_filters", "open_folder", "focus_search", "mark"):
             return not self.has_class("-empty")
         return True
 

@@ -1,12 +1,14 @@
-"""Open a search hit outside the TUI: in the user's editor at the chunk's line, or with the
-platform's opener for documents an editor cannot show (PDF, Word) and for folders.
+"""Open a search hit: in the user's editor at the chunk's line, or with the platform's opener
+for documents an editor cannot show (PDF, Word) and for folders.
 
 A separate module because it is the one place that starts other programs, and the one piece the
-tests replace: the app only ever calls `Opener.open_file` and `Opener.open_folder`.
+tests replace; the TUI and `localsearch search --open` share it, so it knows no UI: a face that
+owns the terminal passes a `suspend` that steps aside while a terminal editor runs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import shutil
@@ -55,7 +57,7 @@ PLUS_LINE_EDITORS = frozenset(
 GOTO_EDITORS = frozenset({"code", "code-insiders", "codium", "vscodium", "cursor", "windsurf"})
 # Editors that take `path:line`.
 COLON_LINE_EDITORS = frozenset({"subl", "sublime_text", "hx", "helix", "zed", "mate", "atom"})
-# Editors with their own window: started in the background, the TUI keeps running.
+# Editors with their own window: started in the background, the caller carries on.
 GUI_EDITORS = GOTO_EDITORS | frozenset(
     {"subl", "sublime_text", "zed", "mate", "atom", "gedit", "kate", "mvim"}
 )
@@ -200,15 +202,16 @@ def check_readable(path: Path) -> None:
 class SystemOpener:
     """Opens files with $EDITOR or the platform opener.
 
-    `suspend` is the app's `suspend()`: a terminal editor needs the whole terminal, so the TUI
-    steps aside while it runs and redraws when it exits. A program started in the background
-    (xdg-open, a viewer) is waited for on a thread, so it never lingers as a zombie, and
-    `on_failure` hears about it when it exits with an error after `open_file` has returned.
+    `suspend` is the TUI's `suspend()`: a terminal editor needs the whole terminal, so the TUI
+    steps aside while it runs and redraws when it exits; the CLI has nothing to suspend. A
+    program started in the background (xdg-open, a viewer) is waited for on a thread, so it
+    never lingers as a zombie, and `on_failure` hears about it when it exits with an error
+    after `open_file` has returned.
     """
 
     def __init__(
         self,
-        suspend: Callable[[], AbstractContextManager[None]],
+        suspend: Callable[[], AbstractContextManager[None]] = contextlib.nullcontext,
         on_failure: Callable[[OpenFailed], None] | None = None,
     ) -> None:
         self._suspend = suspend

@@ -1,0 +1,165 @@
+"""`localsearch history` and `localsearch feedback`: the user's own log of searches."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from localsearch.cli import home_option, settings_from
+from localsearch.cli.output import print_json, stdout
+from localsearch.errors import LocalSearchError, UsageError
+from localsearch.history import LoggedSearch, SearchHistory, open_history
+from localsearch.store.database import ChunkRow
+
+OFF_HINT = "set record_history = true in config.toml and unset LOCALSEARCH_RECORD_HISTORY"
+MARK_LABELS = {"opened": "opened", "relevant": "this is it", "not_relevant": "not this"}
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "es" if word.endswith("h") else "s")
+
+
+@click.command()
+@home_option
+@click.option(
+    "-n",
+    "limit",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="How many searches to list, newest first.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.option("--clear", is_flag=True, help="Delete every recorded search.")
+@click.pass_context
+def history(ctx: click.Context, home: Path | None, limit: int, as_json: bool, clear: bool) -> None:
+    """List your recorded searches and what you opened or marked.
+
+    The log stays in your database and never leaves the machine; record_history = false in
+    config.toml (or LOCALSEARCH_RECORD_HISTORY=0) turns recording off.
+    """
+    settings = settings_from(ctx, home)
+    if not settings.database_path.exists():
+        if as_json:
+            print_json([])
+        else:
+            stdout.print("No searches recorded.", markup=False)
+        return
+    with open_history(settings) as log:
+        if clear:
+            deleted = log.clear()
+            stdout.print(f"Deleted {plural(deleted, 'search')} from the history.", markup=False)
+            return
+        searches = log.searches(limit=limit)
+        chunks = log.store.chunks_by_id(
+            [c for s in searches for c in (*s.opened, *s.relevant, *s.not_relevant)]
+        )
+        if as_json:
+            print_json([search_dict(s, chunks) for s in searches])
+            return
+        if not searches:
+            off = "" if log.enabled else f" Recording is off ({OFF_HINT} to turn it on)."
+            stdout.print("No searches recorded." + off, markup=False)
+            return
+        for search in searches:
+            when = datetime.fromtimestamp(search.at).strftime("%Y-%m-%d %H:%M")
+            stdout.print(
+                f"#{search.id}  {when}  {search.source} {search.mode}  {search.query}"
+                f"  ({plural(len(search.shown), 'result')})",
+                markup=False,
+            )
+            for field, label in MARK_LABELS.items():
+                for chunk_id in getattr(search, field):
+                    stdout.print(f"    {label}: {describe(search, chunk_id, chunks)}", markup=False)
+
+
+def describe(search: LoggedSearch, chunk_id: int, chunks: dict[int, ChunkRow]) -> str:
+    chunk = chunks.get(chunk_id)
+    where = "?" if chunk is None else f"{chunk.path}:{chunk.start_line}"
+    rank = search.shown.index(chunk_id) + 1 if chunk_id in search.shown else None
+    return f"{rank}. {where}" if rank else where
+
+
+def search_dict(search: LoggedSearch, chunks: dict[int, ChunkRow]) -> dict[str, Any]:
+    def located(chunk_id: int) -> dict[str, Any]:
+        chunk = chunks.get(chunk_id)
+        return {
+            "chunk_id": chunk_id,
+            "rank": search.shown.index(chunk_id) + 1 if chunk_id in search.shown else None,
+            "path": chunk.path if chunk else None,
+            "start_line": chunk.start_line if chunk else None,
+            "end_line": chunk.end_line if chunk else None,
+        }
+
+    return {
+        "id": search.id,
+        "query": search.query,
+        "mode": search.mode,
+        "source": search.source,
+        "at": search.at,
+        "shown": list(search.shown),
+        "opened": [located(c) for c in search.opened],
+        "relevant": [located(c) for c in search.relevant],
+        "not_relevant": [located(c) for c in search.not_relevant],
+    }
+
+
+@click.command()
+@click.argument("rank", type=click.IntRange(min=1), metavar="N")
+@home_option
+@click.option("--good", "verdict", flag_value="relevant", help="Result N is what you wanted.")
+@click.option("--bad", "verdict", flag_value="not_relevant", help="Result N is not it.")
+@click.option(
+    "--search",
+    "search_id",
+    type=int,
+    help="A search from `localsearch history` (default: your last `localsearch search`).",
+)
+@click.pass_context
+def feedback(
+    ctx: click.Context, rank: int, home: Path | None, verdict: str | None, search_id: int | None
+) -> None:
+    """Mark result N of your last search as what you wanted (--good) or not (--bad).
+
+    adapt learns from these marks and from what you open.
+    """
+    if verdict is None:
+        raise UsageError("say --good or --bad")
+    settings = settings_from(ctx, home)
+    with open_history(settings) as log:
+        if not log.enabled:
+            raise LocalSearchError("the search history is off", OFF_HINT)
+        search = chosen_search(log, search_id)
+        chunk_id = log.shown_at(search.id, rank)
+        if chunk_id is None:
+            raise UsageError(
+                f"search #{search.id} has no result {rank}", "see `localsearch history`"
+            )
+        log.record_action(search.id, chunk_id, verdict)
+        chunk = log.store.chunks_by_id([chunk_id]).get(chunk_id)
+        where = f": {chunk.path}:{chunk.start_line}" if chunk else ""
+        stdout.print(
+            f'Marked result {rank} of search #{search.id} "{search.query}"'
+            f' as "{MARK_LABELS[verdict]}"{where}',
+            markup=False,
+        )
+
+
+def chosen_search(log: SearchHistory, search_id: int | None) -> LoggedSearch:
+    if search_id is not None:
+        found = log.search(search_id)
+        if found is None:
+            raise UsageError(f"no search #{search_id} in the history", "see `localsearch history`")
+        return found
+    latest = log.latest(source="cli")
+    if latest is None:
+        raise LocalSearchError(
+            "no search to give feedback on", "run `localsearch search QUERY` first"
+        )
+    return latest
+
+
+commands = [history, feedback]
