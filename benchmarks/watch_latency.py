@@ -11,6 +11,10 @@ nothing is re-embedded). Then `localsearch serve --watch` runs on the copy and t
 
     python benchmarks/watch_latency.py --corpus ../shared/corpora/opensource-docs \\
         --home /path/to/an/index/of/that/corpus [--scratch /tmp/watch-latency]
+
+Figures of 2026-12-02, 2-core machine at a load average of 27-28, an index of 194 documents
+(6,539 chunks) of opensource-docs: save to searchable median 0.76 s (max 12 s, the first save),
+an edit 0.83 s (max 1.07 s); a 1,000-file checkout absorbed in 500 s.
 """
 
 from __future__ import annotations
