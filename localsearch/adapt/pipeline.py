@@ -209,7 +209,7 @@ class _Run:
             root_base,
             write_card,
         )
-        from localsearch.catalog import resolve_model
+        from localsearch.catalog import SENTENCE_TRANSFORMERS, resolve_model
 
         user_pairs: list[TrainingExample] = []
         if self.options.pairs_file is not None:  # read first: a bad file fails in a second
@@ -223,6 +223,16 @@ class _Run:
         pending = interrupted_switch(self.settings.models_dir, self.store)
         if pending is not None:
             return self.finish_switch(pending)
+        base = self.options.base or root_base(active.model, self.settings.models_dir)
+        resolved_base = resolve_model(base, self.settings.models_dir)
+        if resolved_base.runtime != SENTENCE_TRANSFORMERS:
+            raise UsageError(
+                f"model {base!r} cannot be adapted: its {resolved_base.runtime} engine does not"
+                " train",
+                "adapt a sentence-transformers model, e.g. `localsearch adapt --base"
+                " all-MiniLM-L6-v2`",
+            )
+        base_location = resolved_base.location
         self.index.sync_lexical(self.progress)
         chunks = list(self.store.iter_chunks())
         documents = {c.document_id for c in chunks}
@@ -233,8 +243,6 @@ class _Run:
                 "index more files first",
             )
         self.chunks = {c.id: c for c in chunks}
-        base = self.options.base or root_base(active.model, self.settings.models_dir)
-        base_location = resolve_model(base, self.settings.models_dir).location
         name = self.options.name or next_model_name(self.settings.models_dir, base)
         if (adapted_root(self.settings.models_dir) / name).exists():
             raise UsageError(f"an adapted model named {name!r} already exists")

