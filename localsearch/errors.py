@@ -53,3 +53,7 @@ class MissingDependencyError(LocalSearchError):
 
 class ServerRunningError(LocalSearchError):
     """A resident server already serves this data folder."""
+
+
+class RanksDisagreeError(LocalSearchError):
+    """The processes of a distributed training run ended with different weights."""

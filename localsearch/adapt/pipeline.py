@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from localsearch.adapt import distributed
 from localsearch.adapt.from_history import HistorySplit, query_pairs, split_history
 from localsearch.adapt.gate import GateResult, run_gate
 from localsearch.adapt.lexical_misses import bm25_ranks
@@ -141,6 +142,7 @@ class AdaptResult:
     judged_on: str = ""  # the line saying whether held-out searches or synthetic queries judged
     query_side: bool = False
     history_pairs: int = 0  # training pairs that came from the search log
+    worker: bool = False  # a launched run's rank above 0, which only trained
 
     def to_dict(self) -> dict[str, Any]:
         data = {k: v for k, v in asdict(self).items() if k not in ("gate", "training")}
@@ -161,12 +163,24 @@ def adapt(
     options: AdaptOptions = AdaptOptions(),
     progress: ProgressCallback = ignore_progress,
 ) -> AdaptResult:
-    """Fine-tune, gate and (if better) activate a new model for the index in `settings.home`."""
+    """Fine-tune, gate and (if better) activate a new model for the index in `settings.home`.
+
+    Under `torchrun` / `accelerate launch` every rank calls this; see distributed.py."""
+    require_training_dependencies()
+    quiet_model_libraries()
+    if not distributed.is_main_process():
+        return train_for_rank_zero()
+    with distributed.coordinating():
+        return _adapt_once(settings, options, progress)
+
+
+def _adapt_once(
+    settings: Settings, options: AdaptOptions, progress: ProgressCallback
+) -> AdaptResult:
+    """adapt itself: in a launched run, on rank 0 only."""
     from localsearch.adapt.models import remove_unfinished
     from localsearch.index import Index
 
-    require_training_dependencies()
-    quiet_model_libraries()
     if not settings.database_path.exists():
         raise NoIndexError(f"no index in {settings.home}", "run `localsearch index PATH` first")
     index = Index(settings)
@@ -176,6 +190,30 @@ def adapt(
             return _Run(index, settings, options, progress).run()
     finally:
         index.close()
+
+
+def train_for_rank_zero() -> AdaptResult:
+    """A rank above 0: train rank 0's job alongside it (it alone saves), then step aside."""
+    job = distributed.receive_training_job()
+    training = None
+    if job is not None:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as unused:  # rank 0 saves the model
+            training = train_bi_encoder(job.base_location, job.examples, Path(unused), job.options)
+    distributed.leave_process_group()
+    return AdaptResult(
+        kept=False,
+        model=None,
+        previous_model="",
+        reason=f"rank {distributed.rank()} trained alongside rank 0, which reports",
+        generator="",
+        queries=0,
+        training_pairs=len(job.examples) if job else 0,
+        held_out_queries=0,
+        training=training,
+        worker=True,
+    )
 
 
 class _Run:
@@ -649,23 +687,21 @@ class _Run:
         budget = options.time_budget_minutes
         if budget is None and training_device(self.device) == "cpu":
             budget = DEFAULT_CPU_TRAINING_MINUTES
-        report = train_bi_encoder(
-            base_location,
-            examples,
-            output,
-            TrainingOptions(
-                epochs=options.epochs or (NARROWED_EPOCHS if self.narrowed else 1.0),
-                batch_size=options.batch_size,
-                learning_rate=options.learning_rate or WHOLE_MODEL_LEARNING_RATE,
-                max_steps=options.max_steps,
-                time_budget_s=budget * 60 if budget is not None else None,
-                max_seq_length=options.max_seq_length,
-                cached=options.cached_loss,
-                device=self.device,
-                seed=options.seed,
-            ),
-            self.progress,
+        training_options = TrainingOptions(
+            epochs=options.epochs or (NARROWED_EPOCHS if self.narrowed else 1.0),
+            batch_size=options.batch_size,
+            learning_rate=options.learning_rate or WHOLE_MODEL_LEARNING_RATE,
+            max_steps=options.max_steps,
+            time_budget_s=budget * 60 if budget is not None else None,
+            max_seq_length=options.max_seq_length,
+            cached=options.cached_loss,
+            device=self.device,
+            seed=options.seed,
         )
+        distributed.share_training_job(
+            distributed.TrainingJob(base_location, list(examples), training_options)
+        )
+        report = train_bi_encoder(base_location, examples, output, training_options, self.progress)
         self._timed("train", started)
         return report
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from localsearch.adapt import distributed
 from localsearch.errors import MissingDependencyError
 from localsearch.progress import ProgressCallback, ProgressEvent, ignore_progress
 
@@ -59,6 +60,8 @@ class TrainingReport:
     stopped_early: bool
     final_loss: float | None
     device: str
+    processes: int = 1  # under torchrun / accelerate launch: the ranks that trained together
+    weights_sha256: str = ""  # of the saved model, which every rank agreed on
 
 
 def require_training_dependencies() -> None:
@@ -84,8 +87,8 @@ def training_device(requested: str) -> str:
     return pick_device(requested)
 
 
-def planned_steps(examples: int, options: TrainingOptions) -> int:
-    per_epoch = max(1, examples // options.batch_size)
+def planned_steps(examples: int, options: TrainingOptions, processes: int = 1) -> int:
+    per_epoch = max(1, examples // (options.batch_size * processes))
     steps = max(1, math.ceil(per_epoch * options.epochs))
     return min(steps, options.max_steps) if options.max_steps else steps
 
@@ -151,7 +154,8 @@ def train_bi_encoder(
         columns["negative"] = [r.negative or "" for r in rows]
     dataset = Dataset.from_dict(columns)
 
-    device = training_device(options.device)
+    device = distributed.rank_device(training_device(options.device))
+    processes = distributed.world_size()
     torch.manual_seed(options.seed)
     model = SentenceTransformer(base_location, device=device, local_files_only=True)
     serving_length = model.max_seq_length
@@ -162,13 +166,13 @@ def train_bi_encoder(
         model.model_card_data.widget = [{"text": "localsearch"}]
     # The no-duplicates sampler cannot fill a batch wider than the number of distinct
     # passages; on a small corpus it would then yield no batches at all.
-    batch_size = min(options.batch_size, len(rows))
+    batch_size = max(1, min(options.batch_size, len(rows) // processes))
     sampler = (
         BatchSamplers.NO_DUPLICATES
         if fills_a_batch_without_duplicates(columns, batch_size)
         else BatchSamplers.BATCH_SAMPLER  # a tiny corpus: duplicates beat training nothing
     )
-    steps = planned_steps(len(rows), replace(options, batch_size=batch_size))
+    steps = planned_steps(len(rows), replace(options, batch_size=batch_size), processes)
     losses = _loss_module()
     loss: Any
     if options.cached:
@@ -185,7 +189,8 @@ def train_bi_encoder(
     class StageProgress(TrainerCallback):  # type: ignore[misc]
         def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
             progress(ProgressEvent("train", state.global_step, steps, _loss_text(tracked["loss"])))
-            if budget is not None and time.monotonic() - started >= budget:
+            spent = budget is not None and time.monotonic() - started >= budget
+            if distributed.any_rank(spent):  # every rank stops at the same step
                 tracked["stopped"] = state.global_step < steps
                 control.should_training_stop = True
             return control
@@ -235,16 +240,20 @@ def train_bi_encoder(
     # Saved with the length it serves at, not the shorter one it trained at: the length is
     # stored with the tokenizer, and a 128-token model would cut every 250-token chunk in half.
     model.max_seq_length = serving_length
-    model.save(str(output_dir), create_model_card=False)
+    digest = distributed.agreed_weights_digest(model)
+    if distributed.is_main_process():
+        model.save(str(output_dir), create_model_card=False)
     return TrainingReport(
         examples=len(rows),
         steps=done,
         planned_steps=steps,
-        epochs=done * batch_size / len(rows),
+        epochs=done * batch_size * processes / len(rows),
         seconds=time.monotonic() - started,
         stopped_early=bool(tracked["stopped"]),
         final_loss=tracked["loss"] if tracked["loss"] is not None else result.training_loss,
         device=device,
+        processes=processes,
+        weights_sha256=digest,
     )
 
 

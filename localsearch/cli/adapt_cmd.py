@@ -134,6 +134,7 @@ def adapt(
     """
     from localsearch.adapt import AdaptOptions
     from localsearch.adapt import adapt as run_adapt
+    from localsearch.adapt.distributed import is_main_process
 
     settings = settings_from(ctx, home)
     options = AdaptOptions(
@@ -157,8 +158,11 @@ def adapt(
         device=device,
         wait_seconds=wait_seconds,
     )
-    with RichProgress(ADAPT_LABELS, enabled=not quiet and not as_json) as progress:
+    shows_progress = not quiet and not as_json and is_main_process()
+    with RichProgress(ADAPT_LABELS, enabled=shows_progress) as progress:
         result = run_adapt(settings, options, progress)
+    if result.worker:  # a launched run's other ranks: rank 0 reports
+        return
     if as_json:
         print_json(result.to_dict())
         return
