@@ -87,7 +87,7 @@ def test_adapt_command_runs_unchanged_under_torchrun(tmp_path: Path):
     runs = run_log(settings.models_dir)
     assert len(runs) == 1  # the run was recorded once, by rank 0
     assert runs[0]["training"]["weights_sha256"] == training["weights_sha256"]
-    adapted = [p for p in adapted_root(settings.models_dir).iterdir()]
+    adapted = [p for p in adapted_root(settings.models_dir).iterdir() if p.is_dir()]
     if result["kept"]:
         assert [p.name for p in adapted] == [result["model"]]
         assert weights_digest(load_saved(adapted[0])) == training["weights_sha256"]
