@@ -3,7 +3,10 @@
 For each collection it prints p50/p95 in milliseconds for bm25, dense and hybrid searches
 (k=10, snippets included, the model already loaded), for the one-shot path (sqlite-vec's KNN,
 what a single CLI search uses) and the warm path (vectors in memory, what the TUI and eval
-use), plus the recall@10 of each dense path against exact search.
+use), plus the recall@10 of each dense path against exact search. For hybrid it splits each
+query into its parts (query encoding, vector search, BM25, fusion, snippets; p50 of each, from
+SearchResults.parts_ms), prints a plain numpy exact search on the same vectors as the yardstick
+with the ratios to it, and the RSS the resident vectors add.
 
 The synthetic collections reuse SciFact's vectors so that nearest-neighbour structure is like
 real text embeddings: each synthetic chunk is a normalised blend of two real chunk vectors plus
@@ -47,6 +50,39 @@ SCIFACT = REPO.parent / "shared" / "datasets" / "scifact"
 MODES = ("bm25", "dense", "hybrid")
 SYNTHETIC_CHUNKS_PER_DOCUMENT = 4
 WORDS_PER_CHUNK = 150
+
+
+PARTS = ("encode", "vectors", "bm25", "fusion", "snippets")
+
+
+def resident_mib() -> float:
+    """This process's resident set size (VmRSS), in MiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def numpy_exact_ms(home: Path, query_vectors: np.ndarray, k: int = 10) -> float:
+    """p50 of a plain numpy exact search (matrix @ query, top k) on the same vectors: the
+    memory-bandwidth yardstick for the dense search."""
+    from localsearch.config import load_settings
+    from localsearch.store import Store
+
+    store = Store(load_settings(home).database_path)
+    space = store.active_space()
+    assert space is not None
+    _, matrix = store.vector_matrix(space)
+    store.close()
+    matrix = np.ascontiguousarray(matrix, dtype=np.float32)
+    latencies = []
+    for vector in query_vectors:
+        started = time.perf_counter()
+        scores = matrix @ vector
+        top = np.argpartition(-scores, k)[:k]
+        top[np.argsort(-scores[top])]
+        latencies.append((time.perf_counter() - started) * 1000)
+    return percentiles(latencies)[0]
 
 
 def percentiles(values: list[float]) -> tuple[float, float]:
@@ -164,7 +200,13 @@ def exact_neighbours(home: Path, query_vectors: np.ndarray, k: int = 10) -> list
     return truth
 
 
-def measure(home: Path, queries: list[str], label: str, truth: list[set[int]] | None) -> None:
+def measure(
+    home: Path,
+    queries: list[str],
+    label: str,
+    truth: list[set[int]] | None,
+    exact_ms: float | None = None,
+) -> None:
     from localsearch.config import load_settings
     from localsearch.search.engine import CHUNKS_PER_DOCUMENT, SearchEngine
 
@@ -176,6 +218,7 @@ def measure(home: Path, queries: list[str], label: str, truth: list[set[int]] | 
         engine.search("warm up", mode="hybrid")
         for path in ("one-shot", "warm"):
             if path == "warm":
+                rss_before = resident_mib()
                 started = time.perf_counter()
                 engine.warm_up()
                 vectors = engine._vectors
@@ -183,17 +226,21 @@ def measure(home: Path, queries: list[str], label: str, truth: list[set[int]] | 
                 print(
                     f"{label}: loaded {len(vectors) if vectors else 0} vectors into memory in"
                     f" {loaded:.1f}s ({(vectors.nbytes if vectors else 0) / 2**20:.0f} MiB,"
-                    f" {'exact' if vectors is None or vectors.exact else 'binary prefilter'})"
+                    f" {'exact' if vectors is None or vectors.exact else 'binary prefilter'};"
+                    f" RSS +{resident_mib() - rss_before:.0f} MiB)"
                 )
             for mode in MODES:
                 if mode == "bm25" and path == "warm":
                     continue
                 latencies = []
                 found = []
+                parts: dict[str, list[float]] = {part: [] for part in PARTS}
                 for query in queries:
                     started = time.perf_counter()
                     results = engine.search(query, k=10, mode=mode)
                     latencies.append((time.perf_counter() - started) * 1000)
+                    for part, ms in results.parts_ms.items():
+                        parts[part].append(ms)
                     if mode == "dense" and truth is not None:
                         # The top 10 of the chunks the engine asks for in a search.
                         dense = engine._dense_candidates(query, chunk_depth, "1", [])
@@ -205,6 +252,19 @@ def measure(home: Path, queries: list[str], label: str, truth: list[set[int]] | 
                     recall = np.mean([len(f & t) / 10 for f, t in zip(found, truth, strict=True)])
                     line += f"  dense recall@10 vs exact {recall:.3f}"
                 print(line, flush=True)
+                if mode == "hybrid":
+                    split = "  ".join(
+                        f"{part} {np.median(parts[part]):.1f}" for part in PARTS if parts[part]
+                    )
+                    print(f"{'':>16} {path:>8} hybrid parts (p50 ms): {split}", flush=True)
+                    if exact_ms:
+                        vectors_p50 = float(np.median(parts["vectors"]))
+                        print(
+                            f"{'':>16} {path:>8} numpy exact search {exact_ms:.1f} ms;"
+                            f" vector search / exact {vectors_p50 / exact_ms:.2f},"
+                            f" hybrid p50 / exact {p50 / exact_ms:.2f}",
+                            flush=True,
+                        )
     finally:
         engine.close()
 
@@ -277,7 +337,7 @@ def main() -> None:
     for label, home in collections:
         truth = exact_neighbours(home, query_vectors)
         compare_dense_paths(home, label, query_vectors, truth)
-        measure(home, queries, label, truth)
+        measure(home, queries, label, truth, numpy_exact_ms(home, query_vectors))
 
 
 if __name__ == "__main__":

@@ -201,6 +201,20 @@ def test_filters_in_memory_match_sqlite_vec(small_index) -> None:
     assert [h.score for h in in_memory.hits] == pytest.approx([h.score for h in one_shot.hits])
 
 
+def test_search_reports_where_its_time_went(small_index) -> None:
+    _, home = small_index
+    engine = SearchEngine(load_settings(home))
+    try:
+        hybrid = engine.search("frozen water", mode="hybrid")
+        bm25 = engine.search("frozen water", mode="bm25")
+    finally:
+        engine.close()
+    assert set(hybrid.parts_ms) == {"encode", "vectors", "bm25", "fusion", "snippets"}
+    assert set(bm25.parts_ms) == {"bm25", "fusion", "snippets"}
+    assert all(ms >= 0 for ms in hybrid.parts_ms.values())
+    assert sum(hybrid.parts_ms.values()) <= hybrid.elapsed_ms
+
+
 # -- errors -----------------------------------------------------------------------------------
 
 

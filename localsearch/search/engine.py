@@ -86,6 +86,8 @@ class SearchResults:
     fusion: str
     hits: list[Hit] = field(default_factory=list)
     elapsed_ms: float = 0.0
+    # Where the time went: encode, vectors, bm25, fusion, snippets (benchmarks/query_latency.py).
+    parts_ms: dict[str, float] = field(default_factory=dict)
     weak_match: bool = False  # nothing found matches the query well (search/calibrate.py)
 
     def to_dict(self, explain: bool = False) -> dict[str, Any]:
@@ -236,13 +238,17 @@ class SearchEngine:
 
         bm25_chunks: dict[int, float] = {}
         dense_chunks: dict[int, float] = {}
+        parts = results.parts_ms
         if mode in ("hybrid", "bm25"):
             self.ensure_lexical()
             # A filter may reject most of what BM25 finds, so look deeper before filtering.
             limit = chunk_depth * (5 if filtered else 1)
+            bm25_started = time.perf_counter()
             bm25_chunks = dict(self._bm25(query, limit))
+            parts["bm25"] = (time.perf_counter() - bm25_started) * 1000
         if mode in ("hybrid", "dense"):
-            dense_chunks = self._dense_candidates(query, chunk_depth, where, params)
+            dense_chunks = self._dense_candidates(query, chunk_depth, where, params, parts)
+        fusion_started = time.perf_counter()
 
         owners = self._owners(bm25_chunks.keys() | dense_chunks.keys())
         if filtered:
@@ -271,6 +277,8 @@ class SearchEngine:
                 ),
             )
         best = sorted(fused, key=lambda d: -fused[d])[:k]
+        snippets_started = time.perf_counter()
+        parts["fusion"] = (snippets_started - fusion_started) * 1000
         shown = {doc_id: _best_chunk(doc_id, bm25_docs, dense_docs) for doc_id in best}
         rows = self.store.chunks_by_id(list(shown.values()))
         bm25_ranks, dense_ranks = ranks_of(bm25_scores), ranks_of(dense_scores)
@@ -298,7 +306,9 @@ class SearchEngine:
                     dense_score=dense_scores.get(doc_id),
                 )
             )
-        results.elapsed_ms = (time.perf_counter() - started) * 1000
+        finished = time.perf_counter()
+        parts["snippets"] = (finished - snippets_started) * 1000
+        results.elapsed_ms = (finished - started) * 1000
         return results
 
     def _bm25(self, query: str, limit: int) -> list[tuple[int, float]]:
@@ -340,11 +350,28 @@ class SearchEngine:
         return owners
 
     def _dense_candidates(
-        self, query: str, count: int, where: str, params: list[object]
+        self,
+        query: str,
+        count: int,
+        where: str,
+        params: list[object],
+        parts: dict[str, float] | None = None,
     ) -> dict[int, float]:
-        """{chunk_id: cosine similarity} of the `count` chunks nearest the query."""
+        """{chunk_id: cosine similarity} of the `count` chunks nearest the query; the time
+        spent encoding and searching goes into `parts`."""
         encoder, space = self.encoder()
+        encode_started = time.perf_counter()
         vector = _encode_query(encoder, query)
+        search_started = time.perf_counter()
+        found = self._nearest(space, vector, count, where, params)
+        if parts is not None:
+            parts["encode"] = (search_started - encode_started) * 1000
+            parts["vectors"] = (time.perf_counter() - search_started) * 1000
+        return found
+
+    def _nearest(
+        self, space: EmbeddingSpace, vector: Any, count: int, where: str, params: list[object]
+    ) -> dict[int, float]:
         vectors = self._vectors_for(space)
         if vectors is not None:
             mask = None
