@@ -57,3 +57,15 @@ class ServerRunningError(LocalSearchError):
 
 class RanksDisagreeError(LocalSearchError):
     """The processes of a distributed training run ended with different weights."""
+
+
+class DiskFullError(LocalSearchError):
+    """A write ran out of space; what was committed before it is kept."""
+
+
+class LexicalIndexError(LocalSearchError):
+    """The BM25 index cannot be read (damaged files) or written (a full or read-only disk)."""
+
+
+class LexicalDiskFullError(LexicalIndexError, DiskFullError):
+    """The disk filled up while the BM25 index was written; the last good one is kept."""

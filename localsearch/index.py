@@ -20,7 +20,13 @@ import numpy as np
 
 from localsearch.config import Settings
 from localsearch.embed.encoder import Encoder, format_passage
-from localsearch.errors import LocalSearchError, ModelMismatchError, NoIndexError, UsageError
+from localsearch.errors import (
+    LexicalIndexError,
+    LocalSearchError,
+    ModelMismatchError,
+    NoIndexError,
+    UsageError,
+)
 from localsearch.ingest.types import Chunk, ExtractedDocument, FoundFile, SkippedFile
 from localsearch.lexical import LexicalIndex
 from localsearch.lock import WriterLock
@@ -206,6 +212,7 @@ class Index:
         self._store: Store | None = None
         self.lexical = LexicalIndex(settings.lexical_dir)
         self._token_counter: Callable[[str], int] | None = None
+        self.lexical_repaired: str | None = None
 
     # -- shared pieces ------------------------------------------------------------------------
 
@@ -216,6 +223,7 @@ class Index:
         return self._store
 
     def close(self) -> None:
+        self.lexical.close()
         if self._store is not None:
             self._store.close()
             self._store = None
@@ -286,11 +294,16 @@ class Index:
 
     # -- lexical ------------------------------------------------------------------------------
 
-    def sync_lexical(self, progress: ProgressCallback = ignore_progress) -> bool:
-        """Rebuild the BM25 index from SQLite if it is missing or behind; True if rebuilt."""
+    def sync_lexical(
+        self, progress: ProgressCallback = ignore_progress, *, force: bool = False
+    ) -> bool:
+        """Rebuild the BM25 index from SQLite if it is missing, behind or damaged (or `force`);
+        True if rebuilt. A damaged index is noted in `lexical_repaired`."""
         version = self.store.data_version()
-        if self.lexical.synced_version() == version:
-            return False
+        if not force and self.lexical.synced_version() == version:
+            if self.lexical_intact():
+                return False
+            self.lexical_repaired = "the BM25 index was damaged; rebuilt it from the database"
         total = self.store.count("chunks")
         done = 0
         if total == 0:
@@ -304,6 +317,13 @@ class Index:
 
         self.lexical.rebuild(self.store.iter_chunks(), version, advance)
         return True
+
+    def lexical_intact(self) -> bool:
+        """Whether the BM25 files open and hold one entry per stored chunk."""
+        try:
+            return self.lexical.document_count() == self.store.count("chunks")
+        except LexicalIndexError:
+            return False
 
     # -- indexing -----------------------------------------------------------------------------
 
@@ -328,6 +348,8 @@ class Index:
             if not root_rows:
                 raise NoIndexError("no folders are indexed yet", "run `localsearch index PATH`")
             self.sync_lexical(progress)
+            if self.lexical_repaired:
+                report.warnings.append(self.lexical_repaired)
             space, encoder = self.space_for_writing(model, reembed)
             for root_id, root in root_rows:
                 if not root.exists():
@@ -723,6 +745,7 @@ class Index:
             vectors=store.count_vectors(space) if space else 0,
             database_bytes=db_bytes,
             lexical_bytes=lexical_bytes,
-            lexical_in_step=self.lexical.synced_version() == store.data_version(),
+            lexical_in_step=self.lexical.synced_version() == store.data_version()
+            and self.lexical_intact(),
             last_indexed_at=max(lasts) if lasts else None,
         )

@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from localsearch.cli import home_option, settings_from
+from localsearch.cli.terminal_text import safe_json, terminal_safe
 from localsearch.config import Settings
 from localsearch.errors import UsageError
 from localsearch.search.modes import FUSIONS, MODES
@@ -82,6 +83,8 @@ def search(
         "history": "cli" if settings.record_history else None,
     }
     results = run_search(settings, request)
+    for warning in results.get("warnings", []):
+        sys.stderr.write(terminal_safe(f"Warning: {warning}") + "\n")
     results.setdefault("search_id", None)  # an older server does not say
     hits = results["results"]
     if open_rank is not None and open_rank > len(hits):
@@ -162,7 +165,7 @@ def print_results(results: dict[str, Any], explain: bool) -> None:
         if not results["results"]:
             _write("No results.\n")
         for rank, hit in enumerate(results["results"], start=1):
-            _write("".join(f"{line}\n" for line in _plain_lines(rank, hit, explain)))
+            _write("".join(f"{terminal_safe(line)}\n" for line in _plain_lines(rank, hit, explain)))
         return
     from rich.text import Text
 
@@ -217,9 +220,7 @@ def _colour_wanted() -> bool:
 
 
 def _json(data: Any) -> str:
-    import json
-
-    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    return safe_json(data) + "\n"
 
 
 def _write(text: str) -> None:

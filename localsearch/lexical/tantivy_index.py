@@ -7,19 +7,25 @@ searches the stemmed fields alone, so English ranking is what it was.
 
 The index records which SQLite `data_version` it reflects in state.json, written only after a
 tantivy commit; any mismatch means "rebuild from SQLite", so a crash between the two commits
-costs a rebuild, never a wrong answer.
+costs a rebuild, never a wrong answer. A rebuild writes a fresh index beside the old one and
+swaps it in, so a rebuild that fails (a full disk) leaves the last good index searchable.
+Every tantivy failure leaves as a LexicalIndexError: damaged files, a full or read-only disk.
 """
 
 from __future__ import annotations
 
+import errno
+import os
 import re
 import shutil
+import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Protocol
 
 import tantivy
 
+from localsearch.errors import LexicalDiskFullError, LexicalIndexError
 from localsearch.jsonfile import read_json_object, write_json_atomically
 from localsearch.language import (
     ENGLISH,
@@ -39,6 +45,8 @@ CJK_FIELDS = ["title_cjk", "heading_cjk", "body_cjk"]
 FIELD_BOOSTS = {"title": 0.4, "heading": 1.0, "body": 1.0, "path": 0.5}
 CJK_FIELD_BOOSTS = {"title_cjk": 0.4, "heading_cjk": 1.0, "body_cjk": 1.0}
 WRITER_HEAP_BYTES = 64_000_000
+
+_LOCK_FILES = frozenset({".tantivy-meta.lock", ".tantivy-writer.lock"})
 
 _PHRASE = re.compile(r'"([^"]+)"')
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -100,10 +108,40 @@ def _path_words(path: str) -> str:
     return re.sub(r"[\\/._\-]+", " ", path)
 
 
+def _is_disk_full(exc: BaseException) -> bool:
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return True
+    return "No space left on device" in str(exc) or "StorageFull" in str(exc)
+
+
+def _failure(exc: BaseException, action: str) -> LexicalIndexError:
+    """A tantivy or file error as the error the engine handles: full disk, or damage."""
+    if _is_disk_full(exc):
+        return LexicalDiskFullError(
+            "the disk is full; the BM25 index keeps its last good state",
+            "free some space; the next search or `localsearch index` brings it up to date",
+        )
+    first_line = (str(exc) or type(exc).__name__).splitlines()[0][:200]
+    return LexicalIndexError(
+        f"the BM25 index could not be {action}: {first_line}",
+        "run `localsearch index` to rebuild it from the database",
+    )
+
+
+def _is_tantivy_panic(exc: BaseException) -> bool:
+    # pyo3 turns a Rust panic (a truncated or scrambled segment) into a BaseException subclass.
+    return type(exc).__name__ == "PanicException"
+
+
+def _is_failure(exc: BaseException) -> bool:
+    return isinstance(exc, Exception) or _is_tantivy_panic(exc)
+
+
 class LexicalIndex:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self._index: tantivy.Index | None = None
+        self._readonly_view: tempfile.TemporaryDirectory[str] | None = None
 
     @property
     def state_path(self) -> Path:
@@ -117,20 +155,53 @@ class LexicalIndex:
             return None  # another analyser built it: rebuild rather than mismatch words
         return int(state.get("version", -1))
 
-    def _write_state(self, version: int) -> None:
+    def _write_state(self, version: int, directory: Path | None = None) -> None:
         write_json_atomically(
-            self.state_path,
+            (directory or self.directory) / "state.json",
             {"schema": SCHEMA_VERSION, "version": version, "analysis": analysis_signature()},
         )
 
     def _open(self) -> tantivy.Index:
         if self._index is None:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            self._index = tantivy.Index(_schema(), path=str(self.directory), reuse=True)
+            if os.access(self.directory, os.W_OK):
+                self._index = tantivy.Index(_schema(), path=str(self.directory), reuse=True)
+            elif self.directory.is_dir():
+                self._index = self._open_read_only()
+            else:
+                self.directory.mkdir(parents=True, exist_ok=True)
+                self._index = tantivy.Index(_schema(), path=str(self.directory), reuse=True)
         return self._index
+
+    def _open_read_only(self) -> tantivy.Index:
+        """Tantivy takes lock files even to read: read a read-only index through a folder of
+        links to its files, where the lock files can be made."""
+        self._readonly_view = tempfile.TemporaryDirectory(prefix="localsearch-bm25-")
+        view = Path(self._readonly_view.name)
+        for entry in self.directory.iterdir():
+            if entry.name not in _LOCK_FILES:
+                (view / entry.name).symlink_to(entry.resolve())
+        return tantivy.Index.open(str(view))
+
+    def close(self) -> None:
+        self._index = None
+        if self._readonly_view is not None:
+            self._readonly_view.cleanup()
+            self._readonly_view = None
 
     def exists(self) -> bool:
         return self.synced_version() is not None
+
+    def document_count(self) -> int:
+        """How many chunks the index holds; raises LexicalIndexError if it cannot be read."""
+        try:
+            index = self._open()
+            index.reload()
+            return int(index.searcher().num_docs)
+        except BaseException as exc:
+            if _is_failure(exc):
+                self.close()
+                raise _failure(exc, "read") from None
+            raise
 
     @staticmethod
     def _document(chunk: LexicalChunk) -> tantivy.Document:
@@ -158,21 +229,39 @@ class LexicalIndex:
         version: int,
         on_progress: Callable[[int], None] | None = None,
     ) -> int:
-        """Write a fresh index from all chunks; returns how many were indexed."""
-        self._index = None
-        if self.directory.exists():
-            shutil.rmtree(self.directory)
-        index = self._open()
-        writer = index.writer(WRITER_HEAP_BYTES, 1)
+        """Write a fresh index from all chunks beside the current one, then swap it in.
+
+        Returns how many chunks were indexed. If anything fails on the way, the new index is
+        removed and the current one, good or not, stays where it was.
+        """
+        self.close()
+        fresh = self.directory.with_name(self.directory.name + ".new")
+        retired = self.directory.with_name(self.directory.name + ".old")
+        for leftover in (fresh, retired):
+            shutil.rmtree(leftover, ignore_errors=True)
         count = 0
-        for chunk in chunks:
-            writer.add_document(self._document(chunk))
-            count += 1
-            if on_progress and count % 1000 == 0:
-                on_progress(1000)
-        writer.commit()
-        writer.wait_merging_threads()
-        self._write_state(version)
+        try:
+            fresh.mkdir(parents=True)
+            index = tantivy.Index(_schema(), path=str(fresh), reuse=False)
+            writer = index.writer(WRITER_HEAP_BYTES, 1)
+            for chunk in chunks:
+                writer.add_document(self._document(chunk))
+                count += 1
+                if on_progress and count % 1000 == 0:
+                    on_progress(1000)
+            writer.commit()
+            writer.wait_merging_threads()
+            del writer, index
+            self._write_state(version, fresh)
+            if self.directory.exists():
+                os.replace(self.directory, retired)
+            os.replace(fresh, self.directory)
+        except BaseException as exc:
+            shutil.rmtree(fresh, ignore_errors=True)
+            if _is_failure(exc):
+                raise _failure(exc, "written") from None
+            raise
+        shutil.rmtree(retired, ignore_errors=True)
         if on_progress:
             on_progress(count % 1000)
         return count
@@ -181,15 +270,22 @@ class LexicalIndex:
         self, removed_doc_ids: Sequence[int], added: Iterable[LexicalChunk], version: int
     ) -> None:
         """Replace the chunks of changed documents; `removed_doc_ids` covers changed ones too."""
-        index = self._open()
-        writer = index.writer(WRITER_HEAP_BYTES, 1)
-        for doc_id in removed_doc_ids:
-            writer.delete_documents_by_term("doc_id", doc_id)
-        for chunk in added:
-            writer.add_document(self._document(chunk))
-        writer.commit()
-        writer.wait_merging_threads()
-        self._write_state(version)
+        try:
+            index = self._open()
+            writer = index.writer(WRITER_HEAP_BYTES, 1)
+            for doc_id in removed_doc_ids:
+                writer.delete_documents_by_term("doc_id", doc_id)
+            for chunk in added:
+                writer.add_document(self._document(chunk))
+            writer.commit()
+            writer.wait_merging_threads()
+            del writer
+            self._write_state(version)
+        except BaseException as exc:
+            if _is_failure(exc):
+                self.close()
+                raise _failure(exc, "written") from None
+            raise
 
     def language_counts(self) -> dict[str, int]:
         """How many chunks each analyser handled: {"en": …, "zh": …, "ja": …, "cjk": …}."""
@@ -224,14 +320,22 @@ class LexicalIndex:
         fields: list[str] = SEARCH_FIELDS,
         boosts: dict[str, float] = FIELD_BOOSTS,
     ) -> list[tuple[int, float]]:
-        """Like `search`, for text already in query syntax (terms, phrases, `^` boosts)."""
+        """Like `search`, for text already in query syntax (terms, phrases, `^` boosts).
+
+        Raises LexicalIndexError when the index files cannot be read."""
         if not text or not self.directory.exists():
             return []
-        index = self._open()
-        index.reload()
-        parsed, _errors = index.parse_query_lenient(
-            text, default_field_names=list(fields), field_boosts=dict(boosts)
-        )
-        searcher = index.searcher()
-        hits = searcher.search(parsed, limit, count=False).hits
-        return [(int(searcher.doc(addr)["chunk_id"][0]), float(score)) for score, addr in hits]
+        try:
+            index = self._open()
+            index.reload()
+            parsed, _errors = index.parse_query_lenient(
+                text, default_field_names=list(fields), field_boosts=dict(boosts)
+            )
+            searcher = index.searcher()
+            hits = searcher.search(parsed, limit, count=False).hits
+            return [(int(searcher.doc(addr)["chunk_id"][0]), float(score)) for score, addr in hits]
+        except BaseException as exc:
+            if _is_failure(exc):
+                self.close()
+                raise _failure(exc, "read") from None
+            raise

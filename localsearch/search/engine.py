@@ -8,6 +8,8 @@ no longer scans sqlite-vec's table on every query; a one-shot search uses sqlite
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -17,7 +19,14 @@ from typing import Any
 from localsearch.catalog import is_multilingual
 from localsearch.config import Settings
 from localsearch.embed.encoder import Encoder
-from localsearch.errors import ModelMismatchError, NoIndexError, UsageError
+from localsearch.errors import (
+    IndexBusyError,
+    LexicalDiskFullError,
+    LexicalIndexError,
+    ModelMismatchError,
+    NoIndexError,
+    UsageError,
+)
 from localsearch.language.scripts import ENGLISH, detect_language
 from localsearch.lexical import LexicalIndex
 from localsearch.search.aggregate import documents_from_chunks
@@ -89,6 +98,7 @@ class SearchResults:
     # Where the time went: encode, vectors, bm25, fusion, snippets (benchmarks/query_latency.py).
     parts_ms: dict[str, float] = field(default_factory=dict)
     weak_match: bool = False  # nothing found matches the query well (search/calibrate.py)
+    warnings: list[str] = field(default_factory=list)  # lines for stderr: degraded results
 
     def to_dict(self, explain: bool = False) -> dict[str, Any]:
         return {
@@ -126,7 +136,9 @@ class SearchEngine:
         if not settings.database_path.exists():
             raise NoIndexError(f"no index in {settings.home}", "run `localsearch index PATH` first")
         self.settings = settings
-        self.store = Store(settings.database_path)
+        # Searching needs no write access: a data folder we cannot write is read as it is.
+        writable = os.access(settings.home, os.W_OK) and os.access(settings.database_path, os.W_OK)
+        self.store = Store(settings.database_path, readonly=not writable)
         self.lexical = LexicalIndex(settings.lexical_dir)
         self._encoder_factory = encoder_factory
         self._encoder: Encoder | None = None
@@ -136,23 +148,69 @@ class SearchEngine:
         self.keep_vectors = False  # set by warm_up(): long-lived callers search in memory
 
     def close(self) -> None:
+        self.lexical.close()
         self.store.close()
 
-    def ensure_lexical(self) -> None:
-        """Repair a missing or stale BM25 index unless a writer is busy; else use what is there."""
+    def ensure_lexical(self) -> str | None:
+        """Repair a missing or stale BM25 index unless a writer is busy; else use what is there.
+
+        Returns a line for the user when the repair could not run and results may miss the
+        latest changes (a full or read-only disk), else None."""
         if self.lexical.synced_version() == self.store.data_version():
-            return
-        from localsearch.errors import IndexBusyError
+            return None
+        problem = self._repair_lexical(force=False)
+        if problem is None:
+            return None
+        return f"the BM25 index is behind the database and could not be updated now ({problem})"
+
+    def _repair_lexical(self, *, force: bool) -> str | None:
+        """Rebuild BM25 from SQLite under the writer lock; None when done (or a writer is
+        busy and will), else why it could not be done."""
         from localsearch.index import Index
 
+        self.lexical.close()
         index = Index(self.settings)
         try:
             with index.writer_lock(purpose="lexical repair"):
-                index.sync_lexical()
+                index.sync_lexical(force=force)
         except IndexBusyError:
-            pass
+            return None
+        except LexicalDiskFullError:
+            return "the disk is full"
+        except LexicalIndexError as exc:
+            return exc.message
+        except OSError as exc:
+            return "the data folder is read-only" if _read_only(exc) else str(exc)
         finally:
             index.close()
+        return None
+
+    def _lexical_candidates(
+        self, query: str, limit: int, warnings: list[str]
+    ) -> dict[int, float] | None:
+        """BM25 candidates; a damaged index is rebuilt once, and if that cannot be done the
+        search goes on without BM25 (None) and says so."""
+        stale = self.ensure_lexical()
+        if stale:
+            warnings.append(stale + "; showing its last good state")
+        try:
+            return dict(self._bm25(query, limit))
+        except LexicalIndexError:
+            pass
+        problem = self._repair_lexical(force=True)
+        if problem is None:
+            try:
+                found = dict(self._bm25(query, limit))
+            except LexicalIndexError as exc:
+                problem = exc.message
+            else:
+                warnings.append("the BM25 index was damaged; rebuilt it from the database")
+                return found
+        warnings.append(
+            f"the BM25 index is damaged and could not be rebuilt now ({problem});"
+            " showing dense results only"
+        )
+        return None
 
     def encoder(self) -> tuple[Encoder, Any]:
         space = self.store.active_space()
@@ -240,11 +298,13 @@ class SearchEngine:
         dense_chunks: dict[int, float] = {}
         parts = results.parts_ms
         if mode in ("hybrid", "bm25"):
-            self.ensure_lexical()
             # A filter may reject most of what BM25 finds, so look deeper before filtering.
             limit = chunk_depth * (5 if filtered else 1)
             bm25_started = time.perf_counter()
-            bm25_chunks = dict(self._bm25(query, limit))
+            found = self._lexical_candidates(query, limit, results.warnings)
+            if found is None and mode == "bm25":
+                mode = "dense"  # BM25 is unavailable: answer from the vectors rather than not
+            bm25_chunks = found or {}
             parts["bm25"] = (time.perf_counter() - bm25_started) * 1000
         if mode in ("hybrid", "dense"):
             dense_chunks = self._dense_candidates(query, chunk_depth, where, params, parts)
@@ -327,7 +387,10 @@ class SearchEngine:
             # Function words alone ("what is qwxzv") are no match: ask again without them.
             content = bm25_query_text(query, function_weight=0.0)
             if detect_language(query) == ENGLISH and content != bm25_query_text(query):
-                words_matched = bool(self.lexical.search_query_text(content, 1))
+                try:
+                    words_matched = bool(self.lexical.search_query_text(content, 1))
+                except LexicalIndexError:
+                    pass  # BM25 is unavailable (said in the warnings): keep what was found
         return is_weak_match(mode, words_matched, best_cosine)
 
     def _multilingual_model(self) -> bool:
@@ -411,6 +474,10 @@ class SearchEngine:
         if hit.chunk_id not in rows:
             return []
         return self.store.neighbours(rows[hit.chunk_id], before, after)
+
+
+def _read_only(exc: OSError) -> bool:
+    return exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM)
 
 
 def _encode_query(encoder: Encoder, query: str) -> Any:

@@ -7,6 +7,7 @@ sqlite3 module that cannot load extensions, and apsw wheels bundle a SQLite that
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 import apsw
 import sqlite_vec
@@ -20,7 +21,19 @@ def open_connection(path: Path | str, *, readonly: bool = False) -> apsw.Connect
         if readonly
         else apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE
     )
-    conn = apsw.Connection(str(path), flags=flags)
+    try:
+        conn = apsw.Connection(str(path), flags=flags)
+        if readonly:
+            conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+    except apsw.CantOpenError:
+        if not readonly:
+            raise
+        # A WAL database in a folder we cannot write: SQLite cannot make its -shm file, so read
+        # the file as it is. Nothing can be writing it (no one could make the -wal file either).
+        conn = apsw.Connection(
+            f"file:{quote(str(path))}?immutable=1",
+            flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI,
+        )
     conn.enable_load_extension(True)
     conn.load_extension(sqlite_vec.loadable_path())
     conn.enable_load_extension(False)

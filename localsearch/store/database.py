@@ -15,10 +15,10 @@ from pathlib import Path
 import apsw
 import numpy as np
 
-from localsearch.errors import LocalSearchError
+from localsearch.errors import DiskFullError, LocalSearchError
 from localsearch.ingest.types import Chunk
 from localsearch.store.connection import open_connection
-from localsearch.store.migrations import migrate
+from localsearch.store.migrations import MIGRATIONS, migrate, schema_version
 
 
 @dataclass(frozen=True)
@@ -71,13 +71,23 @@ def vector_blob(vector: np.ndarray) -> bytes:
 
 
 class Store:
-    def __init__(self, path: Path, *, create: bool = True) -> None:
-        if not create and not path.exists():
+    def __init__(self, path: Path, *, create: bool = True, readonly: bool = False) -> None:
+        """`readonly` opens an existing database for reading only (a read-only data folder):
+        no migrations run, and an older schema is an error that names the fix."""
+        if (not create or readonly) and not path.exists():
             raise FileNotFoundError(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.conn = open_connection(path)
-            migrate(self.conn)
+            if readonly:
+                self.conn = open_connection(path, readonly=True)
+                if schema_version(self.conn) < len(MIGRATIONS):
+                    raise LocalSearchError(
+                        f"the database {path} needs an upgrade and its folder is read-only",
+                        "run `localsearch index` once with write access",
+                    )
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self.conn = open_connection(path)
+                migrate(self.conn)
         except apsw.Error as exc:
             raise LocalSearchError(
                 f"cannot open the database {path}: {exc}",
@@ -101,7 +111,7 @@ class Store:
                 raise
             self.conn.execute("COMMIT")
         except apsw.FullError:
-            raise LocalSearchError(
+            raise DiskFullError(
                 "the disk is full; the index keeps its last committed state",
                 "free some space and run the command again",
             ) from None

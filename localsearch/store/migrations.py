@@ -104,6 +104,15 @@ MIGRATIONS: list[str] = [
 ]
 
 
+def schema_version(conn: apsw.Connection) -> int:
+    """The highest migration applied, without changing anything (0 for a new database)."""
+    try:
+        row = conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+    except apsw.SQLError:
+        return 0
+    return int(row[0]) if row and row[0] is not None else 0
+
+
 def migrate(conn: apsw.Connection) -> int:
     """Apply pending migrations; returns the schema version now in force."""
     conn.execute(

@@ -1,0 +1,179 @@
+"""Hostile input and faults (issue 15): real files, real mounts and real processes, no mocks.
+
+Each test builds the file or the fault that once broke localsearch and asserts the clean
+outcome: a clear line, a non-zero exit where the input is bad, and an index that still answers.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import CORPUS, require
+
+from localsearch.config import load_settings
+from localsearch.errors import LocalSearchError
+from localsearch.index import Index
+from localsearch.search import SearchEngine
+
+PEPS = CORPUS / "python-peps" / "peps"
+
+NOTES = {
+    "capybara.md": "# Capybaras\n\nThe capybara is the largest living rodent on earth.\n",
+    "bread.md": "# Sourdough\n\nA recipe for sourdough bread: flour, water, salt and a starter.\n",
+    "tool.py": 'def greet(name):\n    """Say hello to someone by name."""\n    return name\n',
+}
+
+
+def _mount(point: Path, *options: str) -> bool:
+    point.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(["mount", *options, str(point)], capture_output=True)
+    return done.returncode == 0
+
+
+@pytest.fixture
+def mounts() -> Iterator[list[Path]]:
+    """Mount points to unmount at the end, innermost first."""
+    mounted: list[Path] = []
+    yield mounted
+    for point in reversed(mounted):
+        subprocess.run(["umount", "-l", str(point)], check=False, capture_output=True)
+
+
+def tiny_tmpfs(point: Path, mounts: list[Path], size: str = "2100k") -> Path:
+    if not _mount(point, "-t", "tmpfs", "-o", f"size={size}", "tmpfs"):
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    mounts.append(point)
+    return point
+
+
+def read_only_view(source: Path, point: Path, mounts: list[Path]) -> Path:
+    """`source` again at `point`, read-only even for root (a bind mount remounted ro)."""
+    if not _mount(point, "--bind", str(source)):
+        pytest.skip("cannot bind-mount here (needs root)")
+    mounts.append(point)
+    if not _mount(point, "-o", "remount,ro,bind"):
+        pytest.skip("cannot remount read-only here")
+    return point
+
+
+def write_files(folder: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def index_into(home: Path, *folders: Path) -> None:
+    index = Index(load_settings(home))
+    try:
+        index.update(list(folders))
+    finally:
+        index.close()
+
+
+def search(home: Path, query: str, mode: str = "hybrid"):  # type: ignore[no-untyped-def]
+    engine = SearchEngine(load_settings(home))
+    try:
+        return engine.search(query, mode=mode, k=5)
+    finally:
+        engine.close()
+
+
+# -- 1. a full disk while tantivy writes ----------------------------------------------------
+
+
+def test_disk_full_while_bm25_is_written_keeps_search_answering_and_repairs_later(tmp_path, mounts):
+    docs = tmp_path / "peps"
+    docs.mkdir()
+    for pep in sorted(require(PEPS).glob("pep-0*.rst"))[:16]:
+        shutil.copy(pep, docs)
+    disk = tiny_tmpfs(tmp_path / "disk", mounts)
+    home = disk / "home"
+    try:
+        index_into(home, docs)
+    except LocalSearchError as exc:  # SQLite committed what fitted; BM25 ran out of space
+        assert "disk is full" in exc.message
+    results = search(home, "python packaging metadata")
+    assert results.hits, "dense search answers while BM25 cannot be brought up to date"
+    assert any("disk is full" in w for w in results.warnings)
+    search(home, "python packaging metadata", mode="bm25")  # answers, never raises
+
+    subprocess.run(["mount", "-o", "remount,size=20m", str(disk)], check=True)
+    repaired = search(home, "python packaging metadata", mode="bm25")
+    assert repaired.hits and not repaired.warnings
+
+
+# -- 5. damaged BM25 files -----------------------------------------------------------------
+
+
+def _scramble_segments(lexical: Path) -> None:
+    for part in lexical.glob("*.idx"):
+        part.write_bytes(b"\xde\xad" * (part.stat().st_size // 2 + 1))
+
+
+def _delete_store(lexical: Path) -> None:
+    for part in lexical.glob("*.store"):
+        part.unlink()
+
+
+def _garbage_meta(lexical: Path) -> None:
+    (lexical / "meta.json").write_text("garbage", encoding="utf-8")
+
+
+@pytest.mark.parametrize("damage", [_scramble_segments, _delete_store, _garbage_meta])
+def test_damaged_bm25_files_are_rebuilt_from_sqlite_and_said(tmp_path, damage):
+    docs = write_files(tmp_path / "docs", NOTES)
+    home = tmp_path / "home"
+    index_into(home, docs)
+    damage(home / "lexical")
+
+    results = search(home, "capybara rodent", mode="bm25")
+    assert [Path(h.path).name for h in results.hits][:1] == ["capybara.md"]
+    assert results.warnings == ["the BM25 index was damaged; rebuilt it from the database"]
+    assert not search(home, "capybara rodent", mode="bm25").warnings
+
+
+def test_index_and_status_notice_damaged_bm25_files(tmp_path):
+    docs = write_files(tmp_path / "docs", NOTES)
+    home = tmp_path / "home"
+    index_into(home, docs)
+    _delete_store(home / "lexical")
+    index = Index(load_settings(home))
+    try:
+        assert index.status().lexical_in_step is False
+        report = index.update()
+        assert report.warnings == ["the BM25 index was damaged; rebuilt it from the database"]
+        assert index.status().lexical_in_step is True
+    finally:
+        index.close()
+
+
+def test_damaged_bm25_that_cannot_be_rebuilt_falls_back_to_dense(tmp_path, mounts):
+    docs = write_files(tmp_path / "docs", NOTES)
+    home = tmp_path / "home"
+    index_into(home, docs)
+    _garbage_meta(home / "lexical")
+    view = read_only_view(home, tmp_path / "view", mounts)
+    results = search(view, "capybara rodent", mode="bm25")
+    assert [Path(h.path).name for h in results.hits][:1] == ["capybara.md"]
+    assert len(results.warnings) == 1
+    assert results.warnings[0].startswith("the BM25 index is damaged and could not be rebuilt")
+    assert results.warnings[0].endswith("showing dense results only")
+
+
+# -- 20. a read-only home ------------------------------------------------------------------
+
+
+def test_a_read_only_home_can_be_searched(tmp_path, mounts):
+    docs = write_files(tmp_path / "docs", NOTES)
+    home = tmp_path / "home"
+    index_into(home, docs)
+    view = read_only_view(home, tmp_path / "view", mounts)
+    for mode in ("bm25", "hybrid"):
+        results = search(view, "capybara rodent", mode=mode)
+        assert [Path(h.path).name for h in results.hits][:1] == ["capybara.md"]
+        assert not results.warnings
