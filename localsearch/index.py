@@ -27,6 +27,7 @@ from localsearch.errors import (
     NoIndexError,
     UsageError,
 )
+from localsearch.ingest.chunk import MAX_DOCUMENT_CHARS, limit_document
 from localsearch.ingest.types import Chunk, ExtractedDocument, FoundFile, SkippedFile
 from localsearch.lexical import LexicalIndex
 from localsearch.lock import WriterLock
@@ -127,12 +128,13 @@ def file_source(
     max_member_bytes: int | None = None,
 ) -> SourceDocument:
     from localsearch.ingest.containers import is_container
+    from localsearch.ingest.regular_file import read_regular_file
 
     source = SourceDocument(
         path=str(found.path),
         size=found.size,
         mtime_ns=found.mtime_ns,
-        content_hash=lambda: sha256_bytes(found.path.read_bytes()),
+        content_hash=lambda: sha256_bytes(read_regular_file(found.path)),
         extract=lambda: extract(found.path),
     )
     if is_container(found.path):
@@ -195,6 +197,20 @@ def normalised(path: Path | str) -> Path:
 
 def _within(child: Path, parent: Path) -> bool:
     return child == parent or parent in child.parents
+
+
+def _skip_reason(exc: Exception) -> str:
+    from localsearch.ingest.regular_file import NotRegularFileError
+
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    if isinstance(exc, FileNotFoundError):
+        return "deleted while indexing"
+    if isinstance(exc, NotRegularFileError):
+        return "not a regular file"
+    if isinstance(exc, OSError):
+        return f"cannot read file: {exc.strerror or type(exc).__name__}"
+    return str(exc) or type(exc).__name__
 
 
 class Index:
@@ -533,13 +549,16 @@ class Index:
                     else:
                         document = source.extract()
                 except (extraction_error, OSError) as exc:
-                    reason = str(exc) or type(exc).__name__
-                    if isinstance(exc, PermissionError):
-                        reason = "permission denied"
+                    reason = _skip_reason(exc)
                     new_skips.append((source.path, reason))
                     report.skipped.append((source.path, reason))
                     seen.discard(source.path)
                     continue
+                if limit_document(document) > MAX_DOCUMENT_CHARS:
+                    report.warnings.append(
+                        f"{source.path}: only its first {MAX_DOCUMENT_CHARS:,} characters"
+                        " are indexed"
+                    )
                 chunks = self._chunk(document)
                 pending.append(
                     _Pending(source, content_hash, document, chunks, old.id if old else None)

@@ -485,7 +485,7 @@ def test_bad_input_only_ever_raises_extraction_error(
 
 
 def test_unreadable_path_is_an_extraction_error(tmp_path: Path) -> None:
-    with pytest.raises(ExtractionError, match="file disappeared"):
+    with pytest.raises(ExtractionError, match="deleted while indexing"):
         extract_file(tmp_path / "gone.md")
     with pytest.raises(ExtractionError, match="is a directory"):
         extract_file(tmp_path)

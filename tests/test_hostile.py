@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import CORPUS, require
+from ingest_fixtures import MARKITDOWN
 
 from localsearch.config import load_settings
 from localsearch.errors import LocalSearchError
@@ -177,3 +178,142 @@ def test_a_read_only_home_can_be_searched(tmp_path, mounts):
         results = search(view, "capybara rodent", mode=mode)
         assert [Path(h.path).name for h in results.hits][:1] == ["capybara.md"]
         assert not results.warnings
+
+
+# -- 2 and 18. files swapped or deleted between the walk and the read ---------------------------
+
+
+def _index_while(home: Path, docs: Path, act_on: str, act) -> object:  # type: ignore[no-untyped-def]
+    """Index `docs`, calling `act(path)` when the indexer reaches the file named `act_on`
+    (after the walk found it, before it is read). Runs in a thread that must finish."""
+    import threading
+
+    from localsearch.progress import ProgressEvent
+
+    outcome: list[object] = []
+
+    def progress(event: ProgressEvent) -> None:
+        if event.stage == "files" and event.detail and Path(event.detail).name == act_on:
+            act(Path(event.detail))
+
+    def run() -> None:
+        index = Index(load_settings(home))
+        try:
+            outcome.append(index.update([docs], progress=progress))
+        except BaseException as exc:  # noqa: BLE001 - handed to the test
+            outcome.append(exc)
+        finally:
+            index.close()
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(timeout=120)
+    return outcome[0] if outcome else None
+
+
+def test_a_file_swapped_for_a_named_pipe_is_skipped_without_blocking(tmp_path):
+    import os
+
+    docs = write_files(tmp_path / "docs", NOTES)
+
+    def swap_for_fifo(path: Path) -> None:
+        path.unlink()
+        os.mkfifo(path)
+
+    report = _index_while(tmp_path / "home", docs, "capybara.md", swap_for_fifo)
+    if report is None:  # unblock the stuck reader so the thread can end, then fail
+        fd = os.open(docs / "capybara.md", os.O_WRONLY | os.O_NONBLOCK)
+        os.close(fd)
+        pytest.fail("the indexer blocked opening a named pipe")
+    assert not isinstance(report, BaseException), report
+    assert (str(docs / "capybara.md"), "not a regular file") in report.skipped  # type: ignore[attr-defined]
+    assert report.added == 2  # type: ignore[attr-defined]
+
+
+def test_a_file_deleted_mid_run_is_reported_as_deleted_while_indexing(tmp_path):
+    docs = write_files(tmp_path / "docs", NOTES)
+    report = _index_while(tmp_path / "home", docs, "bread.md", Path.unlink)
+    assert not isinstance(report, BaseException), report
+    assert report.skipped == [(str(docs / "bread.md"), "deleted while indexing")]  # type: ignore[attr-defined]
+
+
+# -- 3. a DOCX whose XML inflates past the limit ------------------------------------------------
+
+
+def test_a_docx_that_inflates_too_far_is_skipped_as_too_large_when_decompressed(tmp_path):
+    import zipfile
+
+    from localsearch.ingest.extract import ExtractionError, extract_file
+
+    source = CORPUS / "python-docx"
+    template = next(iter(sorted(require(source).rglob("*.docx"))), None)
+    if template is None:
+        pytest.skip("no .docx in the shared corpus")
+    bomb = tmp_path / "bomb.docx"
+    with (
+        zipfile.ZipFile(template) as original,
+        zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as out,
+    ):
+        for item in original.infolist():
+            data = original.read(item)
+            if item.filename == "word/document.xml":
+                data += b" " * (65 * 1024 * 1024)  # trailing whitespace: still valid XML
+            out.writestr(item.filename, data)
+    assert bomb.stat().st_size < 2 * 1024 * 1024
+    with pytest.raises(ExtractionError, match="too large when decompressed") as caught:
+        extract_file(bomb)
+    assert str(caught.value) == (
+        "DOCX too large when decompressed: word/document.xml inflates to 65 MB (limit 64 MB)"
+    )
+
+
+# -- 19. an EPUB with one chapter outside the package --------------------------------------------
+
+
+def test_an_epub_chapter_outside_the_package_is_skipped_and_the_rest_kept(tmp_path):
+    import zipfile
+
+    from localsearch.ingest.extract import extract_file
+
+    original = require(CORPUS / MARKITDOWN / "test.epub")
+    good = extract_file(original)
+    hostile = tmp_path / "escape.epub"
+    with zipfile.ZipFile(original) as source, zipfile.ZipFile(hostile, "w") as out:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename.endswith(".opf"):
+                data = data.replace(
+                    b"</manifest>",
+                    b'<item id="evil" href="../../etc/passwd" media-type="application/xhtml+xml"/>'
+                    b"</manifest>",
+                ).replace(b"</spine>", b'<itemref idref="evil"/></spine>')
+                assert b'idref="evil"' in data
+            out.writestr(item, data)
+    doc = extract_file(hostile)
+    assert [s.text for s in doc.sections] == [s.text for s in good.sections]
+    assert doc.title == good.title
+
+
+# -- 6. huge single-line files ----------------------------------------------------------------
+
+
+def test_a_minified_one_line_file_is_skipped_with_a_reason(tmp_path):
+    from localsearch.ingest.extract import ExtractionError, extract_file
+
+    minified = tmp_path / "bundle.min.js"
+    minified.write_text("var a=function(b){return b+1};" * 20_000, encoding="utf-8")
+    with pytest.raises(ExtractionError) as caught:
+        extract_file(minified)
+    assert str(caught.value) == "minified or one-line text (600,000 characters a line)"
+
+
+def test_a_huge_document_is_indexed_up_to_a_bounded_size_with_a_warning(tmp_path):
+    from localsearch.ingest.chunk import MAX_DOCUMENT_CHARS, limit_document
+    from localsearch.ingest.extract import extract_file
+
+    log = tmp_path / "huge.log"
+    line = "2026-12-01 12:00:00 INFO request served in 12 ms from the cache\n"
+    log.write_text(line * (MAX_DOCUMENT_CHARS // len(line) + 1000), encoding="utf-8")
+    doc = extract_file(log)
+    assert limit_document(doc) > MAX_DOCUMENT_CHARS
+    assert sum(len(s.text) for s in doc.sections) == MAX_DOCUMENT_CHARS

@@ -13,6 +13,7 @@ whitespace-separated pieces, so a chunk's count is the sum of its pieces' counts
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
@@ -37,6 +38,28 @@ class _Unit(NamedTuple):
     end: int
     tokens: int
     strength: int
+
+
+MAX_DOCUMENT_CHARS = 4_000_000  # about 4,000 chunks: a book, or the start of a huge log
+
+
+def limit_document(doc: ExtractedDocument, max_chars: int = MAX_DOCUMENT_CHARS) -> int:
+    """Cut `doc` in place to its first `max_chars` characters of section text, so that one
+    file's chunks, vectors and transaction stay bounded; returns the characters it had."""
+    total = sum(len(section.text) for section in doc.sections)
+    if total <= max_chars:
+        return total
+    kept: list[Section] = []
+    budget = max_chars
+    for section in doc.sections:
+        if budget <= 0:
+            break
+        if len(section.text) > budget:
+            section = dataclasses.replace(section, text=section.text[:budget])
+        kept.append(section)
+        budget -= len(section.text)
+    doc.sections[:] = kept
+    return total
 
 
 def chunk_document(

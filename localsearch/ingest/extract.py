@@ -15,6 +15,7 @@ from pathlib import Path
 from charset_normalizer import from_bytes
 
 from localsearch.ingest.extract_encoding import guess_encoding
+from localsearch.ingest.regular_file import NotRegularFileError, read_regular_file
 from localsearch.ingest.types import ExtractedDocument, Section
 
 
@@ -220,7 +221,7 @@ def _extract_as(path: Path, doc_type: str) -> ExtractedDocument:
 
         return extract_feed(path)
 
-    text = decode_text(path.read_bytes())
+    text = decode_text(read_regular_file(path))
     if doc_type == "md":
         from localsearch.ingest.extract_markup import extract_markdown
 
@@ -236,8 +237,24 @@ def _extract_as(path: Path, doc_type: str) -> ExtractedDocument:
     if doc_type == "code":
         from localsearch.ingest.extract_code import extract_code
 
+        _refuse_minified(text)
         return extract_code(text, path)
+    _refuse_minified(text)
     return extract_plain_text(text, path)
+
+
+MINIFIED_MIN_CHARS = 256 * 1024
+MINIFIED_LINE_CHARS = 5000  # average characters a line above which text is machine-made
+
+
+def _refuse_minified(text: str) -> None:
+    """Minified code and one-line data dumps are not worth searching, and cutting a megabyte
+    of one line into passages costs minutes and gigabytes: skip them with a reason."""
+    if len(text) < MINIFIED_MIN_CHARS:
+        return
+    per_line = len(text) // (text.count("\n") + 1)
+    if per_line > MINIFIED_LINE_CHARS:
+        raise ExtractionError(f"minified or one-line text ({per_line:,} characters a line)")
 
 
 def _is_feed(path: Path) -> bool:
@@ -358,7 +375,9 @@ def _os_error_reason(exc: OSError) -> str:
     if isinstance(exc, PermissionError):
         return "permission denied"
     if isinstance(exc, FileNotFoundError):
-        return "file disappeared"
+        return "deleted while indexing"
     if isinstance(exc, IsADirectoryError):
         return "is a directory"
+    if isinstance(exc, NotRegularFileError):
+        return "not a regular file"
     return f"cannot read file: {exc.strerror or type(exc).__name__}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import zipfile
 from pathlib import Path
+from typing import BinaryIO
 
 import docx
 from docx.document import Document as WordDocument
@@ -19,14 +20,23 @@ from docx.text.paragraph import Paragraph
 from lxml.etree import XMLSyntaxError
 
 from localsearch.ingest.extract import ExtractionError, HeadingPath, sections_from_lines, shorten
+from localsearch.ingest.regular_file import open_regular_file
+from localsearch.ingest.safe_zip import open_zip
 from localsearch.ingest.types import ExtractedDocument
 
 _HEADING_STYLE = re.compile(r"heading ([1-9])", re.IGNORECASE)
 
 
 def extract_docx(path: Path) -> ExtractedDocument:
+    with open_regular_file(path) as handle:
+        open_zip(handle, "DOCX").close()  # part sizes checked before python-docx inflates any
+        handle.seek(0)
+        return _extract_open_docx(handle, path)
+
+
+def _extract_open_docx(handle: BinaryIO, path: Path) -> ExtractedDocument:
     try:
-        document = docx.Document(str(path))
+        document = docx.Document(handle)
     except PackageNotFoundError as exc:
         raise ExtractionError("broken DOCX: not a Word package") from exc
     except zipfile.BadZipFile as exc:

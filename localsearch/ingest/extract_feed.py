@@ -12,6 +12,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 from localsearch.ingest.extract import ExtractionError, shorten
+from localsearch.ingest.regular_file import read_regular_file
 from localsearch.ingest.types import ExtractedDocument, Section
 
 _ATOM = "{http://www.w3.org/2005/Atom}"
@@ -29,7 +30,7 @@ def looks_like_feed(head: bytes) -> bool:
 
 
 def extract_feed(path: Path) -> ExtractedDocument:
-    data = path.read_bytes()
+    data = read_regular_file(path)
     try:
         root = ElementTree.fromstring(data)
     except ElementTree.ParseError as exc:

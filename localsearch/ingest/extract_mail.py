@@ -22,6 +22,7 @@ from localsearch.ingest.extract import (
     extract_plain_text,
     shorten,
 )
+from localsearch.ingest.regular_file import read_regular_file
 from localsearch.ingest.types import ExtractedDocument, Section
 
 Attachment = tuple[str, bytes]
@@ -30,7 +31,7 @@ _MAX_ATTACHMENTS = 200
 
 
 def read_eml(path: Path) -> tuple[ExtractedDocument, list[Attachment]]:
-    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    message = email.message_from_bytes(read_regular_file(path), policy=email.policy.default)
     if not isinstance(message, EmailMessage) or not any(message.get(h) for h in _HEADERS):
         raise ExtractionError("not an e-mail message: no From, To, Date or Subject header")
     headers = {name: _header(message, name) for name in _HEADERS}

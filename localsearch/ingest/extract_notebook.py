@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from localsearch.ingest.extract import ExtractionError, HeadingPath, decode_text, shorten
+from localsearch.ingest.regular_file import read_regular_file
 from localsearch.ingest.types import ExtractedDocument, Section
 
 _CELL_KEY = re.compile(r'(?<!\\)"cell_type"\s*:')
@@ -23,7 +24,7 @@ _TEXT_OUTPUT_TYPES = ("text/plain", "text/markdown")
 
 
 def extract_notebook(path: Path) -> ExtractedDocument:
-    text = decode_text(path.read_bytes())
+    text = decode_text(read_regular_file(path))
     try:
         notebook = json.loads(text)
     except json.JSONDecodeError as exc:

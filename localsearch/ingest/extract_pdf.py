@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import BinaryIO
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from localsearch.ingest.extract import ExtractionError, shorten
+from localsearch.ingest.regular_file import open_regular_file
 from localsearch.ingest.types import ExtractedDocument, Section
 
 # Titles that PDF producers write when the author gave none.
@@ -27,8 +29,13 @@ _PDFIUM_MARKERS = re.compile(r"[\x02\ufffe\uffff\x00]")
 
 def extract_pdf(path: Path) -> ExtractedDocument:
     """One section per page that has text; the scanned-only case is an error, not an empty doc."""
+    with open_regular_file(path) as handle:
+        return _extract_open_pdf(handle, path)
+
+
+def _extract_open_pdf(handle: BinaryIO, path: Path) -> ExtractedDocument:
     try:
-        document = pdfium.PdfDocument(path)
+        document = pdfium.PdfDocument(handle, autoclose=False)
     except pdfium.PdfiumError as exc:
         if getattr(exc, "err_code", None) == pdfium_c.FPDF_ERR_PASSWORD:
             raise ExtractionError("encrypted PDF") from exc

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from localsearch.ingest.extract import ExtractionError, decode_text
+from localsearch.ingest.regular_file import read_regular_file
 from localsearch.ingest.types import ExtractedDocument, Section
 
 _MAX_ROWS = 200_000  # per sheet; beyond this a sheet is data for a database, not a document
@@ -52,7 +53,7 @@ def extract_workbook(path: Path) -> ExtractedDocument:
 
 def extract_delimited(path: Path) -> ExtractedDocument:
     """A .csv or .tsv file in any encoding; the delimiter is sniffed, the header detected."""
-    text = decode_text(path.read_bytes())
+    text = decode_text(read_regular_file(path))
     delimiter = "\t" if path.suffix.lower() == ".tsv" else _sniff_delimiter(text)
     reader = csv.reader(text.splitlines(keepends=True), delimiter=delimiter)
     rows: list[list[str]] = []

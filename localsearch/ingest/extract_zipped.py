@@ -9,15 +9,18 @@ from __future__ import annotations
 import posixpath
 import re
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from xml.etree import ElementTree
 
 from localsearch.ingest.extract import ExtractionError, decode_text, shorten
 from localsearch.ingest.extract_html import html_to_sections
 from localsearch.ingest.extract_slide_parts import slide_extras
+from localsearch.ingest.regular_file import open_regular_file
+from localsearch.ingest.safe_zip import open_zip, read_part
 from localsearch.ingest.types import ExtractedDocument, Section
 
-_MAX_PART_BYTES = 64 * 1024 * 1024  # a larger part inside a document's zip is a zip bomb
 _NS = {
     "a": "http://schemas.openxmlformats.org/drawingml/2006/main",
     "p": "http://schemas.openxmlformats.org/presentationml/2006/main",
@@ -65,11 +68,14 @@ def extract_epub(path: Path) -> ExtractedDocument:
             for item in opf.iterfind("opf:manifest/opf:item", _NS)
         }
         sections = _epub_metadata(opf)
+        names = set(package.namelist())
         for itemref in opf.iterfind("opf:spine/opf:itemref", _NS):
             href = manifest.get(itemref.get("idref"))
             if href is None or itemref.get("linear") == "no":
                 continue
             part = posixpath.normpath(posixpath.join(posixpath.dirname(opf_path), href))
+            if part.startswith("../") or part not in names:
+                continue  # a chapter outside the package or missing: keep the others
             chapter_title, chapter = html_to_sections(decode_text(_read(package, part)))
             for section in chapter:
                 heading = section.heading or chapter_title
@@ -100,21 +106,14 @@ def _epub_metadata(opf: ElementTree.Element) -> list[Section]:
     return [Section(text="\n".join(lines))] if lines else []
 
 
-def _open_zip(path: Path, kind: str) -> zipfile.ZipFile:
-    try:
-        return zipfile.ZipFile(path)
-    except zipfile.BadZipFile as exc:
-        raise ExtractionError(f"broken {kind}: not a valid zip file") from exc
+@contextmanager
+def _open_zip(path: Path, kind: str) -> Iterator[zipfile.ZipFile]:
+    with open_regular_file(path) as handle, open_zip(handle, kind) as package:
+        yield package
 
 
 def _read(package: zipfile.ZipFile, name: str) -> bytes:
-    try:
-        info = package.getinfo(name)
-    except KeyError:
-        raise ExtractionError(f"broken file: {name} is missing") from None
-    if info.file_size > _MAX_PART_BYTES:
-        raise ExtractionError(f"broken file: {name} is too large")
-    return package.read(info)
+    return read_part(package, name)
 
 
 def _read_xml(package: zipfile.ZipFile, name: str) -> ElementTree.Element:
