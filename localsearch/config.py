@@ -6,6 +6,7 @@ the TUI agree without passing a dozen options around.
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
@@ -68,7 +69,64 @@ class Settings:
         return int(self.max_file_mb * 1024 * 1024)
 
 
+CHOICES: dict[str, tuple[str, ...]] = {
+    "device": ("auto", "cpu", "cuda", "mps"),
+    "precision": ("auto", "fp32", "bf16"),
+    "fusion": ("weighted", "rrf"),
+}
+# (lowest, highest) allowed; None for no bound.
+RANGES: dict[str, tuple[float | None, float | None]] = {
+    "max_file_mb": (0.001, None),
+    "chunk_tokens": (16, 8192),
+    "chunk_overlap": (0, 4096),
+    "embed_batch_size": (1, 65536),
+    "rrf_k": (1, None),
+    "bm25_weight": (0, None),
+    "dense_weight": (0, None),
+    "candidates": (1, 10000),
+    "server_idle_minutes": (0, None),
+}
+
+
+def _allowed(name: str) -> str:
+    if name in CHOICES:
+        return "one of " + ", ".join(CHOICES[name])
+    kind = "an integer" if name in _INTEGERS else "a number"
+    low, high = RANGES.get(name, (None, None))
+    if low is not None and high is not None:
+        return f"{kind} from {low:g} to {high:g}"
+    if low is not None:
+        return f"{kind} of at least {low:g}"
+    return kind
+
+
+_INTEGERS = frozenset({"chunk_tokens", "chunk_overlap", "embed_batch_size", "rrf_k", "candidates"})
+
+
 def _coerce(name: str, raw: Any, kind: type) -> Any:
+    def invalid() -> UsageError:
+        return UsageError(f"invalid value for setting {name!r}: {raw!r} (must be {_allowed(name)})")
+
+    if kind is str:
+        if not isinstance(raw, str) or not raw.strip():
+            raise invalid()
+        value: Any = raw.strip()
+        if name in CHOICES and value not in CHOICES[name]:
+            raise invalid()
+        return value
+    if kind in (int, float):
+        if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
+            raise invalid()
+        try:
+            number = float(raw) if kind is float else int(str(raw).strip())
+        except ValueError:
+            raise invalid() from None
+        if not math.isfinite(number):
+            raise invalid()
+        low, high = RANGES.get(name, (None, None))
+        if (low is not None and number < low) or (high is not None and number > high):
+            raise invalid()
+        return number
     try:
         if kind is Path:
             return Path(str(raw)).expanduser()
@@ -76,12 +134,24 @@ def _coerce(name: str, raw: Any, kind: type) -> Any:
             return str(raw).lower() in {"1", "true", "yes", "on"}
         return kind(raw)
     except (TypeError, ValueError):
-        raise UsageError(f"invalid value for setting {name!r}: {raw!r}") from None
+        raise invalid() from None
 
 
 def load_settings(home: Path | str | None = None, **overrides: Any) -> Settings:
     """Build Settings from overrides, the environment and `<home>/config.toml`."""
     base = Settings(home=Path(home).expanduser() if home else default_home())
+    if base.home.exists() and not base.home.is_dir():
+        source = (
+            "--home"
+            if home
+            else "LOCALSEARCH_HOME"
+            if os.environ.get("LOCALSEARCH_HOME")
+            else "the data folder"
+        )
+        raise UsageError(
+            f"{source} {base.home} is not a folder",
+            "point it at a folder (it is created if missing)",
+        )
     kinds = {f.name: type(getattr(base, f.name)) for f in fields(base)}
     values: dict[str, Any] = {}
     config_file = base.home / "config.toml"
@@ -99,4 +169,10 @@ def load_settings(home: Path | str | None = None, **overrides: Any) -> Settings:
     if unknown:
         raise UsageError(f"unknown setting(s): {', '.join(sorted(unknown))}")
     values.pop("home", None)
-    return replace(base, **{k: _coerce(k, v, kinds[k]) for k, v in values.items()})
+    settings = replace(base, **{k: _coerce(k, v, kinds[k]) for k, v in values.items()})
+    if settings.chunk_overlap >= settings.chunk_tokens:
+        raise UsageError(
+            f"invalid value for setting 'chunk_overlap': {settings.chunk_overlap}"
+            f" (must be smaller than chunk_tokens, {settings.chunk_tokens})"
+        )
+    return settings

@@ -33,6 +33,7 @@ from localsearch.lexical import LexicalIndex
 from localsearch.lock import WriterLock
 from localsearch.progress import ProgressCallback, ProgressEvent, ignore_progress
 from localsearch.store import EmbeddingSpace, Store
+from localsearch.store.paths import display_path
 
 BATCH_CHUNKS = 256  # chunks per commit: small enough that an interruption loses little
 BATCH_DOCUMENTS = 200
@@ -357,7 +358,13 @@ class Index:
         roots = [normalised(p) for p in paths or []]
         for root in roots:
             if not root.exists():
-                raise UsageError(f"no such file or folder: {root}")
+                raise UsageError(f"no such file or folder: {display_path(str(root))}")
+            if display_path(str(root)) != str(root):
+                raise UsageError(
+                    f"cannot add {display_path(str(root))} as a folder to index: its name is"
+                    " not valid UTF-8",
+                    "index the folder that holds it; files inside may have any name",
+                )
         with self.writer_lock(wait_seconds):
             report = IndexReport()
             root_rows = self._register_roots(roots) if roots else self._known_roots()
@@ -496,7 +503,7 @@ class Index:
         pending: list[_Pending] = []
         touched: list[tuple[int, int, int]] = []
         new_skips: list[tuple[str, str]] = [(str(s.path), s.reason) for s in skipped]
-        report.skipped.extend(new_skips)
+        report.skipped.extend((display_path(path), reason) for path, reason in new_skips)
         done = 0
 
         def flush() -> None:
@@ -522,20 +529,21 @@ class Index:
                 source = queue.popleft() if queue else next(remaining, None)
                 if source is None:
                     break
-                seen.add(source.path)
+                key = display_path(source.path)  # how the store names it
+                seen.add(key)
                 done += 1
                 progress(ProgressEvent("files", done, total, source.path))
-                old = stored.get(source.path)
+                old = stored.get(key)
                 if old and old.size == source.size and old.mtime_ns == source.mtime_ns:
                     report.unchanged += 1
-                    seen.update(members_of.get(source.path, ()))
+                    seen.update(members_of.get(key, ()))
                     continue
                 try:
                     content_hash = source.content_hash()
                     if old and old.content_hash == content_hash:
                         touched.append((old.id, source.size, source.mtime_ns))
                         report.unchanged += 1
-                        seen.update(members_of.get(source.path, ()))
+                        seen.update(members_of.get(key, ()))
                         continue
                     if source.expand is not None:
                         expansion = source.expand()
@@ -545,14 +553,14 @@ class Index:
                         if total is not None:
                             total += len(expansion.members)
                         new_skips.extend(expansion.skipped)
-                        report.skipped.extend(expansion.skipped)
+                        report.skipped.extend((display_path(p), r) for p, r in expansion.skipped)
                     else:
                         document = source.extract()
                 except (extraction_error, OSError) as exc:
                     reason = _skip_reason(exc)
                     new_skips.append((source.path, reason))
-                    report.skipped.append((source.path, reason))
-                    seen.discard(source.path)
+                    report.skipped.append((key, reason))
+                    seen.discard(key)
                     continue
                 if limit_document(document) > MAX_DOCUMENT_CHARS:
                     report.warnings.append(
@@ -573,6 +581,13 @@ class Index:
             for expansion in opened:
                 expansion.close()
         if remove_missing:
+            # Skip records of files this run did not skip again (fixed, or gone) are stale.
+            still_skipped = {path for path, _ in report.skipped}
+            stale = store.skipped_under(root_id) - still_skipped
+            if stale:
+                with store.transaction():
+                    for path in stale:
+                        store.clear_skipped(path)
             gone = [row.id for path, row in stored.items() if path not in seen]
             if gone:
                 with store.transaction():
@@ -660,12 +675,10 @@ class Index:
                 store.touch_document(doc_id, size, mtime_ns)
             for path, reason in new_skips:
                 store.record_skipped(root_id, path, reason)
-                old = store.conn.execute(
-                    "SELECT id FROM documents WHERE path = ?", (path,)
-                ).fetchone()
-                if old:
-                    store.delete_documents([int(old[0])], store.spaces())
-                    changed_doc_ids.append(int(old[0]))
+                old_id = store.document_id(path)
+                if old_id is not None:
+                    store.delete_documents([old_id], store.spaces())
+                    changed_doc_ids.append(old_id)
             version = store.bump_data_version() if changed_doc_ids else store.data_version()
         report.chunks_reused += sum(len(h) for h in hashes) - len(to_embed)
         if changed_doc_ids:

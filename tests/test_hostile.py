@@ -317,3 +317,274 @@ def test_a_huge_document_is_indexed_up_to_a_bounded_size_with_a_warning(tmp_path
     doc = extract_file(log)
     assert limit_document(doc) > MAX_DOCUMENT_CHARS
     assert sum(len(s.text) for s in doc.sections) == MAX_DOCUMENT_CHARS
+
+
+# -- 4 and 13. names and queries that are not valid UTF-8 ---------------------------------------
+
+
+def test_file_names_that_are_not_utf8_are_indexed_losslessly_and_open_at_their_path(
+    tmp_path, capsys
+):
+    import json
+    import os
+
+    from helpers import run_cli
+
+    docs = write_files(tmp_path / "docs", NOTES)
+    odd = os.path.join(os.fsencode(docs), b"caf\xe9 llamas.md")
+    with open(odd, "wb") as handle:
+        handle.write(b"# Llamas\n\nThe llama is a domesticated camelid from the Andes.\n")
+    home = tmp_path / "home"
+    index = Index(load_settings(home))
+    try:
+        report = index.update([docs])
+        assert (report.added, report.skipped) == (4, [])
+        again = index.update()
+        assert (again.added, again.updated, again.unchanged) == (0, 0, 4)
+    finally:
+        index.close()
+
+    hit = search(home, "domesticated camelid llama").hits[0]
+    assert hit.path == str(docs / "caf\\xe9 llamas.md")
+    with open(hit.os_path, "rb") as handle:
+        assert b"camelid" in handle.read()
+    assert os.fsencode(hit.os_path) == odd
+
+    code, out, err = run_cli(["search", "camelid", "--json", "--home", str(home)], capsys)
+    assert (code, err) == (0, "")
+    assert json.loads(out)["results"][0]["path"] == str(docs / "caf\\xe9 llamas.md")
+    code, out, err = run_cli(["search", "camelid", "--home", str(home)], capsys)
+    assert code == 0 and "caf\\xe9 llamas.md" in out
+
+
+def test_queries_and_path_filters_that_are_not_utf8_search_instead_of_crashing(tmp_path, capsys):
+    from helpers import run_cli
+
+    docs = write_files(tmp_path / "docs", NOTES)
+    home = tmp_path / "home"
+    index_into(home, docs)
+    code, out, err = run_cli(["search", "caf\udce9 capybara", "--home", str(home)], capsys)
+    assert (code, err) == (0, "")
+    assert "capybara.md" in out.splitlines()[1]
+    code, out, err = run_cli(
+        ["search", "capybara", "--path", "caf\udce9*", "--home", str(home)], capsys
+    )
+    assert (code, out, err) == (0, "No results.\n", "")
+
+
+# -- 9. control characters never reach the terminal ---------------------------------------------
+
+
+def test_escape_sequences_in_documents_and_names_are_shown_not_obeyed(tmp_path, capsys):
+    from helpers import run_cli
+
+    docs = write_files(
+        tmp_path / "docs",
+        {
+            "evil\x1b[2J.md": "# Pwned\x1b]0;pwned\x07 title\n\nThe capybara\x1b[31m swims.\n",
+            "noise\x1b[2J.exe": "binary",
+        },
+    )
+    home = tmp_path / "home"
+    code, _, err = run_cli(["index", str(docs), "-v", "-q", "--home", str(home)], capsys)
+    assert code == 0
+    assert f"skipped {docs}/noise\u241b[2J.exe: binary file" in err
+    code, out, err = run_cli(["search", "capybara", "--home", str(home)], capsys)
+    assert code == 0 and err == ""
+    assert "\x1b" not in out and "\x07" not in out
+    assert "Pwned\u241b]0;pwned\u2407 title" in out
+    assert f"{docs}/evil\u241b[2J.md:1-3" in out
+
+
+def test_highlights_stay_on_the_matched_words_after_control_characters():
+    from localsearch.cli.output import highlighted
+
+    text = "\x07\x07\x1b[2J the capybara swims"
+    start = text.index("capybara")
+    shown = highlighted(text, [(start, start + len("capybara"))])
+    span = shown.spans[0]
+    assert shown.plain[span.start : span.end] == "capybara"
+
+
+# -- 10. a private data folder ------------------------------------------------------------------
+
+
+def _mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_the_data_folder_is_private_whatever_the_umask(tmp_path, capsys):
+    import os
+
+    from helpers import run_cli
+
+    docs = write_files(tmp_path / "docs", NOTES)
+    home = tmp_path / "home"
+    previous = os.umask(0o022)
+    try:
+        code, _, _ = run_cli(["index", str(docs), "-q", "--home", str(home)], capsys)
+    finally:
+        os.umask(previous)
+    assert code == 0
+    assert _mode(home) == 0o700
+    assert _mode(home / "localsearch.db") == 0o600
+    assert _mode(home / "lexical") == 0o700
+    assert {_mode(p) for p in (home / "lexical").iterdir()} == {0o600}
+
+
+def test_an_existing_open_data_folder_is_tightened(tmp_path, capsys):
+    from helpers import run_cli
+
+    docs = write_files(tmp_path / "docs", NOTES)
+    home = tmp_path / "home"
+    index_into(home, docs)
+    for path in [home, *home.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    code, _, _ = run_cli(["status", "--home", str(home)], capsys)
+    assert code == 0
+    assert _mode(home) == 0o700
+    assert {_mode(p) for p in home.rglob("*") if p.is_file()} == {0o600}
+
+
+# -- 11. model weights changed in place ---------------------------------------------------------
+
+
+def test_search_refuses_a_model_whose_files_changed_since_indexing(tmp_path):
+    from localsearch.errors import ModelMismatchError
+    from localsearch.ingest.tokens import bundled_tokenizer_path
+
+    model = tmp_path / "my-model"
+    shutil.copytree(bundled_tokenizer_path().parent, model)
+    docs = write_files(tmp_path / "docs", NOTES)
+    home = tmp_path / "home"
+    index = Index(load_settings(home))
+    try:
+        index.update([docs], model=str(model))
+    finally:
+        index.close()
+    weights = next(model.glob("*.safetensors"))
+    with weights.open("r+b") as handle:  # swap two 1 KB runs of weights: same size, same names
+        handle.seek(40_000)
+        first = handle.read(1024)
+        second = handle.read(1024)
+        handle.seek(40_000)
+        handle.write(second + first)
+    with pytest.raises(ModelMismatchError) as caught:
+        search(home, "capybara", mode="dense")
+    assert str(caught.value) == (
+        f"the files of model {str(model)!r} changed since the index was built"
+        " (run `localsearch index --reembed`)"
+    )
+
+
+# -- 12 and 14-17. arguments, configuration and bookkeeping ------------------------------------
+
+
+def test_a_result_count_past_the_knn_limit_still_searches(tmp_path, capsys):
+    from helpers import run_cli
+
+    home = tmp_path / "home"
+    index_into(home, write_files(tmp_path / "docs", NOTES))
+    for mode in ("hybrid", "dense"):
+        code, out, err = run_cli(["search", "capybara", "-k", "2049", "--mode", mode], capsys)
+        assert (code, err) == (0, ""), err
+        assert "capybara.md" in out
+
+
+def test_an_empty_path_is_an_error_not_the_current_folder(tmp_path, capsys):
+    from helpers import run_cli
+
+    code, out, err = run_cli(["index", ""], capsys)
+    assert (code, out) == (2, "")
+    assert err == "Error: an empty path is not a folder — give the folder to index\n"
+    assert not (tmp_path / "home").exists()
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("chunk_tokens = 0", "'chunk_tokens': 0 (must be an integer from 16 to 8192)"),
+        ("embed_batch_size = -1", "'embed_batch_size': -1 (must be an integer from 1 to 65536)"),
+        ('bm25_weight = "nan"', "'bm25_weight': 'nan' (must be a number of at least 0)"),
+        ('precision = "fp8"', "'precision': 'fp8' (must be one of auto, fp32, bf16)"),
+        ("candidates = -5", "'candidates': -5 (must be an integer from 1 to 10000)"),
+        ('fusion = ""', "'fusion': '' (must be one of weighted, rrf)"),
+        ("chunk_overlap = 300", "'chunk_overlap': 300 (must be smaller than chunk_tokens, 250)"),
+    ],
+)
+def test_config_values_out_of_range_are_one_line_errors(isolated_home, capsys, line, message):
+    from helpers import run_cli
+
+    isolated_home.mkdir()
+    (isolated_home / "config.toml").write_text(line + "\n", encoding="utf-8")
+    code, out, err = run_cli(["search", "anything"], capsys)
+    assert (code, out, err) == (2, "", f"Error: invalid value for setting {message}\n")
+
+
+def test_a_home_that_is_a_file_is_said_to_be_one(isolated_home, tmp_path, capsys):
+    from helpers import run_cli
+
+    isolated_home.write_text("not a folder", encoding="utf-8")
+    docs = write_files(tmp_path / "docs", NOTES)
+    expected = (
+        f"Error: LOCALSEARCH_HOME {isolated_home} is not a folder"
+        " — point it at a folder (it is created if missing)\n"
+    )
+    for args in (["search", "capybara"], ["index", str(docs)]):
+        code, out, err = run_cli(args, capsys)
+        assert (code, out, err) == (2, "", expected)
+
+
+def test_skip_records_of_files_that_are_gone_are_dropped(tmp_path):
+    docs = write_files(
+        tmp_path / "docs", {**NOTES, "a.exe": "x", "b.exe": "x", "c.exe": "x", "d.docx": "x"}
+    )
+    home = tmp_path / "home"
+    index_into(home, docs)
+    for name in ("a.exe", "b.exe", "d.docx"):
+        (docs / name).unlink()
+    index = Index(load_settings(home))
+    try:
+        index.update()
+        assert index.status().skipped == 1
+        assert index.store.skipped() == [(str(docs / "c.exe"), "binary file")]
+    finally:
+        index.close()
+
+
+# -- 7. deeply nested HTML ----------------------------------------------------------------------
+
+
+def test_deeply_nested_html_is_read_in_linear_time(tmp_path):
+    import sys
+
+    page = tmp_path / "deep.html"
+    levels = 200_000
+    page.write_text(
+        "<html><body>" + "<div>" * levels + "the capybara &amp; friends" + "</div>" * levels,
+        encoding="utf-8",
+    )
+    script = (
+        "import sys; from pathlib import Path; from localsearch.ingest.extract import extract_file;"
+        " doc = extract_file(Path(sys.argv[1])); print([s.text for s in doc.sections])"
+    )
+    # A hang guard, not a speed target: the parser once took 470 s on this page.
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(page)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['the capybara & friends']"
+
+
+# -- 21. no "unexpected" errors -----------------------------------------------------------------
+
+
+def test_no_message_in_the_package_calls_an_error_unexpected():
+    package = Path(__file__).resolve().parents[1] / "localsearch"
+    offenders = [
+        f"{path.relative_to(package)}:{number}"
+        for path in sorted(package.rglob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if "unexpected" in line.lower()
+    ]
+    assert offenders == []

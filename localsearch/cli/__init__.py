@@ -115,6 +115,16 @@ def _register_modules() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: engine errors become one line on stderr and an exit code, never a traceback."""
+    # Everything written under the home (database, BM25 files, models) is private.
+    previous_umask = os.umask(0o077)
+    os.umask(previous_umask | 0o077)
+    try:
+        _run(argv)
+    finally:
+        os.umask(previous_umask)
+
+
+def _run(argv: list[str] | None) -> None:
     try:
         app.main(args=argv, prog_name="localsearch", standalone_mode=False)
     except click.ClickException as exc:
@@ -136,11 +146,12 @@ def main(argv: list[str] | None = None) -> None:
         _print_error(f"Error: {exc.strerror or exc} ({exc.filename or ''})".replace(" ()", ""))
         sys.exit(1)
     except Exception as exc:  # noqa: BLE001 - last resort: one line, traceback on request
+        # Every failure a user can cause has its own message; reaching here is a bug.
         if os.environ.get("LOCALSEARCH_DEBUG"):
             raise
         _print_error(
-            f"Error: unexpected {type(exc).__name__}: {exc}".splitlines()[0]
-            + " — set LOCALSEARCH_DEBUG=1 for the traceback"
+            f"Error: internal error ({type(exc).__name__}: {exc}".splitlines()[0]
+            + ") — a bug in localsearch; LOCALSEARCH_DEBUG=1 shows the traceback to report"
         )
         sys.exit(1)
 

@@ -10,12 +10,13 @@ import click
 
 from localsearch.cli import home_option, quiet_option, settings_from, wait_option
 from localsearch.cli.output import RichProgress, human_bytes, print_json, stderr, stdout
+from localsearch.errors import UsageError
 from localsearch.index import Index
 from localsearch.language.advice import multilingual_model_hint
 
 
 @click.command()
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path())
 @home_option
 @click.option("--model", help="Embedding model (catalogue name, folder or Hugging Face id).")
 @click.option("--reembed", is_flag=True, help="Re-embed every chunk (after a model change).")
@@ -27,7 +28,7 @@ from localsearch.language.advice import multilingual_model_hint
 @click.pass_context
 def index(
     ctx: click.Context,
-    paths: tuple[Path, ...],
+    paths: tuple[str, ...],
     home: Path | None,
     model: str | None,
     reembed: bool,
@@ -38,12 +39,15 @@ def index(
     quiet: bool,
 ) -> None:
     """Index folders (or re-index all known ones when none are given)."""
+    if any(not path.strip() for path in paths):
+        # Path("") is ".": an empty argument (an unset shell variable) must not index the cwd.
+        raise UsageError("an empty path is not a folder", "give the folder to index")
     settings = settings_from(ctx, home, device=device, max_file_mb=max_file_mb)
     engine = Index(settings)
     try:
         with RichProgress(enabled=not quiet) as progress:
             report = engine.update(
-                list(paths),
+                [Path(path) for path in paths],
                 model=model,
                 reembed=reembed,
                 progress=progress,

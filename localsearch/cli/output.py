@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from typing import Any
@@ -20,10 +19,29 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from localsearch.cli.terminal_text import safe_json, terminal_safe
 from localsearch.progress import ProgressEvent
 
-stdout = Console(highlight=False, soft_wrap=True)
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+class SafeConsole(Console):
+    """A rich Console that neutralises control characters in whatever it prints."""
+
+    def print(self, *objects: Any, **options: Any) -> None:  # type: ignore[override]
+        super().print(*(_safe_renderable(o) for o in objects), **options)
+
+
+def _safe_renderable(value: Any) -> Any:
+    if isinstance(value, str):
+        return terminal_safe(value)
+    if isinstance(value, Text):
+        safe = value.copy()
+        safe.plain = terminal_safe(value.plain)
+        return safe
+    return value
+
+
+stdout = SafeConsole(highlight=False, soft_wrap=True)
+stderr = SafeConsole(stderr=True, highlight=False, soft_wrap=True)
 
 STAGE_LABELS = {
     "scan": "Scanning",
@@ -35,7 +53,7 @@ STAGE_LABELS = {
 
 
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    sys.stdout.write(safe_json(data) + "\n")
 
 
 def human_bytes(size: float) -> str:
@@ -47,7 +65,8 @@ def human_bytes(size: float) -> str:
 
 
 def highlighted(text: str, spans: list[tuple[int, int]], style: str = "bold yellow") -> Text:
-    out = Text(text)
+    # Made safe before rich sees it: rich drops some controls (BEL, CR), shifting the spans.
+    out = Text(terminal_safe(text))
     for start, end in spans:
         out.stylize(style, start, end)
     return out

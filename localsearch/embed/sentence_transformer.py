@@ -110,8 +110,9 @@ class SentenceTransformerEncoder:
         )
         return int(getter())
 
-    @cached_property
+    @property
     def fingerprint(self) -> str:
+        # Read each time (64 KB a file): files changed under a long-lived process are noticed.
         return model_fingerprint(self.location)
 
     @property

@@ -6,6 +6,7 @@ world markup the way browsers do and is fast enough for pages of hundreds of kil
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 
@@ -44,8 +45,38 @@ def extract_html(markup: str, path: Path) -> ExtractedDocument:
     return ExtractedDocument(title=title or path.stem, doc_type="html", sections=sections)
 
 
+MAX_NESTING = 1000  # deeper than any real page; lexbor's parse time grows faster than n² past it
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9:-]*)[^>]*?(/?)>")
+# Tags that never hold others, or that a browser closes by itself when the next one starts.
+_FLAT_TAGS = frozenset(
+    "area base br col embed hr img input link meta param source track wbr p li dt dd option"
+    " tr td th".split()
+)
+_SCRIPT_OR_STYLE = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+
+
+def nesting_depth(markup: str, stop_at: int = MAX_NESTING) -> int:
+    """How deep elements nest, from the tags alone (linear; stops counting at `stop_at`)."""
+    depth = deepest = 0
+    for match in _TAG.finditer(markup):
+        closing, name, self_closing = match.groups()
+        if self_closing or name.lower() in _FLAT_TAGS:
+            continue
+        depth = max(0, depth - 1) if closing else depth + 1
+        if depth > deepest:
+            deepest = depth
+            if deepest >= stop_at:
+                break
+    return deepest
+
+
 def html_to_sections(markup: str) -> tuple[str, list[Section]]:
-    """(title or "", sections) of an HTML or XHTML document."""
+    """(title or "", sections) of an HTML or XHTML document.
+
+    Markup nested deeper than MAX_NESTING levels (a hostile or generated page) is read as
+    plain text without its tags, in linear time, instead of being parsed."""
+    if nesting_depth(markup) >= MAX_NESTING:
+        return "", _flat_sections(markup)
     tree = LexborHTMLParser(markup)
     title_node = tree.css_first("title")
     title = shorten(title_node.text(deep=True)) if title_node is not None else ""
@@ -56,6 +87,12 @@ def html_to_sections(markup: str) -> tuple[str, list[Section]]:
     _walk(root, collector)
     sections = collector.finish()
     return title or collector.first_h1, sections
+
+
+def _flat_sections(markup: str) -> list[Section]:
+    text = _TAG.sub(" ", _SCRIPT_OR_STYLE.sub(" ", _COMMENT.sub(" ", markup)))
+    text = _SPACES.sub(" ", html.unescape(text)).strip()
+    return [Section(text=text)] if text else []
 
 
 class _SectionCollector:

@@ -39,8 +39,10 @@ from localsearch.search.snippet import Snippet, make_snippet
 from localsearch.search.vectors import VectorIndex, load_vector_index
 from localsearch.store import EmbeddingSpace, Store
 from localsearch.store.database import ChunkRow
+from localsearch.store.paths import display_path, os_path
 
 CHUNKS_PER_DOCUMENT = 2  # chunks fetched per document wanted, on each side
+KNN_MAX_K = 4096  # the most sqlite-vec's vec0 KNN query returns
 
 
 @dataclass
@@ -63,6 +65,12 @@ class Hit:
     bm25_score: float | None = None
     dense_rank: int | None = None
     dense_score: float | None = None
+    raw_path: bytes | None = None  # the file name's bytes when it is not valid UTF-8
+
+    @property
+    def os_path(self) -> str:
+        """The path to open the file at (`path` is for showing)."""
+        return os_path(self.path, self.raw_path)
 
     def to_dict(self, explain: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -234,6 +242,13 @@ class SearchEngine:
                     f" {space.dimension}-d",
                     "run `localsearch index --reembed`",
                 )
+            # The fingerprint reads 64 KB a file: cheap enough to check before every search
+            # session, and it catches weights changed in place, whose vectors would be noise.
+            if encoder.fingerprint != space.fingerprint:
+                raise ModelMismatchError(
+                    f"the files of model {space.model!r} changed since the index was built",
+                    "run `localsearch index --reembed`",
+                )
             self._encoder, self._encoder_space = encoder, space.id
         return self._encoder, space
 
@@ -285,6 +300,10 @@ class SearchEngine:
         if k < 1:
             raise UsageError("-k must be at least 1")
         started = time.perf_counter()
+        # Bytes that are not UTF-8 (a terminal in another encoding) arrive as lone surrogates:
+        # the query reads them as U+FFFD; a --path glob matches names stored the same way.
+        query = os.fsencode(query).decode("utf-8", "replace") if _has_surrogates(query) else query
+        path_glob = display_path(path_glob) if path_glob else path_glob
         results = SearchResults(query=query, mode=mode, fusion=fusion)
         if not query.strip():
             return results
@@ -364,6 +383,7 @@ class SearchEngine:
                     bm25_score=bm25_scores.get(doc_id),
                     dense_rank=dense_ranks.get(doc_id),
                     dense_score=dense_scores.get(doc_id),
+                    raw_path=chunk.raw_path,
                 )
             )
         finished = time.perf_counter()
@@ -447,7 +467,8 @@ class SearchEngine:
                 ]
                 mask = vectors.mask_for_documents(allowed)
             return dict(vectors.search(vector, count, mask))
-        if where != "1":
+        if where != "1" or count > KNN_MAX_K:
+            # sqlite-vec's KNN stops at k = 4096; past that an exact scan has no limit.
             pairs = self.store.knn_filtered(space, vector, count, where, params)
         else:
             pairs = self.store.knn(space, vector, count)
@@ -474,6 +495,14 @@ class SearchEngine:
         if hit.chunk_id not in rows:
             return []
         return self.store.neighbours(rows[hit.chunk_id], before, after)
+
+
+def _has_surrogates(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _read_only(exc: OSError) -> bool:

@@ -17,8 +17,10 @@ import numpy as np
 
 from localsearch.errors import DiskFullError, LocalSearchError
 from localsearch.ingest.types import Chunk
+from localsearch.permissions import make_private_folder
 from localsearch.store.connection import open_connection
 from localsearch.store.migrations import MIGRATIONS, migrate, schema_version
+from localsearch.store.paths import display_path, os_path, stored_path
 
 
 @dataclass(frozen=True)
@@ -58,11 +60,16 @@ class ChunkRow:
     path: str
     title: str
     doc_type: str
+    raw_path: bytes | None = None  # the name's bytes when it is not valid UTF-8
+
+    @property
+    def os_path(self) -> str:
+        return os_path(self.path, self.raw_path)
 
 
 CHUNK_COLUMNS = (
     "c.id, c.document_id, c.ordinal, c.text, c.heading, c.page, c.start_line, c.end_line,"
-    " d.path, d.title, d.doc_type"
+    " d.path, d.title, d.doc_type, d.raw_path"
 )
 
 
@@ -85,7 +92,7 @@ class Store:
                         "run `localsearch index` once with write access",
                     )
             else:
-                path.parent.mkdir(parents=True, exist_ok=True)
+                make_private_folder(path.parent)
                 self.conn = open_connection(path)
                 migrate(self.conn)
         except apsw.Error as exc:
@@ -208,19 +215,20 @@ class Store:
         doc_type: str,
         title: str,
     ) -> int:
+        path, raw = stored_path(path)
         row = self.conn.execute("SELECT id FROM documents WHERE path = ?", (path,)).fetchone()
         now = time.time()
         if row:
             self.conn.execute(
                 "UPDATE documents SET root_id=?, size=?, mtime_ns=?, content_hash=?, doc_type=?,"
-                " title=?, indexed_at=? WHERE id=?",
-                (root_id, size, mtime_ns, content_hash, doc_type, title, now, row[0]),
+                " title=?, indexed_at=?, raw_path=? WHERE id=?",
+                (root_id, size, mtime_ns, content_hash, doc_type, title, now, raw, row[0]),
             )
             return int(row[0])
         self.conn.execute(
             "INSERT INTO documents(root_id, path, size, mtime_ns, content_hash, doc_type, title,"
-            " indexed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (root_id, path, size, mtime_ns, content_hash, doc_type, title, now),
+            " indexed_at, raw_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (root_id, path, size, mtime_ns, content_hash, doc_type, title, now, raw),
         )
         return int(self.conn.last_insert_rowid())
 
@@ -276,11 +284,17 @@ class Store:
         self.conn.execute(
             "INSERT INTO skipped(path, root_id, reason, at) VALUES (?, ?, ?, ?)"
             " ON CONFLICT(path) DO UPDATE SET reason = excluded.reason, at = excluded.at",
-            (path, root_id, reason, time.time()),
+            (display_path(path), root_id, reason, time.time()),
         )
 
     def clear_skipped(self, path: str) -> None:
-        self.conn.execute("DELETE FROM skipped WHERE path = ?", (path,))
+        self.conn.execute("DELETE FROM skipped WHERE path = ?", (display_path(path),))
+
+    def document_id(self, path: str) -> int | None:
+        row = self.conn.execute(
+            "SELECT id FROM documents WHERE path = ?", (display_path(path),)
+        ).fetchone()
+        return int(row[0]) if row else None
 
     def skipped_under(self, root_id: int) -> set[str]:
         return {
@@ -493,4 +507,5 @@ def _chunk_row(r: Sequence[object]) -> ChunkRow:
         path=str(r[8]),
         title=str(r[9]),
         doc_type=str(r[10]),
+        raw_path=None if r[11] is None else bytes(r[11]),  # type: ignore[call-overload]
     )

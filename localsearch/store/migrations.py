@@ -101,6 +101,10 @@ MIGRATIONS: list[str] = [
     CREATE INDEX search_log_chunks_search ON search_log_chunks(search_id);
     CREATE INDEX search_log_chunks_document ON search_log_chunks(document_id);
     """,
+    # 5: the exact bytes of a file name that is not valid UTF-8 (path holds a readable form).
+    """
+    ALTER TABLE documents ADD COLUMN raw_path BLOB;
+    """,
 ]
 
 

@@ -280,7 +280,7 @@ class SearchScreen(Screen[None]):
         if hit is None:
             return
         line = None if hit.page is not None else hit.start_line
-        if self.localsearch.open_path(Path(hit.path), line, hit.page):
+        if self.localsearch.open_path(Path(hit.os_path), line, hit.page):
             self._log_action(hit, "open")
 
     def action_open_folder(self) -> None:
@@ -288,7 +288,7 @@ class SearchScreen(Screen[None]):
         if hit is None:
             self.notify("Highlight a result first.", severity="warning")
             return
-        if self.localsearch.open_folder(Path(hit.path).parent):
+        if self.localsearch.open_folder(Path(hit.os_path).parent):
             self._log_action(hit, "open_folder")
 
     # -- the search history: the search the user settled on, what they opened and marked -----
@@ -332,7 +332,7 @@ class SearchScreen(Screen[None]):
             return
         label = "This is it" if mark == "relevant" else "Not this"
         if self._log_action(hit, mark):
-            self.notify(f"{label}: {Path(hit.path).name}", title="Marked", timeout=2)
+            self.notify(f"{label}: {Path(hit.os_path).name}", title="Marked", timeout=2)
         elif not self.localsearch.settings.record_history:
             self.notify(
                 "The search history is off (record_history = false): nothing was recorded.",
