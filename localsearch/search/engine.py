@@ -109,7 +109,7 @@ class SearchResults:
     warnings: list[str] = field(default_factory=list)  # lines for stderr: degraded results
 
     def to_dict(self, explain: bool = False) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "query": self.query,
             "mode": self.mode,
             "fusion": self.fusion,
@@ -117,6 +117,9 @@ class SearchResults:
             "weak_match": self.weak_match,
             "results": [hit.to_dict(explain) for hit in self.hits],
         }
+        if self.warnings:  # only when results are degraded, so the usual shape stays the same
+            data["warnings"] = list(self.warnings)
+        return data
 
 
 def path_filter_sql(path_glob: str | None, doc_types: Sequence[str]) -> tuple[str, list[object]]:
