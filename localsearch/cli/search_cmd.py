@@ -71,6 +71,11 @@ def search(
 ) -> None:
     settings = settings_from(ctx, home)
     types = [t for value in doc_types for t in value.split(",") if t]
+    # Arguments that are not UTF-8 arrive with lone surrogates, which JSON to the server cannot
+    # carry: the query reads such bytes as U+FFFD, a --path glob as the `\xNN` names are stored.
+    query = os.fsencode(query).decode("utf-8", "replace")
+    if path_glob:
+        path_glob = os.fsencode(path_glob).decode("utf-8", "backslashreplace")
     request = {
         "op": "search",
         "query": query,
