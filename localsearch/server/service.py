@@ -207,7 +207,7 @@ class SearchServer:
         except errors.LocalSearchError as exc:
             return {"error": {"kind": type(exc).__name__, "message": exc.message, "hint": exc.hint}}
         except Exception as exc:  # noqa: BLE001 - the client falls back to an in-process search
-            self.log(f"Error: unexpected {type(exc).__name__}: {exc}".splitlines()[0])
+            self.log(f"Error: internal error ({type(exc).__name__}: {exc})".splitlines()[0])
             return {"error": {"kind": "internal", "message": str(exc)}}
 
     def status(self) -> dict[str, Any]:
