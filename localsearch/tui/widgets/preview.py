@@ -16,12 +16,11 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
 
 from localsearch.search.engine import Hit
-from localsearch.search.snippet import query_stems, stem
+from localsearch.search.snippet import QueryMatcher
 from localsearch.store.database import ChunkRow
 from localsearch.tui.backend import shorten_path
 from localsearch.tui.widgets.results import describe_location
 
-_WORD = re.compile(r"\w+", re.UNICODE)
 _KEEP_LINE = re.compile(r"^(\s|[-*+•>|#]\s|\d+[.)]\s|([=\-~^\"'`#*+_.:])\2{2,}\s*$|\.\. )")
 _ADORNMENT = re.compile(r"^([=\-~^\"'`#*+_.:])\1{2,}\s*$")
 PROSE_TYPES = frozenset({"md", "rst", "txt", "html", "pdf", "docx", "pptx", "epub"})
@@ -73,12 +72,11 @@ def trim_overlap(previous: str, following: str) -> str:
     return previous if position is None else previous[:position].rstrip()
 
 
-def mark_words(text: str, stems: set[str], style: str, base_style: str = "") -> Text:
+def mark_words(text: str, matcher: QueryMatcher, style: str, base_style: str = "") -> Text:
     out = Text(text, style=base_style)
-    if stems:
-        for match in _WORD.finditer(text):
-            if stem(match.group()) in stems:
-                out.stylize(style, match.start(), match.end())
+    if matcher:
+        for start, end in matcher.spans(text):
+            out.stylize(style, start, end)
     return out
 
 
@@ -109,7 +107,7 @@ class Preview(Vertical):
     def show(self, hit: Hit, context: Sequence[ChunkRow], query: str, roots: Sequence[str]) -> None:
         variables = self.app.get_css_variables()
         mark = f"bold reverse {variables.get('text-warning', 'yellow')}"
-        stems = query_stems(query)
+        matcher = QueryMatcher(query)  # the query's words, CJK ones included
         header = Text(hit.title or Path(hit.path).name, style="bold")
         header.append("\n")
         where = shorten_path(hit.path, roots)
@@ -140,13 +138,13 @@ class Preview(Vertical):
         before_text = shaped("\n\n".join(t for t in before if t))
         after_text = shaped("\n\n".join(t for t in after if t))
         before_widget = self.query_one("#preview-before", Static)
-        before_widget.update(mark_words(before_text, stems, mark, "dim") if before_text else "")
+        before_widget.update(mark_words(before_text, matcher, mark, "dim") if before_text else "")
         before_widget.display = bool(before_text)
         hit_widget = self.query_one("#preview-hit", Static)
-        hit_widget.update(mark_words(shaped(hit_text), stems, mark))
+        hit_widget.update(mark_words(shaped(hit_text), matcher, mark))
         hit_widget.set_class(True, "-shown")
         after_widget = self.query_one("#preview-after", Static)
-        after_widget.update(mark_words(after_text, stems, mark, "dim") if after_text else "")
+        after_widget.update(mark_words(after_text, matcher, mark, "dim") if after_text else "")
         after_widget.display = bool(after_text)
         self.call_after_refresh(self._scroll_to_hit, hit_widget, bool(before_text))
 
