@@ -346,3 +346,47 @@ def test_a_search_the_server_answers_is_logged_by_the_server(indexed, monkeypatc
         ]
     finally:
         store.close()
+
+
+# -- the settling rule for search-as-you-type faces -------------------------------------------
+
+
+class FakeHistory:
+    def __init__(self) -> None:
+        self.searches: list[tuple[str, str, tuple[int, ...], str]] = []
+        self.actions: list[tuple[int, int, str]] = []
+
+    def record_search(self, query, mode, shown, source):  # type: ignore[no-untyped-def]
+        self.searches.append((query, mode, tuple(shown), source))
+        return len(self.searches)
+
+    def record_action(self, search_id, chunk_id, action):  # type: ignore[no-untyped-def]
+        self.actions.append((search_id, chunk_id, action))
+
+
+def test_only_settled_searches_are_logged_and_an_action_settles_one() -> None:
+    from localsearch.history.settle import SettledSearchLog
+
+    fake = FakeHistory()
+    log = SettledSearchLog(lambda: fake, "tui")  # type: ignore[arg-type, return-value]
+    log.showing("tid", "hybrid", [1])
+    log.showing("tidal", "hybrid", [2, 3])  # the prefix was replaced before it settled
+    assert log.settle() == 1
+    assert log.settle() == 1  # once
+    log.showing("tidal ", "hybrid", [2, 3])  # the same results again: the same search
+    assert log.act(3, "open") is True
+    log.showing("tidal power", "hybrid", [4])
+    assert log.act(4, "relevant") is True  # settles it first
+    log.clear()
+    assert log.settle() is None
+    log.showing("   ", "hybrid", [])
+    assert log.settle() is None  # a blank query is never a search
+    assert fake.searches == [
+        ("tidal", "hybrid", (2, 3), "tui"),
+        ("tidal power", "hybrid", (4,), "tui"),
+    ]
+    assert fake.actions == [(1, 3, "open"), (2, 4, "relevant")]
+
+    no_index = SettledSearchLog(lambda: None, "tui")
+    no_index.showing("tidal", "hybrid", [1])
+    assert no_index.settle() is None and no_index.act(1, "open") is False

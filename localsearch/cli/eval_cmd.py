@@ -7,13 +7,15 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from localsearch.cli import home_option, quiet_option
+from localsearch.cli import home_option, quiet_option, settings_from
 from localsearch.cli.output import RichProgress, print_json, stderr, stdout
+from localsearch.config import Settings
+from localsearch.errors import UsageError
 from localsearch.evaluate.runner import DEFAULT_MODES, DEPTH, KNOWN_MODES
 
 
 @click.command(name="eval")
-@click.argument("dataset_dir", type=click.Path(path_type=Path))
+@click.argument("dataset_dir", type=click.Path(path_type=Path), required=False)
 @click.option("--split", default="test", show_default=True, help="Which qrels/<split>.tsv to use.")
 @home_option
 @click.option("--model", help="Embedding model to evaluate (catalogue name, folder or HF id).")
@@ -25,23 +27,44 @@ from localsearch.evaluate.runner import DEFAULT_MODES, DEPTH, KNOWN_MODES
 )
 @click.option("-k", "depth", type=int, default=DEPTH, show_default=True, help="Results per query.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option(
+    "--history",
+    "use_history",
+    is_flag=True,
+    help="Score your own logged searches (MRR@10 of what you opened) instead of a dataset,"
+    " for the active model and --model (default: the previous one).",
+)
 @quiet_option
+@click.pass_context
 def eval_command(
-    dataset_dir: Path,
+    ctx: click.Context,
+    dataset_dir: Path | None,
     split: str,
     home: Path | None,
     model: str | None,
     modes: str,
     depth: int,
     as_json: bool,
+    use_history: bool,
     quiet: bool,
 ) -> None:
     """Index a BEIR dataset and report nDCG@10, Recall@100, MRR@10 and latency per mode.
 
     The index goes into a temporary folder unless --home is given; a home built by an earlier
-    run with the same corpus, model and chunking is reused.
+    run with the same corpus, model and chunking is reused. With --history instead of a
+    dataset: how well the active model (and another) finds what you opened in your own searches.
     """
     from localsearch.evaluate.runner import evaluate, parse_modes
+
+    if use_history:
+        if dataset_dir is not None:
+            raise UsageError("give a DATASET_DIR or --history, not both")
+        eval_history(settings_from(ctx, home), model, as_json, quiet)
+        return
+    if dataset_dir is None:
+        raise UsageError(
+            "give a DATASET_DIR (a BEIR folder), or --history to score your own searches"
+        )
 
     chosen = parse_modes(modes.split(","))
     labels = {f"search {m}": f"Queries ({m})" for m in chosen}
@@ -80,6 +103,35 @@ def eval_command(
             f"{result.p95_ms:.1f}",
         )
     stdout.print(table)
+
+
+def eval_history(settings: Settings, model: str | None, as_json: bool, quiet: bool) -> None:
+    from localsearch.evaluate.history import evaluate_history
+
+    with RichProgress({"history": "Your searches"}, enabled=not quiet) as progress:
+        report = evaluate_history(settings, other_model=model, progress=progress)
+    if as_json:
+        print_json(report.to_dict())
+        return
+    table = Table(
+        title=f"Your searches: {report.queries} queries with a result you opened or marked"
+        f" ({report.searches} searches)",
+    )
+    for column in ("model", "vectors", "mode", "MRR@10", "Hit@10"):
+        table.add_column(column, justify="right" if column[0].isupper() else "left")
+    for scores in report.models:
+        name = scores.model + (" (active)" if scores.active else "")
+        for mode, (mrr, hit) in scores.modes.items():
+            table.add_row(name, scores.vectors, mode, f"{mrr:.4f}", f"{hit:.4f}")
+    stdout.print(table)
+    for scores in report.models:
+        if scores.note:
+            stdout.print(f"Note: {scores.note}.", markup=False)
+    if len(report.models) == 1:
+        stdout.print(
+            "No other model to compare with: give --model NAME (see `localsearch models`).",
+            markup=False,
+        )
 
 
 commands = [eval_command]

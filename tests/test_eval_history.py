@@ -1,0 +1,157 @@
+"""`localsearch eval --history`: the user's own searches, scored for the active model and
+another (one with its own vectors, a query-side one sharing the corpus vectors, one with none)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from helpers import index_files, run_cli
+
+from localsearch.catalog import resolve_model
+from localsearch.config import load_settings
+from localsearch.history import SearchHistory
+from localsearch.search.engine import SearchEngine
+from localsearch.store import Store
+
+BUNDLED = "all-MiniLM-L6-v2"
+DOCS = {
+    "bread.md": "# Sourdough bread\n\nA sourdough starter is flour and water colonised by wild"
+    " yeast. Feed it daily; bake when it doubles.\n",
+    "bees.txt": "Beekeeping notes: a hive needs a queen, workers and drones. Inspect frames"
+    " weekly in summer.\n",
+    "glacier.rst": "Glaciers\n========\n\nIce sheets carve U-shaped valleys over millennia;"
+    " moraines mark where they stopped.\n",
+    "tides.md": "# Tidal power\n\nTurbines turn the rise and fall of the sea into electricity.\n",
+}
+# (query, file the user wanted, how): two found by their words, one only by meaning.
+LOG = [
+    ("sourdough starter", "bread.md", "open"),
+    ("sourdough starter", "bread.md", "open"),  # the same query again counts once
+    ("beekeeping queen", "bees.txt", "open"),
+    ("insects making honey together", "bees.txt", "relevant"),
+]
+
+
+def chunk_of(store: Store, name: str) -> int:
+    row = store.conn.execute(
+        "SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id WHERE d.path LIKE ?",
+        (f"%/{name}",),
+    ).fetchone()
+    assert row
+    return int(row[0])
+
+
+def simulate_log(home: Path) -> None:
+    settings = load_settings(home)
+    engine = SearchEngine(settings)
+    store = Store(settings.database_path)
+    history = SearchHistory(store)
+    try:
+        for query, name, action in LOG:
+            shown = [h.chunk_id for h in engine.search(query, k=10, mode="bm25").hits]
+            search_id = history.record_search(query, "hybrid", shown, "simulated")
+            assert search_id is not None
+            history.record_action(search_id, chunk_of(store, name), action)
+        # Not judged: nothing opened; opened and then marked "not this".
+        history.record_search("tidal", "hybrid", [chunk_of(store, "tides.md")], "simulated")
+        rejected = history.record_search("ice", "bm25", [], "simulated")
+        assert rejected is not None
+        history.record_action(rejected, chunk_of(store, "glacier.rst"), "open")
+        history.record_action(rejected, chunk_of(store, "glacier.rst"), "not_relevant")
+    finally:
+        store.close()
+        engine.close()
+
+
+def adapted_copy(home: Path, name: str, card: dict) -> None:
+    """An adapted model that is the bundled one under another name (links, not a copy)."""
+    settings = load_settings(home)
+    source = Path(resolve_model(BUNDLED, settings.models_dir).location)
+    folder = settings.models_dir / "adapted" / name
+    folder.mkdir(parents=True)
+    for item in source.iterdir():
+        (folder / item.name).symlink_to(item)
+    (folder / "card.json").write_text(json.dumps({"base": BUNDLED, **card}), encoding="utf-8")
+
+
+def history_json(home: Path, capsys, *args: str) -> dict:
+    code, out, err = run_cli(["eval", "--history", "--home", str(home), "--json", *args], capsys)
+    assert code == 0, err
+    return json.loads(out)
+
+
+@pytest.fixture
+def logged_home(tmp_path: Path) -> Path:
+    _, home = index_files(tmp_path, DOCS)
+    simulate_log(home)
+    return home
+
+
+def test_scores_the_active_model_and_one_sharing_or_lacking_vectors(logged_home, capsys) -> None:
+    home = logged_home
+    data = history_json(home, capsys)
+    assert (data["searches"], data["queries"]) == (4, 3)
+    [active] = data["models"]
+    assert (active["model"], active["active"], active["vectors"]) == (BUNDLED, True, "own")
+    # BM25 finds the two by their words at rank 1 and the third not at all.
+    assert active["modes"]["bm25"] == {"mrr@10": 0.6667, "hit@10": 0.6667}
+    assert active["modes"]["dense"]["hit@10"] == 1.0  # four documents: all in the top 10
+    assert 0.0 < active["modes"]["hybrid"]["mrr@10"] <= 1.0
+
+    adapted_copy(home, "mini-query-side", {"query_side": True})
+    shared = history_json(home, capsys, "--model", "mini-query-side")["models"][1]
+    assert (shared["active"], shared["vectors"]) == (False, f"shared with {BUNDLED}")
+    assert shared["modes"] == active["modes"]  # the same weights: the same ranking
+
+    adapted_copy(home, "mini-elsewhere", {})
+    lacking = history_json(home, capsys, "--model", "mini-elsewhere")["models"][1]
+    assert lacking["vectors"] == "none"
+    assert lacking["note"] == "mini-elsewhere has no vectors in this index: only BM25 is scored"
+    assert lacking["modes"] == {"bm25": active["modes"]["bm25"]}
+
+    code, out, err = run_cli(
+        ["eval", "--history", "--home", str(home), "-q", "--model", "mini-elsewhere"], capsys
+    )
+    assert code == 0 and err == ""
+    assert "Your searches: 3 queries with a result you opened or marked (4 searches)" in out
+    assert out.splitlines()[-1] == (
+        "Note: mini-elsewhere has no vectors in this index: only BM25 is scored."
+    )
+
+
+@pytest.mark.slow
+def test_compares_with_the_previous_model_by_default(logged_home, capsys) -> None:
+    home = logged_home
+    adapted_copy(home, "mini-copy", {})
+    assert run_cli(["models", "use", "mini-copy", "--home", str(home), "-q"], capsys)[0] == 0
+    data = history_json(home, capsys)
+    now, before = data["models"]
+    assert (now["model"], now["active"], now["vectors"]) == ("mini-copy", True, "own")
+    assert (before["model"], before["active"], before["vectors"]) == (BUNDLED, False, "own")
+    assert before["modes"] == now["modes"]
+
+
+def test_errors(logged_home, tmp_path, capsys) -> None:
+    assert run_cli(["eval", "-q"], capsys) == (
+        2,
+        "",
+        "Error: give a DATASET_DIR (a BEIR folder), or --history to score your own searches\n",
+    )
+    assert run_cli(["eval", str(tmp_path), "--history", "-q"], capsys) == (
+        2,
+        "",
+        "Error: give a DATASET_DIR or --history, not both\n",
+    )
+    code, _, err = run_cli(
+        ["eval", "--history", "--home", str(logged_home), "-q", "--model", "no-such-model"], capsys
+    )
+    assert code == 1 and err.startswith("Error: unknown model 'no-such-model'")
+    assert run_cli(["history", "--clear", "--home", str(logged_home)], capsys)[0] == 0
+    assert run_cli(["eval", "--history", "--home", str(logged_home), "-q"], capsys) == (
+        1,
+        "",
+        "Error: no logged search has a result you opened or marked — search, open what you were"
+        " looking for (or `localsearch feedback N --good`), then run this again\n",
+    )
