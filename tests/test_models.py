@@ -148,3 +148,13 @@ def test_pulled_model_is_found_offline(settings, tmp_path: Path):
     assert (info.origin, info.present) == ("pulled", True)
     result = pull_model("ms-marco-MiniLM-L6-v2", settings.models_dir)
     assert result.already_present and result.location == folder
+
+
+def test_models_list_never_cuts_a_name_at_80_columns(capsys, monkeypatch):
+    from localsearch.catalog import load_catalog
+
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, _ = run_cli(["models"], capsys)
+    assert code == 0
+    listed = {line.split()[0] for line in out.splitlines()[1:] if line.strip()}
+    assert {entry.name for entry in load_catalog()} <= listed

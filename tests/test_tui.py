@@ -397,8 +397,10 @@ async def test_help_and_command_palette(peps_home: Settings) -> None:
         await pilot.press("enter")
         await pilot.pause(0.2)
         assert app.mode == "bm25"
-        await pilot.press("tab")  # out of the search box, `q` quits
-        await pilot.press("q")
+        await pilot.press("f2", "q")  # out of the search box, `q` asks, and quits on yes
+        await pilot.pause()
+        assert type(app.screen).__name__ == "ConfirmScreen"
+        await pilot.press("y")
         await pilot.pause()
         assert not app.is_running
 

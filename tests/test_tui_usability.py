@@ -3,11 +3,13 @@ select, keys that go where they say, and screens that stay useful in a small ter
 
 from __future__ import annotations
 
+import io
 import stat
 from pathlib import Path
 
 import pytest
 from ingest_fixtures import one_page_pdf
+from rich.console import Console
 from tui_helpers import (
     RecordingOpener,
     index_peps,
@@ -237,3 +239,138 @@ async def test_adapt_verdict_starts_each_sentence_with_a_capital(peps_home: Sett
         await pilot.pause()
         verdict = str(app.screen.query_one("#adapt-verdict").render())
         assert "stays in use. Worse for dense search (nDCG@10 0.512 -> 0.498)." in verdict
+
+
+# -- bug 9: a models view --------------------------------------------------------------------
+
+
+async def test_models_screen_switches_and_rolls_back(
+    peps_home: Settings, tmp_path: Path, active_model_folder: Path
+) -> None:
+    import shutil
+
+    from localsearch.adapt.models import switch_model
+    from localsearch.config import load_settings
+
+    shutil.copytree(peps_home.home, tmp_path / "home-copy")
+    settings = load_settings(tmp_path / "home-copy")
+    other = str(active_model_folder)
+    switch_model(settings, other)  # as `localsearch models use FOLDER` would
+    app = make(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f4")
+        screen = app.screen
+        assert type(screen).__name__ == "ModelsScreen"
+        names = [choice.name for choice in screen.choices]
+        assert "all-MiniLM-L6-v2" in names and other in names
+        assert screen.selected().name == other and screen.selected().active
+        await pilot.press("b")
+        await wait_until(pilot, lambda: not app.adapting.running, timeout=120)
+        assert "Rolled back: searches use all-MiniLM-L6-v2 again." in notifications(app)
+        await wait_until(pilot, lambda: screen.selected() and screen.selected().active)
+        assert screen.selected().name == "all-MiniLM-L6-v2"
+        screen.query_one("#models-table").move_cursor(row=names.index(other))
+        await pilot.press("u")
+        await wait_until(pilot, lambda: not app.adapting.running, timeout=120)
+        assert f"Searches now use {other} (was all-MiniLM-L6-v2)." in notifications(app)
+        card = str(screen.query_one("#model-card").render())
+        assert other in card and "in use" in card
+
+
+@pytest.fixture
+def active_model_folder(tmp_path: Path) -> Path:
+    """A copy of the bundled model in a folder of its own: a second model to switch to."""
+    import shutil
+
+    from localsearch.catalog import resolve_model
+
+    source = resolve_model("all-MiniLM-L6-v2", tmp_path / "unused")
+    return Path(shutil.copytree(source.location, tmp_path / "minilm-copy"))
+
+
+# -- fzf habits ------------------------------------------------------------------------------
+
+
+async def test_the_result_list_keeps_fzf_habits(peps_home: Settings) -> None:
+    app = make(peps_home)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.mode = "bm25"
+        await search_for(pilot, "python")
+        results = result_list(app)
+        await pilot.press("ctrl+n", "ctrl+n")  # from the search box too
+        assert results.highlighted == 2
+        await pilot.press("tab")
+        assert app.screen.focused is results
+        await pilot.press("j")
+        assert results.highlighted == 3
+        await pilot.press("k", "ctrl+p")
+        assert results.highlighted == 1
+        # Typing in the list goes to the search box; `q` there is a letter, not "quit".
+        await pilot.press(*" quux")
+        await pilot.pause()
+        assert app.is_running
+        assert app.screen.focused.id == "query"
+        assert app.screen.query_one("#query").value == "python quux"
+
+
+async def test_q_asks_before_quitting(peps_home: Settings) -> None:
+    app = make(peps_home)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f2", "q")
+        assert type(app.screen).__name__ == "ConfirmScreen"
+        await pilot.press("escape")
+        assert app.is_running and type(app.screen).__name__ == "IndexScreen"
+        await pilot.press("q", "q")
+        await pilot.pause()
+        assert not app.is_running
+
+
+async def test_results_show_the_file_name_before_the_folder(peps_home: Settings) -> None:
+    app = make(peps_home)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.mode = "bm25"
+        await search_for(pilot, "docstring conventions")
+        console = Console(width=60, file=io.StringIO(), record=True)
+        console.print(result_list(app).get_option_at_index(0).prompt)
+        lines = console.export_text().splitlines()
+        assert lines[1].startswith("pep-0257.rst  peps"), lines
+
+
+async def test_a_screenshot_works_without_a_downloads_folder(
+    peps_home: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "user"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_DOWNLOAD_DIR", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    app = make(peps_home)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.action_screenshot()
+        await wait_until(pilot, lambda: any("screenshot" in m.lower() for m in notifications(app)))
+        assert not [m for m in notifications(app) if "Failed" in m]
+        assert list(home.glob("*.svg"))
+
+
+def test_preview_keeps_field_lines_and_joins_hard_wrapped_prose() -> None:
+    from localsearch.tui.widgets.preview import reflow
+
+    source = "PEP: 257\nTitle: Docstring Conventions\nStatus: Active\n\nA line\nwrapped here."
+    assert reflow(source) == (
+        "PEP: 257\nTitle: Docstring Conventions\nStatus: Active\n\nA line wrapped here."
+    )
+
+
+async def test_the_welcome_card_is_centred(settings: Settings) -> None:
+    app = make(settings)
+    async with app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        for selector in ("#welcome", "#welcome-add", "#welcome-hint"):
+            region = app.screen.query_one(selector).region
+            left, right = region.x, app.size.width - region.right
+            assert abs(left - right) <= 1, (selector, left, right)

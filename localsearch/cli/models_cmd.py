@@ -31,8 +31,13 @@ def _list(ctx: click.Context, home: Path | None, as_json: bool) -> None:
         print_json([info.to_dict() for info in infos])
         return
     table = Table(box=None, pad_edge=False)
-    for column in ("", "name", "role", "status", "notes"):
-        table.add_column(column)
+    # The name is what `models pull` and `models use` take: never cut; the notes wrap instead.
+    longest = max((len(info.name) for info in infos), default=4)
+    table.add_column("")
+    table.add_column("name", no_wrap=True, min_width=longest)
+    table.add_column("role", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("notes", ratio=1)
     for info in infos:
         status = info.origin
         if info.vectors is not None:

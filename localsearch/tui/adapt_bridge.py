@@ -22,6 +22,7 @@ ADAPT_STAGE_LABELS = {
     "train": "Training",
     "evaluate": "Evaluating old and new model",
     "reembed": "Re-embedding with the new model",
+    "embed": "Embedding chunks",
 }
 
 
@@ -172,3 +173,39 @@ def roll_back(settings: Settings, progress: ProgressCallback = ignore_progress) 
 
     switched = switch_model(settings, "", rollback=True, progress=progress)
     return f"Rolled back: searches use {switched.model} again."
+
+
+@dataclass(frozen=True)
+class EmbedderChoice:
+    """One model the index can search with, as the models screen lists it."""
+
+    name: str
+    origin: str
+    present: bool
+    active: bool
+    vectors: int | None
+    notes: str
+    card: dict[str, Any] | None = None
+
+
+def list_embedders(settings: Settings) -> list[EmbedderChoice]:
+    """The embedding models: catalogue, pulled and adapted ones, the active one marked."""
+    from localsearch.adapt.models import list_models
+
+    return [
+        EmbedderChoice(
+            info.name, info.origin, info.present, info.active, info.vectors, info.notes, info.card
+        )
+        for info in list_models(settings)
+        if info.role == "embedder"
+    ]
+
+
+def use_model(settings: Settings, name: str, progress: ProgressCallback = ignore_progress) -> str:
+    """Make searches use `name`, embedding what its vectors lack; returns what happened."""
+    from localsearch.adapt.models import switch_model
+
+    switched = switch_model(settings, name, progress=progress)
+    if switched.already_active:
+        return f"{switched.model} is already in use."
+    return f"Searches now use {switched.model} (was {switched.previous})."

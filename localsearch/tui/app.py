@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from platformdirs import user_downloads_path
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -44,8 +45,10 @@ from localsearch.tui.messages import (
     RootRemoved,
 )
 from localsearch.tui.screens.adapt import AdaptScreen
+from localsearch.tui.screens.confirm import ConfirmScreen
 from localsearch.tui.screens.help import HelpScreen
 from localsearch.tui.screens.index import IndexScreen
+from localsearch.tui.screens.models import ModelsScreen
 from localsearch.tui.screens.search import SearchScreen
 from localsearch.tui.state import JobState, format_seconds
 from localsearch.tui.watching import SessionWatcher, WatchedFilesIndexed, WatchingStopped
@@ -72,15 +75,21 @@ class ThrottledProgress:
 class LocalSearchApp(App[None]):
     TITLE = "localsearch"
     CSS_PATH = "localsearch.tcss"
-    MODES = {"search": SearchScreen, "index": IndexScreen, "adapt": AdaptScreen}
+    MODES = {
+        "search": SearchScreen,
+        "index": IndexScreen,
+        "adapt": AdaptScreen,
+        "models": ModelsScreen,
+    }
     DEFAULT_MODE = "search"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (90, "-wide")]
     BINDINGS = [
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
-        Binding("q", "quit", "Quit"),
+        Binding("q", "confirm_quit", "Quit"),
         Binding("f1,question_mark", "help", "Help", key_display="F1"),
         Binding("f2", "switch_mode('index')", "Folders", key_display="F2"),
         Binding("f3", "switch_mode('adapt')", "Adapt", key_display="F3"),
+        Binding("f4", "switch_mode('models')", "Models", key_display="F4"),
     ]
 
     index_status: reactive[IndexStatus | None] = reactive(None, always_update=True)
@@ -204,6 +213,31 @@ class LocalSearchApp(App[None]):
 
     def action_set_mode(self, mode: str) -> None:
         self.mode = mode
+
+    def action_command_palette(self) -> None:
+        """ctrl+p is "up" in the result list (fzf's habit); anywhere else, the palette."""
+        from localsearch.tui.widgets.results import ResultList
+
+        if isinstance(self.focused, ResultList):
+            self.focused.action_cursor_up()
+            return
+        super().action_command_palette()
+
+    def action_confirm_quit(self) -> None:
+        """`q` asks first (a stray q must not end a session); a second `q` says yes."""
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.exit()
+
+        self.push_screen(ConfirmScreen("Quit localsearch?", yes="Quit", purpose="quit"), answered)
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """Into ~/Downloads when there is one, else the home folder (textual fails without it)."""
+        if path is None:
+            downloads = user_downloads_path()
+            path = str(downloads if downloads.is_dir() else Path.home())
+        self.deliver_screenshot(filename, path)
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
@@ -395,7 +429,7 @@ class LocalSearchApp(App[None]):
         error = message.error
         text = error.message if isinstance(error, LocalSearchError) else str(error)
         self.adapting = self.adapting.ended(error=f"Stopped: {text}")
-        self.report_error(error, "Adapting failed")
+        self.report_error(error, message.context)
 
     def choose_adapted_model(self, keep: bool) -> None:
         """After a kept run: keep the new model (nothing to do) or roll back in a worker."""
@@ -407,20 +441,27 @@ class LocalSearchApp(App[None]):
             self.adapting = JobState()
             self.notify(f"Keeping {outcome.model}.", markup=False)
             return
+        self.switch_model(None)
+
+    def switch_model(self, name: str | None) -> bool:
+        """Make searches use model `name` (None: roll back to the one before) in a worker."""
         if self.adapting.running or self.indexing.running:
             self.notify("Wait for the running job to finish first.", severity="warning")
-            return
+            return False
         self.adapting = JobState().started()
-        self._roll_back_in_worker()
+        self._switch_model_in_worker(name)
+        return True
 
     @work(thread=True, exclusive=True, group="adapt")
-    def _roll_back_in_worker(self) -> None:
+    def _switch_model_in_worker(self, name: str | None) -> None:
+        progress = ThrottledProgress(self.post_message, AdaptProgressed)
         try:
-            detail = adapt_bridge.roll_back(
-                self.settings, ThrottledProgress(self.post_message, AdaptProgressed)
-            )
-        except Exception as exc:  # noqa: BLE001
-            self.post_message(AdaptFailed(exc))
+            if name is None:
+                detail = adapt_bridge.roll_back(self.settings, progress)
+            else:
+                detail = adapt_bridge.use_model(self.settings, name, progress)
+        except Exception as exc:  # noqa: BLE001 - no earlier model, a busy index: notifications
+            self.post_message(AdaptFailed(exc, "Cannot switch the model"))
             return
         self.post_message(ModelChoiceApplied(detail))
 
@@ -456,6 +497,7 @@ class LocalSearchApp(App[None]):
             self.action_toggle_watch,
         )
         yield SystemCommand("Adapt the model", "Fine-tune on your documents", self._go("adapt"))
+        yield SystemCommand("Models", "Switch the model, or roll back", self._go("models"))
         yield SystemCommand("Help", "Keys and modes", self.action_help)
         yield from super().get_system_commands(screen)
 

@@ -91,6 +91,7 @@ class AdaptFinished(Message):
 @dataclass
 class AdaptFailed(Message):
     error: Exception
+    context: str = "Adapting failed"
 
 
 @dataclass

@@ -14,10 +14,14 @@ class ConfirmScreen(ModalScreen[bool]):
     BINDINGS = [
         Binding("escape,n", "dismiss(False)", "No"),
         Binding("y", "dismiss(True)", "Yes"),
+        Binding("q", "quit_again", show=False),
     ]
 
-    def __init__(self, question: str, yes: str = "Yes", no: str = "Cancel") -> None:
+    def __init__(
+        self, question: str, yes: str = "Yes", no: str = "Cancel", purpose: str = ""
+    ) -> None:
         super().__init__()
+        self.purpose = purpose  # "quit": the app's `q` answers it
         self.question = question
         self.yes = yes
         self.no = no
@@ -28,6 +32,10 @@ class ConfirmScreen(ModalScreen[bool]):
             with Horizontal(id="dialog-buttons"):
                 yield Button(self.yes, id="yes", variant="error")
                 yield Button(self.no, id="no")
+
+    def action_quit_again(self) -> None:
+        if self.purpose == "quit":  # q, q: quit without reaching for the mouse
+            self.dismiss(True)
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()

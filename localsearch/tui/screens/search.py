@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Center, Horizontal, Vertical
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Button, Footer, Input, OptionList, Select, Static
@@ -55,11 +55,10 @@ class EmptyState(Vertical):
             yield PathInput(id="welcome-path")
             yield Button("Add folder", id="welcome-add-button", variant="primary")
         yield JobProgress("indexing", INDEX_STAGE_LABELS, id="welcome-progress")
-        with Center():
-            yield Static(
-                "Type a folder path (tab completes) and press enter.  F2 manages folders later.",
-                id="welcome-hint",
-            )
+        yield Static(
+            "Type a folder path (tab completes) and press enter.  F2 manages folders later.",
+            id="welcome-hint",
+        )
 
 
 class SearchScreen(Screen[None]):
@@ -71,7 +70,7 @@ class SearchScreen(Screen[None]):
         Binding("ctrl+g", "mark('not_relevant')", "Not it"),
         Binding("slash", "focus_search", "Search", show=False),
         Binding("up", "move_highlight(-1)", "Up", show=False),
-        Binding("down", "move_highlight(1)", "Down", show=False),
+        Binding("down,ctrl+n", "move_highlight(1)", "Down", show=False),
         Binding("pageup", "move_highlight(-5)", show=False),
         Binding("pagedown", "move_highlight(5)", show=False),
         Binding("escape", "clear_or_focus_search", "Clear", show=False),
@@ -93,7 +92,11 @@ class SearchScreen(Screen[None]):
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="Search your files…  (words, a question, a phrase)", id="query")
+        yield Input(
+            placeholder="Search your files…  (words, a question, a phrase)",
+            id="query",
+            select_on_focus=False,  # typing from the result list adds to the query
+        )
         with Horizontal(id="results-view"):
             yield ResultList(id="results")
             yield Preview(id="preview")
@@ -361,6 +364,13 @@ class SearchScreen(Screen[None]):
 
     def action_focus_search(self) -> None:
         self.query_one("#query", Input).focus()
+
+    @on(ResultList.TypedAhead)
+    def _type_into_query(self, message: ResultList.TypedAhead) -> None:
+        query = self.query_one("#query", Input)
+        query.focus()
+        query.cursor_position = len(query.value)
+        query.insert_text_at_cursor(message.character)
 
     def action_clear_or_focus_search(self) -> None:
         query = self.query_one("#query", Input)

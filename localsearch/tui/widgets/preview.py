@@ -21,7 +21,11 @@ from localsearch.store.database import ChunkRow
 from localsearch.tui.backend import shorten_path
 from localsearch.tui.widgets.results import describe_location
 
-_KEEP_LINE = re.compile(r"^(\s|[-*+•>|#]\s|\d+[.)]\s|([=\-~^\"'`#*+_.:])\2{2,}\s*$|\.\. )")
+# Lines that keep their own line: indented, list items, quotes, adornments, directives, and
+# "Field: value" lines (a PEP's header, rst field lists), which read as a table, not prose.
+_KEEP_LINE = re.compile(
+    r"^(\s|[-*+•>|#]\s|\d+[.)]\s|([=\-~^\"'`#*+_.:])\2{2,}\s*$|\.\. |[A-Z][\w-]*: |:[\w -]+: )"
+)
 _ADORNMENT = re.compile(r"^([=\-~^\"'`#*+_.:])\1{2,}\s*$")
 PROSE_TYPES = frozenset({"md", "rst", "txt", "html", "pdf", "docx", "pptx", "epub"})
 
@@ -110,12 +114,14 @@ class Preview(Vertical):
         matcher = QueryMatcher(query)  # the query's words, CJK ones included
         header = Text(hit.title or Path(hit.path).name, style="bold")
         header.append("\n")
-        where = shorten_path(hit.path, roots)
+        lines = ""
         if hit.page is None:
-            where += f":{hit.start_line}"
+            lines = f":{hit.start_line}"
             if hit.end_line > hit.start_line:
-                where += f"-{hit.end_line}"
-        header.append(where, style="dim")
+                lines += f"-{hit.end_line}"
+        header.append(Path(hit.path).name + lines)
+        folder = shorten_path(str(Path(hit.path).parent), roots)
+        header.append(f"  {folder}", style="dim")
         location = describe_location(hit)
         if location:
             header.append(f"\n{location}", style="italic dim")

@@ -8,17 +8,23 @@ several results.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.table import Table
 from rich.text import Text
 from textual import events
+from textual.binding import Binding
+from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from localsearch.search.engine import Hit
 from localsearch.tui.backend import shorten_path
+
+# Keys the list keeps for itself; any other printable key is typing for the search box.
+LIST_KEYS = frozenset("jk/?")
 
 
 class ClampedText:
@@ -37,6 +43,17 @@ class ClampedText:
             last.rstrip()
             last.append("…")
         yield from lines
+
+
+def name_and_folder(path: str, roots: Sequence[str]) -> Text:
+    """The file name first, then its folder shortened to the indexed root: a deep path still
+    shows which file it is when the line is cut."""
+    name = Path(path).name
+    folder = shorten_path(str(Path(path).parent), roots)
+    out = Text(name, style="bold")
+    if folder and folder != ".":
+        out.append(f"  {folder}", style="dim")
+    return out
 
 
 def describe_location(hit: Hit) -> str:
@@ -59,7 +76,28 @@ def marked_snippet(hit: Hit, mark_style: str) -> Text:
 
 
 class ResultList(OptionList):
-    """Search hits; `enter` posts OptionSelected with the hit's index as the option id."""
+    """Search hits; `enter` posts OptionSelected with the hit's index as the option id.
+
+    fzf habits: j/k move, and typing anything else sends it to the search box (`TypedAhead`).
+    """
+
+    BINDINGS = [
+        Binding("j,ctrl+n", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+    ]
+
+    @dataclass
+    class TypedAhead(Message):
+        """A printable key pressed in the list: it belongs in the search box."""
+
+        character: str
+
+    async def _on_key(self, event: events.Key) -> None:
+        character = event.character
+        if character and event.is_printable and character not in LIST_KEYS:
+            event.stop()
+            event.prevent_default()
+            self.post_message(self.TypedAhead(character))
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
@@ -94,7 +132,8 @@ class ResultList(OptionList):
             title = Text(f"{rank}. ", style="dim")
             title.append(hit.title or Path(hit.path).name, style=title_style)
             head.add_row(title, Text(f"  {hit.score:.3f}", style="dim"))
-            where = Text(shorten_path(hit.path, roots), style="dim", no_wrap=True)
+            where = name_and_folder(hit.path, roots)
+            where.no_wrap = True
             location = describe_location(hit)
             if location:
                 where.append(f" › {location}", style="dim italic")
