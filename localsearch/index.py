@@ -373,7 +373,10 @@ class Index:
             self.sync_lexical(progress)
             if self.lexical_repaired:
                 report.warnings.append(self.lexical_repaired)
+            # Loading torch and the model takes seconds on a first run: say so rather than 0%.
+            progress(ProgressEvent("model", 0, None, "loading the embedding model"))
             space, encoder = self.space_for_writing(model, reembed)
+            progress(ProgressEvent("model", 1, 1, encoder.name))
             for root_id, root in root_rows:
                 if not root.exists():
                     report.warnings.append(f"{root} is missing; its documents were kept")
@@ -635,12 +638,15 @@ class Index:
         if to_embed:
             embedded = 0
 
+            # The total is what is known so far: the chunks of the files read up to this batch.
+            known_total = report.chunks_embedded + len(to_embed)
+
             def on_embedded(n: int) -> None:
                 nonlocal embedded
                 embedded += n
-                progress(ProgressEvent("embed", report.chunks_embedded + embedded, None))
+                progress(ProgressEvent("embed", report.chunks_embedded + embedded, known_total))
 
-            progress(ProgressEvent("embed", report.chunks_embedded, None))
+            progress(ProgressEvent("embed", report.chunks_embedded, known_total))
             vectors = encoder.encode_passages(to_embed, on_embedded)
             for text, vector in zip(to_embed, vectors, strict=True):
                 known[embed_hash(text)] = vector

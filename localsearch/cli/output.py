@@ -44,6 +44,7 @@ stdout = SafeConsole(highlight=False, soft_wrap=True)
 stderr = SafeConsole(stderr=True, highlight=False, soft_wrap=True)
 
 STAGE_LABELS = {
+    "model": "Loading the model",
     "scan": "Scanning",
     "files": "Files",
     "embed": "Embedding chunks",

@@ -12,12 +12,19 @@ from dataclasses import dataclass, field, replace
 from localsearch.progress import ProgressEvent
 
 INDEX_STAGE_LABELS = {
+    "model": "Loading the model",
     "scan": "Scanning folders",
     "files": "Reading files",
     "embed": "Embedding chunks",
     "reembed": "Re-embedding",
     "lexical": "Rebuilding the keyword index",
 }
+
+
+# What a stage counts, for rates ("85 chunks/s").
+STAGE_UNITS = {"files": "files", "embed": "chunks", "reembed": "chunks", "train": "steps"}
+# The stage that measures a whole indexing run: every file passes through it once.
+WHOLE_RUN_STAGE = "files"
 
 
 @dataclass(frozen=True)
@@ -66,21 +73,35 @@ class JobState:
     def ended(self, outcome: str = "", error: str = "") -> JobState:
         return replace(self, running=False, outcome=outcome, error=error)
 
+    def rate(self, stage: str) -> float | None:
+        """Units of `stage` per second since it began; None in its first second."""
+        if stage not in self.stages:
+            return None
+        elapsed = time.monotonic() - self.stage_started.get(stage, self.started_at)
+        done = self.stages[stage][0]
+        return done / elapsed if elapsed >= 1.0 and done > 0 else None
+
     @property
     def eta_seconds(self) -> float | None:
-        """Time left in this stage at its average rate so far; None until it can be guessed.
+        """Time left at the average rate so far; None until it can be guessed.
 
-        Only for a stage with its own total: while chunks are embedded between files, the
-        files' rate says little (unchanged files fly by, new ones wait for the embedder).
+        An indexing run is measured by its files, whose pace includes waiting for their chunks
+        to embed; once every file is read, by the chunks still to embed. Other jobs (adapting)
+        by the current stage, when it has a total.
         """
-        stage = self.measured_stage
-        if not self.running or stage is None or stage != self.stage:
+        if not self.running:
+            return None
+        stage = WHOLE_RUN_STAGE if WHOLE_RUN_STAGE in self.stages else self.stage
+        if stage not in self.stages:
             return None
         done, total = self.stages[stage]
-        elapsed = time.monotonic() - self.stage_started.get(stage, self.started_at)
-        if done <= 0 or not total or elapsed < 1.0:
+        if stage == WHOLE_RUN_STAGE and total and done >= total and self.stage == "embed":
+            stage = "embed"
+            done, total = self.stages[stage]
+        rate = self.rate(stage)
+        if not total or rate is None:
             return None
-        return elapsed / done * (total - done)
+        return max(0, total - done) / rate
 
 
 def format_seconds(seconds: float) -> str:

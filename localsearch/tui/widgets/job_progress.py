@@ -9,7 +9,29 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import ProgressBar, Static
 
-from localsearch.tui.state import JobState, format_seconds
+from localsearch.tui.state import STAGE_UNITS, JobState, format_seconds
+
+
+def describe_progress(state: JobState, labels: dict[str, str]) -> Text:
+    """ "Embedding chunks 300/512 · reading files 12/64 · 85 chunks/s · ~40s left"."""
+    line = Text(labels.get(state.stage, state.stage.capitalize()))
+    if state.total:
+        line.append(f" {state.completed:,}/{state.total:,}", style="bold")
+    elif state.completed:
+        line.append(f" {state.completed:,}", style="bold")
+    for other in ("files", "embed"):
+        if other != state.stage and other in state.stages and other in labels:
+            done, total = state.stages[other]
+            counts = f"{done:,}/{total:,}" if total else f"{done:,}"
+            line.append(f" · {labels[other].lower()} {counts}")
+    rate = state.rate(state.stage)
+    unit = STAGE_UNITS.get(state.stage)
+    if rate is not None and unit:
+        line.append(f" · {rate:,.0f} {unit}/s" if rate >= 10 else f" · {rate:.1f} {unit}/s")
+    eta = state.eta_seconds
+    if eta is not None:
+        line.append(f" · ~{format_seconds(eta)} left", style="dim")
+    return line
 
 
 class JobProgress(Vertical):
@@ -48,19 +70,8 @@ class JobProgress(Vertical):
             bar.update(total=None)
             detail.update("")
             return
-        line = Text(self.labels.get(state.stage, state.stage.capitalize()))
-        if state.total:
-            line.append(f"  {state.completed:,}/{state.total:,}", style="bold")
-        elif state.completed:
-            line.append(f"  {state.completed:,}", style="bold")
+        stage.update(describe_progress(state, self.labels))
         measured = state.measured_stage
-        if measured and measured != state.stage:
-            done, total = state.stages[measured]
-            line.append(f"   {self.labels.get(measured, measured).lower()} {done:,}/{total:,}")
-        eta = state.eta_seconds
-        if eta is not None:
-            line.append(f"  ~{format_seconds(eta)} left", style="dim")
-        stage.update(line)
         if measured:
             done, total = state.stages[measured]
             bar.update(total=total, progress=done)

@@ -8,7 +8,8 @@ from rich.text import Text
 from textual.widgets import Static
 
 from localsearch.index import IndexStatus
-from localsearch.tui.state import INDEX_STAGE_LABELS, JobState
+from localsearch.tui.adapt_bridge import ADAPT_STAGE_LABELS
+from localsearch.tui.state import INDEX_STAGE_LABELS, JobState, format_seconds
 
 MODEL_STATES = {
     "idle": "",
@@ -24,7 +25,9 @@ def describe_status(
     mode: str,
     latency_ms: float | None,
     indexing: JobState,
+    adapting: JobState | None = None,
 ) -> Text:
+    adapting = adapting or JobState()
     out = Text()
     if status is None:
         out.append("no index yet", style="italic")
@@ -44,6 +47,9 @@ def describe_status(
     if indexing.running:
         out.append("  │  ")
         out.append(describe_job(indexing), style="italic")
+    if adapting.running:
+        out.append("  │  ")
+        out.append(describe_adapt_job(adapting), style="italic")
     return out
 
 
@@ -53,15 +59,27 @@ def describe_job(state: JobState) -> str:
         return "indexing…"
     label = INDEX_STAGE_LABELS.get(state.stage, state.stage)
     if state.total:
-        return f"{label} {state.completed:,}/{state.total:,}"
-    return f"{label} {state.completed:,}" if state.completed else f"{label}…"
+        text = f"{label} {state.completed:,}/{state.total:,}"
+    else:
+        text = f"{label} {state.completed:,}" if state.completed else f"{label}…"
+    eta = state.eta_seconds
+    return text + (f" · ~{format_seconds(eta)} left" if eta is not None else "")
+
+
+def describe_adapt_job(state: JobState) -> str:
+    """Adapting (or switching models), for the status bar: "Adapting: Training 40/120"."""
+    if not state.stage:
+        return "Adapting…"
+    label = ADAPT_STAGE_LABELS.get(state.stage, state.stage)
+    counts = f" {state.completed:,}/{state.total:,}" if state.total else ""
+    return f"Adapting: {label}{counts}"
 
 
 class StatusBar(Static):
     """Redraws whenever the app's index status, model state, mode, latency or jobs change."""
 
     def on_mount(self) -> None:
-        for name in ("index_status", "model_state", "mode", "latency_ms", "indexing"):
+        for name in ("index_status", "model_state", "mode", "latency_ms", "indexing", "adapting"):
             self.watch(self.app, name, self._changed, init=False)
         self._changed()
 
@@ -69,6 +87,11 @@ class StatusBar(Static):
         app: Any = self.app
         self.update(
             describe_status(
-                app.index_status, app.model_state, app.mode, app.latency_ms, app.indexing
+                app.index_status,
+                app.model_state,
+                app.mode,
+                app.latency_ms,
+                app.indexing,
+                app.adapting,
             )
         )

@@ -1,0 +1,64 @@
+"""Indexing progress says what is happening from the first second: the model loading, files
+and chunks with their totals, a rate and the time left (issue 12)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+from localsearch.index import Index
+from localsearch.progress import ProgressEvent
+from localsearch.tui.state import INDEX_STAGE_LABELS, JobState
+
+
+def test_index_reports_the_model_loading_and_chunks_against_a_total(settings, make_docs) -> None:
+    docs = make_docs(
+        {f"note{i}.md": f"# Note {i}\n\nSome words about topic {i}.\n" for i in range(5)}
+    )
+    events: list[ProgressEvent] = []
+    index = Index(settings)
+    try:
+        index.update([docs], progress=events.append)
+    finally:
+        index.close()
+    stages = [e.stage for e in events]
+    assert stages.index("model") < stages.index("scan")
+    embeds = [e for e in events if e.stage == "embed"]
+    assert embeds and all(e.total is not None and e.completed <= e.total for e in embeds)
+    assert embeds[-1].completed == embeds[-1].total == 5
+    files = [e for e in events if e.stage == "files"]
+    assert files[-1].completed == files[-1].total == 5
+
+
+def running(*events: ProgressEvent, seconds_ago: float = 10.0) -> JobState:
+    """A job that received `events`, each stage begun `seconds_ago`."""
+    state = JobState().started()
+    for event in events:
+        state = state.progressed(event)
+    began = time.monotonic() - seconds_ago
+    return replace(state, stage_started={stage: began for stage in state.stage_started})
+
+
+def test_time_left_follows_the_files_then_the_chunks() -> None:
+    from localsearch.tui.widgets.job_progress import describe_progress
+
+    state = running(ProgressEvent("files", 20, 80, "a.md"), ProgressEvent("embed", 200, 400))
+    eta = state.eta_seconds
+    assert eta is not None and 29 < eta < 31  # 20 files in 10 s, 60 to go
+    line = str(describe_progress(state, INDEX_STAGE_LABELS))
+    assert line.startswith("Embedding chunks 200/400 · reading files 20/80 · 20 chunks/s · ~")
+    assert line.endswith("left")
+    # Every file read, the last chunks still embedding: the chunks' pace says how long.
+    state = running(ProgressEvent("files", 80, 80), ProgressEvent("embed", 300, 400))
+    eta = state.eta_seconds
+    assert eta is not None and 3 < eta < 4  # 300 chunks in 10 s, 100 to go
+    # In the first second there is nothing to go by yet.
+    assert running(ProgressEvent("files", 1, 80), seconds_ago=0.0).eta_seconds is None
+
+
+def test_status_bar_shows_adapting() -> None:
+    from localsearch.tui.widgets.status_bar import describe_status
+
+    adapting = running(ProgressEvent("train", 40, 120))
+    text = str(describe_status(None, "idle", "hybrid", None, JobState(), adapting))
+    assert "Adapting: Training 40/120" in text
