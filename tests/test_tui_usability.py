@@ -374,3 +374,44 @@ async def test_the_welcome_card_is_centred(settings: Settings) -> None:
             region = app.screen.query_one(selector).region
             left, right = region.x, app.size.width - region.right
             assert abs(left - right) <= 1, (selector, left, right)
+
+
+# -- several hits in one document --------------------------------------------------------------
+
+
+async def test_more_in_this_file_expands_and_opens_at_each_place(
+    settings: Settings, tmp_path: Path
+) -> None:
+    from test_per_doc import DOCS
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name, text in DOCS.items():
+        (docs / name).write_text(text)
+    index = Index(settings)
+    try:
+        index.update([docs])
+    finally:
+        index.close()
+    opener = RecordingOpener()
+    app = make(settings, opener)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.mode = "bm25"
+        await search_for(pilot, "turbine")
+        results = result_list(app)
+        assert len(results.hits) == 2
+        at = next(i for i, hit in enumerate(results.hits) if hit.path.endswith("manual.md"))
+        manual = results.hits[at]
+        assert manual.more_count == 2
+        await pilot.press("tab")
+        results.highlighted = at
+        await pilot.press("right")
+        assert len(results.hits) == 4 and results.highlighted == at
+        await pilot.press("down")
+        other = results.highlighted_hit
+        assert other.path == manual.path and other.start_line != manual.start_line
+        await pilot.press("enter")
+        assert opener.calls[-1] == ("file", Path(manual.path), other.start_line)
+        await pilot.press("left")
+        assert len(results.hits) == 2 and results.highlighted_hit is manual

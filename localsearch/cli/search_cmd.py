@@ -55,6 +55,14 @@ def location(hit: dict[str, Any]) -> str:
     metavar="N",
     help="Open result N: $EDITOR at its line for text, the desktop's opener otherwise.",
 )
+@click.option(
+    "--per-doc",
+    "per_doc",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Chunks shown per document: its best, then up to N-1 more places it matches.",
+)
 @click.pass_context
 def search(
     ctx: click.Context,
@@ -68,6 +76,7 @@ def search(
     as_json: bool,
     explain: bool,
     open_rank: int | None,
+    per_doc: int,
 ) -> None:
     settings = settings_from(ctx, home)
     types = [t for value in doc_types for t in value.split(",") if t]
@@ -87,6 +96,8 @@ def search(
         "explain": True,
         "history": "cli" if settings.record_history else None,
     }
+    if per_doc != 1:
+        request["per_doc"] = per_doc  # only when asked: an older server answers the rest
     results = run_search(settings, request)
     for warning in results.get("warnings", []):
         sys.stderr.write(terminal_safe(f"Warning: {warning}") + "\n")
@@ -126,6 +137,7 @@ def run_search(settings: Settings, request: dict[str, Any]) -> dict[str, Any]:
             path_glob=request["path_glob"],
             doc_types=request["doc_types"],
             fusion=request["fusion"],
+            per_doc=request.get("per_doc", 1),
         )
         search_id = None
         if request["history"]:
@@ -191,6 +203,16 @@ def print_results(results: dict[str, Any], explain: bool) -> None:
         stdout.print(Text("   ") + highlighted(hit["snippet"], spans))
         if explain:
             stdout.print(_explain_line(hit), markup=False, style="dim")
+        for more in hit.get("more", []):
+            where = Text("   + " + location(more), style="cyan")
+            if more["heading"]:
+                where.append(f" › {more['heading']}", style="dim")
+            stdout.print(where)
+            spans = [(int(a), int(b)) for a, b in more["highlights"]]
+            stdout.print(Text("     ") + highlighted(more["snippet"], spans))
+        left = hit.get("more_count", 0) - len(hit.get("more", []))
+        if left > 0:
+            stdout.print(f"   ({left} more in this file)", style="dim", markup=False)
 
 
 def _plain_lines(rank: int, hit: dict[str, Any], explain: bool) -> list[str]:
@@ -201,6 +223,14 @@ def _plain_lines(rank: int, hit: dict[str, Any], explain: bool) -> list[str]:
     ]
     if explain:
         lines.append(_explain_line(hit))
+    for more in hit.get("more", []):
+        lines.append(
+            "   + " + location(more) + (f" › {more['heading']}" if more["heading"] else "")
+        )
+        lines.append("     " + more["snippet"])
+    left = hit.get("more_count", 0) - len(hit.get("more", []))
+    if left > 0:
+        lines.append(f"   ({left} more in this file)")
     return lines
 
 

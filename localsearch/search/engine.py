@@ -65,6 +65,8 @@ class Hit:
     bm25_score: float | None = None
     dense_rank: int | None = None
     dense_score: float | None = None
+    more: list[Hit] = field(default_factory=list)  # other chunks of the document (per_doc > 1)
+    more_count: int = 0  # how many other chunks of the document matched
     raw_path: bytes | None = None  # the file name's bytes when it is not valid UTF-8
 
     @property
@@ -93,6 +95,12 @@ class Hit:
                 "dense_rank": self.dense_rank,
                 "dense_score": self.dense_score,
             }
+        if self.more_count:
+            data["more_count"] = self.more_count
+            data["more"] = [
+                {key: value for key, value in more.to_dict().items() if key != "more"}
+                for more in self.more
+            ]
         return data
 
 
@@ -287,13 +295,15 @@ class SearchEngine:
         doc_types: Sequence[str] = (),
         fusion: str | None = None,
         snippets: bool = True,
+        per_doc: int = 1,
     ) -> SearchResults:
         """The `k` best documents for `query`, each shown through its best chunk.
 
         Each side ranks chunks, a document scores as its best chunk, and hybrid mode fuses the
         two document rankings. `snippets=False` leaves Hit.snippet empty, for callers that only
         need the ranking (eval asks for 100 documents a query and would spend most of its time
-        on snippets nobody reads).
+        on snippets nobody reads). `per_doc` > 1 adds up to that many chunks of each document
+        in Hit.more (search/per_document.py).
         """
         if mode not in MODES:
             raise UsageError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
@@ -302,6 +312,8 @@ class SearchEngine:
             raise UsageError(f"unknown fusion {fusion!r}; choose one of {', '.join(FUSIONS)}")
         if k < 1:
             raise UsageError("-k must be at least 1")
+        if per_doc < 1:
+            raise UsageError("--per-doc must be at least 1")
         started = time.perf_counter()
         # Bytes that are not UTF-8 (a terminal in another encoding) arrive as lone surrogates:
         # the query reads them as U+FFFD; a --path glob matches names stored the same way.
@@ -388,6 +400,31 @@ class SearchEngine:
                     dense_score=dense_scores.get(doc_id),
                     raw_path=chunk.raw_path,
                 )
+            )
+        if per_doc > 1:
+            from localsearch.search.per_document import attach_more_chunks
+
+            def rank_chunks(bm25: Any, dense: Any) -> dict[int, float]:
+                if mode != "hybrid":
+                    return dict(bm25 if mode == "bm25" else dense)
+                return fuse_hybrid(
+                    bm25,
+                    dense,
+                    fusion=fusion,
+                    rrf_k=self.settings.rrf_k,
+                    bm25_weight=self.settings.bm25_weight,
+                    dense_weight=self.settings.dense_weight,
+                )
+
+            attach_more_chunks(
+                self.store,
+                results.hits,
+                owners,
+                bm25_chunks,
+                dense_chunks,
+                rank_chunks,
+                per_doc,
+                lambda text: make_snippet(text, query) if snippets else Snippet(""),
             )
         finished = time.perf_counter()
         parts["snippets"] = (finished - snippets_started) * 1000

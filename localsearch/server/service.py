@@ -239,6 +239,7 @@ class SearchServer:
             path_glob=request.get("path_glob") or None,
             doc_types=[str(t) for t in doc_types],
             fusion=request.get("fusion") or None,
+            per_doc=_integer(request.get("per_doc", 1), "per_doc"),
         )
         source = request.get("history")
         search_id = None

@@ -64,6 +64,7 @@ class SearchBackend:
         path_glob: str | None,
         doc_types: Sequence[str],
         context_chunks: int = 1,
+        per_doc: int = 1,
         superseded: Callable[[], bool] = lambda: False,
     ) -> SearchOutcome | None:
         """Search and fetch each hit's neighbouring chunks, so the preview needs no round trip.
@@ -92,11 +93,17 @@ class SearchBackend:
                 return None
             engine = self._engine_locked()
             results = engine.search(
-                query, k=k, mode=mode, path_glob=path_glob or None, doc_types=doc_types
+                query,
+                k=k,
+                mode=mode,
+                path_glob=path_glob or None,
+                doc_types=doc_types,
+                per_doc=per_doc,
             )
             contexts = {
                 hit.chunk_id: engine.context(hit, context_chunks, context_chunks)
-                for hit in results.hits
+                for best in results.hits
+                for hit in (best, *best.more)
             }
         return SearchOutcome(results, contexts, provisional, note)
 

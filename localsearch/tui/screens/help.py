@@ -21,6 +21,7 @@ SECTIONS: list[tuple[str, list[tuple[str, str]]]] = [
             ("enter", "open the result in $EDITOR at its line (PDF: at its page)"),
             ("click", "select a result; a double click opens it"),
             ("typing", "in the result list, goes to the search box"),
+            ("→ ←", 'show or hide the other places a file matches ("n more in this file")'),
             ("ctrl+o", "open the folder that holds the result"),
             ("ctrl+y", 'mark the result "this is it" (kept in your search history)'),
             ("ctrl+g", 'mark the result "not this"'),

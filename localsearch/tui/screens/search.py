@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 DEBOUNCE_SECONDS = 0.15
 RESULT_COUNT = 20
+CHUNKS_PER_DOCUMENT = 6  # a document's best chunk and up to five more, behind "n more"
 
 WELCOME = """\
 [b]Welcome to localsearch[/b]
@@ -203,6 +204,7 @@ class SearchScreen(Screen[None]):
                 mode=mode,
                 path_glob=path_glob,
                 doc_types=doc_types,
+                per_doc=CHUNKS_PER_DOCUMENT,
                 superseded=lambda: worker.is_cancelled,
             )
         except Exception as exc:  # noqa: BLE001 - shown as a notification, never a crash

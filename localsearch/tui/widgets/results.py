@@ -84,6 +84,8 @@ class ResultList(OptionList):
     BINDINGS = [
         Binding("j,ctrl+n", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),
+        Binding("right", "expand", "More in file", show=False),
+        Binding("left", "collapse", "Fewer", show=False),
     ]
 
     @dataclass
@@ -101,7 +103,24 @@ class ResultList(OptionList):
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.hits: list[Hit] = []
+        self.hits: list[Hit] = []  # as listed: documents' best chunks, expanded ones' others
+        self.documents: list[Hit] = []  # one per document, ranked
+        self.expanded: set[int] = set()  # document ids showing their other chunks
+        self._roots: Sequence[str] = ()
+
+    def action_expand(self) -> None:
+        """→ on a document with "n more in this file": list those chunks under it."""
+        hit = self.highlighted_hit
+        if hit is not None and hit.more and hit.document_id not in self.expanded:
+            self.expanded.add(hit.document_id)
+            self._list(keep=hit)
+
+    def action_collapse(self) -> None:
+        hit = self.highlighted_hit
+        if hit is not None and hit.document_id in self.expanded:
+            self.expanded.discard(hit.document_id)
+            parent = next(d for d in self.documents if d.document_id == hit.document_id)
+            self._list(keep=parent)
 
     async def _on_click(self, event: events.Click) -> None:
         """A click highlights (and so previews); a double click opens, like enter."""
@@ -120,12 +139,19 @@ class ResultList(OptionList):
         return self.hits[self.highlighted]
 
     def show_hits(self, hits: Sequence[Hit], roots: Sequence[str]) -> None:
+        self.documents = list(hits)
+        self.expanded = set()
+        self._roots = roots
+        self._list(keep=None)
+
+    def _list(self, keep: Hit | None) -> None:
         variables = self.app.get_css_variables()
         mark = f"bold {variables.get('text-warning', 'yellow')}"
         title_style = f"bold {variables.get('text-primary', '')}".strip()
-        self.hits = list(hits)
+        roots = self._roots
+        self.hits = []
         options = []
-        for rank, hit in enumerate(hits, start=1):
+        for rank, hit in enumerate(self.documents, start=1):
             head = Table.grid(expand=True)
             head.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
             head.add_column(justify="right", no_wrap=True)
@@ -138,11 +164,26 @@ class ResultList(OptionList):
             if location:
                 where.append(f" › {location}", style="dim italic")
             where.overflow = "ellipsis"
-            body = Group(head, where, ClampedText(marked_snippet(hit, mark), 2), Text(""))
-            options.append(Option(body, id=str(rank - 1)))
+            parts: list[object] = [head, where, ClampedText(marked_snippet(hit, mark), 2)]
+            open_ = hit.document_id in self.expanded
+            if hit.more_count:
+                sign = "▾" if open_ else "▸"
+                more = f"{sign} {hit.more_count} more in this file"
+                parts.append(Text(more + ("" if open_ or not hit.more else "  (→)"), style="dim"))
+            parts.append(Text(""))
+            self.hits.append(hit)
+            options.append(Option(Group(*parts)))  # type: ignore[arg-type]
+            for other in hit.more if open_ else []:
+                place = Text("  ↳ ", style="dim")
+                place.append(describe_location(other) or Path(other.path).name, style="italic")
+                place.append(f"  {other.score:.3f}", style="dim")
+                place.no_wrap, place.overflow = True, "ellipsis"
+                snippet = ClampedText(Text("    ") + marked_snippet(other, mark), 2)
+                self.hits.append(other)
+                options.append(Option(Group(place, snippet, Text(""))))
         self.set_options(options)
         if options:
-            self.highlighted = 0
+            self.highlighted = next((i for i, h in enumerate(self.hits) if h is keep), 0)
 
     def show_message(self, message: str) -> None:
         """An explanation in place of results ("No results", "Type to search")."""
