@@ -415,3 +415,31 @@ async def test_more_in_this_file_expands_and_opens_at_each_place(
         assert opener.calls[-1] == ("file", Path(manual.path), other.start_line)
         await pilot.press("left")
         assert len(results.hits) == 2 and results.highlighted_hit is manual
+
+
+# -- snapshots at a small and a roomy size -------------------------------------------------------
+
+
+def snapshot_search(peps_home: Settings, snap_compare, size: tuple[int, int]) -> bool:
+    from textual.widgets import Input
+    from tui_helpers import searched
+
+    async def run_before(pilot) -> None:
+        app = pilot.app
+        await wait_until(pilot, lambda: app.model_state == "ready")
+        app.mode = "bm25"
+        await pilot.press(*"python imports")
+        await searched(pilot)
+        app.latency_ms = 12.0  # the one number that changes from run to run
+        for widget in app.screen.query(Input):
+            widget.cursor_blink = False
+
+    return snap_compare(make(peps_home), terminal_size=size, run_before=run_before)
+
+
+def test_snapshot_search_at_80x24(peps_home: Settings, snap_compare) -> None:
+    assert snapshot_search(peps_home, snap_compare, (80, 24))
+
+
+def test_snapshot_search_at_120x35(peps_home: Settings, snap_compare) -> None:
+    assert snapshot_search(peps_home, snap_compare, (120, 35))

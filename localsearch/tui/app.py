@@ -83,6 +83,7 @@ class LocalSearchApp(App[None]):
     }
     DEFAULT_MODE = "search"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (90, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     BINDINGS = [
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
         Binding("q", "confirm_quit", "Quit"),
