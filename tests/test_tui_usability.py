@@ -132,11 +132,14 @@ async def test_a_click_selects_and_a_double_click_opens(peps_home: Settings) -> 
         results = result_list(app)
         assert len(results.hits) > 1
         second = results.hits[1]
-        await pilot.click(results, offset=(10, 6))  # on the second entry
+        console = Console(width=results.scrollable_content_region.width, file=io.StringIO())
+        first_height = len(console.render_lines(results.get_option_at_index(0).prompt))
+        on_second = (10, 1 + first_height + 1)  # below the border and the first entry
+        await pilot.click(results, offset=on_second)
         await pilot.pause()
         assert opener.calls == []
         assert results.highlighted_hit == second
-        await pilot.double_click(results, offset=(10, 6))
+        await pilot.double_click(results, offset=on_second)
         await pilot.pause()
         assert opener.calls == [("file", Path(second.path), second.start_line)]
 
