@@ -41,6 +41,10 @@ def format_passage(title: str, heading: str, text: str) -> str:
     return text
 
 
+# Files localsearch itself writes into a model folder (adapt/models.py CARD_NAME).
+OWN_METADATA_FILES = frozenset({"card.json"})
+
+
 def model_fingerprint(location: str) -> str:
     """Identify weights by their files, so a changed model at the same path is noticed."""
     folder = Path(location)
@@ -51,6 +55,8 @@ def model_fingerprint(location: str) -> str:
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         if path.suffix not in {".safetensors", ".bin", ".json", ".txt", ".model"}:
             continue
+        if path.parent == folder and path.name in OWN_METADATA_FILES:
+            continue  # rewritten after the vectors were made (adapt's card); not the weights
         digest.update(str(path.relative_to(folder)).encode())
         digest.update(str(path.stat().st_size).encode())
         with path.open("rb") as handle:
