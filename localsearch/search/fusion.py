@@ -74,6 +74,12 @@ def fuse_weighted(
         scaled = (normalise or {}).get(name, True)
         values = NORMALISERS[method](by_key) if scaled else by_key
         floor = min(values.values(), default=0.0) if scaled else 0.0
+        if scaled and len(set(values.values())) == 1:
+            # Every candidate of this side tied (one BM25 match for an exact identifier, say):
+            # it must still stand above the keys it did not find, as it would in a z-score over
+            # all the keys with theirs at 0, rather than tie with them.
+            lift = max(1.0, (len(keys) - 1) ** 0.5) if method == "zscore" else 1.0
+            values, floor = dict.fromkeys(values, lift), 0.0
         for key in keys:
             fused[key] += weight * values.get(key, floor)
     return fused
