@@ -740,6 +740,7 @@ class _Run:
         )
         ids = [int(i) for i in current.chunk_ids]
         if self.query_side:
+            self.progress(ProgressEvent("evaluate", 0, len(held_out), "encoding held-out queries"))
             gate = run_gate(
                 held_out,
                 current_corpus=current,
@@ -750,6 +751,7 @@ class _Run:
                 settings=self.settings,
                 real=real,
             )
+            self.progress(ProgressEvent("evaluate", len(held_out), len(held_out)))
             self._timed("evaluate", started)
             return gate, {}
         texts = [self.passage(self.chunks[i]) for i in ids]
