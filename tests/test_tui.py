@@ -9,44 +9,31 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from tui_helpers import (
+    RecordingOpener,
+    index_peps,
+    make,
+    notifications,
+    result_list,
+    search_for,
+    searched,
+    settle,
+    wait_until,
+)
 
 from localsearch.config import Settings, load_settings
 from localsearch.index import Index
 
-PEPS = ("pep-0020.rst", "pep-0257.rst", "pep-0285.rst", "pep-0328.rst")
 SIZE = (100, 30)
-
-
-class RecordingOpener:
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, Path, int | None]] = []
-
-    def open_file(self, path: Path, line: int | None = None, page: int | None = None) -> None:
-        self.calls.append(("file", path, line))
-
-    def open_folder(self, path: Path) -> None:
-        self.calls.append(("folder", path, None))
 
 
 @pytest.fixture(scope="module")
 def peps_home(tmp_path_factory: pytest.TempPathFactory, corpus: Path) -> Settings:
     """A home with four PEPs indexed (read-only for the tests that use it)."""
-    base = tmp_path_factory.mktemp("tui")
-    docs = base / "peps"
-    docs.mkdir()
-    for name in PEPS:
-        shutil.copy(corpus / "python-peps" / "peps" / name, docs / name)
-    settings = load_settings(base / "home")
-    index = Index(settings)
-    try:
-        index.update([docs])
-    finally:
-        index.close()
-    return settings
+    return index_peps(tmp_path_factory.mktemp("tui"), corpus)
 
 
 @pytest.fixture
@@ -55,57 +42,6 @@ def one_pep(tmp_path: Path, corpus: Path) -> Path:
     folder.mkdir()
     shutil.copy(corpus / "python-peps" / "peps" / "pep-0020.rst", folder / "pep-0020.rst")
     return folder
-
-
-def make(settings: Settings, opener: RecordingOpener | None = None):
-    from localsearch.tui.app import make_app
-
-    return make_app(settings, opener=opener)
-
-
-async def settle(pilot, seconds: float = 0.0) -> None:
-    """Let timers fire, workers finish and their messages land."""
-    if seconds:
-        await pilot.pause(seconds)
-    for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-
-
-async def wait_until(pilot, condition, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await pilot.pause(0.05)
-    await settle(pilot)
-
-
-async def searched(pilot) -> None:
-    """Wait until the results on screen answer what the search box says."""
-    screen = pilot.app.screen
-    query = screen.query_one("#query").value
-    await wait_until(
-        pilot, lambda: screen._debounce is None and screen._shown_query == query, timeout=60
-    )
-
-
-async def search_for(pilot, text: str) -> None:
-    query = pilot.app.screen.query_one("#query")
-    query.value = ""
-    await pilot.click("#query")
-    await pilot.press(*text)
-    await searched(pilot)
-
-
-def result_list(app):
-    from localsearch.tui.widgets.results import ResultList
-
-    return app.screen.query_one(ResultList)
-
-
-def notifications(app) -> list[str]:
-    return [n.message for n in app._notifications]
 
 
 # -- searching -----------------------------------------------------------------------------
