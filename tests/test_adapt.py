@@ -18,7 +18,7 @@ from helpers import active_model, index_files
 
 from localsearch.adapt import AdaptOptions, adapt
 from localsearch.adapt import gate as gate_module
-from localsearch.adapt import pipeline as pipeline_module
+from localsearch.adapt import synthetic as synthetic_module
 from localsearch.adapt.models import adapted_root, run_log
 from localsearch.adapt.pairs import read_pairs
 from localsearch.adapt.queries import generate_structural_queries, training_passage
@@ -337,9 +337,9 @@ def test_adapt_trains_gates_and_switches(home_settings, monkeypatch, tmp_path):
     force_gate(monkeypatch, keep=True)
     # A corpus this small has few pseudo-queries that BM25 misses, and which depends on the
     # held-out split; say every other query is one (bm25_ranks has its own test).
-    monkeypatch.setattr(pipeline_module, "MIN_TRAINING_MISSES", 1)
+    monkeypatch.setattr(synthetic_module, "MIN_TRAINING_MISSES", 1)
     monkeypatch.setattr(
-        pipeline_module,
+        synthetic_module,
         "bm25_ranks",
         lambda queries, *_, **__: [1 + i % 2 for i in range(len(queries))],
     )

@@ -16,7 +16,6 @@ and the index searchable; a re-run reuses the stored queries and any vectors alr
 
 from __future__ import annotations
 
-import hashlib
 import random
 import shutil
 import time
@@ -31,15 +30,10 @@ import numpy as np
 from localsearch.adapt import distributed
 from localsearch.adapt.from_history import HistorySplit, query_pairs, split_history
 from localsearch.adapt.gate import GateResult, run_gate
-from localsearch.adapt.lexical_misses import bm25_ranks
 from localsearch.adapt.negatives import CorpusView, MinedQuery, MiningOptions, mine_hard_negatives
-from localsearch.adapt.queries import (
-    GENERATOR_NAME,
-    KINDS,
-    generate_structural_queries,
-    training_passage,
-)
+from localsearch.adapt.queries import KINDS, training_passage
 from localsearch.adapt.query_tower import QueryPair, QueryTowerOptions, train_query_tower
+from localsearch.adapt.synthetic import MODEL_FREE, SyntheticQueries, SyntheticQuery
 from localsearch.adapt.train import (
     TrainingExample,
     TrainingOptions,
@@ -55,26 +49,15 @@ from localsearch.errors import NoIndexError, UsageError
 from localsearch.progress import ProgressCallback, ProgressEvent, ignore_progress
 from localsearch.store import EmbeddingSpace, Store
 from localsearch.store.adapt_queries import (
-    StoredQuery,
-    add_queries,
-    chunks_with_queries,
     model_history,
-    replace_queries,
-    stored_queries,
 )
 from localsearch.store.database import ChunkRow
 
 STAGES = ("generate", "mine", "train", "evaluate", "reembed")
-MODEL_FREE = "structure"  # the name of the model-free generator on the command line
-GENERATION_SLICE = 64  # passages per committed batch of generated queries
 MIN_DOCUMENTS = 3
 # Training on a CPU stops after this many minutes unless told otherwise, so that adapt on a
 # laptop finishes in about a quarter of an hour whatever the corpus size.
 DEFAULT_CPU_TRAINING_MINUTES = 8.0
-# Model-free pairs are narrowed to those BM25 misses (see lexical_misses.py) when at least this
-# many are left to train on, and the gate judges on such queries when it has this many.
-MIN_TRAINING_MISSES = 64
-MIN_HELD_OUT_MISSES = 30
 # Two passes over the narrowed pairs measured best on SciFact; one for everything else.
 NARROWED_EPOCHS = 2.0
 # The query tower (see query_tower.py): measured on the SciFact train split (README).
@@ -151,13 +134,6 @@ class AdaptResult:
         return data
 
 
-@dataclass
-class _Query:
-    text: str
-    chunk: ChunkRow
-    kind: str
-
-
 def adapt(
     settings: Settings,
     options: AdaptOptions = AdaptOptions(),
@@ -230,8 +206,6 @@ class _Run:
         self.started = time.monotonic()
         self.stage_seconds: dict[str, float] = {}
         self.device = options.device or settings.device
-        self.narrowed = False  # training on the model-free queries BM25 misses
-        self.misses = (0, 0)  # (such training queries, all training queries)
         self.query_side = False
         self.history_pairs = 0
 
@@ -290,16 +264,31 @@ class _Run:
         if self.query_side:  # the document tower must be the one that made the stored vectors
             base = active.model
             base_location = resolve_model(base, self.settings.models_dir).location
-        queries: list[_Query] = []
+        options = self.options
+        self.synthetic = SyntheticQueries(
+            self.store,
+            self.settings,
+            self.chunks,
+            generator=options.generator,
+            max_passages=options.max_passages,
+            queries_per_passage=options.queries_per_passage,
+            query_kinds=options.query_kinds,
+            held_out_fraction=options.held_out_fraction,
+            device=self.device,
+            seed=options.seed,
+            progress=self.progress,
+            timed=self._timed,
+        )
+        queries: list[SyntheticQuery] = []
         if history.judges and synthetic_weight(len(history.training)) == 0.0:
             generator = FROM_HISTORY  # the log is enough on its own
         else:
-            generator, queries = self.generate(chunks)
-        held_out_docs = self.held_out_documents(queries)
+            generator, queries = self.synthetic.generate(chunks)
+        held_out_docs = self.synthetic.held_out_documents(queries)
         held_out = [q for q in queries if q.chunk.document_id in held_out_docs]
         training_queries = [q for q in queries if q.chunk.document_id not in held_out_docs]
         if generator == MODEL_FREE:
-            training_queries, held_out = self.lexical_misses(training_queries, held_out)
+            training_queries, held_out = self.synthetic.lexical_misses(training_queries, held_out)
         # Keyword queries train well but judge badly: a model that learnt their odd format
         # scores on them without serving real questions any better. Titles and headings read
         # like what people type, so the gate uses those when there are any.
@@ -428,7 +417,7 @@ class _Run:
         return chosen
 
     def query_tower_pairs(
-        self, history: HistorySplit, training_queries: Sequence[_Query]
+        self, history: HistorySplit, training_queries: Sequence[SyntheticQuery]
     ) -> list[QueryPair]:
         """The logged pairs, with synthetic ones filling in while the log is short."""
         self.training_corpus = self.corpus_view(self.active)
@@ -457,14 +446,17 @@ class _Run:
             synthetic = rng.sample(synthetic, min(len(synthetic), len(real)))
         return real + synthetic
 
+    def training_budget_seconds(self) -> float | None:
+        minutes = self.options.time_budget_minutes
+        if minutes is None and training_device(self.device) == "cpu":
+            minutes = DEFAULT_CPU_TRAINING_MINUTES
+        return None if minutes is None else minutes * 60
+
     def train_query_side(
         self, base_location: str, pairs: Sequence[QueryPair], output: Path
     ) -> TrainingReport:
         started = time.monotonic()
         options = self.options
-        budget = options.time_budget_minutes
-        if budget is None and training_device(self.device) == "cpu":
-            budget = DEFAULT_CPU_TRAINING_MINUTES
         report = train_query_tower(
             base_location,
             pairs,
@@ -475,7 +467,7 @@ class _Run:
                 learning_rate=options.learning_rate or QUERY_SIDE_LEARNING_RATE,
                 batch_size=options.batch_size,
                 max_steps=options.max_steps,
-                time_budget_s=budget * 60 if budget is not None else None,
+                time_budget_s=self.training_budget_seconds(),
                 device=self.device,
                 seed=options.seed,
             ),
@@ -485,120 +477,6 @@ class _Run:
         return report
 
     # -- generate -----------------------------------------------------------------------------
-
-    def generator_name(self) -> str:
-        from localsearch.adapt.models import present_generator
-
-        chosen = self.options.generator or present_generator(self.settings.models_dir)
-        return chosen or MODEL_FREE
-
-    def sample(self, chunks: Sequence[ChunkRow]) -> list[ChunkRow]:
-        limit = self.options.max_passages
-        if limit is None or limit >= len(chunks):
-            return list(chunks)
-        return sorted(
-            random.Random(self.options.seed).sample(list(chunks), limit), key=lambda c: c.id
-        )
-
-    def generate(self, chunks: Sequence[ChunkRow]) -> tuple[str, list[_Query]]:
-        started = time.monotonic()
-        generator = self.generator_name()
-        sample = self.sample(chunks)
-        if generator == MODEL_FREE:
-            stored_as = GENERATOR_NAME
-            self.progress(ProgressEvent("generate", 0, len(sample), "model-free"))
-            made = generate_structural_queries(
-                chunks, kinds=self.options.query_kinds, seed=self.options.seed
-            )
-            wanted = {c.id for c in sample}
-            rows = [StoredQuery(q.chunk_id, q.query, q.kind) for q in made if q.chunk_id in wanted]
-            with self.store.transaction():
-                replace_queries(self.store, stored_as, rows)
-            self.progress(ProgressEvent("generate", len(sample), len(sample), "model-free"))
-        else:
-            stored_as = generator
-            self.generate_seq2seq(generator, sample)
-        wanted_ids = {c.id for c in sample}
-        queries = [
-            _Query(q.query, self.chunks[q.chunk_id], q.kind)
-            for q in stored_queries(self.store, stored_as)
-            if q.chunk_id in wanted_ids and q.chunk_id in self.chunks
-        ]
-        self._timed("generate", started)
-        return generator, queries
-
-    def generate_seq2seq(self, generator: str, sample: Sequence[ChunkRow]) -> None:
-        from localsearch.adapt.generate_t5 import Seq2SeqQueryGenerator
-        from localsearch.catalog import resolve_model
-
-        location = resolve_model(generator, self.settings.models_dir).location
-        done = chunks_with_queries(self.store, generator)
-        todo = [c for c in sample if c.id not in done]
-        total = len(sample)
-        completed = total - len(todo)
-        self.progress(ProgressEvent("generate", completed, total, generator))
-        if not todo:
-            return
-        model = Seq2SeqQueryGenerator(
-            location,
-            device=self.device,
-            queries_per_passage=self.options.queries_per_passage,
-            seed=self.options.seed,
-        )
-        for start in range(0, len(todo), GENERATION_SLICE):
-            part = todo[start : start + GENERATION_SLICE]
-            generated = model.generate([self.passage(c) for c in part])
-            rows = [
-                StoredQuery(chunk.id, text, "generated")
-                for chunk, texts in zip(part, generated, strict=True)
-                for text in texts
-            ]
-            with self.store.transaction():  # committed per slice: an interrupted run resumes
-                add_queries(self.store, generator, rows)
-            completed += len(part)
-            self.progress(ProgressEvent("generate", completed, total, generator))
-
-    # -- split and mine -----------------------------------------------------------------------
-
-    def held_out_documents(self, queries: Sequence[_Query]) -> set[int]:
-        """A slice of the documents with queries, chosen by a hash of their path (stable)."""
-        paths = {q.chunk.document_id: q.chunk.path for q in queries}
-        if len(paths) < 2:
-            return set()
-        ranked = sorted(
-            paths,
-            key=lambda d: hashlib.sha1(f"{self.options.seed}:{paths[d]}".encode()).hexdigest(),
-        )
-        count = max(1, round(len(ranked) * self.options.held_out_fraction))
-        return set(ranked[: min(count, len(ranked) - 1)])
-
-    def lexical_misses(
-        self, training: Sequence[_Query], held_out: Sequence[_Query]
-    ) -> tuple[list[_Query], list[_Query]]:
-        """The queries whose passage BM25 does not rank first, on each side of the split;
-        a side keeps all its queries when too few are misses."""
-        ordered = list(self.chunks.values())
-        row_of = {chunk.id: row for row, chunk in enumerate(ordered)}
-        queries = [*training, *held_out]
-        detail = "finding what BM25 misses"
-        self.progress(ProgressEvent("mine", 0, len(queries), detail))
-        ranks = bm25_ranks(
-            [(q.text, row_of[q.chunk.id]) for q in queries],
-            [c.text for c in ordered],
-            [c.document_id for c in ordered],
-            advance=lambda done: self.progress(ProgressEvent("mine", done, len(queries), detail)),
-        )
-        missed = [q for q, rank in zip(queries, ranks, strict=True) if rank > 1]
-        held_out_docs = {q.chunk.document_id for q in held_out}
-        missed_training = [q for q in missed if q.chunk.document_id not in held_out_docs]
-        missed_held_out = [q for q in missed if q.chunk.document_id in held_out_docs]
-        self.misses = (len(missed_training), len(training))
-        if len(missed_training) >= MIN_TRAINING_MISSES:
-            self.narrowed = True
-            training = missed_training
-        if len(missed_held_out) >= MIN_HELD_OUT_MISSES:
-            held_out = missed_held_out
-        return list(training), list(held_out)
 
     def corpus_view(self, space: EmbeddingSpace, only: set[int] | None = None) -> CorpusView:
         ids, matrix = self.store.vector_matrix(space)
@@ -613,7 +491,9 @@ class _Run:
     def current_encoder(self) -> Encoder:
         return self.index.encoder(self.active.model)
 
-    def mine(self, queries: Sequence[_Query], held_out_docs: set[int]) -> list[TrainingExample]:
+    def mine(
+        self, queries: Sequence[SyntheticQuery], held_out_docs: set[int]
+    ) -> list[TrainingExample]:
         started = time.monotonic()
         options = self.options
         need_mining = options.negatives_per_query > 0 or options.require_round_trip
@@ -640,7 +520,10 @@ class _Run:
         return examples
 
     def examples_from(
-        self, queries: Sequence[_Query], mined: Sequence[MinedQuery], held_out_docs: set[int]
+        self,
+        queries: Sequence[SyntheticQuery],
+        mined: Sequence[MinedQuery],
+        held_out_docs: set[int],
     ) -> list[TrainingExample]:
         options = self.options
         rng = random.Random(options.seed)
@@ -684,15 +567,12 @@ class _Run:
     ) -> TrainingReport:
         started = time.monotonic()
         options = self.options
-        budget = options.time_budget_minutes
-        if budget is None and training_device(self.device) == "cpu":
-            budget = DEFAULT_CPU_TRAINING_MINUTES
         training_options = TrainingOptions(
-            epochs=options.epochs or (NARROWED_EPOCHS if self.narrowed else 1.0),
+            epochs=options.epochs or (NARROWED_EPOCHS if self.synthetic.narrowed else 1.0),
             batch_size=options.batch_size,
             learning_rate=options.learning_rate or WHOLE_MODEL_LEARNING_RATE,
             max_steps=options.max_steps,
-            time_budget_s=budget * 60 if budget is not None else None,
+            time_budget_s=self.training_budget_seconds(),
             max_seq_length=options.max_seq_length,
             cached=options.cached_loss,
             device=self.device,
@@ -828,7 +708,7 @@ class _Run:
         base: str,
         base_location: str,
         generator: str,
-        queries: Sequence[_Query],
+        queries: Sequence[SyntheticQuery],
         held_out: Sequence[tuple[str, int]],
         pair_count: int,
         training: TrainingReport,
@@ -847,8 +727,11 @@ class _Run:
             "pairs": pair_count,
             "pairs_file": str(options.pairs_file) if options.pairs_file else None,
             "hard_negatives": options.negatives_per_query,
-            "bm25_misses": {"trained_on": self.misses[0], "of": self.misses[1]},
-            "narrowed_to_bm25_misses": self.narrowed,
+            "bm25_misses": {
+                "trained_on": self.synthetic.misses[0],
+                "of": self.synthetic.misses[1],
+            },
+            "narrowed_to_bm25_misses": self.synthetic.narrowed,
             "training": {
                 **asdict(training),
                 "batch_size": options.batch_size,
@@ -873,7 +756,7 @@ class _Run:
         name: str | None,
         reason: str,
         generator: str,
-        queries: Sequence[_Query],
+        queries: Sequence[SyntheticQuery],
         pair_count: int,
         held_out: Sequence[tuple[str, int]],
         gate: GateResult,
