@@ -600,3 +600,11 @@ def test_no_message_in_the_package_calls_an_error_unexpected():
         if "unexpected" in line.lower()
     ]
     assert offenders == []
+
+
+def test_bidirectional_overrides_are_shown_not_obeyed():
+    from localsearch.terminal_text import terminal_safe
+
+    # Trojan-source reordering: each control becomes one visible character, offsets kept.
+    text = "access\u202e\u2066 admin\u2069\u202c ok"
+    assert terminal_safe(text) == "access\ufffd\ufffd admin\ufffd\ufffd ok"

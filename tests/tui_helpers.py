@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from localsearch.config import Settings, load_settings
 from localsearch.index import Index
 
 PEPS = ("pep-0020.rst", "pep-0257.rst", "pep-0285.rst", "pep-0328.rst")
+SIZE = (100, 30)
 
 
 class RecordingOpener:
@@ -46,6 +49,37 @@ def make(settings: Settings, opener: RecordingOpener | None = None):
     from localsearch.tui.app import make_app
 
     return make_app(settings, opener=opener)
+
+
+@asynccontextmanager
+async def running(
+    settings: Settings,
+    opener: RecordingOpener | None = None,
+    *,
+    size: tuple[int, int] = SIZE,
+    mode: str | None = None,
+) -> AsyncIterator:
+    """A pilot on the app for `settings`, started and settled; `mode` set when given."""
+    app = make(settings, opener)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        if mode is not None:
+            app.mode = mode
+        yield pilot
+
+
+def index_folder(settings: Settings, folder: Path) -> None:
+    index = Index(settings)
+    try:
+        index.update([folder])
+    finally:
+        index.close()
+
+
+def screen_output(app) -> str:
+    """What the app would write to the terminal for the whole screen, escapes and all."""
+    update = app.screen._compositor.render_update(full=True)
+    return update.render_segments(app.console)
 
 
 async def settle(pilot, seconds: float = 0.0) -> None:

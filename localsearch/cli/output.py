@@ -19,8 +19,8 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from localsearch.cli.terminal_text import safe_json, terminal_safe
 from localsearch.progress import ProgressEvent
+from localsearch.terminal_text import safe_json, terminal_safe
 
 
 class SafeConsole(Console):

@@ -14,10 +14,10 @@ from typing import Any
 import click
 
 from localsearch.cli import home_option, settings_from
-from localsearch.cli.terminal_text import safe_json, terminal_safe
 from localsearch.config import Settings
 from localsearch.errors import UsageError
 from localsearch.search.modes import FUSIONS, MODES
+from localsearch.terminal_text import safe_json, terminal_safe
 
 SERVER_HELP = (
     "A running `localsearch serve` answers in milliseconds with the model already loaded; when"

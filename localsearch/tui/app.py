@@ -15,6 +15,7 @@ from platformdirs import user_downloads_path
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive, var
 from textual.screen import Screen
 from textual.timer import Timer
@@ -27,6 +28,7 @@ from localsearch.opener import Opener, SystemOpener
 from localsearch.progress import ProgressEvent
 from localsearch.search.engine import MODES
 from localsearch.store import Store
+from localsearch.terminal_text import terminal_safe
 from localsearch.tui import adapt_bridge
 from localsearch.tui.adapt_bridge import AdaptOutcome
 from localsearch.tui.backend import EngineFactory, SearchBackend
@@ -196,6 +198,24 @@ class LocalSearchApp(App[None]):
         )
 
     # -- errors -------------------------------------------------------------------------------
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification's text made safe: paths and errors may hold terminal escapes."""
+        super().notify(
+            terminal_safe(message),
+            title=terminal_safe(title),
+            severity=severity,
+            timeout=timeout,
+            markup=markup,
+        )
 
     def report_error(self, error: BaseException, context: str = "") -> None:
         """One notification per error: the message and its hint, never a traceback."""

@@ -10,6 +10,7 @@ import datetime as dt
 import time
 from typing import TYPE_CHECKING, Any
 
+from rich.markup import escape
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -19,6 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Input, Static
 
 from localsearch.index import IndexStatus
+from localsearch.terminal_text import terminal_safe
 from localsearch.tui.screens.confirm import ConfirmScreen
 from localsearch.tui.state import INDEX_STAGE_LABELS
 from localsearch.tui.widgets.job_progress import JobProgress
@@ -112,7 +114,7 @@ class IndexScreen(Screen[None]):
         table.clear()
         for root in status.roots if status else []:
             table.add_row(
-                root["path"],
+                terminal_safe(root["path"]),
                 Text(f"{root['documents']:,}", justify="right"),
                 Text(f"{root['chunks']:,}", justify="right"),
                 describe_age(root["last_indexed_at"]),
@@ -160,8 +162,8 @@ class IndexScreen(Screen[None]):
 
         self.app.push_screen(
             ConfirmScreen(
-                f"Remove [b]{root}[/b] from the index?\n\nIts documents leave the index; the"
-                " files themselves are not touched.",
+                f"Remove [b]{escape(terminal_safe(root))}[/b] from the index?\n\nIts documents"
+                " leave the index; the files themselves are not touched.",
                 yes="Remove",
             ),
             answered,

@@ -18,8 +18,9 @@ from textual.widgets import Static
 from localsearch.search.engine import Hit
 from localsearch.search.snippet import QueryMatcher
 from localsearch.store.database import ChunkRow
+from localsearch.terminal_text import terminal_safe
 from localsearch.tui.backend import shorten_path
-from localsearch.tui.widgets.results import describe_location
+from localsearch.tui.widgets.results import describe_location, shown_title
 
 # Lines that keep their own line: indented, list items, quotes, adornments, directives, and
 # "Field: value" lines (a PEP's header, rst field lists), which read as a table, not prose.
@@ -77,7 +78,7 @@ def trim_overlap(previous: str, following: str) -> str:
 
 
 def mark_words(text: str, matcher: QueryMatcher, style: str, base_style: str = "") -> Text:
-    out = Text(text, style=base_style)
+    out = Text(terminal_safe(text), style=base_style)
     if matcher:
         for start, end in matcher.spans(text):
             out.stylize(style, start, end)
@@ -112,15 +113,15 @@ class Preview(Vertical):
         variables = self.app.get_css_variables()
         mark = f"bold reverse {variables.get('text-warning', 'yellow')}"
         matcher = QueryMatcher(query)  # the query's words, CJK ones included
-        header = Text(hit.title or Path(hit.path).name, style="bold")
+        header = Text(shown_title(hit), style="bold")
         header.append("\n")
         lines = ""
         if hit.page is None:
             lines = f":{hit.start_line}"
             if hit.end_line > hit.start_line:
                 lines += f"-{hit.end_line}"
-        header.append(Path(hit.path).name + lines)
-        folder = shorten_path(str(Path(hit.path).parent), roots)
+        header.append(terminal_safe(Path(hit.path).name) + lines)
+        folder = terminal_safe(shorten_path(str(Path(hit.path).parent), roots))
         header.append(f"  {folder}", style="dim")
         location = describe_location(hit)
         if location:

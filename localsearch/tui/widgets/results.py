@@ -21,6 +21,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from localsearch.search.engine import Hit
+from localsearch.terminal_text import terminal_safe
 from localsearch.tui.backend import shorten_path
 
 # Keys the list keeps for itself; any other printable key is typing for the search box.
@@ -48,8 +49,8 @@ class ClampedText:
 def name_and_folder(path: str, roots: Sequence[str]) -> Text:
     """The file name first, then its folder shortened to the indexed root: a deep path still
     shows which file it is when the line is cut."""
-    name = Path(path).name
-    folder = shorten_path(str(Path(path).parent), roots)
+    name = terminal_safe(Path(path).name)
+    folder = terminal_safe(shorten_path(str(Path(path).parent), roots))
     out = Text(name, style="bold")
     if folder and folder != ".":
         out.append(f"  {folder}", style="dim")
@@ -62,14 +63,19 @@ def describe_location(hit: Hit) -> str:
     if hit.page is not None:
         parts.append(f"page {hit.page}")
     if hit.heading:
-        parts.append(hit.heading)
+        parts.append(terminal_safe(hit.heading))
     if hit.page is None and hit.start_line:
         parts.append(f"line {hit.start_line}")
     return " · ".join(parts)
 
 
+def shown_title(hit: Hit) -> str:
+    return terminal_safe(hit.title or Path(hit.path).name)
+
+
 def marked_snippet(hit: Hit, mark_style: str) -> Text:
-    text = Text(hit.snippet.text)
+    # Controls become visible symbols one for one, so the highlight offsets still fit.
+    text = Text(terminal_safe(hit.snippet.text))
     for start, end in hit.snippet.highlights:
         text.stylize(mark_style, start, end)
     return text
@@ -156,7 +162,7 @@ class ResultList(OptionList):
             head.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
             head.add_column(justify="right", no_wrap=True)
             title = Text(f"{rank}. ", style="dim")
-            title.append(hit.title or Path(hit.path).name, style=title_style)
+            title.append(shown_title(hit), style=title_style)
             head.add_row(title, Text(f"  {hit.score:.3f}", style="dim"))
             where = name_and_folder(hit.path, roots)
             where.no_wrap = True
@@ -175,7 +181,7 @@ class ResultList(OptionList):
             options.append(Option(Group(*parts)))  # type: ignore[arg-type]
             for other in hit.more if open_ else []:
                 place = Text("  ↳ ", style="dim")
-                place.append(describe_location(other) or Path(other.path).name, style="italic")
+                place.append(describe_location(other) or shown_title(other), style="italic")
                 place.append(f"  {other.score:.3f}", style="dim")
                 place.no_wrap, place.overflow = True, "ellipsis"
                 snippet = ClampedText(Text("    ") + marked_snippet(other, mark), 2)

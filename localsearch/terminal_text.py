@@ -1,7 +1,7 @@
 """Text made safe to print: document text and file names never drive the terminal.
 
-Its own module, free of rich, because `search` prints plain lines into pipes without loading
-rich, and the rich console (cli/output.py) uses the same rules.
+Its own module, free of rich and textual, because `search` prints plain lines into pipes
+without loading rich, and the CLI's rich console (cli/output.py) and the TUI use the same rules.
 """
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ import json
 import re
 from typing import Any
 
-# C0 controls but tab and newline, DEL and C1 controls: what a terminal acts on rather than shows.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# C0 controls but tab and newline, DEL and C1 controls: what a terminal acts on rather than shows;
+# and the bidirectional embeddings, overrides and isolates, which reorder what is shown.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _JSON_UNESCAPED_CONTROL = re.compile(r"[\x7f-\x9f]")
 
 
