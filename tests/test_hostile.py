@@ -588,6 +588,56 @@ def test_deeply_nested_html_is_read_in_linear_time(tmp_path):
     assert done.stdout.strip() == "['the capybara & friends']"
 
 
+# -- 8. a small PDF whose one page takes gigabytes to parse ------------------------------------
+
+# pdfium needs about 1.5 GB for this page (0.2 MB on disk); the cap gives its child 512 MB.
+_RUNS_PAST_THE_CAP = 3_000_000
+_TOO_LARGE = "too large to extract: needs more than 512 MB of memory"
+
+
+def test_a_pdf_page_too_large_to_extract_is_skipped_within_a_memory_cap(tmp_path):
+    import sys
+
+    from ingest_fixtures import one_page_pdf, text_runs_pdf
+
+    (tmp_path / "huge.pdf").write_bytes(text_runs_pdf(_RUNS_PAST_THE_CAP))
+    (tmp_path / "small.pdf").write_bytes(one_page_pdf("capybara"))
+    # The extracting process is capped at 1 GiB: parsing the page in it would abort it.
+    script = (
+        "import resource, sys; from pathlib import Path;"
+        " resource.setrlimit(resource.RLIMIT_AS, (1 << 30, resource.RLIM_INFINITY));"
+        " from localsearch.ingest.extract import ExtractionError, extract_file\n"
+        "for name in sys.argv[1:]:\n"
+        "    try: print(extract_file(Path(name)).text)\n"
+        "    except ExtractionError as exc: print(exc)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "huge.pdf"), str(tmp_path / "small.pdf")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, f"the extracting process died ({done.returncode})"
+    assert done.stdout == f"{_TOO_LARGE}\ncapybara\n"
+
+
+def test_the_indexer_skips_a_pdf_too_large_to_extract_and_keeps_the_rest(tmp_path):
+    from ingest_fixtures import one_page_pdf, text_runs_pdf
+
+    docs = write_files(tmp_path / "docs", NOTES)
+    (docs / "huge.pdf").write_bytes(text_runs_pdf(_RUNS_PAST_THE_CAP))
+    (docs / "zebra.pdf").write_bytes(one_page_pdf("Zebras graze on the savanna"))
+    index = Index(load_settings(tmp_path / "home"))
+    try:
+        report = index.update([docs])
+    finally:
+        index.close()
+    assert report.skipped == [(str(docs / "huge.pdf"), _TOO_LARGE)]
+    assert report.added == 4
+    hits = search(tmp_path / "home", "zebras savanna", "bm25").hits
+    assert hits[0].path == str(docs / "zebra.pdf")
+
+
 # -- 21. no "unexpected" errors -----------------------------------------------------------------
 
 

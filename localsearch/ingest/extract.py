@@ -175,7 +175,7 @@ def extract_file(path: Path) -> ExtractedDocument:
     except ExtractionError:
         raise
     except OSError as exc:
-        raise ExtractionError(_os_error_reason(exc)) from exc
+        raise ExtractionError(os_error_reason(exc)) from exc
     except RecursionError as exc:
         raise ExtractionError(f"{doc_type} file too deeply nested") from exc
     except Exception as exc:  # parsers raise all sorts; the indexer must only see one kind
@@ -189,9 +189,9 @@ def _extract_as(path: Path, doc_type: str) -> ExtractedDocument:
     if doc_type == "unsupported":
         raise ExtractionError(f"unsupported format ({path.suffix.lower()})")
     if doc_type == "pdf":
-        from localsearch.ingest.extract_pdf import extract_pdf
+        from localsearch.ingest.pdf_process import extract_pdf_in_child
 
-        return extract_pdf(path)
+        return extract_pdf_in_child(path)
     if doc_type == "docx":
         from localsearch.ingest.extract_docx import extract_docx
 
@@ -371,7 +371,7 @@ def shorten(text: str, limit: int = 100) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _os_error_reason(exc: OSError) -> str:
+def os_error_reason(exc: OSError) -> str:
     if isinstance(exc, PermissionError):
         return "permission denied"
     if isinstance(exc, FileNotFoundError):

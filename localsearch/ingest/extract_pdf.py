@@ -1,7 +1,8 @@
 """PDF: the text layer of each page through pdfium, one section per page.
 
 pdfium is not thread-safe: callers must not extract PDFs from several threads at once (use
-processes, or one extraction thread). Every pdfium object opened here is closed before
+processes, or one extraction thread). extract_file runs this in a child process with a cap on
+its memory (ingest/pdf_process.py). Every pdfium object opened here is closed before
 returning, so that indexing thousands of PDFs does not leak native memory.
 """
 
