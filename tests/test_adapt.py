@@ -276,6 +276,27 @@ def test_gate_scores_and_decision():
     assert gate_decision(old, old)[0] is False  # equal is not better
 
 
+def test_gate_fuses_a_cjk_query_as_search_does(settings):
+    """An English-only model's dense side counts less for a CJK query in search; the gate must
+    score hybrid the same way, or it judges a ranking users never see."""
+    from localsearch.adapt.gate import measure_model
+    from localsearch.adapt.negatives import CorpusView
+
+    corpus = CorpusView(
+        np.array([1, 2, 3]),
+        np.array([[0.0, 1.0], [1.0, 0.0], [0.6, 0.8]], dtype=np.float32),
+        {1: 1, 2: 2, 3: 3},
+    )
+    bm25 = [[(1, 10.0), (2, 4.0), (3, 1.0)]]  # BM25 finds chunk 1; the dense side prefers 2
+    queries = [("硬负样本 阈值", 1)]
+    vectors = np.array([[1.0, 0.0]], dtype=np.float32)
+    english = measure_model(queries, vectors, corpus, bm25, settings, multilingual=False)
+    multilingual = measure_model(queries, vectors, corpus, bm25, settings, multilingual=True)
+    assert english["hybrid"].mrr_at_10 == 1.0
+    assert multilingual["hybrid"].mrr_at_10 == 0.5
+    assert english["dense"] == multilingual["dense"]
+
+
 # -- --pairs ----------------------------------------------------------------------------------
 
 

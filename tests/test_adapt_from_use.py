@@ -218,3 +218,45 @@ def test_a_short_log_falls_back_to_synthetic_queries(home_settings, monkeypatch,
     assert "Held-out pseudo-queries" in out
     assert "Trained the query side on" in err and "(5 from your searches, the rest from" in err
     assert active_model(settings) == "all-MiniLM-L6-v2"
+
+
+class TrainingInputs(Exception):
+    """Raised by a recording trainer once it has seen what it was given."""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("query_side", [True, False])
+def test_adapt_trains_with_the_models_prefixes(home_settings, monkeypatch, query_side):
+    """An E5-style model reads "query: ..." and "passage: ..."; adapt must train it so."""
+    from dataclasses import replace
+
+    from localsearch import catalog
+    from localsearch.adapt import pipeline as pipeline_module
+
+    settings = home_settings
+    log_searches(settings, 6)
+    bundled = catalog.find_entry("all-MiniLM-L6-v2")
+    assert bundled is not None and not bundled.query_prefix
+    prefixed = replace(bundled, query_prefix="query: ", passage_prefix="passage: ")
+    real_find = catalog.find_entry
+    monkeypatch.setattr(
+        catalog, "find_entry", lambda ref: prefixed if ref == bundled.name else real_find(ref)
+    )
+    seen: list[tuple[str, str]] = []
+
+    def record_tower(location, pairs, *args, **kwargs):
+        seen.extend((p.query, "passage: stored vectors") for p in pairs)
+        raise TrainingInputs
+
+    def record_whole(location, examples, *args, **kwargs):
+        seen.extend((e.query, e.positive) for e in examples)
+        raise TrainingInputs
+
+    monkeypatch.setattr(pipeline_module, "train_query_tower", record_tower)
+    monkeypatch.setattr(pipeline_module, "train_bi_encoder", record_whole)
+    with pytest.raises(TrainingInputs):
+        adapt(settings, AdaptOptions(query_side=query_side, **FAST))
+    assert seen
+    assert all(q.startswith("query: ") and not q.startswith("query: query: ") for q, _ in seen)
+    assert all(p.startswith("passage: ") for _, p in seen)
+    assert active_model(settings) == "all-MiniLM-L6-v2"

@@ -19,6 +19,7 @@ import numpy as np
 from localsearch.adapt.negatives import CorpusView, dense_top
 from localsearch.config import Settings
 from localsearch.search.fusion import fuse_hybrid
+from localsearch.search.language_weights import dense_weight_for
 
 MODES = ("dense", "hybrid")
 
@@ -83,16 +84,21 @@ def paired_t(new: Sequence[float], old: Sequence[float]) -> float:
 
 
 def fused_ranking(
-    bm25: Sequence[tuple[int, float]], dense: Sequence[tuple[int, float]], settings: Settings
+    query: str,
+    bm25: Sequence[tuple[int, float]],
+    dense: Sequence[tuple[int, float]],
+    settings: Settings,
+    multilingual: bool = False,
 ) -> list[int]:
-    """Chunk ids best first, fused as the search engine fuses documents."""
+    """Chunk ids best first, fused as the search engine fuses documents (a CJK query and an
+    English-only model trust the dense side less, as in search)."""
     scores = fuse_hybrid(
         dict(bm25),
         dict(dense),
         fusion=settings.fusion,
         rrf_k=settings.rrf_k,
         bm25_weight=settings.bm25_weight,
-        dense_weight=settings.dense_weight,
+        dense_weight=dense_weight_for(query, settings.dense_weight, multilingual),
     )
     return sorted(scores, key=lambda c: -scores[c])
 
@@ -110,16 +116,18 @@ def measure_model(
     corpus: CorpusView,
     bm25_rankings: Sequence[Sequence[tuple[int, float]]],
     settings: Settings,
+    multilingual: bool = False,
 ) -> dict[str, RetrievalScores]:
     """Dense and hybrid scores of one model (its query vectors and corpus vectors)."""
     rows, scores = dense_top(query_vectors, corpus, settings.candidates)
     dense_ranks, hybrid_ranks = [], []
-    for i, (_, target) in enumerate(queries):
+    for i, (query, target) in enumerate(queries):
         dense = [
             (int(corpus.chunk_ids[r]), float(s)) for r, s in zip(rows[i], scores[i], strict=True)
         ]
         dense_ranks.append(_rank_of([c for c, _ in dense], target))
-        hybrid_ranks.append(_rank_of(fused_ranking(bm25_rankings[i], dense, settings), target))
+        fused = fused_ranking(query, bm25_rankings[i], dense, settings, multilingual)
+        hybrid_ranks.append(_rank_of(fused, target))
     return {"dense": score_ranks(dense_ranks), "hybrid": score_ranks(hybrid_ranks)}
 
 
@@ -166,12 +174,17 @@ def run_gate(
     lexical_search: Callable[[str, int], list[tuple[int, float]]],
     settings: Settings,
     real: bool = False,
+    multilingual: bool = False,
 ) -> GateResult:
     texts = [text for text, _ in queries]
     bm25 = [lexical_search(text, settings.candidates) for text in texts]
     allowed = set(int(c) for c in candidate_corpus.chunk_ids)
     bm25 = [[(c, s) for c, s in ranking if c in allowed] for ranking in bm25]
-    current = measure_model(queries, encode_current(texts), current_corpus, bm25, settings)
-    candidate = measure_model(queries, encode_candidate(texts), candidate_corpus, bm25, settings)
+    current = measure_model(
+        queries, encode_current(texts), current_corpus, bm25, settings, multilingual
+    )
+    candidate = measure_model(
+        queries, encode_candidate(texts), candidate_corpus, bm25, settings, multilingual
+    )
     keep, reason = gate_decision(current, candidate, real)
     return GateResult(len(queries), current, candidate, keep, reason)

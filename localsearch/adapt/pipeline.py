@@ -21,7 +21,7 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -263,7 +263,10 @@ class _Run:
         self.query_side = self.choose_query_side(history, user_pairs)
         if self.query_side:  # the document tower must be the one that made the stored vectors
             base = active.model
-            base_location = resolve_model(base, self.settings.models_dir).location
+            resolved_base = resolve_model(base, self.settings.models_dir)
+            base_location = resolved_base.location
+        self.text_format = resolved_base.text_format  # E5's "query: " and "passage: ", say
+        self.multilingual = resolved_base.multilingual
         options = self.options
         self.synthetic = SyntheticQueries(
             self.store,
@@ -457,9 +460,10 @@ class _Run:
     ) -> TrainingReport:
         started = time.monotonic()
         options = self.options
+        prefix = self.text_format.query_prefix
         report = train_query_tower(
             base_location,
-            pairs,
+            [replace(pair, query=prefix + pair.query) for pair in pairs],
             self.training_corpus,
             output,
             QueryTowerOptions(
@@ -578,12 +582,25 @@ class _Run:
             device=self.device,
             seed=options.seed,
         )
+        examples = [self.formatted(example) for example in examples]
         distributed.share_training_job(
-            distributed.TrainingJob(base_location, list(examples), training_options)
+            distributed.TrainingJob(base_location, examples, training_options)
         )
         report = train_bi_encoder(base_location, examples, output, training_options, self.progress)
         self._timed("train", started)
         return report
+
+    def formatted(self, example: TrainingExample) -> TrainingExample:
+        """The pair as the model reads it at search and index time (prefixes included)."""
+        query_prefix, passage_prefix = (
+            self.text_format.query_prefix,
+            self.text_format.passage_prefix,
+        )
+        return TrainingExample(
+            query_prefix + example.query,
+            passage_prefix + example.positive,
+            None if example.negative is None else passage_prefix + example.negative,
+        )
 
     # -- evaluate -----------------------------------------------------------------------------
 
@@ -630,6 +647,7 @@ class _Run:
                 lexical_search=self.index.lexical.search,
                 settings=self.settings,
                 real=real,
+                multilingual=self.multilingual,
             )
             self.progress(ProgressEvent("evaluate", len(held_out), len(held_out)))
             self._timed("evaluate", started)
@@ -655,6 +673,7 @@ class _Run:
             lexical_search=self.index.lexical.search,
             settings=self.settings,
             real=real,
+            multilingual=self.multilingual,
         )
         self._timed("evaluate", started)
         return gate, dict(zip(ids, vectors, strict=True))
