@@ -36,10 +36,11 @@ INPUT_TYPES: dict[type, Literal["integer", "number", "text"]] = {
     float: "number",
 }
 INTRO = (
-    "Adapting teaches the embedding model the words and topics of [b]your[/b] documents: it"
-    " writes practice queries from your files, trains on them for a while, and measures search"
-    " quality on queries it never trained on. The new model replaces the current one only if it"
-    " does better there, and you can roll back afterwards."
+    "Adapting teaches the embedding model [b]your[/b] words: it learns from the searches you made"
+    " and the results you opened or marked (ctrl+y 'found it', ctrl+g 'not it'), with practice"
+    " queries written from your files while that log is short. It then measures search quality"
+    " on searches it never trained on, keeps the new model only if it does better there, and"
+    " you can roll back afterwards (F4). Nothing leaves this machine."
 )
 
 
