@@ -1,13 +1,17 @@
-"""Small helpers the test modules share: the CLI in-process, a folder indexed into a home."""
+"""Small helpers the test modules share: the CLI in-process, a folder indexed into a home,
+known-answer scoring."""
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import pytest
 
 from localsearch.config import load_settings
 from localsearch.index import Index
+from localsearch.search.engine import SearchEngine
 from localsearch.store import Store
 
 
@@ -47,3 +51,45 @@ def active_model(settings) -> str:  # type: ignore[no-untyped-def]
         return space.model
     finally:
         store.close()
+
+
+def read_known_answers(path: Path) -> list[tuple[str, str]]:
+    """(query, path suffix of the file that answers it) from a TSV with a header line."""
+    lines = path.read_text(encoding="utf-8").splitlines()[1:]
+    return [
+        (query, suffix) for query, suffix in (line.split("\t") for line in lines if line.strip())
+    ]
+
+
+def index_corpus_sample(corpus: Path, relatives: Iterable[str], base: Path) -> Path:
+    """Copy `relatives` of `corpus` to base/docs and index them into base/home: the home."""
+    for relative in relatives:
+        (base / "docs" / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(corpus / relative, base / "docs" / relative)
+    index = Index(load_settings(base / "home"))
+    try:
+        index.update([base / "docs"])
+    finally:
+        index.close()
+    return base / "home"
+
+
+def known_answer_scores(
+    home: Path, queries: Sequence[tuple[str, str]], modes: Iterable[str]
+) -> dict[str, tuple[float, float]]:
+    """(Hit@10, MRR@10) per mode, ranking by the first hit whose path ends in the answer."""
+    engine = SearchEngine(load_settings(home))
+    measured = {}
+    try:
+        engine.warm_up()
+        for mode in modes:
+            hits, reciprocal = 0, 0.0
+            for query, suffix in queries:
+                paths = [h.path for h in engine.search(query, k=10, mode=mode).hits]
+                rank = next((i for i, p in enumerate(paths, 1) if p.endswith(suffix)), None)
+                hits += rank is not None
+                reciprocal += 1 / rank if rank else 0.0
+            measured[mode] = (hits / len(queries), reciprocal / len(queries))
+    finally:
+        engine.close()
+    return measured

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from conftest import SHARED, require
-
-from localsearch.config import load_settings
-from localsearch.index import Index
-from localsearch.search.engine import SearchEngine
+from helpers import index_corpus_sample, known_answer_scores, read_known_answers
 
 CJK_CORPUS = SHARED / "corpora" / "cjk-docs"
 CJK_QUERIES = SHARED / "corpora" / "queries" / "cjk-docs.tsv"
@@ -24,8 +20,7 @@ DISTRACTOR_STRIDE = 6
 
 
 def cjk_queries() -> list[tuple[str, str]]:
-    lines = require(CJK_QUERIES).read_text(encoding="utf-8").splitlines()[1:]
-    return [tuple(line.split("\t")) for line in lines if line.strip()]  # type: ignore[misc]
+    return read_known_answers(require(CJK_QUERIES))
 
 
 @pytest.fixture(scope="module")
@@ -37,35 +32,13 @@ def cjk_known_answer_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for p in corpus.rglob("*.md")
         if str(p.relative_to(corpus)) not in targets
     )
-    base = tmp_path_factory.mktemp("cjk-known-answer")
-    for relative in sorted(targets) + others[::DISTRACTOR_STRIDE]:
-        (base / "docs" / relative).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(corpus / relative, base / "docs" / relative)
-    index = Index(load_settings(base / "home"))
-    try:
-        index.update([base / "docs"])
-    finally:
-        index.close()
-    return base / "home"
+    chosen = sorted(targets) + others[::DISTRACTOR_STRIDE]
+    return index_corpus_sample(corpus, chosen, tmp_path_factory.mktemp("cjk-known-answer"))
 
 
 @pytest.mark.slow
 def test_cjk_known_answer_floor(cjk_known_answer_home: Path) -> None:
-    queries = cjk_queries()
-    engine = SearchEngine(load_settings(cjk_known_answer_home))
-    measured = {}
-    try:
-        engine.warm_up()
-        for mode in CJK_FLOORS:
-            hits, reciprocal = 0, 0.0
-            for query, suffix in queries:
-                paths = [h.path for h in engine.search(query, k=10, mode=mode).hits]
-                rank = next((i for i, p in enumerate(paths, 1) if p.endswith(suffix)), None)
-                hits += rank is not None
-                reciprocal += 1 / rank if rank else 0.0
-            measured[mode] = (hits / len(queries), reciprocal / len(queries))
-    finally:
-        engine.close()
+    measured = known_answer_scores(cjk_known_answer_home, cjk_queries(), CJK_FLOORS)
     for mode, (hit_floor, mrr_floor) in CJK_FLOORS.items():
         hit_at_10, mrr = measured[mode]
         assert hit_at_10 >= hit_floor and mrr >= mrr_floor, measured

@@ -5,18 +5,22 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import index_files, run_cli
+from helpers import (
+    index_corpus_sample,
+    index_files,
+    known_answer_scores,
+    read_known_answers,
+    run_cli,
+)
 
 from localsearch.cli.search_cmd import WEAK_MATCH_NOTE
 from localsearch.config import load_settings
-from localsearch.index import Index
 from localsearch.search.engine import SearchEngine
 from localsearch.search.fusion import fuse_rrf, fuse_weighted, normalise_minmax, ranks_of
 from localsearch.search.vectors import VectorIndex
@@ -340,8 +344,7 @@ DISTRACTOR_STRIDE = 40  # every 40th other file of the same collections
 
 
 def known_answer_queries(corpus: Path) -> list[tuple[str, str]]:
-    lines = (corpus.parent / "queries" / "opensource-docs.tsv").read_text().splitlines()
-    return [tuple(line.split("\t")) for line in lines[1:] if line.strip()]  # type: ignore[misc]
+    return read_known_answers(corpus.parent / "queries" / "opensource-docs.tsv")
 
 
 @pytest.fixture(scope="module")
@@ -357,35 +360,13 @@ def known_answer_home(corpus: Path, tmp_path_factory: pytest.TempPathFactory) ->
         if p.is_file() and str(p.relative_to(corpus)) not in targets
     )
     chosen = sorted(targets) + others[::DISTRACTOR_STRIDE]
-    base = tmp_path_factory.mktemp("known-answer")
-    for relative in chosen:
-        (base / "docs" / relative).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(corpus / relative, base / "docs" / relative)
-    index = Index(load_settings(base / "home"))
-    try:
-        index.update([base / "docs"])
-    finally:
-        index.close()
-    return base / "home"
+    return index_corpus_sample(corpus, chosen, tmp_path_factory.mktemp("known-answer"))
 
 
 @pytest.mark.slow
 def test_known_answer_floor(corpus: Path, known_answer_home: Path) -> None:
     queries = known_answer_queries(corpus)
-    engine = SearchEngine(load_settings(known_answer_home))
-    measured = {}
-    try:
-        engine.warm_up()
-        for mode in KNOWN_ANSWER_FLOORS:
-            hits, reciprocal = 0, 0.0
-            for query, suffix in queries:
-                paths = [h.path for h in engine.search(query, k=10, mode=mode).hits]
-                rank = next((i for i, p in enumerate(paths, 1) if p.endswith(suffix)), None)
-                hits += rank is not None
-                reciprocal += 1 / rank if rank else 0.0
-            measured[mode] = (hits / len(queries), reciprocal / len(queries))
-    finally:
-        engine.close()
+    measured = known_answer_scores(known_answer_home, queries, KNOWN_ANSWER_FLOORS)
     for mode, (hit_floor, mrr_floor) in KNOWN_ANSWER_FLOORS.items():
         hit_at_10, mrr = measured[mode]
         assert hit_at_10 >= hit_floor and mrr >= mrr_floor, measured
