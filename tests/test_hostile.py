@@ -638,6 +638,56 @@ def test_the_indexer_skips_a_pdf_too_large_to_extract_and_keeps_the_rest(tmp_pat
     assert hits[0].path == str(docs / "zebra.pdf")
 
 
+def test_a_crash_in_the_pdf_reader_skips_that_file_and_the_next_one_is_read(tmp_path):
+    import os
+    import signal
+    import threading
+    import time
+
+    from ingest_fixtures import one_page_pdf, text_runs_pdf
+
+    from localsearch.ingest.extract import ExtractionError
+    from localsearch.ingest.pdf_process import PdfExtractorProcess
+
+    (tmp_path / "huge.pdf").write_bytes(text_runs_pdf(_RUNS_PAST_THE_CAP))
+    (tmp_path / "small.pdf").write_bytes(one_page_pdf("capybara"))
+    extractor = PdfExtractorProcess()
+    outcome: list[BaseException] = []
+
+    def extract_huge() -> None:
+        try:
+            extractor.extract(tmp_path / "huge.pdf")
+        except BaseException as exc:  # noqa: BLE001 - handed to the test
+            outcome.append(exc)
+
+    try:
+        worker = threading.Thread(target=extract_huge)
+        worker.start()
+        # Crash the reader while it parses the page (once it holds 100 MB), as a pdfium bug would.
+        while worker.is_alive():
+            child = extractor._process
+            if child is not None and _resident_bytes(child.pid) > 100 * 1024 * 1024:
+                os.kill(child.pid, signal.SIGSEGV)
+                break
+            time.sleep(0.01)
+        worker.join(timeout=60)
+        assert [str(exc) for exc in outcome] == ["PDF reader crashed (SIGSEGV)"]
+        assert isinstance(outcome[0], ExtractionError)
+        assert extractor.extract(tmp_path / "small.pdf").text == "capybara"
+    finally:
+        extractor.close()
+
+
+def _resident_bytes(pid: int) -> int:
+    import os
+
+    try:
+        pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+    return pages * os.sysconf("SC_PAGE_SIZE")
+
+
 # -- 21. no "unexpected" errors -----------------------------------------------------------------
 
 
