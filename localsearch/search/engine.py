@@ -67,6 +67,8 @@ class Hit:
     dense_score: float | None = None
     more: list[Hit] = field(default_factory=list)  # other chunks of the document (per_doc > 1)
     more_count: int = 0  # how many other chunks of the document matched
+    # All of them, best first, as (chunk id, score): SearchEngine.all_more shows the rest.
+    more_ranked: list[tuple[int, float]] = field(default_factory=list, repr=False)
     raw_path: bytes | None = None  # the file name's bytes when it is not valid UTF-8
 
     @property
@@ -393,7 +395,9 @@ class SearchEngine:
                     start_line=chunk.start_line,
                     end_line=chunk.end_line,
                     text=chunk.text,
-                    snippet=make_snippet(chunk.text, query) if snippets else Snippet(""),
+                    snippet=make_snippet(chunk.text, query, doc_type=chunk.doc_type)
+                    if snippets
+                    else Snippet(""),
                     bm25_rank=bm25_ranks.get(doc_id),
                     bm25_score=bm25_scores.get(doc_id),
                     dense_rank=dense_ranks.get(doc_id),
@@ -424,7 +428,9 @@ class SearchEngine:
                 dense_chunks,
                 rank_chunks,
                 per_doc,
-                lambda text: make_snippet(text, query) if snippets else Snippet(""),
+                lambda text, doc_type: (
+                    make_snippet(text, query, doc_type=doc_type) if snippets else Snippet("")
+                ),
             )
         finished = time.perf_counter()
         parts["snippets"] = (finished - snippets_started) * 1000
@@ -528,6 +534,19 @@ class SearchEngine:
                 )
             )
         return allowed
+
+    def all_more(self, hit: Hit, query: str) -> list[Hit]:
+        """Every other matching chunk of `hit`'s document, best first: `search(per_doc=N)`
+        shows the first N-1 in `hit.more`; this shows them all ("n more in this file")."""
+        from localsearch.search.per_document import chunk_hits
+
+        rows = self.store.chunks_by_id([chunk_id for chunk_id, _ in hit.more_ranked])
+        return chunk_hits(
+            rows,
+            hit,
+            hit.more_ranked,
+            lambda text, doc_type: make_snippet(text, query, doc_type=doc_type),
+        )
 
     def context(self, hit: Hit, before: int = 1, after: int = 1) -> list[ChunkRow]:
         """The hit's chunk with its neighbours, for a preview."""

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from localsearch.search.snippet import Snippet
 from localsearch.store import Store
+from localsearch.store.database import ChunkRow
 
 if TYPE_CHECKING:
     from localsearch.search.engine import Hit
@@ -29,17 +30,17 @@ def attach_more_chunks(
     dense_chunks: Mapping[int, float],
     rank_chunks: ChunkRanker,
     per_doc: int,
-    snippet: Callable[[str], Snippet],
+    snippet: Callable[[str, str], Snippet],
 ) -> None:
     """Fill each hit's `more` with up to `per_doc - 1` other chunks of its document that were
     among the candidates, ordered by `rank_chunks` (the search's own fusion, chunk by chunk),
-    and `more_count` with how many there were in all."""
+    `more_count` with how many there were in all, and `more_ranked` with all of them (ids and
+    scores), so that `SearchEngine.all_more` can show the rest later."""
     wanted = {hit.document_id for hit in hits}
     by_document: dict[int, list[int]] = {}
     for chunk_id, document_id in owners.items():
         if document_id in wanted:
             by_document.setdefault(document_id, []).append(chunk_id)
-    chosen: dict[int, list[int]] = {}
     for hit in hits:
         others = [c for c in by_document.get(hit.document_id, []) if c != hit.chunk_id]
         if not others:
@@ -49,30 +50,45 @@ def attach_more_chunks(
             {c: dense_chunks[c] for c in others if c in dense_chunks},
         )
         hit.more_count = len(others)
-        chosen[hit.chunk_id] = sorted(others, key=lambda c: -scores.get(c, 0.0))[: per_doc - 1]
-    rows = store.chunks_by_id([c for ids in chosen.values() for c in ids])
+        hit.more_ranked = [
+            (c, scores_of(c, bm25_chunks, dense_chunks))
+            for c in sorted(others, key=lambda c: -scores.get(c, 0.0))
+        ]
+    chosen = {hit.chunk_id: hit.more_ranked[: per_doc - 1] for hit in hits}
+    rows = store.chunks_by_id([c for ranked in chosen.values() for c, _ in ranked])
     for hit in hits:
-        more = []
-        for chunk_id in chosen.get(hit.chunk_id, []):
-            row = rows.get(chunk_id)
-            if row is None:
-                continue
-            more.append(
-                replace(
-                    hit,
-                    chunk_id=row.id,
-                    heading=row.heading,
-                    page=row.page,
-                    start_line=row.start_line,
-                    end_line=row.end_line,
-                    text=row.text,
-                    snippet=snippet(row.text),
-                    score=scores_of(row.id, bm25_chunks, dense_chunks),
-                    more=[],
-                    more_count=0,
-                )
+        hit.more = chunk_hits(rows, hit, chosen.get(hit.chunk_id, []), snippet)
+
+
+def chunk_hits(
+    rows: Mapping[int, ChunkRow],
+    hit: Hit,
+    ranked: Sequence[tuple[int, float]],
+    snippet: Callable[[str, str], Snippet],
+) -> list[Hit]:
+    """`hit`'s document shown through each of the `ranked` chunks (id, score) in turn."""
+    more = []
+    for chunk_id, score in ranked:
+        row = rows.get(chunk_id)
+        if row is None:  # deleted by an index run since the search
+            continue
+        more.append(
+            replace(
+                hit,
+                chunk_id=row.id,
+                heading=row.heading,
+                page=row.page,
+                start_line=row.start_line,
+                end_line=row.end_line,
+                text=row.text,
+                snippet=snippet(row.text, row.doc_type),
+                score=score,
+                more=[],
+                more_count=0,
+                more_ranked=[],
             )
-        hit.more = more
+        )
+    return more
 
 
 def scores_of(chunk_id: int, bm25: Mapping[int, float], dense: Mapping[int, float]) -> float:

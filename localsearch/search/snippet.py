@@ -14,6 +14,7 @@ from functools import lru_cache
 
 from localsearch.language import cjk_terms, has_cjk
 from localsearch.language.scripts import is_cjk
+from localsearch.search.inline_markup import strip_inline_markup
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _SUFFIXES = (
@@ -104,9 +105,12 @@ class Snippet:
     highlights: list[tuple[int, int]] = field(default_factory=list)  # [start, end) in text
 
 
-def make_snippet(text: str, query: str, max_chars: int = 300) -> Snippet:
-    """The window of about `max_chars` with the most distinct query words, with highlights."""
-    flat = " ".join(text.split())
+def make_snippet(text: str, query: str, max_chars: int = 300, doc_type: str = "") -> Snippet:
+    """The window of about `max_chars` with the most distinct query words, with highlights.
+
+    Markdown and reStructuredText lose their inline markup first (`doc_type` says which), so
+    the highlights are offsets into the text as shown."""
+    flat = " ".join(strip_inline_markup(text, doc_type).split())
     matches = QueryMatcher(query).spans(flat)
     if len(flat) <= max_chars:
         start, end = 0, len(flat)
