@@ -7,12 +7,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from tui_helpers import (
+    RecordingOpener,
     index_folder,
     notifications,
     result_list,
     running,
-    screen_output,
+    screen_text,
     search_for,
+    wait_until,
 )
 
 from localsearch.config import Settings
@@ -42,7 +44,7 @@ async def test_escape_sequences_in_names_and_text_are_shown_not_obeyed(
         await pilot.press("ctrl+y")  # "This is it: <file name>" as a notification
         await pilot.pause()
         assert any("turbine␛]0;pwned␇.md" in m for m in notifications(app))
-        shown = screen_output(app)
+        shown = screen_text(app)
         for raw in ("\x1b]0;pwned", "\x1b[2J", "\x07", "\r", "\u202e"):
             assert raw not in shown, repr(raw)
         assert "turbine␛]0;pwned␇.md" in shown  # the name, in the list and the preview
@@ -51,3 +53,185 @@ async def test_escape_sequences_in_names_and_text_are_shown_not_obeyed(
         snippet = hit.snippet
         marked = [snippet.text[start:end].lower() for start, end in snippet.highlights]
         assert set(marked) == {"turbine", "blade"}
+
+
+# -- skipped files and why -----------------------------------------------------------------------
+
+
+async def test_skipped_files_are_announced_and_listed_with_their_reasons(
+    settings: Settings, tmp_path: Path
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "notes.md").write_text("# Notes\n\nThe turbine needs oil.\n")
+    (docs / "tool.exe").write_bytes(b"MZ\x00\x00\x90\x00binary")
+    (docs / "broken.pdf").write_bytes(b"%PDF-1.4 not really a pdf")
+    async with running(settings) as pilot:
+        app = pilot.app
+        await pilot.press("f2", *str(docs), "enter")
+        await wait_until(pilot, lambda: app.indexing.outcome != "", timeout=120)
+        done = next(m for m in notifications(app) if m.startswith("Indexed in"))
+        assert ", 2 skipped;" in done
+        assert done.endswith("\nF2 then s lists the skipped files and why.")
+        await wait_until(pilot, lambda: app.index_status and app.index_status.skipped == 2)
+        assert "2 skipped files (s lists them)" in str(
+            app.screen.query_one("#index-summary").render()
+        )
+        await pilot.press("s")
+        screen = app.screen
+        assert type(screen).__name__ == "SkippedScreen"
+        assert screen.skipped == [
+            (str(docs / "broken.pdf"), screen.skipped[0][1]),
+            (str(docs / "tool.exe"), "binary file"),
+        ]
+        shown = screen_text(app)
+        assert "2 skipped files and why" in shown
+        assert "broken.pdf  docs" in shown and "tool.exe  docs" in shown
+        assert screen.skipped[0][1] in shown and "binary file" in shown
+        await pilot.press("escape")
+        assert type(app.screen).__name__ == "IndexScreen"
+
+
+# -- every place a file matches --------------------------------------------------------------
+
+FILLER = " ".join(f"word{i}" for i in range(120))
+MANUAL = "\n\n".join(
+    f"# Part {n}\n\nTurbine check number {n}: listen for the hum. {FILLER}\n" for n in range(1, 10)
+)
+
+
+async def test_more_in_this_file_shows_every_place_not_only_five(
+    settings: Settings, tmp_path: Path
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "manual.md").write_text(MANUAL)
+    index_folder(settings, docs)
+    opener = RecordingOpener()
+    async with running(settings, opener, mode="bm25") as pilot:
+        app = pilot.app
+        await search_for(pilot, "turbine check")
+        results = result_list(app)
+        manual = results.hits[0]
+        assert manual.more_count == 8 and len(manual.more) == 5  # the search brings five
+        await pilot.press("tab", "right")
+        await wait_until(pilot, lambda: len(results.hits) == 9)
+        parts = sorted(int(h.text.split("number ")[1].split(":")[0]) for h in results.hits)
+        assert parts == list(range(1, 10))  # each part once: the best, then all eight more
+        assert "▾ 8 more in this file" in screen_text(app)
+        assert "loading" not in screen_text(app)
+        await pilot.press("end")
+        last = results.highlighted_hit
+        assert last is results.hits[8] and last.chunk_id not in {
+            m.chunk_id for m in manual.more[:5]
+        }
+        await pilot.press("enter")
+        assert opener.calls[-1] == ("file", Path(manual.path), last.start_line)
+        await pilot.press("left")
+        assert len(results.hits) == 1 and results.highlighted_hit is manual
+
+
+# -- snippets and the preview without markup ---------------------------------------------------
+
+GUIDE_RST = """Writing directives
+==================
+
+Intro paragraph about nothing in particular.
+
+Blades
+------
+
+See the `Docutils reference <https://docutils.sf.net>`_ and ``directive`` class
+:class:`Directive` with **strong turbine** words and Spec_ links.
+
+Example::
+
+    x = ``kept`` and Spec_ as written
+"""
+NOTES_MD = "# Notes\n\nThe **turbine** has [a blade](http://x.org) and `code_span` here.\n"
+
+
+async def test_snippets_and_preview_show_text_without_markup(
+    settings: Settings, tmp_path: Path
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "guide.rst").write_text(GUIDE_RST)
+    (docs / "notes.md").write_text(NOTES_MD)
+    index_folder(settings, docs)
+    opener = RecordingOpener()
+    async with running(settings, opener, mode="bm25") as pilot:
+        app = pilot.app
+        await search_for(pilot, "turbine")
+        hits = {Path(h.path).name: h for h in result_list(app).hits}
+        rst, md = hits["guide.rst"], hits["notes.md"]
+        assert (
+            "See the Docutils reference and directive class Directive with strong turbine"
+            " words and Spec links." in rst.snippet.text
+        )
+        assert "The turbine has a blade and code_span here." in md.snippet.text
+        for hit in (rst, md):
+            assert [hit.snippet.text[a:b] for a, b in hit.snippet.highlights] == ["turbine"]
+        results = result_list(app)
+        await pilot.press("tab")
+        results.highlighted = results.hits.index(rst)
+        await pilot.pause()
+        preview = str(app.screen.query_one("#preview-hit").render())
+        assert "with strong turbine words and Spec links." in preview
+        assert "x = ``kept`` and Spec_ as written" in preview  # a literal block stays literal
+        # The lines the preview names and the editor opens at are the source's own.
+        source = GUIDE_RST.split("\n")[rst.start_line - 1 : rst.end_line]
+        assert any("**strong turbine**" in line for line in source)
+        await pilot.press("enter")
+        assert opener.calls[-1] == ("file", Path(rst.path), rst.start_line)
+
+
+# -- the footer and the status bar at 80 columns -------------------------------------------------
+
+
+async def test_the_footer_says_what_q_does_and_the_status_bar_fits_80_columns(
+    settings: Settings, tmp_path: Path
+) -> None:
+    import time
+
+    from localsearch.tui.state import JobState
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "notes.md").write_text("# Notes\n\nThe turbine needs oil.\n")
+    index_folder(settings, docs)
+    async with running(settings, size=(80, 24)) as pilot:
+        app = pilot.app
+
+        def footer() -> str:
+            return screen_text(app).split("\n")[-1]
+
+        assert app.screen.focused.id == "query"
+        assert "^c Quit" in footer() and "q Quit" not in footer()
+        await search_for(pilot, "turbine")
+        await pilot.press("tab")
+        assert type(app.screen.focused).__name__ == "ResultList"
+        await pilot.pause()
+        assert "^c Quit" in footer() and "q Quit" not in footer()
+        await pilot.press("f2")
+        await wait_until(pilot, lambda: "Quit" in footer())
+        assert "q Quit" in footer() and "^c Quit" not in footer()
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: "Quit" in footer())
+        app.latency_ms = 12.0
+        app.indexing = JobState(
+            running=True,
+            stage="embed",
+            completed=512,
+            total=1611,
+            stages={"files": (64, 64), "embed": (512, 1611)},
+            started_at=time.monotonic() - 20,
+            stage_started={"files": time.monotonic() - 20, "embed": time.monotonic() - 10},
+        )
+        await pilot.pause()
+        bar = app.screen.query_one("#status")
+        line = screen_text(app).split("\n")[bar.region.y].strip()
+        assert line.startswith("1 docs"), line
+        assert "all-MiniLM-L6" in line and "│ hybrid │" in line
+        assert "│ Embedding 512/1,611 · ~2" in line, line  # about 21 s left
+        assert len(line) <= 78

@@ -37,11 +37,7 @@ def index_peps(base: Path, corpus: Path) -> Settings:
     for name in PEPS:
         shutil.copy(corpus / "python-peps" / "peps" / name, docs / name)
     settings = load_settings(base / "home")
-    index = Index(settings)
-    try:
-        index.update([docs])
-    finally:
-        index.close()
+    index_folder(settings, docs)
     return settings
 
 
@@ -76,10 +72,11 @@ def index_folder(settings: Settings, folder: Path) -> None:
         index.close()
 
 
-def screen_output(app) -> str:
-    """What the app would write to the terminal for the whole screen, escapes and all."""
+def screen_text(app) -> str:
+    """The whole screen's text as it would reach the terminal, line by line, without the
+    styles' escape codes: any escape left in it came from the content."""
     update = app.screen._compositor.render_update(full=True)
-    return update.render_segments(app.console)
+    return "\n".join("".join(strip.text for strip in line) for line in update.strips)
 
 
 async def settle(pilot, seconds: float = 0.0) -> None:

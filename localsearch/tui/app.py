@@ -52,6 +52,7 @@ from localsearch.tui.screens.help import HelpScreen
 from localsearch.tui.screens.index import IndexScreen
 from localsearch.tui.screens.models import ModelsScreen
 from localsearch.tui.screens.search import SearchScreen
+from localsearch.tui.screens.skipped import SkippedScreen
 from localsearch.tui.state import JobState, format_seconds
 from localsearch.tui.watching import SessionWatcher, WatchedFilesIndexed, WatchingStopped
 
@@ -87,6 +88,8 @@ class LocalSearchApp(App[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (90, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     BINDINGS = [
+        # The footer shows one way to quit: `q` where q is a key, ^c where q is typing.
+        Binding("ctrl+c", "quit_while_typing", "Quit", key_display="^c", priority=True),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
         Binding("q", "confirm_quit", "Quit"),
         Binding("f1,question_mark", "help", "Help", key_display="F1"),
@@ -244,6 +247,24 @@ class LocalSearchApp(App[None]):
             return
         super().action_command_palette()
 
+    def q_is_typing(self) -> bool:
+        """In the search box, the filters and the result list, q is a letter of the query."""
+        from textual.widgets import Input
+
+        from localsearch.tui.widgets.results import ResultList
+
+        return isinstance(self.focused, (Input, ResultList))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "quit_while_typing":
+            return self.q_is_typing()
+        if action == "confirm_quit":
+            return not self.q_is_typing()
+        return True
+
+    def action_quit_while_typing(self) -> None:
+        self.exit()
+
     def action_confirm_quit(self) -> None:
         """`q` asks first (a stray q must not end a session); a second `q` says yes."""
 
@@ -259,6 +280,17 @@ class LocalSearchApp(App[None]):
             downloads = user_downloads_path()
             path = str(downloads if downloads.is_dir() else Path.home())
         self.deliver_screenshot(filename, path)
+
+    def action_show_skipped(self) -> None:
+        """The files index runs skipped, and why (what `index --verbose` prints)."""
+        if isinstance(self.screen, SkippedScreen):
+            return
+        try:
+            skipped = self.backend.skipped_files()
+        except Exception as exc:  # noqa: BLE001 - a locked or damaged database: a notification
+            self.report_error(exc, "Cannot read the skipped files")
+            return
+        self.push_screen(SkippedScreen(skipped, self.root_paths))
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
@@ -360,7 +392,9 @@ class LocalSearchApp(App[None]):
     def on_indexing_finished(self, message: IndexingFinished) -> None:
         summary = describe_report(message.report)
         self.indexing = self.indexing.ended(outcome=summary)
-        self.notify(summary, title="Indexing finished", timeout=6)
+        if message.report.skipped:
+            summary += "\nF2 then s lists the skipped files and why."
+        self.notify(summary, title="Indexing finished", timeout=6, markup=False)
         for warning in message.report.warnings:
             self.notify(warning, severity="warning", markup=False)
         self._index_changed()
@@ -516,6 +550,9 @@ class LocalSearchApp(App[None]):
             "Stop watching folders" if self.watcher.running else "Watch folders",
             "Re-index files as they are saved, for this session",
             self.action_toggle_watch,
+        )
+        yield SystemCommand(
+            "Skipped files", "The files indexing skipped, and why", self.action_show_skipped
         )
         yield SystemCommand("Adapt the model", "Fine-tune on your documents", self._go("adapt"))
         yield SystemCommand("Models", "Switch the model, or roll back", self._go("models"))

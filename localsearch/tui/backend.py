@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 from localsearch.config import Settings
 from localsearch.index import Index, IndexStatus
-from localsearch.search.engine import SearchEngine, SearchResults
+from localsearch.search.engine import Hit, SearchEngine, SearchResults
+from localsearch.store import Store
 from localsearch.store.database import ChunkRow
 
 EngineFactory = Callable[[Settings], SearchEngine]
@@ -107,6 +108,19 @@ class SearchBackend:
             }
         return SearchOutcome(results, contexts, provisional, note)
 
+    def all_more(
+        self, hit: Hit, query: str, context_chunks: int = 1
+    ) -> tuple[list[Hit], dict[int, list[ChunkRow]]]:
+        """Every other matching chunk of `hit`'s document, with their neighbours."""
+        with self._lock:
+            engine = self._engine_locked()
+            more = engine.all_more(hit, query)
+            contexts = {
+                other.chunk_id: engine.context(other, context_chunks, context_chunks)
+                for other in more
+            }
+        return more, contexts
+
     def warm_up(self) -> str:
         """Load the active model (in a worker); returns its name."""
         engine = self.engine_factory(self.settings)
@@ -129,6 +143,16 @@ class SearchBackend:
         Only marks it, so the UI thread never waits for a search that holds the lock.
         """
         self._stale = True
+
+    def skipped_files(self) -> list[tuple[str, str]]:
+        """Each file the index runs skipped, with the reason, by path."""
+        if not self.has_index():
+            return []
+        store = Store(self.settings.database_path)
+        try:
+            return store.skipped()
+        finally:
+            store.close()
 
     def status(self) -> IndexStatus | None:
         if not self.has_index():

@@ -13,7 +13,7 @@ from textual.message import Message
 
 from localsearch.index import IndexReport, IndexStatus
 from localsearch.progress import ProgressEvent
-from localsearch.search.engine import SearchResults
+from localsearch.search.engine import Hit, SearchResults
 from localsearch.store.database import ChunkRow
 
 
@@ -26,6 +26,16 @@ class SearchCompleted(Message):
     contexts: dict[int, list[ChunkRow]] = field(default_factory=dict)  # chunk id -> neighbours
     provisional: bool = False
     note: str = ""
+
+
+@dataclass
+class MoreLoaded(Message):
+    """All of `hit`'s other matching chunks, for search number `sequence`."""
+
+    sequence: int
+    hit: Hit
+    more: list[Hit]
+    contexts: dict[int, list[ChunkRow]]
 
 
 @dataclass

@@ -40,7 +40,8 @@ SECTIONS: list[tuple[str, list[tuple[str, str]]]] = [
             ("F3", "adapt the model to your documents"),
             ("F4", "models: use another one, or roll back"),
             ("ctrl+p", "command palette: every action by name"),
-            ("q, ctrl+c", "quit (q asks first; q again says yes)"),
+            ("q", "quit: asks first, q again says yes (in the search box and the list, q types)"),
+            ("ctrl+c", "quit at once"),
         ],
     ),
     (
@@ -48,6 +49,7 @@ SECTIONS: list[tuple[str, list[tuple[str, str]]]] = [
         [
             ("a", "add a folder (tab completes the path)"),
             ("r", "re-index every folder"),
+            ("s", "the skipped files and why"),
             ("delete", "remove the selected folder from the index (files stay)"),
             ("esc", "back to search"),
         ],

@@ -60,7 +60,10 @@ def describe_index(status: IndexStatus | None) -> Text:
     out.append(f"{status.chunks:,}", style="bold")
     out.append(" chunks · ")
     out.append(f"{status.skipped:,}", style="bold")
-    out.append(" skipped files\nModel ")
+    out.append(" skipped files")
+    if status.skipped:
+        out.append(" (s lists them)", style="italic")
+    out.append("\nModel ")
     out.append(status.model or "none", style="bold")
     if status.dimension:
         out.append(f" ({status.dimension}-d, {status.vectors:,} vectors)")
@@ -79,6 +82,7 @@ class IndexScreen(Screen[None]):
         Binding("a", "focus_add", "Add"),
         Binding("r", "reindex", "Re-index"),
         Binding("delete,x", "remove_root", "Remove"),
+        Binding("s", "app.show_skipped", "Skipped"),
     ]
 
     @property

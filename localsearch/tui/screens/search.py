@@ -22,7 +22,7 @@ from textual.worker import get_current_worker
 from localsearch.history.settle import SETTLE_SECONDS, SettledSearchLog
 from localsearch.search.engine import Hit, SearchResults
 from localsearch.store.database import ChunkRow
-from localsearch.tui.messages import SearchCompleted, SearchFailed
+from localsearch.tui.messages import MoreLoaded, SearchCompleted, SearchFailed
 from localsearch.tui.state import INDEX_STAGE_LABELS
 from localsearch.tui.widgets.filter_bar import FilterBar
 from localsearch.tui.widgets.job_progress import JobProgress
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 DEBOUNCE_SECONDS = 0.15
 RESULT_COUNT = 20
-CHUNKS_PER_DOCUMENT = 6  # a document's best chunk and up to five more, behind "n more"
+CHUNKS_PER_DOCUMENT = 6  # a document's best chunk and five more at once; → loads the rest
 
 WELCOME = """\
 [b]Welcome to localsearch[/b]
@@ -250,6 +250,27 @@ class SearchScreen(Screen[None]):
             return
         self.localsearch.report_error(message.error, "Search failed")
         self.query_one(ResultList).show_message("The search failed; see the notification.")
+
+    @on(ResultList.MoreWanted)
+    def _load_more(self, message: ResultList.MoreWanted) -> None:
+        self._more_in_worker(self._sequence, message.hit, self._shown_query)
+
+    @work(thread=True, group="more")
+    def _more_in_worker(self, sequence: int, hit: Hit, query: str) -> None:
+        try:
+            more, contexts = self.localsearch.backend.all_more(hit, query)
+        except Exception as exc:  # noqa: BLE001 - a notification; the results stay
+            self.app.call_from_thread(
+                self.localsearch.report_error, exc, "Cannot list the other places in this file"
+            )
+            return
+        self.post_message(MoreLoaded(sequence, hit, more, contexts))
+
+    def on_more_loaded(self, message: MoreLoaded) -> None:
+        if message.sequence != self._sequence:
+            return  # the results have changed since
+        self._contexts.update(message.contexts)
+        self.query_one(ResultList).show_more(message.hit, message.more)
 
     @on(OptionList.OptionHighlighted, "#results")
     def _preview_highlighted(self) -> None:

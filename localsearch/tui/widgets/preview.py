@@ -16,6 +16,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
 
 from localsearch.search.engine import Hit
+from localsearch.search.inline_markup import strip_inline_markup
 from localsearch.search.snippet import QueryMatcher
 from localsearch.store.database import ChunkRow
 from localsearch.terminal_text import terminal_safe
@@ -140,6 +141,8 @@ class Preview(Vertical):
         prose = hit.doc_type in PROSE_TYPES
 
         def shaped(text: str) -> str:
+            # Line by line, so the line numbers in the header still point at the source.
+            text = strip_inline_markup(text, hit.doc_type)
             return reflow(text) if prose else text
 
         before_text = shaped("\n\n".join(t for t in before if t))

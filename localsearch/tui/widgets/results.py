@@ -95,6 +95,12 @@ class ResultList(OptionList):
     ]
 
     @dataclass
+    class MoreWanted(Message):
+        """A document was expanded whose other chunks are not all loaded yet."""
+
+        hit: Hit
+
+    @dataclass
     class TypedAhead(Message):
         """A printable key pressed in the list: it belongs in the search box."""
 
@@ -115,11 +121,20 @@ class ResultList(OptionList):
         self._roots: Sequence[str] = ()
 
     def action_expand(self) -> None:
-        """→ on a document with "n more in this file": list those chunks under it."""
+        """→ on a document with "n more in this file": list all those chunks under it (the
+        search brought the first few; the rest load at once, in the screen's worker)."""
         hit = self.highlighted_hit
-        if hit is not None and hit.more and hit.document_id not in self.expanded:
+        if hit is not None and hit.more_count and hit.document_id not in self.expanded:
             self.expanded.add(hit.document_id)
+            if len(hit.more) < hit.more_count:
+                self.post_message(self.MoreWanted(hit))
             self._list(keep=hit)
+
+    def show_more(self, hit: Hit, more: Sequence[Hit]) -> None:
+        """`hit`'s other chunks, all of them now; the highlight stays where it was."""
+        hit.more = list(more)
+        if hit.document_id in self.expanded:
+            self._list(keep=self.highlighted_hit)
 
     def action_collapse(self) -> None:
         hit = self.highlighted_hit
@@ -175,7 +190,9 @@ class ResultList(OptionList):
             if hit.more_count:
                 sign = "▾" if open_ else "▸"
                 more = f"{sign} {hit.more_count} more in this file"
-                parts.append(Text(more + ("" if open_ or not hit.more else "  (→)"), style="dim"))
+                if open_ and len(hit.more) < hit.more_count:
+                    more += "  (loading…)"
+                parts.append(Text(more + ("" if open_ else "  (→)"), style="dim"))
             parts.append(Text(""))
             self.hits.append(hit)
             options.append(Option(Group(*parts)))  # type: ignore[arg-type]
@@ -189,7 +206,8 @@ class ResultList(OptionList):
                 options.append(Option(Group(place, snippet, Text(""))))
         self.set_options(options)
         if options:
-            self.highlighted = next((i for i, h in enumerate(self.hits) if h is keep), 0)
+            kept = keep.chunk_id if keep is not None else None
+            self.highlighted = next((i for i, h in enumerate(self.hits) if h.chunk_id == kept), 0)
 
     def show_message(self, message: str) -> None:
         """An explanation in place of results ("No results", "Type to search")."""

@@ -1,4 +1,5 @@
-"""The status bar: what is indexed, which model, which mode, how long the last query took."""
+"""The status bar: what is indexed, which model, which mode, how long the last query took,
+and the running jobs; shortened part by part to fit the terminal's width."""
 
 from __future__ import annotations
 
@@ -26,52 +27,108 @@ def describe_status(
     latency_ms: float | None,
     indexing: JobState,
     adapting: JobState | None = None,
+    width: int | None = None,
 ) -> Text:
+    """The status line; within `width` columns, parts are shortened, then dropped, the least
+    needed first: a running job and the mode stay longest."""
     adapting = adapting or JobState()
-    out = Text()
+    parts: dict[str, list[Text]] = {}
     if status is None:
-        out.append("no index yet", style="italic")
+        parts["index"] = [Text("no index yet", style="italic")]
     else:
-        out.append(f"{status.documents:,}", style="bold")
-        out.append(" documents · ")
-        out.append(f"{status.chunks:,}", style="bold")
-        out.append(" chunks")
-        out.append("  │  model ")
-        out.append(status.model or "none", style="bold")
-        out.append(MODEL_STATES.get(model_state, ""), style="italic")
-    out.append("  │  mode ")
-    out.append(mode, style="bold")
+        documents, chunks = f"{status.documents:,}", f"{status.chunks:,}"
+        parts["index"] = [
+            Text.assemble((documents, "bold"), " documents · ", (chunks, "bold"), " chunks"),
+            Text.assemble((documents, "bold"), " docs · ", (chunks, "bold"), " chunks"),
+            Text.assemble((documents, "bold"), " docs"),
+            Text(),
+        ]
+        model = status.model or "none"
+        state = (MODEL_STATES.get(model_state, ""), "italic")
+        short = model if len(model) <= 14 else model[:13] + "…"
+        parts["model"] = [
+            Text.assemble("model ", (model, "bold"), state),
+            Text.assemble((model, "bold"), state),
+            Text.assemble((short, "bold"), state),
+            Text(),
+        ]
+    parts["mode"] = [Text.assemble("mode ", (mode, "bold")), Text(mode, style="bold")]
     if latency_ms is not None:
-        out.append("  │  ")
-        out.append(f"{latency_ms:.0f} ms", style="bold")
+        parts["latency"] = [Text(f"{latency_ms:.0f} ms", style="bold"), Text()]
     if indexing.running:
-        out.append("  │  ")
-        out.append(describe_job(indexing), style="italic")
+        parts["indexing"] = [
+            Text(describe_job(indexing), style="italic"),
+            Text(describe_job(indexing, short=True), style="italic"),
+        ]
     if adapting.running:
-        out.append("  │  ")
-        out.append(describe_adapt_job(adapting), style="italic")
+        parts["adapting"] = [
+            Text(describe_adapt_job(adapting), style="italic"),
+            Text(describe_adapt_job(adapting, short=True), style="italic"),
+        ]
+    order = ["index", "model", "mode", "latency", "indexing", "adapting"]
+    chosen = {name: 0 for name in parts}
+    separator = "  │  "
+
+    def assembled() -> Text:
+        shown = [parts[name][chosen[name]] for name in order if name in parts]
+        return Text(separator).join(text for text in shown if text.plain)
+
+    if width is not None:
+        for step in DEGRADE_STEPS:
+            if assembled().cell_len <= width:
+                break
+            if step == "separator":
+                separator = " │ "
+            elif step in parts and chosen[step] + 1 < len(parts[step]):
+                chosen[step] += 1
+    out = assembled()
+    if width is not None and out.cell_len > width:
+        out.truncate(width, overflow="ellipsis")
     return out
 
 
-def describe_job(state: JobState) -> str:
-    """A few words on a running index job for the status bar: "Embedding chunks 512"."""
+# What gives way first when the status line is too long for the terminal.
+DEGRADE_STEPS = (
+    "separator",
+    "latency",
+    "model",
+    "index",
+    "mode",
+    "indexing",
+    "adapting",
+    "model",
+    "index",
+    "model",
+    "index",
+)
+
+
+def describe_job(state: JobState, short: bool = False) -> str:
+    """A few words on a running index job for the status bar: "Embedding chunks 512/1,611";
+    `short`: "Embedding 512/1,611 · ~1m20s"."""
     if not state.stage or state.total == 0:
         return "indexing…"
     label = INDEX_STAGE_LABELS.get(state.stage, state.stage)
+    if short:
+        label = label.split()[0]
     if state.total:
         text = f"{label} {state.completed:,}/{state.total:,}"
     else:
         text = f"{label} {state.completed:,}" if state.completed else f"{label}…"
     eta = state.eta_seconds
-    return text + (f" · ~{format_seconds(eta)} left" if eta is not None else "")
+    if eta is None:
+        return text
+    return text + (f" · ~{format_seconds(eta)}" if short else f" · ~{format_seconds(eta)} left")
 
 
-def describe_adapt_job(state: JobState) -> str:
+def describe_adapt_job(state: JobState, short: bool = False) -> str:
     """Adapting (or switching models), for the status bar: "Adapting: Training 40/120"."""
     if not state.stage:
         return "Adapting…"
     label = ADAPT_STAGE_LABELS.get(state.stage, state.stage)
     counts = f" {state.completed:,}/{state.total:,}" if state.total else ""
+    if short:
+        return f"{label.split()[0]}{counts}"
     return f"Adapting: {label}{counts}"
 
 
@@ -81,6 +138,9 @@ class StatusBar(Static):
     def on_mount(self) -> None:
         for name in ("index_status", "model_state", "mode", "latency_ms", "indexing", "adapting"):
             self.watch(self.app, name, self._changed, init=False)
+        self._changed()
+
+    def on_resize(self) -> None:
         self._changed()
 
     def _changed(self, *_: Any) -> None:
@@ -93,5 +153,6 @@ class StatusBar(Static):
                 app.latency_ms,
                 app.indexing,
                 app.adapting,
+                width=self.content_size.width or None,
             )
         )
