@@ -44,6 +44,14 @@ def scifact() -> Path:
     return require(SCIFACT)
 
 
+@pytest.fixture(scope="module")
+def peps_home(tmp_path_factory: pytest.TempPathFactory, corpus: Path):
+    """A home with four PEPs indexed, one per test module (read-only for its tests)."""
+    from tui_helpers import index_peps
+
+    return index_peps(tmp_path_factory.mktemp("tui"), corpus)
+
+
 @pytest.fixture
 def settings(isolated_home: Path):
     from localsearch.config import load_settings

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from tui_helpers import (
     RecordingOpener,
-    index_peps,
     make,
     notifications,
     result_list,
@@ -28,12 +27,6 @@ from localsearch.config import Settings, load_settings
 from localsearch.index import Index
 
 SIZE = (100, 30)
-
-
-@pytest.fixture(scope="module")
-def peps_home(tmp_path_factory: pytest.TempPathFactory, corpus: Path) -> Settings:
-    """A home with four PEPs indexed (read-only for the tests that use it)."""
-    return index_peps(tmp_path_factory.mktemp("tui"), corpus)
 
 
 @pytest.fixture

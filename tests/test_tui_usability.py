@@ -12,25 +12,17 @@ from ingest_fixtures import one_page_pdf
 from rich.console import Console
 from tui_helpers import (
     RecordingOpener,
-    index_peps,
+    index_folder,
     make,
     notifications,
     result_list,
+    running,
     search_for,
     settle,
     wait_until,
 )
 
 from localsearch.config import Settings
-from localsearch.index import Index
-
-SIZE = (100, 30)
-
-
-@pytest.fixture(scope="module")
-def peps_home(tmp_path_factory: pytest.TempPathFactory, corpus: Path) -> Settings:
-    """Four PEPs indexed (read-only for the tests that use it)."""
-    return index_peps(tmp_path_factory.mktemp("tui-usability"), corpus)
 
 
 def fake_program(folder: Path, name: str, body: str) -> Path:
@@ -48,11 +40,7 @@ def pdf_home(settings: Settings, tmp_path: Path) -> Settings:
     docs = tmp_path / "manuals"
     docs.mkdir()
     (docs / "turbine.pdf").write_bytes(one_page_pdf("Turbine maintenance schedule"))
-    index = Index(settings)
-    try:
-        index.update([docs])
-    finally:
-        index.close()
+    index_folder(settings, docs)
     return settings
 
 
@@ -66,10 +54,8 @@ async def test_a_failing_desktop_opener_is_a_notification_and_no_zombie(
     log = fake_program(bin_dir, "xdg-open", "exit 3")
     monkeypatch.setenv("PATH", str(bin_dir))
     monkeypatch.setenv("DISPLAY", ":99")
-    app = make(pdf_home)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        app.mode = "bm25"
+    async with running(pdf_home, mode="bm25") as pilot:
+        app = pilot.app
         await search_for(pilot, "turbine")
         hit = result_list(app).hits[0]
         assert hit.path.endswith("turbine.pdf")
@@ -89,10 +75,8 @@ async def test_a_pdf_opens_at_the_hits_page_in_a_viewer_that_can(
     fake_program(bin_dir, "xdg-open", "exit 0")
     monkeypatch.setenv("PATH", str(bin_dir))
     monkeypatch.setenv("DISPLAY", ":99")
-    app = make(pdf_home)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        app.mode = "bm25"
+    async with running(pdf_home, mode="bm25") as pilot:
+        app = pilot.app
         await search_for(pilot, "turbine")
         hit = result_list(app).hits[0]
         await pilot.press("enter")
@@ -105,10 +89,8 @@ async def test_a_missing_editor_is_a_notification_with_the_path(
     peps_home: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("EDITOR", "no-such-editor-here")
-    app = make(peps_home)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        app.mode = "bm25"
+    async with running(peps_home, mode="bm25") as pilot:
+        app = pilot.app
         await search_for(pilot, "docstring")
         hit = result_list(app).hits[0]
         await pilot.press("enter")
@@ -124,10 +106,8 @@ async def test_a_missing_editor_is_a_notification_with_the_path(
 
 async def test_a_click_selects_and_a_double_click_opens(peps_home: Settings) -> None:
     opener = RecordingOpener()
-    app = make(peps_home, opener)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        app.mode = "bm25"
+    async with running(peps_home, opener, mode="bm25") as pilot:
+        app = pilot.app
         await search_for(pilot, "python")
         results = result_list(app)
         assert len(results.hits) > 1
@@ -153,9 +133,8 @@ async def test_after_adding_a_folder_the_keys_work_again(
     folder = tmp_path / "zen"
     folder.mkdir()
     (folder / "zen.rst").write_text((corpus / "python-peps/peps/pep-0020.rst").read_text())
-    app = make(settings)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running(settings) as pilot:
+        app = pilot.app
         await pilot.press("f2")
         await pilot.press(*str(folder), "enter")
         await wait_until(pilot, lambda: not app.indexing.running, timeout=120)
@@ -172,9 +151,8 @@ async def test_after_adding_a_folder_the_keys_work_again(
 async def test_slash_in_an_empty_path_filter_returns_to_the_search_box(
     peps_home: Settings,
 ) -> None:
-    app = make(peps_home)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running(peps_home) as pilot:
+        app = pilot.app
         await pilot.press("ctrl+f")
         assert app.screen.focused.id == "path-filter"
         await pilot.press("slash")
@@ -189,10 +167,8 @@ async def test_slash_in_an_empty_path_filter_returns_to_the_search_box(
 
 
 async def test_escape_clears_the_result_count(peps_home: Settings) -> None:
-    app = make(peps_home)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        app.mode = "bm25"
+    async with running(peps_home, mode="bm25") as pilot:
+        app = pilot.app
         await search_for(pilot, "python")
         results = result_list(app)
         assert "results · bm25" in str(results.border_title)
@@ -208,9 +184,8 @@ async def test_escape_clears_the_result_count(peps_home: Settings) -> None:
 async def test_adapt_form_keeps_keys_out_and_blank_fields_valid(peps_home: Settings) -> None:
     from textual.widgets import Input
 
-    app = make(peps_home)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running(peps_home) as pilot:
+        app = pilot.app
         await pilot.press("f3", "1", "0", "2", "0", "0")
         screen = app.screen
         assert not isinstance(screen.focused, Input)
@@ -229,9 +204,8 @@ async def test_adapt_form_keeps_keys_out_and_blank_fields_valid(peps_home: Setti
 async def test_adapt_verdict_starts_each_sentence_with_a_capital(peps_home: Settings) -> None:
     from localsearch.tui.adapt_bridge import AdaptOutcome
 
-    app = make(peps_home)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running(peps_home) as pilot:
+        app = pilot.app
         await pilot.press("f3")
         app.adapt_outcome = AdaptOutcome(
             kept=False,
@@ -259,9 +233,8 @@ async def test_models_screen_switches_and_rolls_back(
     settings = load_settings(tmp_path / "home-copy")
     other = str(active_model_folder)
     switch_model(settings, other)  # as `localsearch models use FOLDER` would
-    app = make(settings)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running(settings) as pilot:
+        app = pilot.app
         await pilot.press("f4")
         screen = app.screen
         assert type(screen).__name__ == "ModelsScreen"
@@ -296,10 +269,8 @@ def active_model_folder(tmp_path: Path) -> Path:
 
 
 async def test_the_result_list_keeps_fzf_habits(peps_home: Settings) -> None:
-    app = make(peps_home)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        app.mode = "bm25"
+    async with running(peps_home, mode="bm25") as pilot:
+        app = pilot.app
         await search_for(pilot, "python")
         results = result_list(app)
         await pilot.press("ctrl+n", "ctrl+n")  # from the search box too
@@ -319,9 +290,8 @@ async def test_the_result_list_keeps_fzf_habits(peps_home: Settings) -> None:
 
 
 async def test_q_asks_before_quitting(peps_home: Settings) -> None:
-    app = make(peps_home)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running(peps_home) as pilot:
+        app = pilot.app
         await pilot.press("f2", "q")
         assert type(app.screen).__name__ == "ConfirmScreen"
         await pilot.press("escape")
@@ -332,10 +302,8 @@ async def test_q_asks_before_quitting(peps_home: Settings) -> None:
 
 
 async def test_results_show_the_file_name_before_the_folder(peps_home: Settings) -> None:
-    app = make(peps_home)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        app.mode = "bm25"
+    async with running(peps_home, mode="bm25") as pilot:
+        app = pilot.app
         await search_for(pilot, "docstring conventions")
         console = Console(width=60, file=io.StringIO(), record=True)
         console.print(result_list(app).get_option_at_index(0).prompt)
@@ -351,9 +319,8 @@ async def test_a_screenshot_works_without_a_downloads_folder(
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.delenv("XDG_DOWNLOAD_DIR", raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    app = make(peps_home)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running(peps_home) as pilot:
+        app = pilot.app
         app.action_screenshot()
         await wait_until(pilot, lambda: any("screenshot" in m.lower() for m in notifications(app)))
         assert not [m for m in notifications(app) if "Failed" in m]
@@ -370,9 +337,8 @@ def test_preview_keeps_field_lines_and_joins_hard_wrapped_prose() -> None:
 
 
 async def test_the_welcome_card_is_centred(settings: Settings) -> None:
-    app = make(settings)
-    async with app.run_test(size=(120, 35)) as pilot:
-        await settle(pilot)
+    async with running(settings, size=(120, 35)) as pilot:
+        app = pilot.app
         for selector in ("#welcome", "#welcome-add", "#welcome-hint"):
             region = app.screen.query_one(selector).region
             left, right = region.x, app.size.width - region.right
@@ -391,16 +357,10 @@ async def test_more_in_this_file_expands_and_opens_at_each_place(
     docs.mkdir()
     for name, text in DOCS.items():
         (docs / name).write_text(text)
-    index = Index(settings)
-    try:
-        index.update([docs])
-    finally:
-        index.close()
+    index_folder(settings, docs)
     opener = RecordingOpener()
-    app = make(settings, opener)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        app.mode = "bm25"
+    async with running(settings, opener, mode="bm25") as pilot:
+        app = pilot.app
         await search_for(pilot, "turbine")
         results = result_list(app)
         assert len(results.hits) == 2
