@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from background_eval import SCIFACT_EVALUATION, BackgroundEvaluation
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -19,6 +20,23 @@ def require(path: Path) -> Path:
     if not path.exists():
         pytest.skip(f"shared data not found: {path}")
     return path
+
+
+@pytest.hookimpl(trylast=True)  # after -k and -m have deselected
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Start the SciFact evaluation in the background and run the tests that read it last."""
+    late = [item for item in items if "scifact_report" in getattr(item, "fixturenames", ())]
+    if not late or not SCIFACT.exists() or config.option.collectonly:
+        return
+    waiting = set(late)
+    items[:] = [item for item in items if item not in waiting] + late
+    config.stash[SCIFACT_EVALUATION] = BackgroundEvaluation(SCIFACT)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    evaluation = config.stash.get(SCIFACT_EVALUATION, None)
+    if evaluation is not None:
+        evaluation.close()
 
 
 @pytest.fixture(autouse=True)

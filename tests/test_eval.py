@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from background_eval import SCIFACT_EVALUATION
 from helpers import run_cli
 
 from localsearch.errors import DatasetError
@@ -266,9 +267,9 @@ FLOORS = {"bm25": 0.65, "dense": 0.63, "hybrid": 0.69}
 
 
 @pytest.fixture(scope="session")
-def scifact_report(scifact: Path, tmp_path_factory: pytest.TempPathFactory):
-    home = tmp_path_factory.mktemp("scifact-home")
-    return evaluate(scifact, home=home, modes=["bm25", "dense", "hybrid"])
+def scifact_report(scifact: Path, request: pytest.FixtureRequest):
+    """Built in a child process since the session began (conftest.py, background_eval.py)."""
+    return request.config.stash[SCIFACT_EVALUATION].report()
 
 
 @pytest.mark.slow
