@@ -11,38 +11,40 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-Rule = tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]
+# A pattern, its replacement, and a substring the text must hold for the pattern to match
+# (checked first: most chunks have no markup of most kinds).
+Rule = tuple[re.Pattern[str], str | Callable[[re.Match[str]], str], str]
 
 # Emphasis and strong: the marks touch the text inside and no letter outside (so 2*3*4,
 # snake_case and **kwargs in prose stay as they are).
 _STRONG_EMPHASIS: list[Rule] = [
-    (re.compile(r"(?<![\w*\\])\*\*(?=\S)([^*\n]*?\S)\*\*(?![\w*])"), r"\1"),
-    (re.compile(r"(?<![\w*\\])\*(?=[^\s*])([^*\n]*?[^\s*\\])\*(?![\w*])"), r"\1"),
+    (re.compile(r"(?<![\w*\\])\*\*(?=\S)([^*\n]*?\S)\*\*(?![\w*])"), r"\1", "**"),
+    (re.compile(r"(?<![\w*\\])\*(?=[^\s*])([^*\n]*?[^\s*\\])\*(?![\w*])"), r"\1", "*"),
 ]
 
 _MARKDOWN: list[Rule] = [
-    (re.compile(r"!\[([^\]\n]*)\]\([^)\n]*\)"), r"\1"),  # ![alt](src)
-    (re.compile(r"\[([^\]\n]+)\]\([^)\n]*\)"), r"\1"),  # [label](url)
-    (re.compile(r"\[([^\]\n]+)\]\[[^\]\n]*\]"), r"\1"),  # [label][ref]
-    (re.compile(r"<((?:https?|mailto):[^>\s]+)>"), r"\1"),  # <https://…>
-    (re.compile(r"(?<!`)(`+)(?=[^\s`])([^\n]*?[^\s`])\1(?!`)"), r"\2"),  # `code`, ``co`de``
-    (re.compile(r"(?<![\w_\\])__(?=\S)([^_\n]*?\S)__(?![\w_])"), r"\1"),
-    (re.compile(r"(?<![\w_\\])_(?=[^\s_])([^_\n]*?[^\s_\\])_(?![\w_])"), r"\1"),
+    (re.compile(r"!\[([^\]\n]*)\]\([^)\n]*\)"), r"\1", "]("),  # ![alt](src)
+    (re.compile(r"\[([^\]\n]+)\]\([^)\n]*\)"), r"\1", "]("),  # [label](url)
+    (re.compile(r"\[([^\]\n]+)\]\[[^\]\n]*\]"), r"\1", "]["),  # [label][ref]
+    (re.compile(r"<((?:https?|mailto):[^>\s]+)>"), r"\1", "<"),  # <https://…>
+    (re.compile(r"(?<!`)(`+)(?=[^\s`])([^\n]*?[^\s`])\1(?!`)"), r"\2", "`"),  # `code`, ``co`de``
+    (re.compile(r"(?<![\w_\\])__(?=\S)([^_\n]*?\S)__(?![\w_])"), r"\1", "__"),
+    (re.compile(r"(?<![\w_\\])_(?=[^\s_])([^_\n]*?[^\s_\\])_(?![\w_])"), r"\1", "_"),
     *_STRONG_EMPHASIS,
 ]
 
 _RST: list[Rule] = [
     # :role:`text <target>` and :role:`text`, either side.
-    (re.compile(r":[\w.+-]+:`([^`\n]*?)(?:\s*<[^`>\n]*>)?`"), r"\1"),
-    (re.compile(r"`([^`\n]*?)`:[\w.+-]+:"), r"\1"),
-    (re.compile(r"``(?=\S)([^\n]*?\S)``(?!`)"), r"\1"),  # ``literal``
-    (re.compile(r"_`([^`\n]+)`"), r"\1"),  # _`inline target`
-    (re.compile(r"`([^`<\n]*?)\s*(?:<[^>`\n]*>)?`__?(?![\w`])"), r"\1"),  # `phrase <url>`_
-    (re.compile(r"(?<![\w`])`(?=\S)([^`\n]*?\S)`(?![\w`])"), r"\1"),  # `interpreted`
-    (re.compile(r"(\[(?:\d+|#[\w-]*|\*|[A-Za-z][\w.-]*)\])_(?!\w)"), r"\1"),  # [1]_ footnotes
+    (re.compile(r":[\w.+-]+:`([^`\n]*?)(?:[ \t]*<[^`>\n]*>)?`"), r"\1", ":`"),
+    (re.compile(r"`([^`\n]*?)`:[\w.+-]+:"), r"\1", "`:"),
+    (re.compile(r"``(?=\S)([^\n]*?\S)``(?!`)"), r"\1", "``"),  # ``literal``
+    (re.compile(r"_`([^`\n]+)`"), r"\1", "_`"),  # _`inline target`
+    (re.compile(r"`([^`<\n]*?)[ \t]*(?:<[^>`\n]*>)?`__?(?![\w`])"), r"\1", "`_"),  # `phrase <url>`_
+    (re.compile(r"(?<![\w`])`(?=\S)([^`\n]*?\S)`(?![\w`])"), r"\1", "`"),  # `interpreted`
+    (re.compile(r"(\[(?:\d+|#[\w-]*|\*|[A-Za-z][\w.-]*)\])_(?!\w)"), r"\1", "]_"),  # [1]_ footnotes
     # A reference name: words joined by single punctuation marks (so __init__ is none).
-    (re.compile(r"(?<![\w`.\\])([^\W_]+(?:[-.+:][^\W_]+)*)__?(?![\w])"), r"\1"),
-    (re.compile(r"(?<![\w|])\|([^|\s]+)\|(?:__?)?(?![\w|])"), r"\1"),  # |substitution|
+    (re.compile(r"(?<![\w`.\\])([^\W_]+(?:[-.+:][^\W_]+)*)__?(?![\w])"), r"\1", "_"),
+    (re.compile(r"(?<![\w|])\|([^|\s]+)\|(?:__?)?(?![\w|])"), r"\1", "|"),  # |substitution|
     *_STRONG_EMPHASIS,
 ]
 
@@ -63,32 +65,59 @@ def strip_inline_markup(text: str, doc_type: str) -> str:
     return text
 
 
-def _apply(line: str, rules: list[Rule]) -> str:
-    for pattern, replacement in rules:
-        line = pattern.sub(replacement, line)
-    return line
+def _apply(text: str, rules: list[Rule]) -> str:
+    """Every rule over `text` (no pattern matches across a line break)."""
+    for pattern, replacement, needs in rules:
+        if needs in text:
+            text = pattern.sub(replacement, text)
+    return text
+
+
+class _Lines:
+    """Output lines; runs of prose lines are cleaned together (one regex pass per run)."""
+
+    def __init__(self, rules: list[Rule]) -> None:
+        self.rules = rules
+        self.out: list[str] = []
+        self.prose: list[str] = []
+
+    def verbatim(self, line: str) -> None:
+        self._flush()
+        self.out.append(line)
+
+    def text(self) -> str:
+        self._flush()
+        return "\n".join(self.out)
+
+    def _flush(self) -> None:
+        if self.prose:
+            self.out.append(_apply("\n".join(self.prose), self.rules))
+            self.prose = []
 
 
 def _clean_markdown(text: str) -> str:
-    out = []
+    lines = _Lines(_MARKDOWN)
     fence = ""
     for line in text.split("\n"):
         opening = _FENCE.match(line)
         if fence:
             if opening and opening.group(1)[0] == fence[0] and len(opening.group(1)) >= len(fence):
                 fence = ""
+            lines.verbatim(line)
         elif opening:
             fence = opening.group(1)
-        elif not line.startswith(("    ", "\t")):
-            line = _apply(line, _MARKDOWN)
-        out.append(line)
-    return "\n".join(out)
+            lines.verbatim(line)
+        elif line.startswith(("    ", "\t")):
+            lines.verbatim(line)
+        else:
+            lines.prose.append(line)
+    return lines.text()
 
 
 def _clean_rst(text: str) -> str:
     """Literal blocks (indented after a paragraph that ends in "::") and the bodies of code
     directives keep their text; so do directive lines themselves (`.. _target: url`)."""
-    out = []
+    lines = _Lines(_RST)
     opener_indent: int | None = None  # a line that opens a verbatim block: its indent
     block_indent: int | None = None  # inside a verbatim block: the opener's indent
     for line in text.split("\n"):
@@ -96,13 +125,13 @@ def _clean_rst(text: str) -> str:
         indent = len(line) - len(line.lstrip())
         if block_indent is not None:
             if not stripped or indent > block_indent:
-                out.append(line)
+                lines.verbatim(line)
                 continue
             block_indent = None
         if opener_indent is not None and stripped:
             if indent > opener_indent:
                 block_indent, opener_indent = opener_indent, None
-                out.append(line)
+                lines.verbatim(line)
                 continue
             opener_indent = None
         directive = _RST_DIRECTIVE.match(stripped)
@@ -113,9 +142,9 @@ def _clean_rst(text: str) -> str:
             elif name:  # `.. note:: Some *text*`: the text after the name is prose
                 head, _, rest = line.partition("::")
                 line = head + "::" + _apply(rest, _RST)
-            out.append(line)
+            lines.verbatim(line)
             continue
         if stripped.endswith("::"):
             opener_indent = indent
-        out.append(_apply(line, _RST))
-    return "\n".join(out)
+        lines.prose.append(line)
+    return lines.text()
