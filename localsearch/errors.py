@@ -31,6 +31,10 @@ class NoIndexError(LocalSearchError):
     """There is nothing to search yet."""
 
 
+class IndexIncompleteError(LocalSearchError):
+    """Chunks are still waiting for their vectors (an index run was interrupted or is running)."""
+
+
 class IndexBusyError(LocalSearchError):
     """Another process holds the index lock."""
 

@@ -1,8 +1,10 @@
 """The Index: brings folders into the store, embeds what changed, keeps BM25 in step.
 
-Work is committed in batches; each batch (documents, chunks, vectors) is one SQLite
-transaction, and the lexical index follows each commit. Kill the process anywhere and the last
-committed batch is what searches see; the next run picks up the rest.
+Text comes first: documents and chunks are committed in batches, each one SQLite transaction
+that the lexical index follows, so BM25 answers while the rest is still being read. Chunks
+that no stored vector fits then form the embed backlog (embed_backlog.py), embedded and
+committed in batches after the text. Kill the process anywhere and the last committed batch
+is what searches see; the next run picks up the rest, text or vectors.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 
 from localsearch.config import Settings
 from localsearch.embed.encoder import Encoder, format_passage
+from localsearch.embed_backlog import dense_coverage, embed_backlog, embed_hash
 from localsearch.errors import (
     LexicalIndexError,
     LocalSearchError,
@@ -104,6 +107,7 @@ class IndexStatus:
     lexical_bytes: int
     lexical_in_step: bool
     last_indexed_at: float | None
+    dense_complete: bool = True  # False while chunks wait for vectors (embed_backlog.py)
 
 
 @dataclass
@@ -117,10 +121,6 @@ class _Pending:
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def embed_hash(text: str) -> str:
-    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def file_source(
@@ -274,8 +274,9 @@ class Index:
 
     # -- spaces -------------------------------------------------------------------------------
 
-    def space_for_writing(self, model: str | None, reembed: bool) -> tuple[EmbeddingSpace, Encoder]:
-        """The space new vectors go into; with reembed, a fresh one, made active at the end."""
+    def existing_space(self, model: str | None, reembed: bool) -> EmbeddingSpace | None:
+        """The space this run's vectors go into if it exists already, checked against the
+        model's name and files without loading the model (the text is indexed before it)."""
         store = self.store
         active = store.active_space()
         wanted = model or (active.model if active else self.settings.model)
@@ -285,22 +286,37 @@ class Index:
                     f"the index was built with {active.model!r}, not {wanted!r}",
                     f"run `localsearch index --reembed --model {wanted}` to switch",
                 )
-            encoder = self.encoder(active.model)
-            if encoder.fingerprint != active.fingerprint or encoder.dimension != active.dimension:
+            if self.encoder(active.model).fingerprint != active.fingerprint:
                 raise ModelMismatchError(
                     f"the files of model {active.model!r} changed since the index was built",
                     "run `localsearch index --reembed`",
                 )
-            return active, encoder
-        encoder = self.encoder(wanted)
+            return active
+        fingerprint = self.encoder(wanted).fingerprint
         for space in store.spaces():
             # A re-embed that was interrupted left a partial space: carry on filling it.
             if (
                 (active is None or space.id != active.id)
                 and space.model == wanted
-                and (space.fingerprint == encoder.fingerprint)
+                and space.fingerprint == fingerprint
             ):
-                return space, encoder
+                return space
+        return None
+
+    def space_for_writing(self, model: str | None, reembed: bool) -> tuple[EmbeddingSpace, Encoder]:
+        """The space new vectors go into; with reembed, a fresh one, made active at the end."""
+        store = self.store
+        space = self.existing_space(model, reembed)
+        active = store.active_space()
+        wanted = model or (active.model if active else self.settings.model)
+        encoder = self.encoder(space.model if space else wanted)
+        if space is not None:
+            if encoder.dimension != space.dimension:
+                raise ModelMismatchError(
+                    f"the files of model {space.model!r} changed since the index was built",
+                    "run `localsearch index --reembed`",
+                )
+            return space, encoder
         with store.transaction():
             space = store.create_space(
                 wanted, encoder.location, encoder.dimension, encoder.fingerprint
@@ -373,18 +389,29 @@ class Index:
             self.sync_lexical(progress)
             if self.lexical_repaired:
                 report.warnings.append(self.lexical_repaired)
-            # Loading torch and the model takes seconds on a first run: say so rather than 0%.
-            progress(ProgressEvent("model", 0, None, "loading the embedding model"))
-            space, encoder = self.space_for_writing(model, reembed)
-            progress(ProgressEvent("model", 1, 1, encoder.name))
+            reusable = self.existing_space(model, reembed)
             for root_id, root in root_rows:
                 if not root.exists():
                     report.warnings.append(f"{root} is missing; its documents were kept")
                     continue
-                report.merge(self._update_root(root_id, root, space, encoder, progress))
-            self.fill_space(space, encoder, report, progress)
+                report.merge(self._update_root(root_id, root, reusable, progress))
+            self.embed_pending(model, reembed, report, progress)
             report.seconds = time.monotonic() - started
             return report
+
+    def embed_pending(
+        self, model: str | None, reembed: bool, report: IndexReport, progress: ProgressCallback
+    ) -> None:
+        """Embed the backlog the text phase left (and, with reembed, every chunk): the model
+        loads only when there is something to embed or no space exists yet."""
+        active = self.store.active_space()
+        if active and not reembed and not self.store.chunks_missing_vectors(active, 1):
+            return
+        # Loading torch and the model takes seconds on a first run: say so rather than 0%.
+        progress(ProgressEvent("model", 0, None, "loading the embedding model"))
+        space, encoder = self.space_for_writing(model, reembed)
+        progress(ProgressEvent("model", 1, 1, encoder.name))
+        self.fill_space(space, encoder, report, progress)
 
     def index_documents(
         self,
@@ -401,16 +428,15 @@ class Index:
             with self.store.transaction():
                 root_id = self.store.add_root(root)
             self.sync_lexical(progress)
-            space, encoder = self.space_for_writing(None, False)
             report = self._ingest(
                 root_id,
                 sources,
-                space,
-                encoder,
+                self.existing_space(None, False),
                 progress,
                 total=total,
                 remove_missing=remove_missing,
             )
+            self.embed_pending(None, False, report, progress)
             report.seconds = time.monotonic() - started
             return report
 
@@ -446,8 +472,7 @@ class Index:
         self,
         root_id: int,
         root: Path,
-        space: EmbeddingSpace,
-        encoder: Encoder,
+        reusable: EmbeddingSpace | None,
         progress: ProgressCallback,
     ) -> IndexReport:
         from localsearch.ingest.extract import ExtractionError, extract_file
@@ -475,8 +500,7 @@ class Index:
         report = self._ingest(
             root_id,
             (file_source(f, extract, self.settings.max_file_bytes) for f in found),
-            space,
-            encoder,
+            reusable,
             progress,
             total=len(found),
             skipped=skipped,
@@ -490,8 +514,7 @@ class Index:
         self,
         root_id: int,
         sources: Iterable[SourceDocument],
-        space: EmbeddingSpace,
-        encoder: Encoder,
+        reusable: EmbeddingSpace | None,
         progress: ProgressCallback,
         *,
         total: int | None,
@@ -511,9 +534,7 @@ class Index:
 
         def flush() -> None:
             if pending or touched or new_skips:
-                self._write_batch(
-                    root_id, pending, touched, new_skips, space, encoder, report, progress
-                )
+                self._write_batch(root_id, pending, touched, new_skips, reusable, report)
             pending.clear()
             touched.clear()
             new_skips.clear()
@@ -616,44 +637,20 @@ class Index:
         pending: Sequence[_Pending],
         touched: Sequence[tuple[int, int, int]],
         new_skips: Sequence[tuple[str, str]],
-        space: EmbeddingSpace,
-        encoder: Encoder,
+        reusable: EmbeddingSpace | None,
         report: IndexReport,
-        progress: ProgressCallback,
     ) -> None:
+        """Commit a batch of text. Passages whose exact text has a vector in `reusable` keep
+        it (a changed file's unchanged sections); the rest join the embed backlog."""
         store = self.store
-        texts = [
-            [format_passage(p.document.title, c.heading, c.text) for c in p.chunks] for p in pending
+        hashes = [
+            [embed_hash(format_passage(p.document.title, c.heading, c.text)) for c in p.chunks]
+            for p in pending
         ]
-        hashes = [[embed_hash(t) for t in doc_texts] for doc_texts in texts]
-        known = store.vectors_by_embed_hash(space, (h for doc in hashes for h in doc))
-        to_embed = list(
-            dict.fromkeys(
-                t
-                for doc_t, doc_h in zip(texts, hashes, strict=True)
-                for t, h in zip(doc_t, doc_h, strict=True)
-                if h not in known
-            )
-        )
-        if to_embed:
-            embedded = 0
-
-            # The total is what is known so far: the chunks of the files read up to this batch.
-            known_total = report.chunks_embedded + len(to_embed)
-
-            def on_embedded(n: int) -> None:
-                nonlocal embedded
-                embedded += n
-                progress(ProgressEvent("embed", report.chunks_embedded + embedded, known_total))
-
-            progress(ProgressEvent("embed", report.chunks_embedded, known_total))
-            vectors = encoder.encode_passages(to_embed, on_embedded)
-            for text, vector in zip(to_embed, vectors, strict=True):
-                known[embed_hash(text)] = vector
-        report.chunks_embedded += len(to_embed)
-        other_spaces = [s for s in store.spaces() if s.id != space.id]
+        known = store.vectors_by_embed_hash(reusable, sum(hashes, [])) if reusable else {}
         changed_doc_ids: list[int] = []
         added_chunk_ids: list[int] = []
+        spaces = store.spaces()
         with store.transaction():
             for item, doc_hashes in zip(pending, hashes, strict=True):
                 doc_id = store.upsert_document(
@@ -666,13 +663,17 @@ class Index:
                     title=item.document.title,
                 )
                 if item.existing_id is not None:
-                    store.delete_chunks_of(doc_id, [space, *other_spaces])
+                    store.delete_chunks_of(doc_id, spaces)
                     report.updated += 1
                 else:
                     report.added += 1
                 chunk_ids = store.insert_chunks(doc_id, item.chunks, doc_hashes)
-                if chunk_ids:
-                    store.insert_vectors(space, chunk_ids, np.stack([known[h] for h in doc_hashes]))
+                reused = {
+                    c: known[h] for c, h in zip(chunk_ids, doc_hashes, strict=True) if h in known
+                }
+                if reusable and reused:
+                    store.insert_vectors(reusable, list(reused), np.stack(list(reused.values())))
+                    report.chunks_reused += len(reused)
                 store.clear_skipped(item.source.path)
                 changed_doc_ids.append(doc_id)
                 added_chunk_ids.extend(chunk_ids)
@@ -683,10 +684,9 @@ class Index:
                 store.record_skipped(root_id, path, reason)
                 old_id = store.document_id(path)
                 if old_id is not None:
-                    store.delete_documents([old_id], store.spaces())
+                    store.delete_documents([old_id], spaces)
                     changed_doc_ids.append(old_id)
             version = store.bump_data_version() if changed_doc_ids else store.data_version()
-        report.chunks_reused += sum(len(h) for h in hashes) - len(to_embed)
         if changed_doc_ids:
             self._apply_lexical(changed_doc_ids, added_chunk_ids, version)
 
@@ -709,25 +709,20 @@ class Index:
         activate: bool = True,
         drop_previous: bool = True,
     ) -> None:
-        """Embed every chunk the space lacks (a re-embed), then make it the active space.
+        """Embed every chunk the space lacks (the backlog, or all of them in a re-embed), then
+        make it the active space.
 
-        Each batch commits on its own, so an interrupted re-embed resumes where it stopped while
+        Each batch commits on its own, so an interrupted run resumes where it stopped while
         the previous space keeps serving searches.
         """
         store = self.store
-        total = store.count("chunks")
-        have = store.count_vectors(space)
-        while True:
-            rows = store.chunks_missing_vectors(space, BATCH_CHUNKS)
-            if not rows:
-                break
-            texts = [format_passage(r.title, r.heading, r.text) for r in rows]
-            vectors = encoder.encode_passages(texts)
-            with store.transaction():
-                store.insert_vectors(space, [r.id for r in rows], vectors)
-            have += len(rows)
-            report.chunks_embedded += len(rows)
-            progress(ProgressEvent("reembed", have, total))
+        active = store.active_space()
+        filling_active = active is not None and active.id == space.id
+        done = embed_backlog(
+            store, space, encoder, progress, stage="embed" if filling_active else "reembed"
+        )
+        report.chunks_embedded += done.embedded
+        report.chunks_reused += done.reused
         active = store.active_space()
         if activate and (active is None or active.id != space.id):
             with store.transaction():
@@ -772,6 +767,7 @@ class Index:
             else 0
         )
         lasts = [float(r["last_indexed_at"]) for r in roots if r["last_indexed_at"]]
+        coverage = dense_coverage(store, space)
         return IndexStatus(
             home=str(self.settings.home),
             roots=roots,
@@ -780,10 +776,11 @@ class Index:
             skipped=store.count("skipped"),
             model=space.model if space else None,
             dimension=space.dimension if space else None,
-            vectors=store.count_vectors(space) if space else 0,
+            vectors=coverage.embedded,
             database_bytes=db_bytes,
             lexical_bytes=lexical_bytes,
             lexical_in_step=self.lexical.synced_version() == store.data_version()
             and self.lexical_intact(),
             last_indexed_at=max(lasts) if lasts else None,
+            dense_complete=coverage.complete,
         )

@@ -180,8 +180,20 @@ def test_concurrent_index_runs_never_corrupt(settings, corpus):
     assert again.added == again.updated == again.removed == 0
 
 
-def test_kill_9_mid_run_leaves_a_searchable_index_and_the_rerun_finishes(settings, corpus):
-    root = corpus / "docutils" / "docutils" / "docs" / "user"
+def _count(settings, sql: str) -> int:
+    """One number from the database, or 0 while its tables do not exist yet."""
+    try:
+        conn = open_connection(settings.database_path)
+        try:
+            return int(conn.execute(sql).fetchone()[0])
+        finally:
+            conn.close()
+    except Exception:  # noqa: BLE001 - the schema or the vector table may not exist yet
+        return 0
+
+
+def _index_until(settings, root: Path, killed_when) -> None:
+    """Start `localsearch index root` in a process and kill -9 it once `killed_when()`."""
     env = {**os.environ, "LOCALSEARCH_HOME": str(settings.home)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "localsearch", "index", str(root), "--quiet"],
@@ -190,39 +202,64 @@ def test_kill_9_mid_run_leaves_a_searchable_index_and_the_rerun_finishes(setting
         stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 300
-    documents = 0
-    while time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.5)
-        if settings.database_path.exists():
-            try:
-                conn = open_connection(settings.database_path)
-                documents = conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
-                conn.close()
-            except Exception:  # noqa: BLE001 - schema may not exist yet
-                documents = 0
-            if documents >= 2:
-                break
+    while time.monotonic() < deadline and proc.poll() is None and not killed_when():
+        time.sleep(0.1)
     assert proc.poll() is None, "indexing finished before it could be killed"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
 
+
+def test_kill_9_mid_run_leaves_a_searchable_index_and_the_rerun_finishes(settings, corpus):
+    root = corpus / "docutils" / "docutils" / "docs" / "user"
+    documents = "SELECT COUNT(*) FROM documents"
+    chunks = "SELECT COUNT(*) FROM chunks"
+    vectors = "SELECT COUNT(*) FROM vectors_1"
+
+    # Killed while the text goes in: what was committed is searchable by its words.
+    _index_until(settings, root, lambda: _count(settings, documents) >= 2)
     conn = open_connection(settings.database_path)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    kept = conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
-    chunks = conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
-    assert kept >= 2
-    assert conn.execute("SELECT COUNT(*) FROM vectors_1").fetchone()[0] == chunks
     conn.close()
+    kept = _count(settings, documents)
+    assert kept >= 2
+    assert _count(settings, vectors) <= _count(settings, chunks)
     assert search_paths(settings, "docutils", mode="bm25")
+
+    # Killed while embedding: every file's text is in and BM25 finds it; dense is partial.
+    _index_until(settings, root, lambda: _count(settings, vectors) > 0)
+    total_chunks, embedded = _count(settings, chunks), _count(settings, vectors)
+    assert 0 < embedded < total_chunks
+    assert "smartquotes.rst" in search_paths(settings, "typographic quotation marks", "bm25")[:3]
+    engine = SearchEngine(settings)
+    try:
+        partial = engine.search("typographic quotation marks")
+    finally:
+        engine.close()
+    assert "smartquotes.rst" in [Path(hit.path).name for hit in partial.hits[:3]]
+    assert partial.dense is not None and partial.dense.to_dict() == {
+        "embedded": embedded,
+        "chunks": total_chunks,
+    }
+    assert partial.warnings == [
+        f"dense: {embedded:,} of {total_chunks:,} chunks embedded; chunks without a vector are"
+        " found by BM25 alone until `localsearch index` finishes"
+    ]
 
     rerun = Index(settings)
     report = rerun.update()
     status = rerun.status()
     rerun.close()
-    assert report.unchanged >= kept
-    assert status.documents == kept + report.added
+    assert report.added == report.updated == 0
+    assert report.chunks_embedded + report.chunks_reused == total_chunks - embedded
+    assert (status.chunks, status.vectors, status.dense_complete) == (total_chunks,) * 2 + (True,)
     assert status.lexical_in_step
-    assert "smartquotes.rst" in search_paths(settings, "typographic quotation marks")
+    engine = SearchEngine(settings)
+    try:
+        done = engine.search("typographic quotation marks", mode="dense")
+    finally:
+        engine.close()
+    assert Path(done.hits[0].path).name == "smartquotes.rst"
+    assert done.dense is None and done.warnings == []
 
 
 class _OtherEncoder:

@@ -1,4 +1,4 @@
-"""Indexing progress says what is happening from the first second: the model loading, files
+"""Indexing progress says what is happening from the first second: files, the model loading
 and chunks with their totals, a rate and the time left (issue 12)."""
 
 from __future__ import annotations
@@ -22,7 +22,10 @@ def test_index_reports_the_model_loading_and_chunks_against_a_total(settings, ma
     finally:
         index.close()
     stages = [e.stage for e in events]
-    assert stages.index("model") < stages.index("scan")
+    # Text first: the files are read and committed (BM25 answers) before the model loads.
+    assert stages.index("scan") < stages.index("files") < stages.index("model")
+    assert stages.index("model") < stages.index("embed")
+    assert max(i for i, s in enumerate(stages) if s == "files") < stages.index("model")
     embeds = [e for e in events if e.stage == "embed"]
     assert embeds and all(e.total is not None and e.completed <= e.total for e in embeds)
     assert embeds[-1].completed == embeds[-1].total == 5
@@ -62,3 +65,29 @@ def test_status_bar_shows_adapting() -> None:
     adapting = running(ProgressEvent("train", 40, 120))
     text = str(describe_status(None, "idle", "hybrid", None, JobState(), adapting))
     assert "Adapting: Training 40/120" in text
+
+
+def test_status_bar_says_how_much_dense_search_sees_while_vectors_are_missing() -> None:
+    from localsearch.index import IndexStatus
+    from localsearch.tui.widgets.status_bar import describe_status
+
+    def status(vectors: int) -> IndexStatus:
+        return IndexStatus(
+            home="/h",
+            roots=[],
+            documents=1_200,
+            chunks=36_000,
+            skipped=0,
+            model="all-MiniLM-L6-v2",
+            dimension=384,
+            vectors=vectors,
+            database_bytes=0,
+            lexical_bytes=0,
+            lexical_in_step=True,
+            last_indexed_at=None,
+            dense_complete=vectors == 36_000,
+        )
+
+    text = str(describe_status(status(1_234), "ready", "hybrid", None, JobState()))
+    assert "model all-MiniLM-L6-v2  │  dense: 1,234 of 36,000 chunks embedded  │  mode" in text
+    assert "dense:" not in str(describe_status(status(36_000), "ready", "hybrid", None, JobState()))

@@ -108,6 +108,12 @@ def status(ctx: click.Context, home: Path | None, as_json: bool) -> None:
         + (f" ({info.dimension}-d, {info.vectors} vectors)" if info.model else ""),
         markup=False,
     )
+    if not info.dense_complete:
+        stdout.print(
+            f"Dense:      {info.vectors:,} of {info.chunks:,} chunks embedded;"
+            " `localsearch index` embeds the rest",
+            markup=False,
+        )
     stdout.print(
         f"Database:   {human_bytes(info.database_bytes)}; BM25 index"
         f" {human_bytes(info.lexical_bytes)}"

@@ -19,6 +19,7 @@ from typing import Any
 from localsearch.catalog import is_multilingual
 from localsearch.config import Settings
 from localsearch.embed.encoder import Encoder
+from localsearch.embed_backlog import DenseCoverage, dense_coverage
 from localsearch.errors import (
     IndexBusyError,
     LexicalDiskFullError,
@@ -117,6 +118,7 @@ class SearchResults:
     parts_ms: dict[str, float] = field(default_factory=dict)
     weak_match: bool = False  # nothing found matches the query well (search/calibrate.py)
     warnings: list[str] = field(default_factory=list)  # lines for stderr: degraded results
+    dense: DenseCoverage | None = None  # set while chunks still wait for their vectors
 
     def to_dict(self, explain: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -129,6 +131,8 @@ class SearchResults:
         }
         if self.warnings:  # only when results are degraded, so the usual shape stays the same
             data["warnings"] = list(self.warnings)
+        if self.dense is not None:
+            data["dense"] = self.dense.to_dict()
         return data
 
 
@@ -165,7 +169,9 @@ class SearchEngine:
         self._encoder: Encoder | None = None
         self._encoder_space: int | None = None
         self._vectors: VectorIndex | None = None
-        self._vectors_key: tuple[int, int] | None = None
+        self._vectors_key: tuple[int, ...] | None = None
+        self._coverage: DenseCoverage | None = None
+        self._coverage_key: tuple[int, ...] | None = None
         self.keep_vectors = False  # set by warm_up(): long-lived callers search in memory
 
     def close(self) -> None:
@@ -280,12 +286,21 @@ class SearchEngine:
         """The in-memory vectors of `space`, (re)loaded if stale; None unless kept in memory."""
         if not self.keep_vectors:
             return None
-        key = (space.id, self.store.data_version())
+        key = (space.id, self.store.data_version(), self.store.vectors_version())
         if self._vectors is None or self._vectors_key != key:
             self._vectors = None  # free the old copy before loading the new one
             self._vectors = load_vector_index(self.store, space)
             self._vectors_key = key
         return self._vectors
+
+    def dense_coverage(self) -> DenseCoverage:
+        """How much of the index dense search can see; counted again only after a change."""
+        space = self.store.active_space()
+        key = (space.id if space else 0, self.store.data_version(), self.store.vectors_version())
+        if self._coverage is None or self._coverage_key != key:
+            self._coverage = dense_coverage(self.store, space)
+            self._coverage_key = key
+        return self._coverage
 
     def search(
         self,
@@ -343,7 +358,17 @@ class SearchEngine:
             bm25_chunks = found or {}
             parts["bm25"] = (time.perf_counter() - bm25_started) * 1000
         if mode in ("hybrid", "dense"):
-            dense_chunks = self._dense_candidates(query, chunk_depth, where, params, parts)
+            coverage = self.dense_coverage()
+            if not coverage.complete:
+                # Text is indexed before it is embedded: say what dense search cannot see yet.
+                results.dense = coverage
+                rest = "found by BM25 alone" if mode == "hybrid" else "not searched"
+                results.warnings.append(
+                    f"{coverage.describe()}; chunks without a vector are {rest} until"
+                    " `localsearch index` finishes"
+                )
+            if coverage.embedded:
+                dense_chunks = self._dense_candidates(query, chunk_depth, where, params, parts)
         fusion_started = time.perf_counter()
 
         owners = self._owners(bm25_chunks.keys() | dense_chunks.keys())

@@ -8,6 +8,7 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import Static
 
+from localsearch.embed_backlog import DenseCoverage
 from localsearch.index import IndexStatus
 from localsearch.tui.adapt_bridge import ADAPT_STAGE_LABELS
 from localsearch.tui.state import INDEX_STAGE_LABELS, JobState, format_seconds
@@ -52,6 +53,14 @@ def describe_status(
             Text.assemble((short, "bold"), state),
             Text(),
         ]
+        if not status.dense_complete:
+            # Text is searchable before its vectors: say how much dense search sees so far.
+            coverage = DenseCoverage(status.vectors, status.chunks)
+            parts["dense"] = [
+                Text(coverage.describe(), style="italic"),
+                Text(f"dense {coverage.embedded:,}/{coverage.chunks:,}", style="italic"),
+                Text(),
+            ]
     parts["mode"] = [Text.assemble("mode ", (mode, "bold")), Text(mode, style="bold")]
     if latency_ms is not None:
         parts["latency"] = [Text(f"{latency_ms:.0f} ms", style="bold"), Text()]
@@ -65,7 +74,7 @@ def describe_status(
             Text(describe_adapt_job(adapting), style="italic"),
             Text(describe_adapt_job(adapting, short=True), style="italic"),
         ]
-    order = ["index", "model", "mode", "latency", "indexing", "adapting"]
+    order = ["index", "model", "dense", "mode", "latency", "indexing", "adapting"]
     chosen = {name: 0 for name in parts}
     separator = "  │  "
 
@@ -91,6 +100,7 @@ def describe_status(
 DEGRADE_STEPS = (
     "separator",
     "latency",
+    "dense",
     "model",
     "index",
     "mode",
@@ -98,6 +108,7 @@ DEGRADE_STEPS = (
     "adapting",
     "model",
     "index",
+    "dense",
     "model",
     "index",
 )
