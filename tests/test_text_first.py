@@ -197,3 +197,32 @@ def test_an_up_to_date_index_does_not_load_the_model(settings, make_docs):
         index.close()
     assert report.unchanged == 5
     assert "model" not in {e.stage for e in events}
+
+
+async def test_the_tui_status_bar_shows_the_backlog_until_indexing_embeds_it(
+    settings, make_docs
+) -> None:
+    from tui_helpers import make, settle, wait_until
+
+    from localsearch.store.connection import open_connection
+
+    root = make_docs(DOCS)
+    index = Index(settings)
+    index.update([root])
+    chunks = index.status().chunks
+    index.close()
+    conn = open_connection(settings.database_path)  # two vectors lost, as a kill leaves them
+    conn.execute("DELETE FROM vectors_1 WHERE chunk_id IN (SELECT id FROM chunks LIMIT 2)")
+    conn.close()
+
+    app = make(settings)
+    async with app.run_test(size=(160, 30)) as pilot:
+        await settle(pilot)
+        status = str(app.screen.query_one("#status").render())
+        assert f"dense: {chunks - 2} of {chunks} chunks embedded" in status
+        assert app.start_indexing(None)
+        await wait_until(pilot, lambda: not app.indexing.running, timeout=300)
+        await settle(pilot)
+        assert not app.indexing.error, app.indexing.error
+        status = str(app.screen.query_one("#status").render())
+        assert "dense:" not in status and f"{chunks} chunks" in status
