@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from localsearch.embed.encoder import Encoder, format_passage
+from localsearch.errors import IndexIncompleteError
 from localsearch.progress import ProgressCallback, ProgressEvent, ignore_progress
 from localsearch.store import EmbeddingSpace, Store
 
@@ -53,6 +54,16 @@ def dense_coverage(store: Store, space: EmbeddingSpace | None = None) -> DenseCo
     space = space or store.active_space()
     chunks = store.count("chunks")
     return DenseCoverage(store.count_vectors(space) if space else 0, chunks)
+
+
+def require_all_embedded(store: Store, space: EmbeddingSpace, why: str) -> None:
+    """Refuse work that needs every chunk's vector while some are missing."""
+    coverage = dense_coverage(store, space)
+    if not coverage.complete:
+        raise IndexIncompleteError(
+            f"{coverage.describe()}; {why}",
+            f"run `localsearch index` to embed the other {coverage.missing:,} first",
+        )
 
 
 @dataclass

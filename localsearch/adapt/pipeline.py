@@ -45,8 +45,8 @@ from localsearch.adapt.train import (
 )
 from localsearch.config import Settings
 from localsearch.embed.encoder import Encoder, format_passage
-from localsearch.embed_backlog import dense_coverage
-from localsearch.errors import IndexIncompleteError, NoIndexError, UsageError
+from localsearch.embed_backlog import require_all_embedded
+from localsearch.errors import NoIndexError, UsageError
 from localsearch.progress import ProgressCallback, ProgressEvent, ignore_progress
 from localsearch.store import EmbeddingSpace, Store
 from localsearch.store.adapt_queries import (
@@ -232,13 +232,8 @@ class _Run:
         active = self.store.active_space()
         if active is None:
             raise NoIndexError("the index has no vectors yet", "run `localsearch index PATH` first")
-        coverage = dense_coverage(self.store, active)
-        if not coverage.complete:
-            # Training and the gate score against every stored vector: a part would mislead.
-            raise IndexIncompleteError(
-                f"{coverage.describe()}; adapt needs them all",
-                f"run `localsearch index` to embed the other {coverage.missing:,} first",
-            )
+        # Training and the gate score against every stored vector: a part would mislead.
+        require_all_embedded(self.store, active, "adapt needs them all")
         self.active = active
         pending = interrupted_switch(self.settings.models_dir, self.store)
         if pending is not None:
