@@ -13,9 +13,10 @@ log(1 + relu(MLM logits)), a sparse vector over the 30,522 word pieces. A query 
 by the dot product of their sparse vectors; a document scores as its best chunk.
 
 By default SPLADE retrieves from the whole corpus. Encoding SciFact's 9.5k chunks took 37
-minutes of encoding on a busy 2-core machine (load 3-12), so `--rerank N` encodes only the N best chunks of BM25 and of
-dense for each query and lets SPLADE score those (what a third ranking can change in a top 10
-is mostly there), and `--queries N` samples N judged queries per split (seeded). Encoded chunks
+minutes on a busy 2-core machine (load 3-12), so `--rerank N` encodes only the N best chunks
+of BM25 and of dense for each query and lets SPLADE score those (what a third ranking can
+change in a top 10 is mostly there), and `--queries N` samples N judged queries per split
+(seeded). Encoded chunks
 and the BM25/dense candidates are cached in --cache, so a repeated run only ranks.
 
 It prints nDCG@10 / Recall@100 on SciFact train and test for each side alone, today's hybrid
