@@ -31,11 +31,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from adapt_scifact import LinePrinter  # noqa: E402  (this folder is on sys.path)
+
 from localsearch.adapt import AdaptOptions, adapt  # noqa: E402
 from localsearch.config import load_settings  # noqa: E402
 from localsearch.evaluate import evaluate, load_dataset  # noqa: E402
 from localsearch.evaluate.runner import build_index  # noqa: E402
-from localsearch.progress import ProgressEvent  # noqa: E402
 
 DATASET = REPO.parent / "shared" / "datasets" / "scifact"
 MODES = ("dense", "hybrid")
@@ -45,27 +46,6 @@ SEED = 7
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-class LinePrinter:
-    """Progress as a line per stage every few seconds, for logs rather than terminals."""
-
-    def __init__(self, every: float = 20.0) -> None:
-        self.every = every
-        self.last: dict[str, float] = {}
-        self.started = time.monotonic()
-
-    def __call__(self, event: ProgressEvent) -> None:
-        now = time.monotonic()
-        done = event.total is not None and event.completed >= event.total
-        if not done and now - self.last.get(event.stage, 0.0) < self.every:
-            return
-        self.last[event.stage] = now
-        total = "?" if event.total is None else str(event.total)
-        log(
-            f"  [{now - self.started:6.1f}s] {event.stage:9s} {event.completed}/{total}"
-            f" {event.detail}"
-        )
 
 
 def scores(home: Path) -> dict[str, float]:
