@@ -1,8 +1,8 @@
-"""The SciFact evaluation behind the quality-floor tests, run in a child process.
+"""The suite's big indexes, each built in a child process while the rest of the suite runs.
 
-Indexing SciFact's 9.5k chunks is over a third of the suite's time, and most of the suite
-leaves one of two cores idle. conftest.py starts this child when the session begins and runs
-the tests that need its report last, so the index builds while everything else runs.
+Indexing SciFact's 9.5k chunks is over a third of the suite's time, the known-answer corpus
+samples a tenth, and most of the suite leaves one of two cores idle. conftest.py starts these
+children when the session begins and runs the tests that need them last.
 """
 
 from __future__ import annotations
@@ -21,26 +21,26 @@ import pytest
 MODES = ("bm25", "dense", "hybrid")
 
 
-class BackgroundEvaluation:
-    """`localsearch.evaluate.evaluate(dataset, modes=MODES)` in a child, from a fresh home."""
+class BackgroundJob:
+    """This file run as a child with `arguments`, in a scratch folder it may write to."""
 
-    def __init__(self, dataset: Path) -> None:
-        self.folder = Path(tempfile.mkdtemp(prefix="localsearch-test-scifact-"))
-        self.output = self.folder / "report.pickle"
+    def __init__(self, *arguments: str) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="localsearch-test-background-"))
         self.log = self.folder / "child.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith("LOCALSEARCH_")}
-        command = [sys.executable, __file__, str(dataset), str(self.folder / "home")]
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
-                [*command, str(self.output)], stdout=log, stderr=subprocess.STDOUT, env=env
+                [sys.executable, __file__, str(self.folder), *arguments],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
             )
 
-    def report(self) -> Any:
+    def wait(self) -> None:
         code = self.process.wait()
         if code != 0:
             tail = self.log.read_text(encoding="utf-8", errors="replace")[-3000:]
-            raise RuntimeError(f"the SciFact evaluation failed (exit {code}):\n{tail}")
-        return pickle.loads(self.output.read_bytes())
+            raise RuntimeError(f"a background index build failed (exit {code}):\n{tail}")
 
     def close(self) -> None:
         if self.process.poll() is None:
@@ -49,12 +49,41 @@ class BackgroundEvaluation:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
+class BackgroundEvaluation(BackgroundJob):
+    """`localsearch.evaluate.evaluate(dataset, modes=MODES)` from a fresh home."""
+
+    def __init__(self, dataset: Path) -> None:
+        super().__init__("evaluate", str(dataset))
+
+    def report(self) -> Any:
+        self.wait()
+        return pickle.loads((self.folder / "report.pickle").read_bytes())
+
+
+class BackgroundSample(BackgroundJob):
+    """helpers.index_corpus_sample(corpus, relatives): copies of the files, indexed."""
+
+    def __init__(self, corpus: Path, relatives: list[str]) -> None:
+        super().__init__("sample", str(corpus), *relatives)
+
+    def home(self) -> Path:
+        self.wait()
+        return self.folder / "sample" / "home"
+
+
 SCIFACT_EVALUATION = pytest.StashKey[BackgroundEvaluation]()
+DOCS_SAMPLE = pytest.StashKey[BackgroundSample]()
+CJK_SAMPLE = pytest.StashKey[BackgroundSample]()
 
 
 if __name__ == "__main__":
-    from localsearch.evaluate import evaluate
+    folder, job, source, *relatives = sys.argv[1:]
+    if job == "evaluate":
+        from localsearch.evaluate import evaluate
 
-    dataset, home, output = sys.argv[1:4]
-    report = evaluate(Path(dataset), home=Path(home), modes=list(MODES))
-    Path(output).write_bytes(pickle.dumps(report))
+        report = evaluate(Path(source), home=Path(folder) / "home", modes=list(MODES))
+        (Path(folder) / "report.pickle").write_bytes(pickle.dumps(report))
+    else:
+        from helpers import index_corpus_sample
+
+        index_corpus_sample(Path(source), relatives, Path(folder) / "sample")

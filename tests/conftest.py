@@ -6,12 +6,21 @@ import os
 from pathlib import Path
 
 import pytest
-from background_eval import SCIFACT_EVALUATION, BackgroundEvaluation
+from background_eval import (
+    CJK_SAMPLE,
+    DOCS_SAMPLE,
+    SCIFACT_EVALUATION,
+    BackgroundEvaluation,
+    BackgroundSample,
+)
+from helpers import cjk_known_answer_sample, docs_known_answer_sample
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 CORPUS = SHARED / "corpora" / "opensource-docs"
 SCIFACT = SHARED / "datasets" / "scifact"
+CJK_CORPUS = SHARED / "corpora" / "cjk-docs"
+CJK_QUERIES = SHARED / "corpora" / "queries" / "cjk-docs.tsv"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -24,19 +33,37 @@ def require(path: Path) -> Path:
 
 @pytest.hookimpl(trylast=True)  # after -k and -m have deselected
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Start the SciFact evaluation in the background and run the tests that read it last."""
-    late = [item for item in items if "scifact_report" in getattr(item, "fixturenames", ())]
-    if not late or not SCIFACT.exists() or config.option.collectonly:
+    """Start the big index builds in the background and run the tests that read them last."""
+    if config.option.collectonly:
         return
+    builds = {
+        "scifact_report": (SCIFACT_EVALUATION, SCIFACT, lambda: BackgroundEvaluation(SCIFACT)),
+        "known_answer_home": (
+            DOCS_SAMPLE,
+            CORPUS,
+            lambda: BackgroundSample(CORPUS, docs_known_answer_sample(CORPUS)),
+        ),
+        "cjk_known_answer_home": (
+            CJK_SAMPLE,
+            CJK_QUERIES,
+            lambda: BackgroundSample(CJK_CORPUS, cjk_known_answer_sample(CJK_CORPUS, CJK_QUERIES)),
+        ),
+    }
+    late: list[pytest.Item] = []
+    for fixture, (key, needed, start) in builds.items():
+        users = [item for item in items if fixture in getattr(item, "fixturenames", ())]
+        if users and needed.exists():
+            config.stash[key] = start()
+            late.extend(item for item in users if item not in late)
     waiting = set(late)
     items[:] = [item for item in items if item not in waiting] + late
-    config.stash[SCIFACT_EVALUATION] = BackgroundEvaluation(SCIFACT)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    evaluation = config.stash.get(SCIFACT_EVALUATION, None)
-    if evaluation is not None:
-        evaluation.close()
+    for key in (SCIFACT_EVALUATION, DOCS_SAMPLE, CJK_SAMPLE):
+        job = config.stash.get(key, None)
+        if job is not None:
+            job.close()
 
 
 @pytest.fixture(autouse=True)

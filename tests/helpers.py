@@ -61,6 +61,32 @@ def read_known_answers(path: Path) -> list[tuple[str, str]]:
     ]
 
 
+def docs_known_answer_sample(corpus: Path) -> list[str]:
+    """The opensource-docs queries' target files plus every 40th other file of their
+    collections."""
+    queries = read_known_answers(corpus.parent / "queries" / "opensource-docs.tsv")
+    targets = {suffix for _, suffix in queries}
+    collections = sorted({suffix.split("/")[0] for suffix in targets})
+    others = sorted(
+        str(p.relative_to(corpus))
+        for name in collections
+        for p in (corpus / name).rglob("*")
+        if p.is_file() and str(p.relative_to(corpus)) not in targets
+    )
+    return sorted(targets) + others[::40]
+
+
+def cjk_known_answer_sample(corpus: Path, queries: Path) -> list[str]:
+    """The cjk-docs queries' target files plus every 6th other Markdown file."""
+    targets = {suffix for _, suffix in read_known_answers(queries)}
+    others = sorted(
+        str(p.relative_to(corpus))
+        for p in corpus.rglob("*.md")
+        if str(p.relative_to(corpus)) not in targets
+    )
+    return sorted(targets) + others[::6]
+
+
 def index_corpus_sample(corpus: Path, relatives: Iterable[str], base: Path) -> Path:
     """Copy `relatives` of `corpus` to base/docs and index them into base/home: the home."""
     for relative in relatives:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from background_eval import CJK_SAMPLE
 from conftest import SHARED, require
-from helpers import index_corpus_sample, known_answer_scores, read_known_answers
+from helpers import known_answer_scores, read_known_answers
 
 CJK_CORPUS = SHARED / "corpora" / "cjk-docs"
 CJK_QUERIES = SHARED / "corpora" / "queries" / "cjk-docs.tsv"
@@ -16,7 +17,6 @@ CJK_QUERIES = SHARED / "corpora" / "queries" / "cjk-docs.tsv"
 # fusion; the hybrid floor leaves room for the fusion default). On the whole corpus (311
 # files, 6334 chunks): bm25 0.867/0.586, hybrid 0.867/0.606, dense 0.300/0.114.
 CJK_FLOORS = {"hybrid": (0.85, 0.60), "bm25": (0.90, 0.72)}
-DISTRACTOR_STRIDE = 6
 
 
 def cjk_queries() -> list[tuple[str, str]]:
@@ -24,16 +24,11 @@ def cjk_queries() -> list[tuple[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def cjk_known_answer_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    corpus = require(CJK_CORPUS)
-    targets = {suffix for _, suffix in cjk_queries()}
-    others = sorted(
-        str(p.relative_to(corpus))
-        for p in corpus.rglob("*.md")
-        if str(p.relative_to(corpus)) not in targets
-    )
-    chosen = sorted(targets) + others[::DISTRACTOR_STRIDE]
-    return index_corpus_sample(corpus, chosen, tmp_path_factory.mktemp("cjk-known-answer"))
+def cjk_known_answer_home(request: pytest.FixtureRequest) -> Path:
+    """The targets plus every 6th other file (helpers.cjk_known_answer_sample), indexed in the
+    background since the session began."""
+    require(CJK_CORPUS), require(CJK_QUERIES)
+    return request.config.stash[CJK_SAMPLE].home()
 
 
 @pytest.mark.slow

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from background_eval import DOCS_SAMPLE
 from helpers import (
-    index_corpus_sample,
     index_files,
     known_answer_scores,
     read_known_answers,
@@ -340,7 +340,6 @@ def test_vector_index_mask_keeps_only_allowed_documents() -> None:
 # (Hit@10, MRR@10) floors a little below what was measured with default settings:
 # hybrid 1.000/0.905, dense 1.000/0.912, bm25 1.000/0.775 (21 queries, 49 files, 1555 chunks).
 KNOWN_ANSWER_FLOORS = {"hybrid": (0.95, 0.82), "dense": (0.95, 0.82), "bm25": (0.90, 0.68)}
-DISTRACTOR_STRIDE = 40  # every 40th other file of the same collections
 
 
 def known_answer_queries(corpus: Path) -> list[tuple[str, str]]:
@@ -348,19 +347,10 @@ def known_answer_queries(corpus: Path) -> list[tuple[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def known_answer_home(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The queries' target files plus a deterministic sample of their neighbours."""
-    queries = known_answer_queries(corpus)
-    targets = {suffix for _, suffix in queries}
-    collections = sorted({suffix.split("/")[0] for suffix in targets})
-    others = sorted(
-        str(p.relative_to(corpus))
-        for name in collections
-        for p in (corpus / name).rglob("*")
-        if p.is_file() and str(p.relative_to(corpus)) not in targets
-    )
-    chosen = sorted(targets) + others[::DISTRACTOR_STRIDE]
-    return index_corpus_sample(corpus, chosen, tmp_path_factory.mktemp("known-answer"))
+def known_answer_home(corpus: Path, request: pytest.FixtureRequest) -> Path:
+    """The queries' target files plus every 40th other file of their collections
+    (helpers.docs_known_answer_sample), indexed in the background since the session began."""
+    return request.config.stash[DOCS_SAMPLE].home()
 
 
 @pytest.mark.slow
