@@ -27,6 +27,8 @@ MAX_HELD_OUT = 300
 # A result shown above the opened one is spared as a negative when the current model scores it
 # within this much cosine of the opened one: it may be relevant too (the user opened one).
 SPARE_MARGIN = 0.0
+# Synthetic pairs count fully while the log has few pairs and fade out as it grows.
+REAL_PAIRS_ENOUGH = 100
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,11 @@ class HistorySplit:
             f" search{'es' if self.usable != 1 else ''} with an opened result;"
             f" the log needs at least {MIN_JUDGED_SEARCHES}"
         )
+
+
+def synthetic_weight(real_pairs: int) -> float:
+    """The loss weight of a synthetic pair beside `real_pairs` logged ones."""
+    return max(0.0, 1.0 - real_pairs / REAL_PAIRS_ENOUGH)
 
 
 def normalised_query(text: str) -> str:

@@ -10,6 +10,7 @@ more than chance and neither mode is worse (`gate_decision`).
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -162,6 +163,26 @@ def gate_decision(
         f"not clearly better on {judged} ({gains}; the {mode} could be chance,"
         f" t = {t:.1f} < {SIGNIFICANT_T})"
     )
+
+
+def gate_chunks(
+    held_out: Sequence[tuple[str, int]],
+    chunk_ids: set[int],
+    lexical_search: Callable[[str, int], list[tuple[int, float]]],
+    limit: int,
+    seed: int,
+) -> set[int] | None:
+    """The chunks the gate ranks: all of them (None), or for an index over `limit` chunks the
+    held-out positives, BM25's top 50 for each held-out query, and a seeded sample of the rest."""
+    if len(chunk_ids) <= limit:
+        return None
+    chosen = {chunk_id for _, chunk_id in held_out}
+    for text, _ in held_out:
+        chosen.update(cid for cid, _ in lexical_search(text, 50))
+    rest = sorted(chunk_ids - chosen)
+    random.Random(seed).shuffle(rest)
+    chosen.update(rest[: max(0, limit - len(chosen))])
+    return chosen
 
 
 def run_gate(

@@ -28,8 +28,13 @@ from typing import Any
 import numpy as np
 
 from localsearch.adapt import distributed
-from localsearch.adapt.from_history import HistorySplit, query_pairs, split_history
-from localsearch.adapt.gate import GateResult, run_gate
+from localsearch.adapt.from_history import (
+    HistorySplit,
+    query_pairs,
+    split_history,
+    synthetic_weight,
+)
+from localsearch.adapt.gate import GateResult, gate_chunks, run_gate
 from localsearch.adapt.negatives import CorpusView, MinedQuery, MiningOptions, mine_hard_negatives
 from localsearch.adapt.queries import KINDS, training_passage
 from localsearch.adapt.query_tower import QueryPair, QueryTowerOptions, train_query_tower
@@ -66,13 +71,6 @@ QUERY_SIDE_EPOCHS = 8.0
 QUERY_SIDE_LEARNING_RATE = 5e-5
 WHOLE_MODEL_LEARNING_RATE = 2e-5
 FROM_HISTORY = "your searches"  # the generator's name when no synthetic queries are made
-# Synthetic pairs count fully while the log has few pairs and fade out as it grows.
-REAL_PAIRS_ENOUGH = 100
-
-
-def synthetic_weight(real_pairs: int) -> float:
-    """The loss weight of a synthetic pair beside `real_pairs` logged ones."""
-    return max(0.0, 1.0 - real_pairs / REAL_PAIRS_ENOUGH)
 
 
 @dataclass(frozen=True)
@@ -607,20 +605,6 @@ class _Run:
 
     # -- evaluate -----------------------------------------------------------------------------
 
-    def gate_chunks(self, held_out: Sequence[tuple[str, int]]) -> set[int] | None:
-        """The chunks the gate ranks: all of them, or for a big index a sample around the
-        held-out positives (None means all)."""
-        limit = self.options.gate_corpus_limit
-        if len(self.chunks) <= limit:
-            return None
-        chosen = {chunk_id for _, chunk_id in held_out}
-        for text, _ in held_out:
-            chosen.update(cid for cid, _ in self.index.lexical.search(text, 50))
-        rest = sorted(set(self.chunks) - chosen)
-        random.Random(self.options.seed).shuffle(rest)
-        chosen.update(rest[: max(0, limit - len(chosen))])
-        return chosen
-
     def evaluate(
         self, held_out: Sequence[tuple[str, int]], model_dir: Path, *, real: bool
     ) -> tuple[GateResult, dict[int, np.ndarray]]:
@@ -630,7 +614,13 @@ class _Run:
         from localsearch.embed.sentence_transformer import SentenceTransformerEncoder
 
         started = time.monotonic()
-        only = self.gate_chunks(held_out)
+        only = gate_chunks(
+            held_out,
+            set(self.chunks),
+            self.index.lexical.search,
+            self.options.gate_corpus_limit,
+            self.options.seed,
+        )
         current = self.corpus_view(self.active, only)
         candidate_encoder = SentenceTransformerEncoder(
             ResolvedModel(model_dir.name, str(model_dir)),
