@@ -155,3 +155,39 @@ def test_errors(logged_home, tmp_path, capsys) -> None:
         "Error: no logged search has a result you opened or marked — search, open what you were"
         " looking for (or `localsearch feedback N --good`), then run this again\n",
     )
+
+
+def test_a_filtered_search_is_replayed_with_its_filters(tmp_path: Path) -> None:
+    from localsearch.evaluate.history import judged_queries, score
+
+    _, home = index_files(tmp_path, DOCS)
+    settings = load_settings(home)
+    engine = SearchEngine(settings)
+    store = Store(settings.database_path)
+    try:
+        history = SearchHistory(store)
+        # Among .txt files only, the beekeeping notes are the one result; unfiltered, the
+        # bread page beats them for this query.
+        filtered = engine.search("sourdough starter", k=10, mode="bm25", doc_types=("txt",))
+        assert (filtered.path_glob, filtered.doc_types) == (None, ("txt",))
+        search_id = history.record_search(
+            "sourdough starter",
+            "hybrid",
+            [h.chunk_id for h in filtered.hits],
+            "simulated",
+            doc_types=filtered.doc_types,
+        )
+        assert search_id is not None
+        history.record_action(search_id, chunk_of(store, "bees.txt"), "open")
+        history.record_search("sourdough starter", "hybrid", [], "simulated", path_glob="*.md")
+
+        [logged, _] = history.searches()[::-1]
+        assert (logged.path_glob, logged.doc_types) == (None, ("txt",))
+        [judged], used = judged_queries(history.searches(), store)
+        assert (judged.query, judged.doc_types, used) == ("sourdough starter", ("txt",), 1)
+        assert score(engine, [judged], "dense") == (1.0, 1.0)
+        unfiltered = type(judged)(judged.query, judged.documents)
+        assert score(engine, [unfiltered], "dense")[0] < 1.0
+    finally:
+        store.close()
+        engine.close()

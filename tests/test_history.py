@@ -265,9 +265,21 @@ def test_cli_search_open_feedback_and_history(indexed, tmp_path, monkeypatch, ca
     assert data[2]["mode"] == "bm25" and len(data[2]["shown"]) == 1
     assert first == logged_at(home)[2]
 
+    code, out, err = run_cli(
+        ["search", "yeast", "--path", "*.md", "--type", "md", "--type", "txt", *h], capsys
+    )
+    assert (code, err) == (0, "")
+    code, out, _ = run_cli(["history", "-n", "1", *h], capsys)
+    assert out.splitlines()[0].endswith(
+        "cli hybrid  yeast  --path *.md --type md --type txt  (2 results)"
+    )
+    [filtered] = json.loads(run_cli(["history", "-n", "1", "--json", *h], capsys)[1])
+    assert (filtered["path_glob"], filtered["doc_types"]) == ("*.md", ["md", "txt"])
+    assert (data[0]["path_glob"], data[0]["doc_types"]) == (None, [])
+
     assert run_cli(["history", "--clear", *h], capsys) == (
         0,
-        "Deleted 3 searches from the history.\n",
+        "Deleted 4 searches from the history.\n",
         "",
     )
     assert run_cli(["history", *h], capsys) == (0, "No searches recorded.\n", "")
@@ -353,11 +365,11 @@ def test_a_search_the_server_answers_is_logged_by_the_server(indexed, monkeypatc
 
 class FakeHistory:
     def __init__(self) -> None:
-        self.searches: list[tuple[str, str, tuple[int, ...], str]] = []
+        self.searches: list[tuple] = []
         self.actions: list[tuple[int, int, str]] = []
 
-    def record_search(self, query, mode, shown, source):  # type: ignore[no-untyped-def]
-        self.searches.append((query, mode, tuple(shown), source))
+    def record_search(self, query, mode, shown, source, **filters):  # type: ignore[no-untyped-def]
+        self.searches.append((query, mode, tuple(shown), source, *filters.values()))
         return len(self.searches)
 
     def record_action(self, search_id, chunk_id, action):  # type: ignore[no-untyped-def]
@@ -375,15 +387,15 @@ def test_only_settled_searches_are_logged_and_an_action_settles_one() -> None:
     assert log.settle() == 1  # once
     log.showing("tidal ", "hybrid", [2, 3])  # the same results again: the same search
     assert log.act(3, "open") is True
-    log.showing("tidal power", "hybrid", [4])
+    log.showing("tidal power", "hybrid", [4], "notes/*", ["md"])
     assert log.act(4, "relevant") is True  # settles it first
     log.clear()
     assert log.settle() is None
     log.showing("   ", "hybrid", [])
     assert log.settle() is None  # a blank query is never a search
     assert fake.searches == [
-        ("tidal", "hybrid", (2, 3), "tui"),
-        ("tidal power", "hybrid", (4,), "tui"),
+        ("tidal", "hybrid", (2, 3), "tui", None, ()),
+        ("tidal power", "hybrid", (4,), "tui", "notes/*", ("md",)),
     ]
     assert fake.actions == [(1, 3, "open"), (2, 4, "relevant")]
 

@@ -68,12 +68,17 @@ def history(ctx: click.Context, home: Path | None, limit: int, as_json: bool, cl
             when = datetime.fromtimestamp(search.at).strftime("%Y-%m-%d %H:%M")
             stdout.print(
                 f"#{search.id}  {when}  {search.source} {search.mode}  {search.query}"
-                f"  ({plural(len(search.shown), 'result')})",
+                f"{filters_text(search)}  ({plural(len(search.shown), 'result')})",
                 markup=False,
             )
             for field, label in MARK_LABELS.items():
                 for chunk_id in getattr(search, field):
                     stdout.print(f"    {label}: {describe(search, chunk_id, chunks)}", markup=False)
+
+
+def filters_text(search: LoggedSearch) -> str:
+    path = f"  --path {search.path_glob}" if search.path_glob else ""
+    return path + "".join(f" --type {t}" for t in search.doc_types)
 
 
 def describe(search: LoggedSearch, chunk_id: int, chunks: dict[int, ChunkRow]) -> str:
@@ -100,6 +105,8 @@ def search_dict(search: LoggedSearch, chunks: dict[int, ChunkRow]) -> dict[str, 
         "mode": search.mode,
         "source": search.source,
         "at": search.at,
+        "path_glob": search.path_glob,
+        "doc_types": list(search.doc_types),
         "shown": list(search.shown),
         "opened": [located(c) for c in search.opened],
         "relevant": [located(c) for c in search.relevant],

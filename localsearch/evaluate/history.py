@@ -31,6 +31,8 @@ CUTOFF = 10
 class JudgedQuery:
     query: str
     documents: frozenset[int]  # the documents of the results the user wanted
+    path_glob: str | None = None  # replayed with the filters it was searched with
+    doc_types: tuple[str, ...] = ()
 
 
 @dataclass
@@ -69,11 +71,11 @@ class HistoryReport:
 
 
 def judged_queries(searches: Sequence[LoggedSearch], store: Store) -> tuple[list[JudgedQuery], int]:
-    """One per distinct query that has a result the user wanted, oldest first; and how many
-    logged searches had one."""
+    """One per distinct query and filters that has a result the user wanted, oldest first; and
+    how many logged searches had one."""
     owners = _owners(store, [c for s in searches for c in (*s.opened, *s.relevant)])
-    wanted: dict[str, set[int]] = {}
-    texts: dict[str, str] = {}
+    wanted: dict[tuple[str, str | None, tuple[str, ...]], set[int]] = {}
+    texts: dict[tuple[str, str | None, tuple[str, ...]], str] = {}
     used = 0
     for search in reversed(searches):  # oldest first
         rejected = set(search.not_relevant)
@@ -81,17 +83,26 @@ def judged_queries(searches: Sequence[LoggedSearch], store: Store) -> tuple[list
         documents = {owners[c] for c in chunks if c in owners}
         if documents:
             used += 1
-            key = search.query.strip().lower()
+            key = (search.query.strip().lower(), search.path_glob, search.doc_types)
             texts.setdefault(key, search.query)
             wanted.setdefault(key, set()).update(documents)
-    return [JudgedQuery(texts[key], frozenset(docs)) for key, docs in wanted.items()], used
+    return [
+        JudgedQuery(texts[key], frozenset(docs), key[1], key[2]) for key, docs in wanted.items()
+    ], used
 
 
 def score(engine: SearchEngine, queries: Sequence[JudgedQuery], mode: str) -> tuple[float, float]:
     """(MRR@10, Hit@10) of `queries` in `mode`."""
     reciprocal, hits = 0.0, 0
     for judged in queries:
-        results = engine.search(judged.query, k=CUTOFF, mode=mode, snippets=False)
+        results = engine.search(
+            judged.query,
+            k=CUTOFF,
+            mode=mode,
+            path_glob=judged.path_glob,
+            doc_types=judged.doc_types,
+            snippets=False,
+        )
         for rank, hit in enumerate(results.hits, start=1):
             if hit.document_id in judged.documents:
                 reciprocal += 1.0 / rank

@@ -37,6 +37,8 @@ class LoggedSearch:
     opened: tuple[int, ...]  # chunk ids opened, first first
     relevant: tuple[int, ...]  # marked "this is it"
     not_relevant: tuple[int, ...]  # marked "not this"
+    path_glob: str | None = None  # the --path and --type filters it ran with
+    doc_types: tuple[str, ...] = ()
 
 
 class SearchHistory:
@@ -56,8 +58,11 @@ class SearchHistory:
         source: str,
         *,
         at: float | None = None,
+        path_glob: str | None = None,
+        doc_types: Sequence[str] = (),
     ) -> int | None:
-        """Log a search and the chunks it showed, in rank order; returns its id.
+        """Log a search, the filters it ran with and the chunks it showed, in rank order;
+        returns its id.
 
         None when recording is off or the query is blank. Shown chunks that no longer exist
         are left out."""
@@ -67,7 +72,9 @@ class SearchHistory:
             return None
         when = time.time() if at is None else at
         with self._lock, self.store.transaction():
-            search_id = sql.insert_search(self.store, query.strip(), mode, source, when)
+            search_id = sql.insert_search(
+                self.store, query.strip(), mode, source, when, path_glob or None, doc_types
+            )
             refs = sql.chunk_refs(self.store, list(shown))
             for rank, chunk_id in enumerate(shown, start=1):
                 ref = refs.get(chunk_id)
@@ -179,6 +186,8 @@ def _logged(
         opened=tuple(opened),
         relevant=tuple(c for c, kind in marks.items() if kind == "relevant"),
         not_relevant=tuple(c for c, kind in marks.items() if kind == "not_relevant"),
+        path_glob=row.path_glob,
+        doc_types=row.doc_types,
     )
 
 

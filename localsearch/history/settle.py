@@ -21,6 +21,8 @@ class ShownSearch:
     query: str
     mode: str
     chunk_ids: tuple[int, ...]
+    path_glob: str | None = None
+    doc_types: tuple[str, ...] = ()
 
 
 class SettledSearchLog:
@@ -32,9 +34,16 @@ class SettledSearchLog:
         self.pending: ShownSearch | None = None
         self.search_id: int | None = None  # the pending search's id once it is logged
 
-    def showing(self, query: str, mode: str, chunk_ids: Sequence[int]) -> None:
+    def showing(
+        self,
+        query: str,
+        mode: str,
+        chunk_ids: Sequence[int],
+        path_glob: str | None = None,
+        doc_types: Sequence[str] = (),
+    ) -> None:
         """New results are on screen; the same results again (a re-run) change nothing."""
-        shown = ShownSearch(query.strip(), mode, tuple(chunk_ids))
+        shown = ShownSearch(query.strip(), mode, tuple(chunk_ids), path_glob, tuple(doc_types))
         if shown == self.pending:
             return
         self.pending, self.search_id = shown, None
@@ -50,8 +59,14 @@ class SettledSearchLog:
         history = self._history()
         if history is None:
             return None
+        pending = self.pending
         self.search_id = history.record_search(
-            self.pending.query, self.pending.mode, self.pending.chunk_ids, self.source
+            pending.query,
+            pending.mode,
+            pending.chunk_ids,
+            self.source,
+            path_glob=pending.path_glob,
+            doc_types=pending.doc_types,
         )
         return self.search_id
 

@@ -119,6 +119,8 @@ class SearchResults:
     weak_match: bool = False  # nothing found matches the query well (search/calibrate.py)
     warnings: list[str] = field(default_factory=list)  # lines for stderr: degraded results
     dense: DenseCoverage | None = None  # set while chunks still wait for their vectors
+    path_glob: str | None = None  # the filters it ran with, so the history can replay them
+    doc_types: tuple[str, ...] = ()
 
     def to_dict(self, explain: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -336,7 +338,9 @@ class SearchEngine:
         # the query reads them as U+FFFD; a --path glob matches names stored the same way.
         query = os.fsencode(query).decode("utf-8", "replace") if _has_surrogates(query) else query
         path_glob = display_path(path_glob) if path_glob else path_glob
-        results = SearchResults(query=query, mode=mode, fusion=fusion)
+        results = SearchResults(
+            query=query, mode=mode, fusion=fusion, path_glob=path_glob, doc_types=tuple(doc_types)
+        )
         if not query.strip():
             return results
         where, params = path_filter_sql(path_glob, doc_types)

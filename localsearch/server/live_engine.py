@@ -59,7 +59,12 @@ def record_search(store: Store, results: SearchResults, source: str) -> int | No
 
     try:
         return SearchHistory(store).record_search(
-            results.query, results.mode, [hit.chunk_id for hit in results.hits], source
+            results.query,
+            results.mode,
+            [hit.chunk_id for hit in results.hits],
+            source,
+            path_glob=results.path_glob,
+            doc_types=results.doc_types,
         )
     except Exception:  # noqa: BLE001 - e.g. the database busy: the search itself succeeded
         return None

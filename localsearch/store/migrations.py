@@ -105,6 +105,11 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE documents ADD COLUMN raw_path BLOB;
     """,
+    # 6: a logged search's --path glob and --type filters, so eval --history replays it as run.
+    """
+    ALTER TABLE search_log ADD COLUMN path_glob TEXT;
+    ALTER TABLE search_log ADD COLUMN doc_types TEXT NOT NULL DEFAULT '';
+    """,
 ]
 
 

@@ -35,6 +35,8 @@ class SearchRow:
     mode: str
     source: str
     at: float
+    path_glob: str | None = None
+    doc_types: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -74,10 +76,19 @@ def chunk_refs(store: Store, chunk_ids: Sequence[int]) -> dict[int, ChunkRef]:
     return found
 
 
-def insert_search(store: Store, query: str, mode: str, source: str, at: float) -> int:
+def insert_search(
+    store: Store,
+    query: str,
+    mode: str,
+    source: str,
+    at: float,
+    path_glob: str | None = None,
+    doc_types: Sequence[str] = (),
+) -> int:
     store.conn.execute(
-        "INSERT INTO search_log(query, mode, source, at) VALUES (?, ?, ?, ?)",
-        (query, mode, source, at),
+        "INSERT INTO search_log(query, mode, source, at, path_glob, doc_types)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (query, mode, source, at, path_glob, " ".join(doc_types)),
     )
     return int(store.conn.last_insert_rowid())
 
@@ -110,7 +121,7 @@ def search_rows(
     source: str | None = None,
 ) -> list[SearchRow]:
     """Searches, newest first."""
-    sql = "SELECT id, query, mode, source, at FROM search_log WHERE 1"
+    sql = "SELECT id, query, mode, source, at, path_glob, doc_types FROM search_log WHERE 1"
     params: list[object] = []
     if search_id is not None:
         sql += " AND id = ?"
@@ -123,7 +134,15 @@ def search_rows(
         sql += " LIMIT ?"
         params.append(limit)
     return [
-        SearchRow(int(r[0]), str(r[1]), str(r[2]), str(r[3]), float(r[4]))  # type: ignore[arg-type]
+        SearchRow(
+            int(r[0]),  # type: ignore[arg-type]
+            str(r[1]),
+            str(r[2]),
+            str(r[3]),
+            float(r[4]),  # type: ignore[arg-type]
+            None if r[5] is None else str(r[5]),
+            tuple(str(r[6]).split()),
+        )
         for r in store.conn.execute(sql, params)
     ]
 

@@ -324,7 +324,13 @@ class SearchScreen(Screen[None]):
             return
         if self._settle_timer is not None:
             self._settle_timer.stop()
-        self.search_log.showing(results.query, results.mode, [h.chunk_id for h in results.hits])
+        self.search_log.showing(
+            results.query,
+            results.mode,
+            [h.chunk_id for h in results.hits],
+            results.path_glob,
+            results.doc_types,
+        )
         self._settle_timer = self.set_timer(SETTLE_SECONDS, self._settle_shown)
 
     def _forget_shown(self) -> None:
