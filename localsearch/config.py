@@ -47,6 +47,9 @@ class Settings:
     server_idle_minutes: float = 30.0  # the server exits after this long without a search
     bm25_function_weight: float = 1.0  # weight of "how", "the"... beside content words
     chunk_decay: float = 0.0  # share of a document's next best chunks added to its best
+    # The settings given by a flag, LOCALSEARCH_* or config.toml rather than left at their
+    # default: a new mostly-CJK index picks a multilingual model only if "model" is not here.
+    chosen: frozenset[str] = frozenset()
 
     @property
     def database_path(self) -> Path:
@@ -152,7 +155,7 @@ def load_settings(home: Path | str | None = None, **overrides: Any) -> Settings:
             f"{source} {base.home} is not a folder",
             "point it at a folder (it is created if missing)",
         )
-    kinds = {f.name: type(getattr(base, f.name)) for f in fields(base)}
+    kinds = {f.name: type(getattr(base, f.name)) for f in fields(base) if f.name != "chosen"}
     values: dict[str, Any] = {}
     config_file = base.home / "config.toml"
     if config_file.is_file():
@@ -169,7 +172,11 @@ def load_settings(home: Path | str | None = None, **overrides: Any) -> Settings:
     if unknown:
         raise UsageError(f"unknown setting(s): {', '.join(sorted(unknown))}")
     values.pop("home", None)
-    settings = replace(base, **{k: _coerce(k, v, kinds[k]) for k, v in values.items()})
+    settings = replace(
+        base,
+        chosen=frozenset(values),
+        **{k: _coerce(k, v, kinds[k]) for k, v in values.items()},
+    )
     if settings.chunk_overlap >= settings.chunk_tokens:
         raise UsageError(
             f"invalid value for setting 'chunk_overlap': {settings.chunk_overlap}"

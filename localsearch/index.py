@@ -32,6 +32,7 @@ from localsearch.errors import (
 )
 from localsearch.ingest.chunk import MAX_DOCUMENT_CHARS, limit_document
 from localsearch.ingest.types import Chunk, ExtractedDocument, FoundFile, SkippedFile
+from localsearch.language.model_choice import model_for_new_index
 from localsearch.lexical import LexicalIndex
 from localsearch.lock import WriterLock
 from localsearch.progress import ProgressCallback, ProgressEvent, ignore_progress
@@ -77,6 +78,7 @@ class IndexReport:
     chunks_reused: int = 0
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)  # what the run decided for the user
 
     def merge(self, other: IndexReport) -> None:
         for name in (
@@ -91,6 +93,7 @@ class IndexReport:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.skipped.extend(other.skipped)
         self.warnings.extend(other.warnings)
+        self.notices.extend(other.notices)
 
 
 @dataclass
@@ -395,6 +398,11 @@ class Index:
                     report.warnings.append(f"{root} is missing; its documents were kept")
                     continue
                 report.merge(self._update_root(root_id, root, reusable, progress))
+            if model is None and self.store.active_space() is None:
+                choice = model_for_new_index(self.settings, self.lexical)
+                if choice is not None:
+                    model = choice.model
+                    report.notices.append(choice.reason)
             self.embed_pending(model, reembed, report, progress)
             report.seconds = time.monotonic() - started
             return report

