@@ -45,14 +45,14 @@ class Tools:
         mode: str = "hybrid",
         path: str | None = None,
         types: list[str] | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> dict[str, Any]:
         with self._lock:
             results = self.engine.current().search(
                 query, k=k, mode=mode, path_glob=path or None, doc_types=types or []
             )
             if self.settings.record_history:
                 self.engine.record(results, "mcp")
-        return [
+        hits = [
             {
                 "path": hit.path,
                 "lines": f"{hit.start_line}-{hit.end_line}",
@@ -64,6 +64,8 @@ class Tools:
             }
             for hit in results.hits
         ]
+        # The same keys as `search --json`: an agent must not take the nearest for an answer.
+        return {"results": hits, "weak_match": results.weak_match}
 
     def get(
         self,
@@ -155,15 +157,16 @@ def build_server(settings: Settings) -> MCPServer:
         mode: Literal["hybrid", "bm25", "dense"] = "hybrid",
         path: str | None = None,
         types: list[str] | None = None,
-    ) -> list[dict[str, Any]]:
-        """Search the user's indexed files; the best documents first, each shown through its
-        best passage: path, lines, page (PDFs), title, heading, snippet, score.
+    ) -> dict[str, Any]:
+        """Search the user's indexed files. `results`: the best documents first, each shown
+        through its best passage: path, lines, page (PDFs), title, heading, snippet, score.
+        `weak_match` true: nothing matches the query well; the results are only the nearest.
 
         mode: hybrid (keywords and meaning, the default), bm25 (keywords) or dense (meaning).
         path: only paths matching this glob, e.g. 'docs/*' or '*.md'. types: only these file
         types, e.g. ["md", "pdf"].
         """
-        result: list[dict[str, Any]] = guarded(tools.search, query, k, mode, path, types)
+        result: dict[str, Any] = guarded(tools.search, query, k, mode, path, types)
         return result
 
     @server.tool(annotations=READ_ONLY)

@@ -39,7 +39,8 @@ def test_mcp_tools_search_get_status_and_bad_arguments(tmp_path) -> None:
 
             found = await client.call_tool("search", {"query": "wild yeast starter", "k": 1})
             assert not found.is_error
-            [hit] = found.structured_content["result"]
+            assert found.structured_content["weak_match"] is False
+            [hit] = found.structured_content["results"]
             assert (hit["path"], hit["lines"], hit["heading"]) == (bread, "1-7", "Sourdough bread")
             assert "wild yeast" in hit["snippet"] and hit["score"] > 0
 
@@ -66,7 +67,12 @@ def test_mcp_tools_search_get_status_and_bad_arguments(tmp_path) -> None:
 
             # Still answering after the errors.
             again = await client.call_tool("search", {"query": "hive queen", "mode": "bm25"})
-            assert Path(again.structured_content["result"][0]["path"]).name == "notes.txt"
+            assert Path(again.structured_content["results"][0]["path"]).name == "notes.txt"
+
+            # The CLI's "qwxzv plorkk": no word found, the nearest passage no closer than noise.
+            nonsense = await client.call_tool("search", {"query": "qwxzv plorkk"})
+            assert not nonsense.is_error and nonsense.structured_content["results"]
+            assert nonsense.structured_content["weak_match"] is True
 
     anyio.run(session)
     store = Store(home / "localsearch.db")
@@ -74,4 +80,4 @@ def test_mcp_tools_search_get_status_and_bad_arguments(tmp_path) -> None:
         logged = SearchHistory(store).latest("mcp")
     finally:
         store.close()
-    assert logged is not None and logged.query == "hive queen"
+    assert logged is not None and logged.query == "qwxzv plorkk"
