@@ -9,13 +9,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from localsearch.catalog import ResolvedModel, ensure_offline
 from localsearch.embed.encoder import Encoder, ProgressCallback, model_fingerprint
 from localsearch.errors import ModelError
+
+if TYPE_CHECKING:
+    from localsearch.embed.single_query import SingleQueryEncoder
 
 
 def pick_device(requested: str = "auto") -> str:
@@ -184,8 +187,20 @@ class SentenceTransformerEncoder:
     ) -> np.ndarray:
         return self._encode(self.resolved.text_format.passages(texts), on_progress, "document")
 
+    @cached_property
+    def single_query(self) -> SingleQueryEncoder | None:
+        """The faster path for one query (embed/single_query.py), where the model allows it."""
+        if self.routed:
+            return None
+        from localsearch.embed.single_query import single_query_encoder
+
+        return single_query_encoder(self.model, self.precision)
+
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(self.resolved.text_format.queries(texts), None, "query")
+        formatted = self.resolved.text_format.queries(texts)
+        if len(formatted) == 1 and self.single_query is not None:
+            return self.single_query.encode(formatted[0])[None, :]
+        return self._encode(formatted, None, "query")
 
 
 def is_routed(model: Any) -> bool:
