@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import run_cli as run_cli_in_process
 
 from localsearch.config import load_settings
 from localsearch.errors import IndexBusyError, ModelMismatchError, UsageError
@@ -313,23 +314,23 @@ def test_nested_roots_are_merged_and_roots_can_be_removed(settings, make_docs):
     assert search_paths(settings, "bread", mode="bm25") == []
 
 
-def test_status_json_and_cli_errors(settings, make_docs, tmp_path):
-    missing = run_cli("status", home=settings.home, timeout=60)
-    assert missing.returncode == 1
-    assert missing.stderr.strip() == (
+def test_status_json_and_cli_errors(settings, make_docs, tmp_path, capsys):
+    missing = run_cli_in_process(["status"], capsys)
+    assert missing[0] == 1
+    assert missing[2].strip() == (
         f"Error: no index in {settings.home} — run `localsearch index PATH` first"
     )
-    bad = run_cli("index", str(tmp_path / "nope"), home=settings.home, timeout=60)
-    assert bad.returncode == 2
-    assert bad.stderr.strip() == f"Error: no such file or folder: {tmp_path / 'nope'}"
+    bad = run_cli_in_process(["index", str(tmp_path / "nope")], capsys)
+    assert bad[0] == 2
+    assert bad[2].strip() == f"Error: no such file or folder: {tmp_path / 'nope'}"
 
     root = make_docs(DOCS)
-    done = run_cli("index", str(root), "--quiet", home=settings.home)
-    assert done.returncode == 0, done.stderr
-    assert "4 added, 0 updated, 0 removed" in done.stderr
+    code, _, err = run_cli_in_process(["index", str(root), "--quiet"], capsys)
+    assert code == 0, err
+    assert "4 added, 0 updated, 0 removed" in err
     import json
 
-    info = json.loads(run_cli("status", "--json", home=settings.home, timeout=60).stdout)
+    info = json.loads(run_cli_in_process(["status", "--json"], capsys)[1])
     assert info["documents"] == 4
     assert info["model"] == "all-MiniLM-L6-v2"
     assert info["roots"][0]["path"] == str(root)
