@@ -233,12 +233,14 @@ def measure(
                 if mode == "bm25" and path == "warm":
                     continue
                 latencies = []
+                cpu_times = []
                 found = []
                 parts: dict[str, list[float]] = {part: [] for part in PARTS}
                 for query in queries:
-                    started = time.perf_counter()
+                    started, cpu_started = time.perf_counter(), time.process_time()
                     results = engine.search(query, k=10, mode=mode)
                     latencies.append((time.perf_counter() - started) * 1000)
+                    cpu_times.append((time.process_time() - cpu_started) * 1000)
                     for part, ms in results.parts_ms.items():
                         parts[part].append(ms)
                     if mode == "dense" and truth is not None:
@@ -247,7 +249,10 @@ def measure(
                         found.append(set(sorted(dense, key=lambda c: -dense[c])[:10]))
                     del results
                 p50, p95 = percentiles(latencies)
-                line = f"{label:>16} {path:>8} {mode:>6}: p50 {p50:7.1f} ms  p95 {p95:7.1f} ms"
+                line = (
+                    f"{label:>16} {path:>8} {mode:>6}: p50 {p50:7.1f} ms  p95 {p95:7.1f} ms"
+                    f"  (cpu p50 {np.median(cpu_times):5.1f} ms, load {os.getloadavg()[0]:.1f})"
+                )
                 if found and truth is not None:
                     recall = np.mean([len(f & t) / 10 for f, t in zip(found, truth, strict=True)])
                     line += f"  dense recall@10 vs exact {recall:.3f}"

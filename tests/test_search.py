@@ -205,6 +205,20 @@ def test_filters_in_memory_match_sqlite_vec(small_index) -> None:
     assert [h.score for h in in_memory.hits] == pytest.approx([h.score for h in one_shot.hits])
 
 
+def test_hybrid_in_memory_matches_sqlite_vec(small_index) -> None:
+    _, home = small_index
+    engine = SearchEngine(load_settings(home))
+    try:
+        one_shot = engine.search("tidal energy and bread", mode="hybrid", k=5)
+        engine.warm_up()
+        in_memory = engine.search("tidal energy and bread", mode="hybrid", k=5)
+    finally:
+        engine.close()
+    assert len(in_memory.hits) > 1
+    assert [h.path for h in in_memory.hits] == [h.path for h in one_shot.hits]
+    assert [h.score for h in in_memory.hits] == pytest.approx([h.score for h in one_shot.hits])
+
+
 def test_search_reports_where_its_time_went(small_index) -> None:
     _, home = small_index
     engine = SearchEngine(load_settings(home))
@@ -333,6 +347,14 @@ def test_vector_index_mask_keeps_only_allowed_documents() -> None:
         assert len(found) == 10
         assert {int(document_ids[c]) for c, _ in found} <= allowed
         assert vectors.search(matrix[0], 10, vectors.mask_for_documents([])) == []
+
+
+def test_vector_index_knows_each_chunks_document() -> None:
+    chunk_ids = np.array([40, 7, 19, 3])
+    document_ids = np.array([4, 1, -1, 2])  # chunk 19's row was gone when the vectors loaded
+    vectors = VectorIndex(chunk_ids, document_ids, topic_vectors(4))
+    assert vectors.owners([3, 40, 19, 8, 99, 7]) == {3: 2, 40: 4, 7: 1}
+    assert vectors.owners([]) == {}
 
 
 # -- known-answer floor on real documents ------------------------------------------------------

@@ -28,6 +28,7 @@ from localsearch.errors import (
     NoIndexError,
     UsageError,
 )
+from localsearch.language import has_cjk
 from localsearch.language.scripts import ENGLISH, detect_language
 from localsearch.lexical import LexicalIndex
 from localsearch.search.aggregate import documents_from_chunks
@@ -375,7 +376,9 @@ class SearchEngine:
                 dense_chunks = self._dense_candidates(query, chunk_depth, where, params, parts)
         fusion_started = time.perf_counter()
 
-        owners = self._owners(bm25_chunks.keys() | dense_chunks.keys())
+        # A dense search in memory has just checked that its vectors are current.
+        in_memory = self._vectors if dense_chunks and self.keep_vectors else None
+        owners = self._owners(bm25_chunks.keys() | dense_chunks.keys(), in_memory)
         if filtered:
             allowed = self._allowed_documents(set(owners.values()), where, params)
             owners = {cid: doc for cid, doc in owners.items() if doc in allowed}
@@ -398,7 +401,10 @@ class SearchEngine:
                 rrf_k=self.settings.rrf_k,
                 bm25_weight=self.settings.bm25_weight,
                 dense_weight=dense_weight_for(
-                    query, self.settings.dense_weight, self._multilingual_model()
+                    query,
+                    self.settings.dense_weight,
+                    # Asked only where it matters: it reads the catalogue (~0.2 ms).
+                    has_cjk(query) and self._multilingual_model(),
                 ),
             )
         best = sorted(fused, key=lambda d: -fused[d])[:k]
@@ -492,10 +498,18 @@ class SearchEngine:
         space = self.store.active_space()
         return space is not None and is_multilingual(space.model, self.settings.models_dir)
 
-    def _owners(self, chunk_ids: Iterable[int]) -> dict[int, int]:
-        """{chunk_id: document_id}; chunks deleted since they were found are left out."""
+    def _owners(
+        self, chunk_ids: Iterable[int], in_memory: VectorIndex | None = None
+    ) -> dict[int, int]:
+        """{chunk_id: document_id}; chunks deleted since they were found are left out.
+
+        Chunks the in-memory vectors hold are answered from them (at 1M chunks the query
+        costs ~6 ms a search); the rest, such as chunks still without a vector, from SQLite."""
         ids = list(chunk_ids)
         owners: dict[int, int] = {}
+        if in_memory is not None:
+            owners = in_memory.owners(ids)
+            ids = [chunk_id for chunk_id in ids if chunk_id not in owners]
         for start in range(0, len(ids), 500):
             part = ids[start : start + 500]
             marks = ",".join("?" * len(part))

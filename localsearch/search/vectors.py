@@ -53,6 +53,10 @@ class VectorIndex:
             self.matrix.mean(axis=0) if len(self.matrix) else np.zeros(self.matrix.shape[1])
         )
         self.codes = None if self.exact else binary_codes(self.matrix, self.centre)
+        # Chunk ids in order, for owners(): a search needs each candidate's document.
+        by_chunk = np.argsort(self.chunk_ids, kind="stable")
+        self._sorted_chunk_ids = self.chunk_ids[by_chunk]
+        self._sorted_document_ids = self.document_ids[by_chunk]
 
     def __len__(self) -> int:
         return len(self.chunk_ids)
@@ -60,6 +64,19 @@ class VectorIndex:
     @property
     def nbytes(self) -> int:
         return self.matrix.nbytes + (0 if self.codes is None else self.codes.nbytes)
+
+    def owners(self, chunk_ids: Sequence[int]) -> dict[int, int]:
+        """{chunk_id: document_id} for those of `chunk_ids` held here: the same answer as the
+        chunks table at the data version these vectors were loaded at, without a query."""
+        if not len(chunk_ids) or not len(self):
+            return {}
+        wanted = np.fromiter(chunk_ids, dtype=np.int64, count=len(chunk_ids))
+        at = np.searchsorted(self._sorted_chunk_ids, wanted)
+        at[at == len(self._sorted_chunk_ids)] = 0
+        found = (self._sorted_chunk_ids[at] == wanted) & (self._sorted_document_ids[at] >= 0)
+        return dict(
+            zip(wanted[found].tolist(), self._sorted_document_ids[at[found]].tolist(), strict=True)
+        )
 
     def mask_for_documents(self, document_ids: Sequence[int]) -> np.ndarray:
         return np.isin(self.document_ids, np.fromiter(document_ids, dtype=np.int64))
