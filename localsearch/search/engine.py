@@ -13,6 +13,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -176,8 +177,12 @@ class SearchEngine:
         self._coverage: DenseCoverage | None = None
         self._coverage_key: tuple[int, ...] | None = None
         self.keep_vectors = False  # set by warm_up(): long-lived callers search in memory
+        self._bm25_worker: ThreadPoolExecutor | None = None
 
     def close(self) -> None:
+        if self._bm25_worker is not None:
+            self._bm25_worker.shutdown(wait=True)
+            self._bm25_worker = None
         self.lexical.close()
         self.store.close()
 
@@ -215,18 +220,58 @@ class SearchEngine:
             index.close()
         return None
 
-    def _lexical_candidates(
-        self, query: str, limit: int, warnings: list[str]
-    ) -> dict[int, float] | None:
-        """BM25 candidates; a damaged index is rebuilt once, and if that cannot be done the
-        search goes on without BM25 (None) and says so."""
+    def _start_bm25(
+        self, query: str, limit: int, warnings: list[str], beside_dense: bool
+    ) -> Callable[[], tuple[dict[int, float] | None, float]]:
+        """Start the BM25 search; the callable returned gives its candidates (None if BM25 is
+        unavailable) and the milliseconds it took.
+
+        Beside a dense search the tantivy search runs on a worker thread while this one
+        encodes the query: tantivy lets go of the GIL, so on two cores the BM25 time (~13 ms of CPU
+        at 1M chunks) hides behind the encoding. Only tantivy runs there; SQLite, which
+        this engine's connection must not use from two threads at once, stays on this one."""
         stale = self.ensure_lexical()
         if stale:
             warnings.append(stale + "; showing its last good state")
-        try:
-            return dict(self._bm25(query, limit))
-        except LexicalIndexError:
-            pass
+
+        def timed_bm25() -> tuple[list[tuple[int, float]], float]:
+            started = time.perf_counter()
+            found = self._bm25(query, limit)
+            return found, (time.perf_counter() - started) * 1000
+
+        running = self._worker().submit(timed_bm25) if beside_dense else None
+
+        def finish() -> tuple[dict[int, float] | None, float]:
+            try:
+                found, ms = running.result() if running else timed_bm25()
+            except LexicalIndexError:
+                started = time.perf_counter()
+                repaired = self._repaired_candidates(query, limit, warnings)
+                return repaired, (time.perf_counter() - started) * 1000
+            return dict(found), ms
+
+        return finish
+
+    def _lexical_candidates(
+        self, query: str, limit: int, warnings: list[str]
+    ) -> dict[int, float] | None:
+        """BM25 candidates alone, as a search finds them (for benchmarks/)."""
+        return self._start_bm25(query, limit, warnings, beside_dense=False)()[0]
+
+    def _wait_for_worker(self) -> None:
+        if self._bm25_worker is not None:
+            self._bm25_worker.submit(lambda: None).result()  # one thread: all before it are done
+
+    def _worker(self) -> ThreadPoolExecutor:
+        if self._bm25_worker is None:
+            self._bm25_worker = ThreadPoolExecutor(1, thread_name_prefix="localsearch-bm25")
+        return self._bm25_worker
+
+    def _repaired_candidates(
+        self, query: str, limit: int, warnings: list[str]
+    ) -> dict[int, float] | None:
+        """BM25 candidates after a failed search: the index is rebuilt once, and if that cannot
+        be done the search goes on without BM25 (None) and says so."""
         problem = self._repair_lexical(force=True)
         if problem is None:
             try:
@@ -353,27 +398,26 @@ class SearchEngine:
         bm25_chunks: dict[int, float] = {}
         dense_chunks: dict[int, float] = {}
         parts = results.parts_ms
+        finish_bm25 = None
         if mode in ("hybrid", "bm25"):
             # A filter may reject most of what BM25 finds, so look deeper before filtering.
             limit = chunk_depth * (5 if filtered else 1)
-            bm25_started = time.perf_counter()
-            found = self._lexical_candidates(query, limit, results.warnings)
+            finish_bm25 = self._start_bm25(
+                query, limit, results.warnings, beside_dense=mode == "hybrid"
+            )
+        try:
+            if mode in ("hybrid", "dense"):
+                dense_chunks = self._dense_side(query, mode, chunk_depth, where, params, results)
+        except BaseException:
+            self._wait_for_worker()  # it reads the lexical index, which the caller may close
+            raise
+        if finish_bm25 is not None:
+            # BM25's own time: in hybrid mode it overlaps the encoding.
+            found, parts["bm25"] = finish_bm25()
             if found is None and mode == "bm25":
                 mode = "dense"  # BM25 is unavailable: answer from the vectors rather than not
+                dense_chunks = self._dense_side(query, mode, chunk_depth, where, params, results)
             bm25_chunks = found or {}
-            parts["bm25"] = (time.perf_counter() - bm25_started) * 1000
-        if mode in ("hybrid", "dense"):
-            coverage = self.dense_coverage()
-            if not coverage.complete:
-                # Text is indexed before it is embedded: say what dense search cannot see yet.
-                results.dense = coverage
-                rest = "found by BM25 alone" if mode == "hybrid" else "not searched"
-                results.warnings.append(
-                    f"{coverage.describe()}; chunks without a vector are {rest} until"
-                    " `localsearch index` finishes"
-                )
-            if coverage.embedded:
-                dense_chunks = self._dense_candidates(query, chunk_depth, where, params, parts)
         fusion_started = time.perf_counter()
 
         # A dense search in memory has just checked that its vectors are current.
@@ -471,6 +515,29 @@ class SearchEngine:
         parts["snippets"] = (finished - snippets_started) * 1000
         results.elapsed_ms = (finished - started) * 1000
         return results
+
+    def _dense_side(
+        self,
+        query: str,
+        mode: str,
+        chunk_depth: int,
+        where: str,
+        params: list[object],
+        results: SearchResults,
+    ) -> dict[int, float]:
+        """Dense candidates, and a warning while some chunks still wait for their vectors."""
+        coverage = self.dense_coverage()
+        if not coverage.complete:
+            # Text is indexed before it is embedded: say what dense search cannot see yet.
+            results.dense = coverage
+            rest = "found by BM25 alone" if mode == "hybrid" else "not searched"
+            results.warnings.append(
+                f"{coverage.describe()}; chunks without a vector are {rest} until"
+                " `localsearch index` finishes"
+            )
+        if not coverage.embedded:
+            return {}
+        return self._dense_candidates(query, chunk_depth, where, params, results.parts_ms)
 
     def _bm25(self, query: str, limit: int) -> list[tuple[int, float]]:
         weight = self.settings.bm25_function_weight
