@@ -170,6 +170,36 @@ def test_server_errors_reach_the_cli_as_its_own(tmp_path, capsys) -> None:
         thread.join(10)
 
 
+def test_the_server_embeds_the_backlog_an_interrupted_index_left(
+    settings, make_docs, monkeypatch
+) -> None:
+    from test_text_first import interrupted_index
+
+    from localsearch.server.service import SearchServer
+
+    monkeypatch.setattr("localsearch.embed_backlog.BACKLOG_BATCH", 2)
+    interrupted_index(settings, make_docs(DOCS), batches=1)
+    store = Store(settings.database_path)
+    space = store.active_space()
+    assert space is not None and (store.count_vectors(space), store.count("chunks")) == (2, 3)
+    lines: list[str] = []
+    server = SearchServer(settings, idle_seconds=0, log=lines.append)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: "Embedded the backlog: 1 chunks (0 reused)." in lines, "the backlog")
+        assert store.count_vectors(space) == 3
+        reply = ask(settings.home, {"op": "search", "query": "queen and drones", "mode": "dense"})
+        assert reply is not None
+        found = reply["results"]
+        assert Path(found["results"][0]["path"]).name == "notes.txt"
+        assert "dense" not in found and "warnings" not in found
+    finally:
+        server.stop()
+        thread.join(30)
+        store.close()
+
+
 def test_the_client_path_imports_no_engine(tmp_path) -> None:
     script = (
         "import sys\n"

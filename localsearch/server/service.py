@@ -104,7 +104,8 @@ class SearchServer:
         self._lock.acquire()
         try:
             self.engine.warm_up()
-            watcher = self._start_watching() if self.watch else None
+            # A watcher's first update embeds any backlog itself.
+            watcher = self._start_watching() if self.watch else self._start_embedding_backlog()
             with self._listening() as listener:
                 self._install_signal_handlers()
                 self.log(
@@ -118,6 +119,47 @@ class SearchServer:
         finally:
             self.engine.close()
             self._lock.release()
+
+    def _start_embedding_backlog(self) -> threading.Thread | None:
+        """Embed the chunks an interrupted `index` left without vectors (embed_backlog.py), in
+        a thread with its own Index and connection while searches go on: BM25 finds those
+        chunks until their vectors commit, batch by batch, and the engine picks each batch up.
+        An index run that holds the writer lock embeds them itself."""
+        store = self.engine.current().store
+        space = store.active_space()
+        if space is None or not store.chunks_missing_vectors(space, 1):
+            return None
+        from localsearch.index import Index, IndexReport
+        from localsearch.progress import ProgressEvent
+
+        def stop_when_asked(event: ProgressEvent) -> None:
+            if self.stopping.is_set():
+                raise _Stopped  # between batches: every committed batch stays
+
+        def run() -> None:
+            index = Index(self.settings)
+            report = IndexReport()
+            try:
+                with index.writer_lock(purpose="embedding the backlog"):
+                    index.embed_pending(None, False, report, stop_when_asked)
+                self.log(
+                    f"Embedded the backlog: {report.chunks_embedded} chunks"
+                    f" ({report.chunks_reused} reused)."
+                )
+            except _Stopped:
+                pass
+            except errors.IndexBusyError:
+                self.log("An index run holds the index; it embeds the backlog.")
+            except Exception as exc:  # noqa: BLE001 - searches go on without the vectors
+                self.log(
+                    f"Embedding the backlog stopped: {type(exc).__name__}: {exc}".splitlines()[0]
+                )
+            finally:
+                index.close()
+
+        thread = threading.Thread(target=run, name="embed-backlog", daemon=True)
+        thread.start()
+        return thread
 
     def _start_watching(self) -> threading.Thread:
         """Re-index changed files in a thread of its own (its own Index and connection)."""
@@ -246,6 +288,10 @@ class SearchServer:
         if source in ("cli", "tui"):  # the client logs through us: it holds no database
             search_id = self.engine.record(results, source)
         return {**results.to_dict(bool(request.get("explain"))), "search_id": search_id}
+
+
+class _Stopped(Exception):
+    """The server is stopping: the backlog is left for the next run."""
 
 
 def _integer(value: Any, name: str) -> int:
