@@ -1,4 +1,5 @@
-"""The suite's big indexes, each built in a child process while the rest of the suite runs.
+"""The suite's big indexes, built in two child processes while the rest of the suite runs:
+the SciFact evaluation in one, the known-answer corpus samples one after the other in another.
 
 Indexing SciFact's 9.5k chunks is over a third of the suite's time, the known-answer corpus
 samples a tenth, and most of the suite leaves one of two cores idle. conftest.py starts these
@@ -7,6 +8,7 @@ children when the session begins and runs the tests that need them last.
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import shutil
@@ -60,24 +62,25 @@ class BackgroundEvaluation(BackgroundJob):
         return pickle.loads((self.folder / "report.pickle").read_bytes())
 
 
-class BackgroundSample(BackgroundJob):
-    """helpers.index_corpus_sample(corpus, relatives): copies of the files, indexed."""
+class BackgroundSamples(BackgroundJob):
+    """helpers.index_corpus_sample(corpus, relatives) for each named sample, one after the other
+    in one child: one torch import and model load for all of them."""
 
-    def __init__(self, corpus: Path, relatives: list[str]) -> None:
-        super().__init__("sample", str(corpus), *relatives)
+    def __init__(self, samples: dict[str, tuple[Path, list[str]]]) -> None:
+        super().__init__("samples", json.dumps({k: (str(c), r) for k, (c, r) in samples.items()}))
 
-    def home(self) -> Path:
+    def home(self, name: str) -> Path:
         self.wait()
-        return self.folder / "sample" / "home"
+        return self.folder / name / "home"
 
 
 SCIFACT_EVALUATION = pytest.StashKey[BackgroundEvaluation]()
-DOCS_SAMPLE = pytest.StashKey[BackgroundSample]()
-CJK_SAMPLE = pytest.StashKey[BackgroundSample]()
+CORPUS_SAMPLES = pytest.StashKey[BackgroundSamples]()
+DOCS_SAMPLE, CJK_SAMPLE = "docs", "cjk"  # their homes' names in CORPUS_SAMPLES
 
 
 if __name__ == "__main__":
-    folder, job, source, *relatives = sys.argv[1:]
+    folder, job, source = sys.argv[1:]
     if job == "evaluate":
         from localsearch.evaluate import evaluate
 
@@ -86,4 +89,5 @@ if __name__ == "__main__":
     else:
         from helpers import index_corpus_sample
 
-        index_corpus_sample(Path(source), relatives, Path(folder) / "sample")
+        for name, (corpus, relatives) in json.loads(source).items():
+            index_corpus_sample(Path(corpus), relatives, Path(folder) / name)

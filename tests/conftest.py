@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 from background_eval import (
     CJK_SAMPLE,
+    CORPUS_SAMPLES,
     DOCS_SAMPLE,
     SCIFACT_EVALUATION,
     BackgroundEvaluation,
-    BackgroundSample,
+    BackgroundSamples,
 )
 from helpers import cjk_known_answer_sample, docs_known_answer_sample
 
@@ -43,31 +44,29 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Start the big index builds in the background and run the tests that read them last."""
     if config.option.collectonly:
         return
-    builds = {
-        "scifact_report": (SCIFACT_EVALUATION, SCIFACT, lambda: BackgroundEvaluation(SCIFACT)),
-        "known_answer_home": (
-            DOCS_SAMPLE,
-            CORPUS,
-            lambda: BackgroundSample(CORPUS, docs_known_answer_sample(CORPUS)),
-        ),
-        "cjk_known_answer_home": (
-            CJK_SAMPLE,
-            CJK_QUERIES,
-            lambda: BackgroundSample(CJK_CORPUS, cjk_known_answer_sample(CJK_CORPUS, CJK_QUERIES)),
-        ),
-    }
+
+    def users(fixture: str) -> list[pytest.Item]:
+        return [item for item in items if fixture in getattr(item, "fixturenames", ())]
+
     late: list[pytest.Item] = []
-    for fixture, (key, needed, start) in builds.items():
-        users = [item for item in items if fixture in getattr(item, "fixturenames", ())]
-        if users and needed.exists():
-            config.stash[key] = start()
-            late.extend(item for item in users if item not in late)
+    if (scifact_users := users("scifact_report")) and SCIFACT.exists():
+        config.stash[SCIFACT_EVALUATION] = BackgroundEvaluation(SCIFACT)
+        late += scifact_users
+    samples = {}
+    if (docs_users := users("known_answer_home")) and CORPUS.exists():
+        samples[DOCS_SAMPLE] = (CORPUS, docs_known_answer_sample(CORPUS))
+        late += docs_users
+    if (cjk_users := users("cjk_known_answer_home")) and CJK_QUERIES.exists():
+        samples[CJK_SAMPLE] = (CJK_CORPUS, cjk_known_answer_sample(CJK_CORPUS, CJK_QUERIES))
+        late += cjk_users
+    if samples:
+        config.stash[CORPUS_SAMPLES] = BackgroundSamples(samples)
     waiting = set(late)
-    items[:] = [item for item in items if item not in waiting] + late
+    items[:] = [item for item in items if item not in waiting] + list(dict.fromkeys(late))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    for key in (SCIFACT_EVALUATION, DOCS_SAMPLE, CJK_SAMPLE):
+    for key in (SCIFACT_EVALUATION, CORPUS_SAMPLES):
         job = config.stash.get(key, None)
         if job is not None:
             job.close()

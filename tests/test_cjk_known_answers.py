@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from background_eval import CJK_SAMPLE
+from background_eval import CJK_SAMPLE, CORPUS_SAMPLES
 from conftest import SHARED, require
 from helpers import known_answer_scores, read_known_answers
 
@@ -28,7 +28,7 @@ def cjk_known_answer_home(request: pytest.FixtureRequest) -> Path:
     """The targets plus every 6th other file (helpers.cjk_known_answer_sample), indexed in the
     background since the session began."""
     require(CJK_CORPUS), require(CJK_QUERIES)
-    return request.config.stash[CJK_SAMPLE].home()
+    return request.config.stash[CORPUS_SAMPLES].home(CJK_SAMPLE)
 
 
 @pytest.mark.slow

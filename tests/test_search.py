@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from background_eval import DOCS_SAMPLE
+from background_eval import CORPUS_SAMPLES, DOCS_SAMPLE
 from helpers import (
     index_files,
     known_answer_scores,
@@ -375,7 +375,7 @@ def known_answer_queries(corpus: Path) -> list[tuple[str, str]]:
 def known_answer_home(corpus: Path, request: pytest.FixtureRequest) -> Path:
     """The queries' target files plus every 40th other file of their collections
     (helpers.docs_known_answer_sample), indexed in the background since the session began."""
-    return request.config.stash[DOCS_SAMPLE].home()
+    return request.config.stash[CORPUS_SAMPLES].home(DOCS_SAMPLE)
 
 
 @pytest.mark.slow
