@@ -75,7 +75,7 @@ class Settings:
 CHOICES: dict[str, tuple[str, ...]] = {
     "device": ("auto", "cpu", "cuda", "mps"),
     "precision": ("auto", "fp32", "bf16"),
-    "fusion": ("weighted", "rrf"),
+    "fusion": ("zscore", "weighted", "rrf"),
 }
 # (lowest, highest) allowed; None for no bound.
 RANGES: dict[str, tuple[float | None, float | None]] = {

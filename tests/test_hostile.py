@@ -520,7 +520,7 @@ def test_an_empty_path_is_an_error_not_the_current_folder(tmp_path, capsys):
         ('bm25_weight = "nan"', "'bm25_weight': 'nan' (must be a number of at least 0)"),
         ('precision = "fp8"', "'precision': 'fp8' (must be one of auto, fp32, bf16)"),
         ("candidates = -5", "'candidates': -5 (must be an integer from 1 to 10000)"),
-        ('fusion = ""', "'fusion': '' (must be one of weighted, rrf)"),
+        ('fusion = ""', "'fusion': '' (must be one of zscore, weighted, rrf)"),
         ("chunk_overlap = 300", "'chunk_overlap': 300 (must be smaller than chunk_tokens, 250)"),
     ],
 )
@@ -531,6 +531,16 @@ def test_config_values_out_of_range_are_one_line_errors(isolated_home, capsys, l
     (isolated_home / "config.toml").write_text(line + "\n", encoding="utf-8")
     code, out, err = run_cli(["search", "anything"], capsys)
     assert (code, out, err) == (2, "", f"Error: invalid value for setting {message}\n")
+
+
+def test_every_fusion_is_a_valid_setting(isolated_home, monkeypatch):
+    """zscore, the default, was refused when set explicitly."""
+    from localsearch.config import load_settings
+    from localsearch.search.modes import FUSIONS
+
+    for fusion in FUSIONS:
+        monkeypatch.setenv("LOCALSEARCH_FUSION", fusion)
+        assert load_settings(isolated_home).fusion == fusion
 
 
 def test_a_home_that_is_a_file_is_said_to_be_one(isolated_home, tmp_path, capsys):
