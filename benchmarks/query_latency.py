@@ -28,6 +28,7 @@ of 2026-11-22, taken while other jobs used about one core:
     scifact 9.5k  9.7/12.4     9.8      0.998            0.4          2.5   15.3/18.7
     100k          12.9/17.1    12.8     0.994            6.2          2.5   19.4/32.4
     1M            43.5/69.0    33.0     0.990            100.9        3.8   54.8/72.9
+    1M again      37.8/57.4    29.7     0.990            124.4        4.8
 
 Parts of a warm hybrid search (p50 ms, same runs): SciFact encode 5.5, vectors 1.1, BM25 1.3,
 fusion 0.6, snippets 1.1; 100k 7.5 / 2.4 / 2.8 / 0.8 / 1.0; 1M 13.3 / 19.5 / 33.7 / 1.2 / 1.2
@@ -37,7 +38,8 @@ same-load A/B on SciFact against the code before issue 16's changes (load 2.4-2.
 the one-thread numpy exact search: 0.43 at 1M, 2.1 at 100k; at SciFact size the exact search
 is 0.4 ms and the query's encoding alone is over ten times that.
 
-Against the targets (5 / 15 / 40 ms): 100k is met; SciFact misses by ~5 ms and 1M by ~4 ms.
+Against the targets (5 / 15 / 40 ms): 100k is met; 1M is met in one of two runs (37.8 ms)
+and missed by 3.5 ms in the other; SciFact misses by ~5 ms.
 What is left at SciFact is the query's encoding: ~4.4 ms of CPU on one core for a 20-token
 query through MiniLM's six layers in bf16 (embed/single_query.py, down from 10.9 through
 SentenceTransformer.encode), ~60% of it in the 24 matrix products; two threads are slower for
