@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +25,7 @@ from localsearch.config import load_settings
 from localsearch.search.engine import SearchEngine
 from localsearch.search.fusion import fuse_rrf, fuse_weighted, normalise_minmax, ranks_of
 from localsearch.search.vectors import VectorIndex
+from localsearch.store import Store
 
 DOCS = {
     "tides.md": "# Tidal power\n\nTidal turbines turn the rise and fall of the sea into"
@@ -217,6 +219,53 @@ def test_hybrid_in_memory_matches_sqlite_vec(small_index) -> None:
     assert len(in_memory.hits) > 1
     assert [h.path for h in in_memory.hits] == [h.path for h in one_shot.hits]
     assert [h.score for h in in_memory.hits] == pytest.approx([h.score for h in one_shot.hits])
+
+
+def test_a_slow_vector_copy_is_not_reloaded_for_each_batch_of_added_vectors(
+    small_index, tmp_path, monkeypatch
+) -> None:
+    import localsearch.search.engine as engine_module
+
+    _, shared_home = small_index
+    home = tmp_path / "home"
+    shutil.copytree(shared_home, home)
+    loads: list[int] = []
+    real_load = engine_module.load_vector_index
+
+    def counted_load(store, space):  # type: ignore[no-untyped-def]
+        loads.append(store.vectors_version())
+        return real_load(store, space)
+
+    def vectors_added(store: Store) -> None:
+        with store.transaction():
+            store.bump_vectors_version()
+
+    monkeypatch.setattr(engine_module, "load_vector_index", counted_load)
+    engine = SearchEngine(load_settings(home))
+    try:
+        engine.warm_up()
+        vectors_added(engine.store)
+        engine.search("frozen water", mode="dense")
+        assert len(loads) == 2  # a fast load: every change is picked up at once
+
+        monkeypatch.setattr(engine_module, "SLOW_VECTOR_LOAD_SECONDS", -1.0)
+        monkeypatch.setattr(engine_module, "RELOADS_APART_IN_LOAD_TIMES", 1e9)
+        vectors_added(engine.store)
+        engine.search("frozen water", mode="dense")  # this load counts as slow
+        vectors_added(engine.store)
+        assert engine.search("frozen water", mode="dense").hits
+        assert len(loads) == 3  # the added vectors wait: the copy is kept
+
+        with engine.store.transaction():
+            engine.store.bump_data_version()  # chunks changed: reloaded at once
+        engine.search("frozen water", mode="dense")
+        assert len(loads) == 4
+        vectors_added(engine.store)
+        engine._vectors_reload_after = 0.0  # ten load times have passed
+        engine.search("frozen water", mode="dense")
+        assert len(loads) == 5
+    finally:
+        engine.close()
 
 
 def test_search_reports_where_its_time_went(small_index) -> None:
