@@ -66,3 +66,27 @@ def test_cli_per_doc(manual_home: Path, capsys: pytest.CaptureFixture[str]) -> N
     code, out, err = run_cli([*args, "--per-doc", "0"], capsys)
     assert code != 0 and out == ""
     assert "--per-doc must be at least 1" in err
+
+
+def test_a_files_other_places_rank_with_the_queries_own_dense_weight(
+    manual_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import localsearch.search.engine as engine_module
+
+    weights: list[float] = []
+    real_fuse = engine_module.fuse_hybrid
+
+    def recording_fuse(*args, **kwargs):  # type: ignore[no-untyped-def]
+        weights.append(kwargs["dense_weight"])
+        return real_fuse(*args, **kwargs)
+
+    # As a CJK query with a multilingual model gets: its own weight, not the setting's.
+    monkeypatch.setattr(engine_module, "dense_weight_for", lambda *_: 0.75)
+    monkeypatch.setattr(engine_module, "fuse_hybrid", recording_fuse)
+    engine = SearchEngine(load_settings(manual_home))
+    try:
+        found = engine.search("turbine", mode="hybrid", per_doc=3)
+    finally:
+        engine.close()
+    assert next(h for h in found.hits if h.path.endswith("manual.md")).more
+    assert len(weights) > 1 and set(weights) == {0.75}

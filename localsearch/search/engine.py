@@ -450,6 +450,14 @@ class SearchEngine:
         bm25_scores = {doc: score for doc, (score, _) in bm25_docs.items()}
         dense_scores = {doc: score for doc, (score, _) in dense_docs.items()}
 
+        dense_weight = self.settings.dense_weight
+        if mode == "hybrid":
+            dense_weight = dense_weight_for(
+                query,
+                dense_weight,
+                # Asked only where it matters: it reads the catalogue (~0.2 ms).
+                has_cjk(query) and self._multilingual_model(),
+            )
         if mode == "bm25":
             fused = bm25_scores
         elif mode == "dense":
@@ -461,12 +469,7 @@ class SearchEngine:
                 fusion=fusion,
                 rrf_k=self.settings.rrf_k,
                 bm25_weight=self.settings.bm25_weight,
-                dense_weight=dense_weight_for(
-                    query,
-                    self.settings.dense_weight,
-                    # Asked only where it matters: it reads the catalogue (~0.2 ms).
-                    has_cjk(query) and self._multilingual_model(),
-                ),
+                dense_weight=dense_weight,
             )
         best = sorted(fused, key=lambda d: -fused[d])[:k]
         snippets_started = time.perf_counter()
@@ -513,7 +516,7 @@ class SearchEngine:
                     fusion=fusion,
                     rrf_k=self.settings.rrf_k,
                     bm25_weight=self.settings.bm25_weight,
-                    dense_weight=self.settings.dense_weight,
+                    dense_weight=dense_weight,  # a file's places rank as its documents did
                 )
 
             attach_more_chunks(
