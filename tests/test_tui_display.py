@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tui_helpers import (
     RecordingOpener,
-    index_folder,
+    index_texts,
     notifications,
     result_list,
     running,
@@ -32,10 +32,7 @@ ESCAPE_TEXT = (
 async def test_escape_sequences_in_names_and_text_are_shown_not_obeyed(
     settings: Settings, tmp_path: Path
 ) -> None:
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / ESCAPE_NAME).write_text(ESCAPE_TEXT)
-    index_folder(settings, docs)
+    index_texts(settings, tmp_path / "docs", {ESCAPE_NAME: ESCAPE_TEXT})
     async with running(settings, mode="bm25") as pilot:
         app = pilot.app
         await search_for(pilot, "turbine blade")
@@ -103,10 +100,7 @@ MANUAL = "\n\n".join(
 async def test_more_in_this_file_shows_every_place_not_only_five(
     settings: Settings, tmp_path: Path
 ) -> None:
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "manual.md").write_text(MANUAL)
-    index_folder(settings, docs)
+    index_texts(settings, tmp_path / "docs", {"manual.md": MANUAL})
     opener = RecordingOpener()
     async with running(settings, opener, mode="bm25") as pilot:
         app = pilot.app
@@ -154,11 +148,7 @@ NOTES_MD = "# Notes\n\nThe **turbine** has [a blade](http://x.org) and `code_spa
 async def test_snippets_and_preview_show_text_without_markup(
     settings: Settings, tmp_path: Path
 ) -> None:
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "guide.rst").write_text(GUIDE_RST)
-    (docs / "notes.md").write_text(NOTES_MD)
-    index_folder(settings, docs)
+    index_texts(settings, tmp_path / "docs", {"guide.rst": GUIDE_RST, "notes.md": NOTES_MD})
     opener = RecordingOpener()
     async with running(settings, opener, mode="bm25") as pilot:
         app = pilot.app
@@ -196,10 +186,7 @@ async def test_the_footer_says_what_q_does_and_the_status_bar_fits_80_columns(
 
     from localsearch.tui.state import JobState
 
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "notes.md").write_text("# Notes\n\nThe turbine needs oil.\n")
-    index_folder(settings, docs)
+    index_texts(settings, tmp_path / "docs", {"notes.md": "# Notes\n\nThe turbine needs oil.\n"})
     async with running(settings, size=(80, 24)) as pilot:
         app = pilot.app
 

@@ -13,6 +13,7 @@ from rich.console import Console
 from tui_helpers import (
     RecordingOpener,
     index_folder,
+    index_texts,
     make,
     notifications,
     result_list,
@@ -353,11 +354,7 @@ async def test_more_in_this_file_expands_and_opens_at_each_place(
 ) -> None:
     from test_per_doc import DOCS
 
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    for name, text in DOCS.items():
-        (docs / name).write_text(text)
-    index_folder(settings, docs)
+    index_texts(settings, tmp_path / "docs", DOCS)
     opener = RecordingOpener()
     async with running(settings, opener, mode="bm25") as pilot:
         app = pilot.app

@@ -72,6 +72,15 @@ def index_folder(settings: Settings, folder: Path) -> None:
         index.close()
 
 
+def index_texts(settings: Settings, folder: Path, files: dict[str, str]) -> Path:
+    """Write `files` (name: text) into a new `folder` and index it."""
+    folder.mkdir()
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    index_folder(settings, folder)
+    return folder
+
+
 def screen_text(app) -> str:
     """The whole screen's text as it would reach the terminal, line by line, without the
     styles' escape codes: any escape left in it came from the content."""
