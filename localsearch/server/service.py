@@ -125,9 +125,8 @@ class SearchServer:
         a thread with its own Index and connection while searches go on: BM25 finds those
         chunks until their vectors commit, batch by batch, and the engine picks each batch up.
         An index run that holds the writer lock embeds them itself."""
-        store = self.engine.current().store
-        space = store.active_space()
-        if space is None or not store.chunks_missing_vectors(space, 1):
+        engine = self.engine.current()
+        if engine.store.active_space() is None or engine.dense_coverage().complete:
             return None
         from localsearch.index import Index, IndexReport
         from localsearch.progress import ProgressEvent
