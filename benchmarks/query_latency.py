@@ -303,7 +303,8 @@ def compare_dense_paths(
     """The in-memory search itself, exact scan against binary prefilter + exact rescoring."""
     from localsearch.config import load_settings
     from localsearch.search.engine import CHUNKS_PER_DOCUMENT
-    from localsearch.search.vectors import VectorIndex, load_vector_index
+    from localsearch.search.vector_sync import load_vector_index
+    from localsearch.search.vectors import VectorIndex
     from localsearch.store import Store
 
     store = Store(load_settings(home).database_path)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,10 +21,10 @@ from helpers import (
 
 from localsearch.cli.search_cmd import WEAK_MATCH_NOTE
 from localsearch.config import load_settings
+from localsearch.index import Index
 from localsearch.search.engine import SearchEngine
 from localsearch.search.fusion import fuse_rrf, fuse_weighted, normalise_minmax, ranks_of
 from localsearch.search.vectors import VectorIndex
-from localsearch.store import Store
 
 DOCS = {
     "tides.md": "# Tidal power\n\nTidal turbines turn the rise and fall of the sea into"
@@ -221,51 +220,48 @@ def test_hybrid_in_memory_matches_sqlite_vec(small_index) -> None:
     assert [h.score for h in in_memory.hits] == pytest.approx([h.score for h in one_shot.hits])
 
 
-def test_a_slow_vector_copy_is_not_reloaded_for_each_batch_of_added_vectors(
-    small_index, tmp_path, monkeypatch
-) -> None:
+def test_a_warm_engine_reads_only_what_changed_after_files_change(tmp_path, monkeypatch) -> None:
     import localsearch.search.engine as engine_module
 
-    _, shared_home = small_index
-    home = tmp_path / "home"
-    shutil.copytree(shared_home, home)
+    docs, home = index_files(tmp_path, DOCS)
     loads: list[int] = []
     real_load = engine_module.load_vector_index
 
     def counted_load(store, space):  # type: ignore[no-untyped-def]
-        loads.append(store.vectors_version())
+        loads.append(store.data_version())
         return real_load(store, space)
 
-    def vectors_added(store: Store) -> None:
-        with store.transaction():
-            store.bump_vectors_version()
-
     monkeypatch.setattr(engine_module, "load_vector_index", counted_load)
-    engine = SearchEngine(load_settings(home))
+    settings = load_settings(home)
+    engine = SearchEngine(settings)
     try:
         engine.warm_up()
-        vectors_added(engine.store)
-        engine.search("frozen water", mode="dense")
-        assert len(loads) == 2  # a fast load: every change is picked up at once
-
-        monkeypatch.setattr(engine_module, "SLOW_VECTOR_LOAD_SECONDS", -1.0)
-        monkeypatch.setattr(engine_module, "RELOADS_APART_IN_LOAD_TIMES", 1e9)
-        vectors_added(engine.store)
-        engine.search("frozen water", mode="dense")  # this load counts as slow
-        vectors_added(engine.store)
-        assert engine.search("frozen water", mode="dense").hits
-        assert len(loads) == 3  # the added vectors wait: the copy is kept
-
-        with engine.store.transaction():
-            engine.store.bump_data_version()  # chunks changed: reloaded at once
-        engine.search("frozen water", mode="dense")
-        assert len(loads) == 4
-        vectors_added(engine.store)
-        engine._vectors_reload_after = 0.0  # ten load times have passed
-        engine.search("frozen water", mode="dense")
-        assert len(loads) == 5
+        assert len(loads) == 1
+        (docs / "notes.txt").write_text("Glacier meltwater feeds the valley's rivers.\n")
+        (docs / "bread.md").unlink()
+        (docs / "ice.md").write_text("# Sea ice\n\nFrozen seawater floats on the ocean.\n")
+        index = Index(settings)
+        try:
+            index.update([docs])
+        finally:
+            index.close()
+        queries = ("frozen water", "sourdough starter", "meltwater rivers")
+        warm = [engine.search(q, mode="dense", k=4) for q in queries]
+        assert len(loads) == 1  # brought up to date, not loaded again
+        fresh = SearchEngine(settings)
+        try:
+            fresh.warm_up()
+            expected = [fresh.search(q, mode="dense", k=4) for q in queries]
+        finally:
+            fresh.close()
     finally:
         engine.close()
+    for got, want in zip(warm, expected, strict=True):
+        assert [(h.path, h.chunk_id, h.score) for h in got.hits] == [
+            (h.path, h.chunk_id, h.score) for h in want.hits
+        ]
+    assert not any(h.path.endswith("bread.md") for r in warm for h in r.hits)
+    assert warm[2].hits[0].path.endswith("notes.txt")
 
 
 def test_search_reports_where_its_time_went(small_index) -> None:

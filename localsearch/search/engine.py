@@ -39,19 +39,14 @@ from localsearch.search.language_weights import dense_weight_for
 from localsearch.search.modes import FUSIONS, MODES
 from localsearch.search.query_terms import bm25_query_text
 from localsearch.search.snippet import Snippet, make_snippet
-from localsearch.search.vectors import VectorIndex, load_vector_index
+from localsearch.search.vector_sync import load_vector_index, refresh_vector_index
+from localsearch.search.vectors import VectorIndex
 from localsearch.store import EmbeddingSpace, Store
 from localsearch.store.database import ChunkRow
 from localsearch.store.paths import display_path, os_path
 
 CHUNKS_PER_DOCUMENT = 2  # chunks fetched per document wanted, on each side
 KNN_MAX_K = 4096  # the most sqlite-vec's vec0 KNN query returns
-# While an embed backlog fills in (vectors added, no chunk changed), a copy of the vectors that
-# took over a second to load is reloaded at most once per this many load times: at a million
-# chunks a load takes 16-40 s and the backlog adds a batch every few seconds. Chunks without
-# a vector in the copy are still found by BM25.
-SLOW_VECTOR_LOAD_SECONDS = 1.0
-RELOADS_APART_IN_LOAD_TIMES = 10
 
 
 @dataclass
@@ -179,8 +174,6 @@ class SearchEngine:
         self._encoder: Encoder | None = None
         self._encoder_space: int | None = None
         self._vectors: VectorIndex | None = None
-        self._vectors_key: tuple[int, ...] | None = None
-        self._vectors_reload_after = 0.0  # time.monotonic() before which added vectors wait
         self._coverage: DenseCoverage | None = None
         self._coverage_key: tuple[int, ...] | None = None
         self.keep_vectors = False  # set by warm_up(): long-lived callers search in memory
@@ -330,7 +323,8 @@ class SearchEngine:
         """Load the model and the vectors now rather than on the first query.
 
         For callers that keep the engine (the TUI calls this in a worker, eval before its
-        queries): from here on dense search runs in memory and reloads after index changes.
+        queries): from here on dense search runs in memory, and each search first reads what
+        changed in the index since (search/vector_sync.py).
         """
         encoder, space = self.encoder()
         encoder.encode_queries(["warm up"])
@@ -338,24 +332,12 @@ class SearchEngine:
         self._vectors_for(space)
 
     def _vectors_for(self, space: EmbeddingSpace) -> VectorIndex | None:
-        """The in-memory vectors of `space`, (re)loaded if stale; None unless kept in memory."""
+        """The in-memory vectors of `space`, brought up to date; None unless kept in memory."""
         if not self.keep_vectors:
             return None
-        key = (space.id, self.store.data_version(), self.store.vectors_version())
-        if self._vectors is None or self._vectors_key != key:
-            only_added = self._vectors_key is not None and self._vectors_key[:2] == key[:2]
-            if self._vectors is not None and only_added:
-                if time.monotonic() < self._vectors_reload_after:
-                    return self._vectors
+        if self._vectors is None or not refresh_vector_index(self.store, space, self._vectors):
             self._vectors = None  # free the old copy before loading the new one
-            started = time.monotonic()
             self._vectors = load_vector_index(self.store, space)
-            self._vectors_key = key
-            took = time.monotonic() - started
-            slow = took > SLOW_VECTOR_LOAD_SECONDS
-            self._vectors_reload_after = (
-                started + took * (1 + RELOADS_APART_IN_LOAD_TIMES) if slow else 0.0
-            )
         return self._vectors
 
     def dense_coverage(self) -> DenseCoverage:

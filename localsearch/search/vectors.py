@@ -8,6 +8,10 @@ in cache-sized blocks), then the best few thousand are rescored exactly, so the 
 comes back is by true cosine similarity. Measured (benchmarks/query_latency.py, 2 cores):
 recall@10 against exact search 0.998 at 100k chunks and 0.992 at 1M, 8 ms a query at 1M where
 the exact scan takes 74 ms and sqlite-vec 930 ms.
+
+After the index changes, `apply_changes()` updates the copy in place (search/vector_sync.py
+reads what changed): deleted rows are filled from the end, new rows appended, the arrays grown
+in place with room to spare, so an edited file costs milliseconds, not a reload.
 """
 
 from __future__ import annotations
@@ -16,12 +20,18 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from localsearch.store import EmbeddingSpace, Store
+from localsearch.store.database import VectorLogPosition
 
 EXACT_LIMIT = 10_000  # up to this many vectors an exact scan is as fast as the prefilter
 RESCORE_MIN = 1_000  # candidates rescored exactly after the binary prefilter, at least...
 RESCORE_PER_RESULT = 20  # ...or this many per wanted result
 BLOCK_ROWS = 65_536  # rows per Hamming block: its temporaries stay in the CPU cache
+# Rows added or removed since the binary codes' centre was computed, as a share of all rows,
+# past which the centre is computed again and every code with it (~1 s at a million rows).
+# New rows get codes around the old centre meanwhile: the centre of text embeddings moves
+# little, but a copy that has changed this much could start to lose recall.
+RECENTRE_FRACTION = 0.2
+GROWTH_DIVISOR = 8  # arrays grow by an eighth when full, so appending stays amortised
 
 
 def binary_codes(vectors: np.ndarray, centre: np.ndarray) -> np.ndarray:
@@ -35,7 +45,15 @@ def binary_codes(vectors: np.ndarray, centre: np.ndarray) -> np.ndarray:
 
 
 class VectorIndex:
-    """Vectors of one space with their chunk and document ids, searchable by cosine similarity."""
+    """Vectors of one space with their chunk and document ids, searchable by cosine similarity.
+
+    The arrays hold spare rows past `len(self)`; `chunk_ids`, `document_ids`, `matrix` and
+    `codes` are views of the rows in use. Row order is arbitrary (changes move rows), so the
+    search breaks ties by chunk id: the same rows give the same results in any order."""
+
+    # Where the store's vector change log stood when these rows were read (vector_sync.py).
+    space_id: int | None = None
+    log_position: VectorLogPosition | None = None
 
     def __init__(
         self,
@@ -44,26 +62,45 @@ class VectorIndex:
         matrix: np.ndarray,
         *,
         exact_limit: int = EXACT_LIMIT,
+        centre: np.ndarray | None = None,
     ) -> None:
-        self.chunk_ids = np.asarray(chunk_ids, dtype=np.int64)
-        self.document_ids = np.asarray(document_ids, dtype=np.int64)
-        self.matrix = np.ascontiguousarray(matrix, dtype=np.float32)
-        self.exact = len(self.chunk_ids) <= exact_limit
-        self.centre = (
-            self.matrix.mean(axis=0) if len(self.matrix) else np.zeros(self.matrix.shape[1])
-        )
-        self.codes = None if self.exact else binary_codes(self.matrix, self.centre)
-        # Chunk ids in order, for owners(): a search needs each candidate's document.
-        by_chunk = np.argsort(self.chunk_ids, kind="stable")
-        self._sorted_chunk_ids = self.chunk_ids[by_chunk]
-        self._sorted_document_ids = self.document_ids[by_chunk]
+        self._chunk_ids = np.asarray(chunk_ids, dtype=np.int64)
+        self._document_ids = np.asarray(document_ids, dtype=np.int64)
+        self._matrix = np.ascontiguousarray(matrix, dtype=np.float32)
+        self._count = len(self._chunk_ids)
+        self.exact_limit = exact_limit
+        self.exact = self._count <= exact_limit
+        if centre is None:
+            centre = self._matrix.mean(axis=0) if self._count else np.zeros(matrix.shape[1])
+        self.centre = np.asarray(centre, dtype=np.float32)
+        self._codes = None if self.exact else self._codes_of_all_rows()
+        self.changed_since_centre = 0
+        # Chunk ids in order with their rows, for owners() and to find a changed chunk's row.
+        self._sorted_rows = np.argsort(self.chunk_ids, kind="stable")
+        self._sorted_chunk_ids = self.chunk_ids[self._sorted_rows]
 
     def __len__(self) -> int:
-        return len(self.chunk_ids)
+        return self._count
+
+    @property
+    def chunk_ids(self) -> np.ndarray:
+        return self._chunk_ids[: self._count]
+
+    @property
+    def document_ids(self) -> np.ndarray:
+        return self._document_ids[: self._count]
+
+    @property
+    def matrix(self) -> np.ndarray:
+        return self._matrix[: self._count]
+
+    @property
+    def codes(self) -> np.ndarray | None:
+        return None if self._codes is None else self._codes[:, : self._count]
 
     @property
     def nbytes(self) -> int:
-        return self.matrix.nbytes + (0 if self.codes is None else self.codes.nbytes)
+        return self._matrix.nbytes + (0 if self._codes is None else self._codes.nbytes)
 
     def owners(self, chunk_ids: Sequence[int]) -> dict[int, int]:
         """{chunk_id: document_id} for those of `chunk_ids` held here: the same answer as the
@@ -71,20 +108,112 @@ class VectorIndex:
         if not len(chunk_ids) or not len(self):
             return {}
         wanted = np.fromiter(chunk_ids, dtype=np.int64, count=len(chunk_ids))
-        at = np.searchsorted(self._sorted_chunk_ids, wanted)
-        at[at == len(self._sorted_chunk_ids)] = 0
-        found = (self._sorted_chunk_ids[at] == wanted) & (self._sorted_document_ids[at] >= 0)
-        return dict(
-            zip(wanted[found].tolist(), self._sorted_document_ids[at[found]].tolist(), strict=True)
-        )
+        held, at = self._positions(wanted)
+        documents = self._document_ids[self._sorted_rows[at[held]]]
+        found = documents >= 0
+        return dict(zip(wanted[held][found].tolist(), documents[found].tolist(), strict=True))
 
     def mask_for_documents(self, document_ids: Sequence[int]) -> np.ndarray:
         return np.isin(self.document_ids, np.fromiter(document_ids, dtype=np.int64))
 
+    def apply_changes(
+        self,
+        removed: Sequence[int] | np.ndarray,
+        chunk_ids: np.ndarray,
+        document_ids: np.ndarray,
+        matrix: np.ndarray,
+    ) -> None:
+        """Drop the rows of the `removed` chunk ids held here, then add the given rows (none
+        of them held after the removal). Time goes with the change, plus a move or two of the
+        sorted id arrays (a few ms at a million rows)."""
+        removed = np.unique(np.asarray(removed, dtype=np.int64))
+        held, at = self._positions(removed)
+        positions = at[held]
+        dropped_rows = self._sorted_rows[positions]
+        self._sorted_chunk_ids = np.delete(self._sorted_chunk_ids, positions)
+        self._sorted_rows = np.delete(self._sorted_rows, positions)
+        self._fill_holes(dropped_rows)
+        self._append(
+            np.asarray(chunk_ids, dtype=np.int64),
+            np.asarray(document_ids, dtype=np.int64),
+            np.asarray(matrix, dtype=np.float32),
+        )
+        self.changed_since_centre += len(dropped_rows) + len(chunk_ids)
+        self.exact = self._count <= self.exact_limit
+        if self.exact:
+            self._codes = None
+        elif self._codes is None or self.changed_since_centre > RECENTRE_FRACTION * len(self):
+            self.centre = self.matrix.mean(axis=0)
+            self._codes = self._codes_of_all_rows()
+            self.changed_since_centre = 0
+
+    def _positions(self, chunk_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(held, at): which of `chunk_ids` are held, and where each is in the sorted ids."""
+        at = np.searchsorted(self._sorted_chunk_ids, chunk_ids)
+        if not len(self._sorted_chunk_ids):
+            return np.zeros(len(chunk_ids), dtype=bool), at
+        at[at == len(self._sorted_chunk_ids)] = 0
+        return self._sorted_chunk_ids[at] == chunk_ids, at
+
+    def _fill_holes(self, dropped_rows: np.ndarray) -> None:
+        """Remove rows by moving the last rows in use into their places."""
+        if not len(dropped_rows):
+            return
+        count = self._count - len(dropped_rows)
+        tail_kept = np.ones(self._count - count, dtype=bool)
+        tail_kept[dropped_rows[dropped_rows >= count] - count] = False
+        movers = count + np.flatnonzero(tail_kept)
+        holes = np.sort(dropped_rows[dropped_rows < count])
+        self._matrix[holes] = self._matrix[movers]
+        self._chunk_ids[holes] = self._chunk_ids[movers]
+        self._document_ids[holes] = self._document_ids[movers]
+        if self._codes is not None:
+            self._codes[:, holes] = self._codes[:, movers]
+        self._sorted_rows[np.searchsorted(self._sorted_chunk_ids, self._chunk_ids[holes])] = holes
+        self._count = count
+
+    def _append(self, chunk_ids: np.ndarray, document_ids: np.ndarray, matrix: np.ndarray) -> None:
+        if not len(chunk_ids):
+            return
+        start, end = self._count, self._count + len(chunk_ids)
+        self._reserve(end)
+        self._matrix[start:end] = matrix
+        self._chunk_ids[start:end] = chunk_ids
+        self._document_ids[start:end] = document_ids
+        if self._codes is not None:
+            self._codes[:, start:end] = binary_codes(matrix, self.centre)
+        order = np.argsort(chunk_ids, kind="stable")
+        at = np.searchsorted(self._sorted_chunk_ids, chunk_ids[order])
+        self._sorted_chunk_ids = np.insert(self._sorted_chunk_ids, at, chunk_ids[order])
+        self._sorted_rows = np.insert(self._sorted_rows, at, start + order)
+        self._count = end
+
+    def _reserve(self, rows: int) -> None:
+        if rows <= len(self._matrix):
+            return
+        capacity = rows + max(rows // GROWTH_DIVISOR, 1024)
+        self._matrix = _grown(self._matrix, capacity)
+        self._chunk_ids = _grown(self._chunk_ids, capacity)
+        self._document_ids = _grown(self._document_ids, capacity)
+        if self._codes is not None:
+            codes = np.zeros((len(self._codes), capacity), dtype=np.uint64)
+            codes[:, : self._count] = self._codes[:, : self._count]
+            self._codes = codes
+
+    def _codes_of_all_rows(self) -> np.ndarray:
+        """Codes for every row in use, a block at a time: one subtraction of the whole matrix
+        would hold a second full-size copy of it."""
+        codes = np.zeros((-(-self._matrix.shape[1] // 64), len(self._matrix)), dtype=np.uint64)
+        for start in range(0, self._count, BLOCK_ROWS):
+            end = min(start + BLOCK_ROWS, self._count)
+            codes[:, start:end] = binary_codes(self._matrix[start:end], self.centre)
+        return codes
+
     def search(
         self, query: np.ndarray, k: int, mask: np.ndarray | None = None
     ) -> list[tuple[int, float]]:
-        """(chunk_id, cosine similarity) of the `k` nearest chunks, best first."""
+        """(chunk_id, cosine similarity) of the `k` nearest chunks, best first; equal scores
+        in chunk id order."""
         if len(self) == 0 or k < 1:
             return []
         query = np.asarray(query, dtype=np.float32)
@@ -104,15 +233,22 @@ class VectorIndex:
             scores = np.einsum("ij,j->i", self.matrix, query)
             candidates = np.arange(len(self))
         else:
-            scores = np.einsum("ij,j->i", self.matrix[candidates], query)
+            scores = np.einsum("ij,j->i", self._matrix[candidates], query)
         k = min(k, len(candidates))
-        best = np.argpartition(-scores, k - 1)[:k] if k < len(candidates) else np.arange(k)
-        best = best[np.argsort(-scores[best], kind="stable")]
-        return [(int(self.chunk_ids[candidates[i]]), float(scores[i])) for i in best]
+        if k < len(candidates):
+            # Every candidate scoring at least the k-th best, ties at the edge included.
+            kth = np.partition(scores, len(scores) - k)[len(scores) - k]
+            best = np.flatnonzero(scores >= kth)
+        else:
+            best = np.arange(k)
+        chunk_ids = self._chunk_ids[candidates[best]]
+        order = np.lexsort((chunk_ids, -scores[best]))[:k]
+        return [(int(chunk_ids[i]), float(scores[best[i]])) for i in order]
 
     def _prefilter(self, query: np.ndarray, count: int, mask: np.ndarray | None) -> np.ndarray:
         """Row numbers of about `count` rows nearest in Hamming distance to the query's code."""
-        assert self.codes is not None
+        codes = self.codes
+        assert codes is not None
         query_code = binary_codes(query[None, :], self.centre)[:, 0]
         n = len(self)
         distances = np.empty(n, dtype=np.uint16)
@@ -123,7 +259,7 @@ class VectorIndex:
             width = end - start
             total = distances[start:end]
             total[:] = 0
-            for word, code in zip(query_code, self.codes, strict=True):
+            for word, code in zip(query_code, codes, strict=True):
                 np.bitwise_xor(code[start:end], word, out=block_xor[:width])
                 np.bitwise_count(block_xor[:width], out=block_count[:width])
                 total += block_count[:width]
@@ -131,16 +267,20 @@ class VectorIndex:
             distances[~mask] = np.iinfo(np.uint16).max
         # The distance at which `count` rows are reached, from a histogram: cheaper than a
         # partial sort over every row.
-        histogram = np.bincount(distances, minlength=self.codes.shape[0] * 64 + 1)
+        histogram = np.bincount(distances, minlength=codes.shape[0] * 64 + 1)
         cutoff = int(np.searchsorted(np.cumsum(histogram), count))
         return np.flatnonzero(distances <= cutoff)
 
 
-def load_vector_index(store: Store, space: EmbeddingSpace) -> VectorIndex:
-    """Read every vector of a space, and each chunk's document, into a VectorIndex."""
-    chunk_ids, matrix = store.vector_matrix(space)
-    owners = dict(store.conn.execute("SELECT id, document_id FROM chunks"))
-    document_ids = np.fromiter(
-        (owners.get(int(c), -1) for c in chunk_ids), np.int64, len(chunk_ids)
-    )
-    return VectorIndex(chunk_ids, document_ids, matrix)
+def _grown(array: np.ndarray, capacity: int) -> np.ndarray:
+    """`array` with room for `capacity` rows: resized in place when nothing else refers to it
+    (realloc, which for a large block remaps its pages rather than copying them), else copied."""
+    if array.flags.owndata:
+        try:
+            array.resize((capacity, *array.shape[1:]))
+            return array
+        except ValueError:  # a view or another reference to it: it must stay as it is
+            pass
+    grown = np.zeros((capacity, *array.shape[1:]), dtype=array.dtype)
+    grown[: len(array)] = array
+    return grown

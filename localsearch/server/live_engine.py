@@ -1,7 +1,7 @@
 """A SearchEngine kept for a process's whole life (the server, the MCP server) that follows
 index runs: each use checks the data version and reopens the BM25 reader when it moved, since
-a rebuild replaces the tantivy folder under an open reader. The engine itself reloads its
-in-memory vectors on a new data version and loads a new model when the active one changes."""
+a rebuild replaces the tantivy folder under an open reader. The engine itself brings its
+in-memory vectors up to date after a change and loads a new model when the active one changes."""
 
 from __future__ import annotations
 

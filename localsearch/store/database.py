@@ -73,6 +73,19 @@ CHUNK_COLUMNS = (
 )
 
 
+# Rows of the vector change log kept for engines that fall behind; one further behind (or
+# one that saw a bulk change the log does not list, a new generation) loads its vectors anew.
+VECTOR_LOG_KEEP = 200_000
+
+
+@dataclass(frozen=True)
+class VectorLogPosition:
+    """Where the vector change log stood when an in-memory copy of the vectors was read."""
+
+    generation: int
+    seq: int
+
+
 def vector_blob(vector: np.ndarray) -> bytes:
     return np.ascontiguousarray(vector, dtype=np.float32).tobytes()
 
@@ -128,6 +141,18 @@ class Store:
                 "wait for the other localsearch process to finish",
             ) from None
 
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads inside see one committed state (WAL), however long they take."""
+        if not self.conn.getautocommit():  # already inside a transaction, which does that
+            yield
+            return
+        self.conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self.conn.execute("COMMIT")
+
     # -- meta ---------------------------------------------------------------------------------
 
     def get_meta(self, key: str, default: str | None = None) -> str | None:
@@ -148,6 +173,7 @@ class Store:
         """Called inside each transaction that changes chunks; the lexical index tracks it."""
         version = self.data_version() + 1
         self.set_meta("data_version", str(version))
+        self._trim_vector_log()
         return version
 
     def vectors_version(self) -> int:
@@ -155,8 +181,51 @@ class Store:
 
     def bump_vectors_version(self) -> None:
         """Called inside each transaction that adds vectors to chunks already stored (the
-        embed backlog): the chunks did not change, but in-memory vector copies are stale."""
+        embed backlog): the chunks did not change, but what dense search covers did."""
         self.set_meta("vectors_version", str(self.vectors_version() + 1))
+        self._trim_vector_log()
+
+    # -- the vector change log (migration 7) --------------------------------------------------
+
+    def vector_log_position(self) -> VectorLogPosition:
+        seq = self.conn.execute("SELECT MAX(seq) FROM vector_changes").fetchone()
+        return VectorLogPosition(
+            int(self.get_meta("vectors_generation", "0") or 0),
+            int(seq[0]) if seq and seq[0] is not None else self._vector_log_trimmed(),
+        )
+
+    def vector_changes_since(self, seq: int) -> list[int] | None:
+        """Chunk ids whose vector or document may have changed after `seq`, or None when the
+        log no longer reaches back that far."""
+        if seq < self._vector_log_trimmed():
+            return None
+        return [
+            int(r[0])
+            for r in self.conn.execute(
+                "SELECT DISTINCT chunk_id FROM vector_changes WHERE seq > ?", (seq,)
+            )
+        ]
+
+    def _log_vector_changes(self, chunk_ids: Iterable[int]) -> None:
+        self.conn.executemany(
+            "INSERT INTO vector_changes(chunk_id) VALUES (?)", ((int(c),) for c in chunk_ids)
+        )
+
+    def _bump_vectors_generation(self) -> None:
+        """For a bulk change the log does not list row by row (a space copied or dropped)."""
+        self.set_meta("vectors_generation", str(self.vector_log_position().generation + 1))
+
+    def _vector_log_trimmed(self) -> int:
+        return int(self.get_meta("vector_changes_trimmed", "0") or 0)
+
+    def _trim_vector_log(self) -> None:
+        """Drop old log rows, a batch at a time once twice the kept number have piled up."""
+        row = self.conn.execute("SELECT MIN(seq), MAX(seq) FROM vector_changes").fetchone()
+        if not row or row[0] is None or int(row[1]) - int(row[0]) < 2 * VECTOR_LOG_KEEP:
+            return
+        through = int(row[1]) - VECTOR_LOG_KEEP
+        self.conn.execute("DELETE FROM vector_changes WHERE seq <= ?", (through,))
+        self.set_meta("vector_changes_trimmed", str(through))
 
     # -- roots --------------------------------------------------------------------------------
 
@@ -260,6 +329,8 @@ class Store:
             self.conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
 
     def _delete_vectors(self, chunk_ids: Sequence[int], spaces: Sequence[EmbeddingSpace]) -> None:
+        if spaces:
+            self._log_vector_changes(chunk_ids)
         for space in spaces:
             for chunk_id in chunk_ids:
                 self.conn.execute(f"DELETE FROM {space.table} WHERE chunk_id = ?", (chunk_id,))
@@ -354,12 +425,14 @@ class Store:
         self.set_meta("active_space", str(space.id))
 
     def drop_space(self, space: EmbeddingSpace) -> None:
+        self._bump_vectors_generation()  # a new space may take its id, and so its table name
         self.conn.execute(f"DROP TABLE IF EXISTS {space.table}")
         self.conn.execute("DELETE FROM spaces WHERE id = ?", (space.id,))
 
     def insert_vectors(
         self, space: EmbeddingSpace, chunk_ids: Sequence[int], vectors: np.ndarray
     ) -> None:
+        self._log_vector_changes(chunk_ids)
         for chunk_id, vector in zip(chunk_ids, vectors, strict=True):
             self.conn.execute(
                 f"INSERT OR REPLACE INTO {space.table}(chunk_id, embedding) VALUES (?, ?)",
@@ -370,6 +443,7 @@ class Store:
         """Copy every vector of `source` into `target` (same passages, same document encoder:
         a query-side adapted model shares its corpus vectors); returns the rows copied."""
         before = self.count_vectors(target)
+        self._bump_vectors_generation()
         self.conn.execute(
             f"INSERT OR REPLACE INTO {target.table}(chunk_id, embedding)"
             f" SELECT chunk_id, embedding FROM {source.table}"
@@ -427,7 +501,37 @@ class Store:
             chunk_ids[row] = chunk_id
             matrix[row] = np.frombuffer(blob, dtype=np.float32)
             row += 1
+        if row == count:  # whole arrays, not views: an in-memory copy may grow them in place
+            return chunk_ids, matrix
         return chunk_ids[:row], matrix[:row]
+
+    def vector_rows(
+        self, space: EmbeddingSpace, chunk_ids: Iterable[int]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(chunk_ids, document_ids, matrix) of those of `chunk_ids` with a vector in `space`,
+        -1 for a vector whose chunk is gone, as vector_matrix() and the chunks table give."""
+        found_ids: list[int] = []
+        found_documents: list[int] = []
+        blobs: list[bytes] = []
+        for chunk_id in chunk_ids:
+            # One point query each: vec0 looks a chunk_id up by key, where IN (...) scans.
+            row = self.conn.execute(
+                f"SELECT embedding FROM {space.table} WHERE chunk_id = ?", (chunk_id,)
+            ).fetchone()
+            if row is None:
+                continue
+            owner = self.conn.execute(
+                "SELECT document_id FROM chunks WHERE id = ?", (chunk_id,)
+            ).fetchone()
+            found_ids.append(int(chunk_id))
+            found_documents.append(int(owner[0]) if owner else -1)  # type: ignore[arg-type]
+            blobs.append(bytes(row[0]))  # type: ignore[arg-type]
+        matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(-1, space.dimension)
+        return (
+            np.array(found_ids, dtype=np.int64),
+            np.array(found_documents, dtype=np.int64),
+            matrix.copy(),
+        )
 
     def knn(self, space: EmbeddingSpace, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         """Nearest chunks by cosine distance, via sqlite-vec's vec0 KNN."""
@@ -451,6 +555,10 @@ class Store:
         return [(int(r[0]), float(r[1])) for r in rows]
 
     # -- chunks for search and the lexical index ----------------------------------------------
+
+    def chunk_documents(self) -> dict[int, int]:
+        """{chunk_id: document_id} for every chunk."""
+        return dict(self.conn.execute("SELECT id, document_id FROM chunks"))  # type: ignore[arg-type]
 
     def chunks_by_id(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRow]:
         found: dict[int, ChunkRow] = {}

@@ -110,6 +110,26 @@ MIGRATIONS: list[str] = [
     ALTER TABLE search_log ADD COLUMN path_glob TEXT;
     ALTER TABLE search_log ADD COLUMN doc_types TEXT NOT NULL DEFAULT '';
     """,
+    # 7: a log of the chunk ids whose vector or document may have changed, so an engine that
+    # keeps vectors in memory reads only those after a change (search/vector_sync.py). Chunk
+    # rows log themselves here; vec0 tables cannot have triggers, so the Store logs its vector
+    # writes. AUTOINCREMENT: a position in the log is never reused, even after a trim.
+    """
+    CREATE TABLE vector_changes (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        chunk_id INTEGER NOT NULL
+    );
+    CREATE TRIGGER chunks_logged_on_insert AFTER INSERT ON chunks BEGIN
+        INSERT INTO vector_changes(chunk_id) VALUES (new.id);
+    END;
+    CREATE TRIGGER chunks_logged_on_delete AFTER DELETE ON chunks BEGIN
+        INSERT INTO vector_changes(chunk_id) VALUES (old.id);
+    END;
+    CREATE TRIGGER chunks_logged_on_move AFTER UPDATE OF id, document_id ON chunks BEGIN
+        INSERT INTO vector_changes(chunk_id) VALUES (old.id);
+        INSERT INTO vector_changes(chunk_id) VALUES (new.id);
+    END;
+    """,
 ]
 
 
