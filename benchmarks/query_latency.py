@@ -41,7 +41,7 @@ is 0.4 ms and the query's encoding alone is over ten times that.
 Against the targets (5 / 15 / 40 ms): 100k is met; 1M is met in one of two runs (37.8 ms)
 and missed by 3.5 ms in the other; SciFact misses by ~5 ms.
 What is left at SciFact is the query's encoding: ~4.4 ms of CPU on one core for a 20-token
-query through MiniLM's six layers in bf16 (embed/single_query.py, down from 10.9 through
+query through MiniLM's six layers in bf16 (embed/plain_bert.py, down from 10.9 through
 SentenceTransformer.encode), ~60% of it in the 24 matrix products; two threads are slower for
 so few tokens. At 1M it is BM25 (~13 ms of CPU, 30+ ms wall under load: every common word of
 the query scores most of a million chunks; dropping function words halves it but lowered

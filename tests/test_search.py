@@ -217,7 +217,10 @@ def test_hybrid_in_memory_matches_sqlite_vec(small_index) -> None:
         engine.close()
     assert len(in_memory.hits) > 1
     assert [h.path for h in in_memory.hits] == [h.path for h in one_shot.hits]
-    assert [h.score for h in in_memory.hits] == pytest.approx([h.score for h in one_shot.hits])
+    # float32 dot products summed in another order differ by ~1e-7; z-scores scale that up.
+    assert [h.score for h in in_memory.hits] == pytest.approx(
+        [h.score for h in one_shot.hits], abs=1e-5
+    )
 
 
 def test_a_warm_engine_reads_only_what_changed_after_files_change(tmp_path, monkeypatch) -> None:

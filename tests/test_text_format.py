@@ -67,7 +67,7 @@ def test_encoder_applies_prefixes_and_pooling(tiny_model: Path, pooling: str) ->
     )
     query = encoder.encode_queries(["hello world"])[0]
     passage = encoder.encode_passages(["hello world"])[0]
-    assert encoder.single_query is not None  # one query takes embed/single_query.py's path
+    assert encoder.plain_bert is not None  # queries and passages take embed/plain_bert.py
     assert np.allclose(
         query, reference_vector(tiny_model, "query: hello world", pooling), atol=1e-5
     )

@@ -18,7 +18,7 @@ from localsearch.embed.encoder import Encoder, ProgressCallback, model_fingerpri
 from localsearch.errors import ModelError
 
 if TYPE_CHECKING:
-    from localsearch.embed.single_query import SingleQueryEncoder
+    from localsearch.embed.plain_bert import PlainBertEncoder
 
 
 def pick_device(requested: str = "auto") -> str:
@@ -157,6 +157,8 @@ class SentenceTransformerEncoder:
 
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        if self.plain_bert is not None:
+            return self._encode_plain(self.plain_bert, texts, on_progress)
         dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision)
         device_type = self.device if self.device in {"cpu", "cuda"} else "cpu"
         parts = []
@@ -182,24 +184,40 @@ class SentenceTransformerEncoder:
                     on_progress(len(part))
         return np.vstack(parts)
 
+    def _encode_plain(
+        self,
+        plain: PlainBertEncoder,
+        texts: Sequence[str],
+        on_progress: ProgressCallback | None,
+    ) -> np.ndarray:
+        """`texts` through the hand-run path, in passes of texts of about the same length."""
+        vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
+        by_length = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for start in range(0, len(texts), self.batch_size):
+            batch = by_length[start : start + self.batch_size]
+            vectors[batch] = plain.encode_many([texts[i] for i in batch])
+            if on_progress:
+                on_progress(len(batch))
+        return vectors
+
     def encode_passages(
         self, texts: Sequence[str], on_progress: ProgressCallback | None = None
     ) -> np.ndarray:
         return self._encode(self.resolved.text_format.passages(texts), on_progress, "document")
 
     @cached_property
-    def single_query(self) -> SingleQueryEncoder | None:
-        """The faster path for one query (embed/single_query.py), where the model allows it."""
+    def plain_bert(self) -> PlainBertEncoder | None:
+        """The faster hand-run path (embed/plain_bert.py), where the model allows it."""
         if self.routed:
             return None
-        from localsearch.embed.single_query import single_query_encoder
+        from localsearch.embed.plain_bert import plain_bert_encoder
 
-        return single_query_encoder(self.model, self.precision)
+        return plain_bert_encoder(self.model, self.precision)
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         formatted = self.resolved.text_format.queries(texts)
-        if len(formatted) == 1 and self.single_query is not None:
-            return self.single_query.encode(formatted[0])[None, :]
+        if len(formatted) == 1 and self.plain_bert is not None:
+            return self.plain_bert.encode(formatted[0])[None, :]
         return self._encode(formatted, None, "query")
 
 

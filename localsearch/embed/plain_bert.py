@@ -1,41 +1,50 @@
-"""One search query through a BERT encoder by hand: encode()'s vector in about half the time.
+"""Plain BERT encoders (MiniLM, BGE, E5) run by hand on a CPU: encode()'s vectors, faster.
 
-SentenceTransformer.encode is built for batches. For one query of a dozen tokens its general
-path costs more than the arithmetic: under bf16 autocast every weight is cast again on each
-call, oneDNN reorders every weight matrix into its blocked layout on each call, and the
-Transformers forward builds masks and dispatches per layer. Here the weights are cast to the
-encoder's precision once, query/key/value are fused into one matrix, each matrix is packed for
-oneDNN once, and the layers run as a dozen plain tensor operations with no padding and no mask.
+SentenceTransformer.encode is built for general batches. Under bf16 autocast every weight is
+cast again on each call, oneDNN reorders every weight matrix into its blocked layout on each
+call, the Transformers forward builds masks and dispatches per layer, and a batch is padded to
+its longest text. Here the weights are cast to the encoder's precision once, query/key/value
+are fused into one matrix, each matrix is packed for oneDNN once, and the layers run as a dozen
+plain tensor operations with no mask:
+- one text (a search query) runs unpadded;
+- many texts (indexing) run packed: their tokens end to end in one matrix, so the linear layers
+  skip the ~9% of padding a length-sorted batch of chunks carries, and attention runs text by
+  text, which on a CPU is also faster than one masked attention over the padded batch.
 The operations and their precision follow what encode() does under autocast (linear layers in
-the encoder's precision, residuals and layer norms in fp32), so the vector is the same: fp32
-to ~1e-7, bf16 to cosine >= 0.9999 (tests/test_single_query.py).
+the encoder's precision, residuals, softmax and layer norms in fp32), so the vectors are the
+same: fp32 to ~1e-6, bf16 to cosine >= 0.9999 (tests/test_plain_bert.py).
 
-Measured on the 2-core dev machine (CPU time per query, one thread, SciFact queries of ~20
-tokens, bf16; benchmarks/query_latency.py): encode() 10.9 ms, this path 4.4 ms.
+Measured on the 2-core dev machine (benchmarks/query_latency.py, benchmarks/index_speed.py):
+one ~20-token SciFact query 10.9 ms of CPU through encode(), 4.4 ms here; docs chunks (~200
+tokens) 27-30 chunks per CPU second through encode(), 42 here (one thread, bf16).
 
-Only plain BERT models (MiniLM, BGE, E5) with mean or CLS pooling on a CPU take this path;
-for anything else `single_query_encoder` returns None and encode() is used. The weights are
-copied when the path is built, so a model changed in place afterwards needs a new encoder
-(localsearch loads models once per process and trains copies, never the loaded one).
+Only plain BERT models with mean or CLS pooling on a CPU take this path; for anything else
+`plain_bert_encoder` returns None and encode() is used. The weights are copied when the path is
+built, so a model changed in place afterwards needs a new encoder (localsearch loads models
+once per process and trains copies, never the loaded one).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 PRECISIONS = ("fp32", "bf16")
+# Up to this many tokens SDPA's fused kernel is the faster attention for a text; past it, two
+# matrix products around an fp32 softmax are (SDPA's CPU kernel tiles for long sequences).
+SHORT_TEXT_TOKENS = 64
 POOLINGS = ("mean", "cls")
 
 
-def single_query_encoder(model: Any, precision: str) -> SingleQueryEncoder | None:
+def plain_bert_encoder(model: Any, precision: str) -> PlainBertEncoder | None:
     """The hand-written path for `model` (a loaded SentenceTransformer), or None if it has
     modules, an architecture or a device this path does not reproduce exactly."""
     pooling = _supported_pooling(model, precision)
     if pooling is None:
         return None
-    return SingleQueryEncoder(model, precision, pooling)
+    return PlainBertEncoder(model, precision, pooling)
 
 
 def _supported_pooling(model: Any, precision: str) -> str | None:
@@ -68,8 +77,8 @@ def _supported_pooling(model: Any, precision: str) -> str | None:
     return str(pooling)
 
 
-class SingleQueryEncoder:
-    """A BERT forward pass for one unpadded text, with weights cast and packed once."""
+class PlainBertEncoder:
+    """BERT forward passes over unpadded texts, with weights cast and packed once."""
 
     def __init__(self, model: Any, precision: str, pooling: str) -> None:
         import torch
@@ -150,36 +159,84 @@ class SingleQueryEncoder:
         return F.linear(inputs, weight, bias)
 
     def encode(self, text: str) -> np.ndarray:
-        """The normalised vector of `text` (prefixes already applied), as encode() gives it."""
+        """The normalised vector of one text (prefixes already applied)."""
         import torch
-        import torch.nn.functional as F
 
         with torch.inference_mode():
             # The model's own tokenisation (lower-casing, truncation at max_seq_length).
             token_ids = self._tokenize([text])["input_ids"][0]
             count = int(token_ids.shape[0])
-            hidden = (
-                self.word_embeddings[token_ids]
-                + self.position_embeddings[:count]
-                + self.token_type_embedding
-            )
-            hidden = _layer_norm(hidden, self.embedding_norm)
-            head_size = hidden.shape[-1] // self.heads
-            for layer in self.layers:
-                qkv = self._linear(hidden.to(self.dtype), layer["qkv"])
-                query, key, value = qkv.view(count, 3, self.heads, head_size).permute(1, 2, 0, 3)
-                attended = F.scaled_dot_product_attention(
-                    query.unsqueeze(0), key.unsqueeze(0), value.unsqueeze(0)
-                )
-                attended = attended[0].transpose(0, 1).reshape(count, -1)
-                attended = self._linear(attended, layer["attention_out"]).float()
-                hidden = _layer_norm(attended + hidden, layer["attention_norm"])
-                middle = F.gelu(self._linear(hidden.to(self.dtype), layer["intermediate"]))
-                output = self._linear(middle, layer["output"]).float()
-                hidden = _layer_norm(output + hidden, layer["output_norm"])
-            pooled = hidden[0] if self.pooling == "cls" else hidden.mean(dim=0)
-            pooled = F.normalize(pooled, dim=0)
-        return pooled.numpy().astype(np.float32, copy=False)
+            hidden = self._embed(token_ids, self.position_embeddings[:count])
+            return self._pooled(self._layers(hidden, [(0, count)]), [(0, count)])[0]
+
+    def encode_many(self, texts: Sequence[str]) -> np.ndarray:
+        """Normalised vectors of `texts` in one packed pass: best with texts of similar length
+        (a caller sorts them), since a pass holds all their tokens at once."""
+        import torch
+
+        with torch.inference_mode():
+            tokens = self._tokenize(list(texts))
+            kept = tokens["attention_mask"].bool()
+            lengths = kept.sum(dim=1).tolist()
+            positions = torch.cat([torch.arange(n) for n in lengths])
+            hidden = self._embed(tokens["input_ids"][kept], self.position_embeddings[positions])
+            ends = np.cumsum(lengths).tolist()
+            spans = list(zip([0, *ends[:-1]], ends, strict=True))
+            return self._pooled(self._layers(hidden, spans), spans)
+
+    def _embed(self, token_ids: Any, positions: Any) -> Any:
+        hidden = self.word_embeddings[token_ids] + positions + self.token_type_embedding
+        return _layer_norm(hidden, self.embedding_norm)
+
+    def _layers(self, hidden: Any, spans: list[tuple[int, int]]) -> Any:
+        import torch.nn.functional as F
+
+        for layer in self.layers:
+            qkv = self._linear(hidden.to(self.dtype), layer["qkv"])
+            attended = self._attend(qkv, spans)
+            attended = self._linear(attended, layer["attention_out"]).float()
+            hidden = _layer_norm(attended + hidden, layer["attention_norm"])
+            middle = F.gelu(self._linear(hidden.to(self.dtype), layer["intermediate"]))
+            output = self._linear(middle, layer["output"]).float()
+            hidden = _layer_norm(output + hidden, layer["output_norm"])
+        return hidden
+
+    def _pooled(self, hidden: Any, spans: list[tuple[int, int]]) -> np.ndarray:
+        import torch
+        import torch.nn.functional as F
+
+        if self.pooling == "cls":
+            pooled = hidden[[start for start, _ in spans]]
+        elif len(spans) == 1:
+            pooled = hidden.mean(dim=0, keepdim=True)
+        else:
+            pooled = torch.stack([hidden[start:end].mean(dim=0) for start, end in spans])
+        return F.normalize(pooled, dim=1).numpy().astype(np.float32, copy=False)
+
+    def _attend(self, qkv: Any, spans: list[tuple[int, int]]) -> Any:
+        """Self-attention within each span of the packed (tokens x 3*hidden) projections."""
+        import torch
+
+        count, width = qkv.shape
+        by_head = qkv.view(count, 3, self.heads, width // 3 // self.heads).permute(1, 2, 0, 3)
+        if len(spans) == 1:
+            attended = _attention(*by_head)
+        else:
+            attended = torch.empty_like(by_head[0])
+            for start, end in spans:
+                attended[:, start:end] = _attention(*by_head[:, :, start:end])
+        return attended.transpose(0, 1).reshape(count, -1)
+
+
+def _attention(query: Any, key: Any, value: Any) -> Any:
+    """Attention of one text, (heads x tokens x head size) each."""
+    import torch
+    import torch.nn.functional as F
+
+    if query.shape[1] <= SHORT_TEXT_TOKENS:
+        return F.scaled_dot_product_attention(query, key, value)
+    scores = torch.matmul(query, key.transpose(-1, -2)).float() * query.shape[-1] ** -0.5
+    return torch.matmul(torch.softmax(scores, dim=-1).to(value.dtype), value)
 
 
 def _norm(layer_norm: Any) -> tuple[Any, Any, float]:

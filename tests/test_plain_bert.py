@@ -1,0 +1,79 @@
+"""Texts through the hand-run BERT path give the vectors SentenceTransformer.encode gives."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from localsearch.config import load_settings
+from localsearch.embed.plain_bert import plain_bert_encoder
+from localsearch.embed.sentence_transformer import SentenceTransformerEncoder, load_encoder
+
+QUERIES = [
+    "tidal power",
+    "How do I configure the TLS certificate for my reverse proxy?",
+    "0-dimensional biomaterials show inductive properties.",
+    "Ünïcödé, emoji 🚀 and punctuation!?",
+    "word " * 400,  # past max_seq_length: truncated as encode() truncates
+]
+# Passages of very different lengths, so a packed pass holds short and long texts together.
+PASSAGES = [
+    *QUERIES,
+    "",
+    "Docutils parses reStructuredText. " * 12,
+    "A directive is an explicit markup construct: its name, arguments, options and content. " * 4,
+]
+
+
+@pytest.fixture(scope="module")
+def bundled() -> SentenceTransformerEncoder:
+    encoder = load_encoder("all-MiniLM-L6-v2", load_settings().models_dir)
+    assert isinstance(encoder, SentenceTransformerEncoder)
+    return encoder
+
+
+def encode_reference(encoder: SentenceTransformerEncoder, texts: list[str]) -> np.ndarray:
+    import torch
+
+    with torch.inference_mode():
+        return encoder.model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+
+
+def test_one_query_matches_the_batch_path(bundled: SentenceTransformerEncoder) -> None:
+    assert bundled.plain_bert is not None
+    alone = np.stack([bundled.encode_queries([query])[0] for query in QUERIES])
+    batched = bundled.encode_queries(QUERIES)
+    assert alone.dtype == np.float32
+    assert np.allclose(np.linalg.norm(alone, axis=1), 1.0, atol=1e-5)
+    assert float((alone * batched).sum(axis=1).min()) >= 0.9999
+
+
+def test_fp32_equals_encode_one_text_and_packed(bundled: SentenceTransformerEncoder) -> None:
+    fp32 = plain_bert_encoder(bundled.model, "fp32")
+    assert fp32 is not None
+    expected = encode_reference(bundled, PASSAGES)
+    alone = np.stack([fp32.encode(text) for text in PASSAGES])
+    packed = fp32.encode_many(PASSAGES)
+    assert float(np.abs(alone - expected).max()) < 1e-5
+    assert float(np.abs(packed - expected).max()) < 1e-5
+
+
+def test_passages_keep_their_order_through_length_sorted_passes(
+    bundled: SentenceTransformerEncoder,
+) -> None:
+    import torch
+
+    # Batches of three over eight texts of mixed lengths: sorting must not mix up the rows.
+    original = bundled.batch_size
+    bundled.batch_size = 3
+    try:
+        found = bundled.encode_passages(PASSAGES)
+    finally:
+        bundled.batch_size = original
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bundled.precision == "bf16"):
+        expected = encode_reference(bundled, PASSAGES)
+    assert float((found * expected).sum(axis=1).min()) >= 0.9999
+
+
+def test_other_precisions_use_encode(bundled: SentenceTransformerEncoder) -> None:
+    assert plain_bert_encoder(bundled.model, "fp16") is None
