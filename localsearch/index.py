@@ -9,7 +9,6 @@ is what searches see; the next run picks up the rest, text or vectors.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from collections import deque
@@ -31,6 +30,8 @@ from localsearch.errors import (
     UsageError,
 )
 from localsearch.ingest.chunk import MAX_DOCUMENT_CHARS, limit_document
+from localsearch.ingest.regular_file import os_error_reason
+from localsearch.ingest.sources import Expansion, SourceDocument, file_source, stored_members
 from localsearch.ingest.types import Chunk, ExtractedDocument, FoundFile, SkippedFile
 from localsearch.language.model_choice import model_for_new_index
 from localsearch.lexical import LexicalIndex
@@ -41,29 +42,6 @@ from localsearch.store.paths import display_path
 
 BATCH_CHUNKS = 256  # chunks per commit: small enough that an interruption loses little
 BATCH_DOCUMENTS = 200
-
-
-@dataclass
-class SourceDocument:
-    """A document to bring in, from a file or from a dataset record."""
-
-    path: str
-    size: int
-    mtime_ns: int
-    content_hash: Callable[[], str]
-    extract: Callable[[], ExtractedDocument]
-    # Set for a container (archive, e-mail): its own document plus members to index after it.
-    expand: Callable[[], Expansion] | None = None
-
-
-@dataclass
-class Expansion:
-    """A container opened: its document, its members as sources, refusals, and a cleanup."""
-
-    document: ExtractedDocument
-    members: list[SourceDocument]
-    skipped: list[tuple[str, str]]
-    close: Callable[[], None]
 
 
 @dataclass
@@ -122,78 +100,6 @@ class _Pending:
     existing_id: int | None
 
 
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def file_source(
-    found: FoundFile,
-    extract: Callable[[Path], ExtractedDocument],
-    max_member_bytes: int | None = None,
-) -> SourceDocument:
-    from localsearch.ingest.containers import is_container
-    from localsearch.ingest.regular_file import read_regular_file
-
-    source = SourceDocument(
-        path=str(found.path),
-        size=found.size,
-        mtime_ns=found.mtime_ns,
-        content_hash=lambda: sha256_bytes(read_regular_file(found.path)),
-        extract=lambda: extract(found.path),
-    )
-    if is_container(found.path):
-        source.expand = lambda: expand_container(source, found.path, extract, max_member_bytes)
-    return source
-
-
-def expand_container(
-    source: SourceDocument,
-    path: Path,
-    extract: Callable[[Path], ExtractedDocument],
-    max_member_bytes: int | None = None,
-) -> Expansion:
-    """Unpack an archive or message; its members become sources named "container › member"."""
-    from localsearch.ingest.containers import UnpackLimits, member_path, unpack
-    from localsearch.ingest.extract import ExtractionError
-
-    limits = UnpackLimits(max_member_bytes=max_member_bytes or UnpackLimits.max_member_bytes)
-    try:
-        unpacked = unpack(path, limits)
-    except (ExtractionError, OSError):
-        raise
-    except Exception as exc:  # noqa: BLE001 - archive and mail parsers raise all sorts
-        raise ExtractionError(f"unreadable {path.suffix.lstrip('.')} file: {exc}") from exc
-
-    def member(
-        name: str, file: Path, size: int, document: ExtractedDocument | None
-    ) -> SourceDocument:
-        return SourceDocument(
-            path=member_path(source.path, name),
-            size=size,
-            mtime_ns=source.mtime_ns,
-            content_hash=lambda: sha256_bytes(file.read_bytes()),
-            extract=(lambda: document) if document is not None else (lambda: extract(file)),
-        )
-
-    return Expansion(
-        document=unpacked.document,
-        members=[member(m.name, m.path, m.size, m.document) for m in unpacked.members],
-        skipped=[(member_path(source.path, name), reason) for name, reason in unpacked.skipped],
-        close=unpacked.close,
-    )
-
-
-def _stored_members(stored: dict[str, Any]) -> dict[str, list[str]]:
-    """Stored container path -> the stored paths of its members (nested ones included)."""
-    from localsearch.ingest.containers import MEMBER_SEPARATOR
-
-    members: dict[str, list[str]] = {}
-    for path in stored:
-        if MEMBER_SEPARATOR in path:
-            members.setdefault(path.split(MEMBER_SEPARATOR, 1)[0], []).append(path)
-    return members
-
-
 def normalised(path: Path | str) -> Path:
     """Absolute with `..` folded, but symlinks kept: the user's view of the path."""
     return Path(os.path.abspath(Path(path).expanduser()))
@@ -201,20 +107,6 @@ def normalised(path: Path | str) -> Path:
 
 def _within(child: Path, parent: Path) -> bool:
     return child == parent or parent in child.parents
-
-
-def _skip_reason(exc: Exception) -> str:
-    from localsearch.ingest.regular_file import NotRegularFileError
-
-    if isinstance(exc, PermissionError):
-        return "permission denied"
-    if isinstance(exc, FileNotFoundError):
-        return "deleted while indexing"
-    if isinstance(exc, NotRegularFileError):
-        return "not a regular file"
-    if isinstance(exc, OSError):
-        return f"cannot read file: {exc.strerror or type(exc).__name__}"
-    return str(exc) or type(exc).__name__
 
 
 class Index:
@@ -280,9 +172,7 @@ class Index:
     def existing_space(self, model: str | None, reembed: bool) -> EmbeddingSpace | None:
         """The space this run's vectors go into if it exists already, checked against the
         model's name and files without loading the model (the text is indexed before it)."""
-        store = self.store
-        active = store.active_space()
-        wanted = model or (active.model if active else self.settings.model)
+        active, wanted = self._active_and_wanted(model)
         if active and not reembed:
             if wanted != active.model:
                 raise ModelMismatchError(
@@ -296,7 +186,7 @@ class Index:
                 )
             return active
         fingerprint = self.encoder(wanted).fingerprint
-        for space in store.spaces():
+        for space in self.store.spaces():
             # A re-embed that was interrupted left a partial space: carry on filling it.
             if (
                 (active is None or space.id != active.id)
@@ -308,25 +198,30 @@ class Index:
 
     def space_for_writing(self, model: str | None, reembed: bool) -> tuple[EmbeddingSpace, Encoder]:
         """The space new vectors go into; with reembed, a fresh one, made active at the end."""
-        store = self.store
         space = self.existing_space(model, reembed)
-        active = store.active_space()
-        wanted = model or (active.model if active else self.settings.model)
-        encoder = self.encoder(space.model if space else wanted)
         if space is not None:
+            encoder = self.encoder(space.model)
             if encoder.dimension != space.dimension:
                 raise ModelMismatchError(
                     f"the files of model {space.model!r} changed since the index was built",
                     "run `localsearch index --reembed`",
                 )
             return space, encoder
-        with store.transaction():
-            space = store.create_space(
+        active, wanted = self._active_and_wanted(model)
+        encoder = self.encoder(wanted)
+        with self.store.transaction():
+            space = self.store.create_space(
                 wanted, encoder.location, encoder.dimension, encoder.fingerprint
             )
             if active is None:
-                store.activate_space(space)
+                self.store.activate_space(space)
         return space, encoder
+
+    def _active_and_wanted(self, model: str | None) -> tuple[EmbeddingSpace | None, str]:
+        """The active space, and the model vectors are for: the one asked for, else the
+        active space's, else the configured one."""
+        active = self.store.active_space()
+        return active, model or (active.model if active else self.settings.model)
 
     # -- lexical ------------------------------------------------------------------------------
 
@@ -548,7 +443,7 @@ class Index:
             new_skips.clear()
 
         # Members of containers follow their container; those of an unchanged one stay as stored.
-        members_of = _stored_members(stored)
+        members_of = stored_members(stored)
         queue: deque[SourceDocument] = deque()
         opened: list[Expansion] = []
         remaining = iter(sources)
@@ -589,7 +484,11 @@ class Index:
                     else:
                         document = source.extract()
                 except (extraction_error, OSError) as exc:
-                    reason = _skip_reason(exc)
+                    reason = (
+                        os_error_reason(exc)
+                        if isinstance(exc, OSError)
+                        else str(exc) or type(exc).__name__
+                    )
                     new_skips.append((source.path, reason))
                     report.skipped.append((key, reason))
                     seen.discard(key)

@@ -93,7 +93,7 @@ def document_path(corpus_path: Path, doc_id: str) -> str:
 
 
 def _record_source(corpus_path: Path, record: CorpusRecord) -> Any:
-    from localsearch.index import SourceDocument
+    from localsearch.ingest.sources import SourceDocument
     from localsearch.ingest.types import ExtractedDocument, Section
 
     body = f"{record.title}\n{record.text}".encode("utf-8", "surrogatepass")

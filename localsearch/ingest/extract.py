@@ -15,7 +15,7 @@ from pathlib import Path
 from charset_normalizer import from_bytes
 
 from localsearch.ingest.extract_encoding import guess_encoding
-from localsearch.ingest.regular_file import NotRegularFileError, read_regular_file
+from localsearch.ingest.regular_file import os_error_reason, read_regular_file
 from localsearch.ingest.types import ExtractedDocument, Section
 
 
@@ -369,15 +369,3 @@ def shorten(text: str, limit: int = 100) -> str:
     """Collapse whitespace and cut at `limit` characters with an ellipsis."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def os_error_reason(exc: OSError) -> str:
-    if isinstance(exc, PermissionError):
-        return "permission denied"
-    if isinstance(exc, FileNotFoundError):
-        return "deleted while indexing"
-    if isinstance(exc, IsADirectoryError):
-        return "is a directory"
-    if isinstance(exc, NotRegularFileError):
-        return "not a regular file"
-    return f"cannot read file: {exc.strerror or type(exc).__name__}"

@@ -151,8 +151,8 @@ def read_frame(stream: IO[bytes]) -> Any:
 
 def serve() -> None:
     """The child: cap memory, then answer one path at a time until stdin closes."""
-    from localsearch.ingest.extract import os_error_reason
     from localsearch.ingest.extract_pdf import extract_pdf
+    from localsearch.ingest.regular_file import os_error_reason
 
     _cap_address_space(int(sys.argv[1]))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle

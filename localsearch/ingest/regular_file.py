@@ -45,3 +45,16 @@ def open_regular_file(path: Path) -> BinaryIO:
 def read_regular_file(path: Path) -> bytes:
     with open_regular_file(path) as handle:
         return handle.read()
+
+
+def os_error_reason(exc: OSError) -> str:
+    """Why a file could not be read, in the words the skipped list shows."""
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    if isinstance(exc, FileNotFoundError):
+        return "deleted while indexing"
+    if isinstance(exc, IsADirectoryError):
+        return "is a directory"
+    if isinstance(exc, NotRegularFileError):
+        return "not a regular file"
+    return f"cannot read file: {exc.strerror or type(exc).__name__}"
