@@ -172,13 +172,14 @@ def log_searches(settings, count: int) -> list[str]:
 @pytest.mark.slow
 def test_adapt_trains_on_the_log_and_judges_on_held_out_searches(home_settings, monkeypatch):
     from localsearch.adapt import pipeline as pipeline_module
+    from localsearch.adapt import training_plan
 
     settings = home_settings
     queries = log_searches(settings, 48)
     assert len(set(queries)) == 48
     judged: list[str] = []
     trained: list[str] = []
-    real_gate, real_train = pipeline_module.run_gate, pipeline_module.train_query_tower
+    real_gate, real_train = pipeline_module.run_gate, training_plan.train_query_tower
 
     def recording_gate(held_out, **kwargs):
         judged.extend(text for text, _ in held_out)
@@ -189,7 +190,7 @@ def test_adapt_trains_on_the_log_and_judges_on_held_out_searches(home_settings, 
         return real_train(location, pairs, *args, **kwargs)
 
     monkeypatch.setattr(pipeline_module, "run_gate", recording_gate)
-    monkeypatch.setattr(pipeline_module, "train_query_tower", recording_train)
+    monkeypatch.setattr(training_plan, "train_query_tower", recording_train)
     result = adapt(settings, AdaptOptions(**FAST))
 
     assert result.query_side  # the default once the log has opened results
@@ -231,7 +232,7 @@ def test_adapt_trains_with_the_models_prefixes(home_settings, monkeypatch, query
     from dataclasses import replace
 
     from localsearch import catalog
-    from localsearch.adapt import pipeline as pipeline_module
+    from localsearch.adapt import training_plan
 
     settings = home_settings
     log_searches(settings, 6)
@@ -252,8 +253,8 @@ def test_adapt_trains_with_the_models_prefixes(home_settings, monkeypatch, query
         seen.extend((e.query, e.positive) for e in examples)
         raise TrainingInputs
 
-    monkeypatch.setattr(pipeline_module, "train_query_tower", record_tower)
-    monkeypatch.setattr(pipeline_module, "train_bi_encoder", record_whole)
+    monkeypatch.setattr(training_plan, "train_query_tower", record_tower)
+    monkeypatch.setattr(training_plan, "train_bi_encoder", record_whole)
     with pytest.raises(TrainingInputs):
         adapt(settings, AdaptOptions(query_side=query_side, **FAST))
     assert seen

@@ -21,7 +21,7 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,21 +35,22 @@ from localsearch.adapt.from_history import (
     synthetic_weight,
 )
 from localsearch.adapt.gate import GateResult, gate_chunks, run_gate
-from localsearch.adapt.negatives import CorpusView, MinedQuery, MiningOptions, mine_hard_negatives
-from localsearch.adapt.queries import KINDS, training_passage
-from localsearch.adapt.query_tower import QueryPair, QueryTowerOptions, train_query_tower
+from localsearch.adapt.negatives import CorpusView, MiningOptions, mine_hard_negatives
+from localsearch.adapt.options import AdaptOptions
+from localsearch.adapt.queries import training_passage
+from localsearch.adapt.query_tower import QueryPair
 from localsearch.adapt.synthetic import MODEL_FREE, SyntheticQueries, SyntheticQuery
 from localsearch.adapt.train import (
     TrainingExample,
-    TrainingOptions,
     TrainingReport,
     quiet_model_libraries,
     require_training_dependencies,
     train_bi_encoder,
-    training_device,
 )
+from localsearch.adapt.training_examples import load_reranker, passage_text, training_examples
+from localsearch.adapt.training_plan import learning_rate, train_query_side, train_whole_model
 from localsearch.config import Settings
-from localsearch.embed.encoder import Encoder, format_passage
+from localsearch.embed.encoder import Encoder
 from localsearch.embed_backlog import require_all_embedded
 from localsearch.errors import NoIndexError, UsageError
 from localsearch.progress import ProgressCallback, ProgressEvent, ignore_progress
@@ -57,53 +58,10 @@ from localsearch.store import EmbeddingSpace, Store
 from localsearch.store.adapt_queries import (
     model_history,
 )
-from localsearch.store.database import ChunkRow
 
 STAGES = ("generate", "mine", "train", "evaluate", "reembed")
 MIN_DOCUMENTS = 3
-# Training on a CPU stops after this many minutes unless told otherwise, so that adapt on a
-# laptop finishes in about a quarter of an hour whatever the corpus size.
-DEFAULT_CPU_TRAINING_MINUTES = 8.0
-# Two passes over the narrowed pairs measured best on SciFact; one for everything else.
-NARROWED_EPOCHS = 2.0
-# The query tower (see query_tower.py): measured on the SciFact train split (README).
-QUERY_SIDE_EPOCHS = 8.0
-QUERY_SIDE_LEARNING_RATE = 5e-5
-WHOLE_MODEL_LEARNING_RATE = 2e-5
 FROM_HISTORY = "your searches"  # the generator's name when no synthetic queries are made
-
-
-@dataclass(frozen=True)
-class AdaptOptions:
-    """What `localsearch adapt` can be told; every field has a default that works."""
-
-    generator: str | None = None  # None: a pulled generator if present, else the model-free one
-    max_passages: int | None = None  # chunks to make queries for (all by default)
-    queries_per_passage: int = 3  # for a seq2seq generator
-    query_kinds: Sequence[str] = KINDS  # for the model-free generator
-    reranker: str | None = None  # cross-encoder for false-negative filtering
-    pairs_file: Path | None = None  # user-supplied (query, positive[, negative]) rows
-    base: str | None = None  # model to fine-tune; default: what the active model was made from
-    name: str | None = None  # the new model's name; default BASE-adapted-N
-    epochs: float | None = None  # None: 2 over pairs narrowed to BM25's misses, else 1
-    batch_size: int = 64
-    learning_rate: float | None = None  # None: 2e-5 for the whole model, 5e-5 query side
-    max_steps: int | None = None
-    time_budget_minutes: float | None = None  # training; default 8 on a CPU, none elsewhere
-    max_seq_length: int = 128
-    cached_loss: bool = False
-    negatives_per_query: int = 0
-    require_round_trip: bool = False  # train only on queries whose passage the index finds
-    held_out_fraction: float = 0.1
-    max_held_out_queries: int = 1000
-    gate_corpus_limit: int = 20_000  # chunks the gate ranks; a bigger index is sampled
-    device: str | None = None  # default: the settings' device
-    seed: int = 13
-    wait_seconds: float = 0.0
-    # Train only the query tower against the stored corpus vectors (no re-embedding).
-    # None: do so when the search log has pairs to learn from, else fine-tune the whole model.
-    query_side: bool | None = None
-    use_history: bool = True  # learn from, and judge on, the logged searches
 
 
 @dataclass
@@ -268,18 +226,12 @@ class _Run:
             base_location = resolved_base.location
         self.text_format = resolved_base.text_format  # E5's "query: " and "passage: ", say
         self.multilingual = resolved_base.multilingual
-        options = self.options
         self.synthetic = SyntheticQueries(
             self.store,
             self.settings,
             self.chunks,
-            generator=options.generator,
-            max_passages=options.max_passages,
-            queries_per_passage=options.queries_per_passage,
-            query_kinds=options.query_kinds,
-            held_out_fraction=options.held_out_fraction,
+            self.options,
             device=self.device,
-            seed=options.seed,
             progress=self.progress,
             timed=self._timed,
         )
@@ -331,10 +283,7 @@ class _Run:
         staging = adapted_root(self.settings.models_dir) / f".{name}"
         staging.mkdir(parents=True, exist_ok=True)
         try:
-            if self.query_side:
-                training = self.train_query_side(base_location, tower_pairs, staging)
-            else:
-                training = self.train(base_location, examples, staging)
+            training = self.train(base_location, tower_pairs, examples, staging)
             gate, gate_vectors = self.evaluate(judge, staging, real=history.judges)
             card = self.card(
                 name, base, base_location, generator, queries, judge, pair_count, training, gate
@@ -439,7 +388,7 @@ class _Run:
         """Logged pairs for full fine-tuning; once there are some, at most as many synthetic
         pairs as logged ones, so that what the user really asked counts."""
         real = [
-            TrainingExample(pair.query, self.passage(self.chunks[chunk_id]))
+            TrainingExample(pair.query, passage_text(self.chunks[chunk_id]))
             for pair in history.training
             for chunk_id in pair.positives
             if chunk_id in self.chunks
@@ -450,38 +399,7 @@ class _Run:
             synthetic = rng.sample(synthetic, min(len(synthetic), len(real)))
         return real + synthetic
 
-    def training_budget_seconds(self) -> float | None:
-        minutes = self.options.time_budget_minutes
-        if minutes is None and training_device(self.device) == "cpu":
-            minutes = DEFAULT_CPU_TRAINING_MINUTES
-        return None if minutes is None else minutes * 60
-
-    def train_query_side(
-        self, base_location: str, pairs: Sequence[QueryPair], output: Path
-    ) -> TrainingReport:
-        started = time.monotonic()
-        options = self.options
-        prefix = self.text_format.query_prefix
-        report = train_query_tower(
-            base_location,
-            [replace(pair, query=prefix + pair.query) for pair in pairs],
-            self.training_corpus,
-            output,
-            QueryTowerOptions(
-                epochs=options.epochs or QUERY_SIDE_EPOCHS,
-                learning_rate=options.learning_rate or QUERY_SIDE_LEARNING_RATE,
-                batch_size=options.batch_size,
-                max_steps=options.max_steps,
-                time_budget_s=self.training_budget_seconds(),
-                device=self.device,
-                seed=options.seed,
-            ),
-            self.progress,
-        )
-        self._timed("train", started)
-        return report
-
-    # -- generate -----------------------------------------------------------------------------
+    # -- mine ---------------------------------------------------------------------------------
 
     def corpus_view(self, space: EmbeddingSpace, only: set[int] | None = None) -> CorpusView:
         ids, matrix = self.store.vector_matrix(space)
@@ -508,7 +426,11 @@ class _Run:
             return [TrainingExample(q.text, training_passage(q.chunk, q.kind)) for q in queries]
         corpus = self.corpus_view(self.active)
         encoder = self.current_encoder()
-        reranker = self.load_reranker() if options.reranker else None
+        reranker = (
+            load_reranker(options.reranker, self.settings.models_dir, self.device)
+            if options.reranker
+            else None
+        )
         mined = mine_hard_negatives(
             [(q.text, q.chunk.id) for q in queries],
             corpus=corpus,
@@ -517,91 +439,47 @@ class _Run:
             excluded_documents=held_out_docs,
             options=MiningOptions(negatives_per_query=options.negatives_per_query),
             reranker=reranker,
-            passage_text=lambda cid: self.passage(self.chunks[cid]),
+            passage_text=lambda cid: passage_text(self.chunks[cid]),
             progress=self.progress,
         )
-        examples = self.examples_from(queries, mined, held_out_docs)
+        examples = training_examples(queries, mined, self.chunks, held_out_docs, options)
         self._timed("mine", started)
         return examples
-
-    def examples_from(
-        self,
-        queries: Sequence[SyntheticQuery],
-        mined: Sequence[MinedQuery],
-        held_out_docs: set[int],
-    ) -> list[TrainingExample]:
-        options = self.options
-        rng = random.Random(options.seed)
-        pool = [c for c in self.chunks.values() if c.document_id not in held_out_docs]
-        examples = []
-        for query, found in zip(queries, mined, strict=True):
-            if options.require_round_trip and found.positive_rank is None:
-                continue
-            positive = training_passage(query.chunk, query.kind)
-            if options.negatives_per_query <= 0:
-                examples.append(TrainingExample(query.text, positive))
-                continue
-            if found.negatives:
-                negative = self.chunks[found.negatives[0]]
-            else:  # every row needs a negative column; a random passage will do
-                negative = rng.choice(pool)
-                while negative.document_id == query.chunk.document_id and len(pool) > 1:
-                    negative = rng.choice(pool)
-            examples.append(TrainingExample(query.text, positive, self.passage(negative)))
-        return examples
-
-    def load_reranker(self) -> Any:
-        from localsearch.catalog import ensure_offline, resolve_model
-
-        ensure_offline()
-        location = resolve_model(self.options.reranker or "", self.settings.models_dir).location
-        from sentence_transformers import CrossEncoder
-
-        from localsearch.embed.sentence_transformer import pick_device
-
-        return CrossEncoder(location, device=pick_device(self.device), local_files_only=True)
-
-    @staticmethod
-    def passage(chunk: ChunkRow) -> str:
-        return format_passage(chunk.title, chunk.heading, chunk.text)
 
     # -- train --------------------------------------------------------------------------------
 
     def train(
-        self, base_location: str, examples: Sequence[TrainingExample], output: Path
+        self,
+        base_location: str,
+        tower_pairs: Sequence[QueryPair],
+        examples: Sequence[TrainingExample],
+        output: Path,
     ) -> TrainingReport:
         started = time.monotonic()
-        options = self.options
-        training_options = TrainingOptions(
-            epochs=options.epochs or (NARROWED_EPOCHS if self.synthetic.narrowed else 1.0),
-            batch_size=options.batch_size,
-            learning_rate=options.learning_rate or WHOLE_MODEL_LEARNING_RATE,
-            max_steps=options.max_steps,
-            time_budget_s=self.training_budget_seconds(),
-            max_seq_length=options.max_seq_length,
-            cached=options.cached_loss,
-            device=self.device,
-            seed=options.seed,
-        )
-        examples = [self.formatted(example) for example in examples]
-        distributed.share_training_job(
-            distributed.TrainingJob(base_location, examples, training_options)
-        )
-        report = train_bi_encoder(base_location, examples, output, training_options, self.progress)
+        if self.query_side:
+            report = train_query_side(
+                base_location,
+                tower_pairs,
+                self.training_corpus,
+                output,
+                self.options,
+                device=self.device,
+                text_format=self.text_format,
+                progress=self.progress,
+            )
+        else:
+            report = train_whole_model(
+                base_location,
+                examples,
+                output,
+                self.options,
+                device=self.device,
+                narrowed=self.synthetic.narrowed,
+                text_format=self.text_format,
+                progress=self.progress,
+            )
         self._timed("train", started)
         return report
-
-    def formatted(self, example: TrainingExample) -> TrainingExample:
-        """The pair as the model reads it at search and index time (prefixes included)."""
-        query_prefix, passage_prefix = (
-            self.text_format.query_prefix,
-            self.text_format.passage_prefix,
-        )
-        return TrainingExample(
-            query_prefix + example.query,
-            passage_prefix + example.positive,
-            None if example.negative is None else passage_prefix + example.negative,
-        )
 
     # -- evaluate -----------------------------------------------------------------------------
 
@@ -629,12 +507,12 @@ class _Run:
             batch_size=self.settings.embed_batch_size,
         )
         ids = [int(i) for i in current.chunk_ids]
-        if self.query_side:
-            self.progress(ProgressEvent("evaluate", 0, len(held_out), "encoding held-out queries"))
-            gate = run_gate(
+
+        def gate_against(candidate: CorpusView) -> GateResult:
+            return run_gate(
                 held_out,
                 current_corpus=current,
-                candidate_corpus=current,
+                candidate_corpus=candidate,
                 encode_current=self.current_encoder().encode_queries,
                 encode_candidate=candidate_encoder.encode_queries,
                 lexical_search=self.index.lexical.search,
@@ -642,10 +520,14 @@ class _Run:
                 real=real,
                 multilingual=self.multilingual,
             )
+
+        if self.query_side:
+            self.progress(ProgressEvent("evaluate", 0, len(held_out), "encoding held-out queries"))
+            gate = gate_against(current)
             self.progress(ProgressEvent("evaluate", len(held_out), len(held_out)))
             self._timed("evaluate", started)
             return gate, {}
-        texts = [self.passage(self.chunks[i]) for i in ids]
+        texts = [passage_text(self.chunks[i]) for i in ids]
         total = len(texts)
         done = 0
 
@@ -656,18 +538,7 @@ class _Run:
 
         self.progress(ProgressEvent("evaluate", 0, total, "embedding with the new model"))
         vectors = candidate_encoder.encode_passages(texts, advance)
-        candidate = CorpusView(current.chunk_ids, vectors, current.document_of)
-        gate = run_gate(
-            held_out,
-            current_corpus=current,
-            candidate_corpus=candidate,
-            encode_current=self.current_encoder().encode_queries,
-            encode_candidate=candidate_encoder.encode_queries,
-            lexical_search=self.index.lexical.search,
-            settings=self.settings,
-            real=real,
-            multilingual=self.multilingual,
-        )
+        gate = gate_against(CorpusView(current.chunk_ids, vectors, current.document_of))
         self._timed("evaluate", started)
         return gate, dict(zip(ids, vectors, strict=True))
 
@@ -747,8 +618,7 @@ class _Run:
             "training": {
                 **asdict(training),
                 "batch_size": options.batch_size,
-                "learning_rate": options.learning_rate
-                or (QUERY_SIDE_LEARNING_RATE if self.query_side else WHOLE_MODEL_LEARNING_RATE),
+                "learning_rate": learning_rate(options, self.query_side),
                 "max_seq_length": options.max_seq_length,
                 "cached_loss": options.cached_loss,
             },

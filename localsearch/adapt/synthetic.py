@@ -14,7 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from localsearch.adapt.lexical_misses import bm25_ranks
-from localsearch.adapt.queries import GENERATOR_NAME, KINDS, generate_structural_queries
+from localsearch.adapt.options import AdaptOptions
+from localsearch.adapt.queries import GENERATOR_NAME, generate_structural_queries
 from localsearch.config import Settings
 from localsearch.embed.encoder import format_passage
 from localsearch.progress import ProgressCallback, ProgressEvent
@@ -51,27 +52,17 @@ class SyntheticQueries:
         store: Store,
         settings: Settings,
         chunks: dict[int, ChunkRow],
+        options: AdaptOptions,
         *,
-        generator: str | None,
-        max_passages: int | None,
-        queries_per_passage: int,
-        query_kinds: Sequence[str] = KINDS,
-        held_out_fraction: float,
         device: str,
-        seed: int,
         progress: ProgressCallback,
         timed: Callable[[str, float], None],
     ) -> None:
         self.store = store
         self.settings = settings
         self.chunks = chunks
-        self.chosen_generator = generator
-        self.max_passages = max_passages
-        self.queries_per_passage = queries_per_passage
-        self.query_kinds = query_kinds
-        self.held_out_fraction = held_out_fraction
+        self.options = options
         self.device = device
-        self.seed = seed
         self.progress = progress
         self._timed = timed
         self.narrowed = False  # training on the model-free queries BM25 misses
@@ -80,14 +71,16 @@ class SyntheticQueries:
     def generator_name(self) -> str:
         from localsearch.adapt.models import present_generator
 
-        chosen = self.chosen_generator or present_generator(self.settings.models_dir)
+        chosen = self.options.generator or present_generator(self.settings.models_dir)
         return chosen or MODEL_FREE
 
     def sample(self, chunks: Sequence[ChunkRow]) -> list[ChunkRow]:
-        limit = self.max_passages
+        limit = self.options.max_passages
         if limit is None or limit >= len(chunks):
             return list(chunks)
-        return sorted(random.Random(self.seed).sample(list(chunks), limit), key=lambda c: c.id)
+        return sorted(
+            random.Random(self.options.seed).sample(list(chunks), limit), key=lambda c: c.id
+        )
 
     def generate(self, chunks: Sequence[ChunkRow]) -> tuple[str, list[SyntheticQuery]]:
         started = time.monotonic()
@@ -96,7 +89,9 @@ class SyntheticQueries:
         if generator == MODEL_FREE:
             stored_as = GENERATOR_NAME
             self.progress(ProgressEvent("generate", 0, len(sample), "model-free"))
-            made = generate_structural_queries(chunks, kinds=self.query_kinds, seed=self.seed)
+            made = generate_structural_queries(
+                chunks, kinds=self.options.query_kinds, seed=self.options.seed
+            )
             wanted = {c.id for c in sample}
             rows = [StoredQuery(q.chunk_id, q.query, q.kind) for q in made if q.chunk_id in wanted]
             with self.store.transaction():
@@ -129,8 +124,8 @@ class SyntheticQueries:
         model = Seq2SeqQueryGenerator(
             location,
             device=self.device,
-            queries_per_passage=self.queries_per_passage,
-            seed=self.seed,
+            queries_per_passage=self.options.queries_per_passage,
+            seed=self.options.seed,
         )
         for start in range(0, len(todo), GENERATION_SLICE):
             part = todo[start : start + GENERATION_SLICE]
@@ -152,9 +147,9 @@ class SyntheticQueries:
             return set()
         ranked = sorted(
             paths,
-            key=lambda d: hashlib.sha1(f"{self.seed}:{paths[d]}".encode()).hexdigest(),
+            key=lambda d: hashlib.sha1(f"{self.options.seed}:{paths[d]}".encode()).hexdigest(),
         )
-        count = max(1, round(len(ranked) * self.held_out_fraction))
+        count = max(1, round(len(ranked) * self.options.held_out_fraction))
         return set(ranked[: min(count, len(ranked) - 1)])
 
     def lexical_misses(
