@@ -15,13 +15,12 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from localsearch.config import Settings
 from localsearch.embed.encoder import Encoder, format_passage
-from localsearch.embed_backlog import dense_coverage, embed_backlog, embed_hash
+from localsearch.embed_backlog import embed_backlog, embed_hash
 from localsearch.errors import (
     LexicalIndexError,
     LocalSearchError,
@@ -29,6 +28,7 @@ from localsearch.errors import (
     NoIndexError,
     UsageError,
 )
+from localsearch.index_status import IndexStatus, read_status
 from localsearch.ingest.chunk import MAX_DOCUMENT_CHARS, limit_document
 from localsearch.ingest.regular_file import os_error_reason
 from localsearch.ingest.sources import Expansion, SourceDocument, file_source, stored_members
@@ -72,23 +72,6 @@ class IndexReport:
         self.skipped.extend(other.skipped)
         self.warnings.extend(other.warnings)
         self.notices.extend(other.notices)
-
-
-@dataclass
-class IndexStatus:
-    home: str
-    roots: list[dict[str, Any]]
-    documents: int
-    chunks: int
-    skipped: int
-    model: str | None
-    dimension: int | None
-    vectors: int
-    database_bytes: int
-    lexical_bytes: int
-    lexical_in_step: bool
-    last_indexed_at: float | None
-    dense_complete: bool = True  # False while chunks wait for vectors (embed_backlog.py)
 
 
 @dataclass
@@ -360,13 +343,7 @@ class Index:
                 root_id = store.add_root(str(root))
                 for old_id, old_path in known:
                     if _within(old_path, root):
-                        store.conn.execute(
-                            "UPDATE documents SET root_id = ? WHERE root_id = ?", (root_id, old_id)
-                        )
-                        store.conn.execute(
-                            "UPDATE skipped SET root_id = ? WHERE root_id = ?", (root_id, old_id)
-                        )
-                        store.conn.execute("DELETE FROM roots WHERE id = ?", (old_id,))
+                        store.merge_root(old_id, into_id=root_id)
                         chosen = [c for c in chosen if c[0] != old_id]
                 chosen.append((root_id, root))
         return list(dict.fromkeys(chosen))
@@ -653,41 +630,4 @@ class Index:
             return removed
 
     def status(self) -> IndexStatus:
-        store = self.store
-        counts = store.root_counts()
-        roots = [
-            {
-                "path": path,
-                "documents": counts.get(rid, (0, 0))[0],
-                "chunks": counts.get(rid, (0, 0))[1],
-                "last_indexed_at": last,
-            }
-            for rid, path, last in store.roots()
-        ]
-        space = store.active_space()
-        db_bytes = sum(
-            p.stat().st_size for p in self.settings.home.glob("localsearch.db*") if p.is_file()
-        )
-        lexical_bytes = (
-            sum(p.stat().st_size for p in self.settings.lexical_dir.rglob("*") if p.is_file())
-            if self.settings.lexical_dir.exists()
-            else 0
-        )
-        lasts = [float(r["last_indexed_at"]) for r in roots if r["last_indexed_at"]]
-        coverage = dense_coverage(store, space)
-        return IndexStatus(
-            home=str(self.settings.home),
-            roots=roots,
-            documents=store.count("documents"),
-            chunks=store.count("chunks"),
-            skipped=store.count("skipped"),
-            model=space.model if space else None,
-            dimension=space.dimension if space else None,
-            vectors=coverage.embedded,
-            database_bytes=db_bytes,
-            lexical_bytes=lexical_bytes,
-            lexical_in_step=self.lexical.synced_version() == store.data_version()
-            and self.lexical_intact(),
-            last_indexed_at=max(lasts) if lasts else None,
-            dense_complete=coverage.complete,
-        )
+        return read_status(self)

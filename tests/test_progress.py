@@ -68,7 +68,7 @@ def test_status_bar_shows_adapting() -> None:
 
 
 def test_status_bar_says_how_much_dense_search_sees_while_vectors_are_missing() -> None:
-    from localsearch.index import IndexStatus
+    from localsearch.index_status import IndexStatus
     from localsearch.tui.widgets.status_bar import describe_status
 
     def status(vectors: int) -> IndexStatus:

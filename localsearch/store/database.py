@@ -265,6 +265,12 @@ class Store:
         self.conn.execute("DELETE FROM roots WHERE id = ?", (root_id,))
         return len(doc_ids)
 
+    def merge_root(self, old_id: int, into_id: int) -> None:
+        """Move a root's documents and skip records under another root, then forget it."""
+        self.conn.execute("UPDATE documents SET root_id = ? WHERE root_id = ?", (into_id, old_id))
+        self.conn.execute("UPDATE skipped SET root_id = ? WHERE root_id = ?", (into_id, old_id))
+        self.conn.execute("DELETE FROM roots WHERE id = ?", (old_id,))
+
     # -- documents ----------------------------------------------------------------------------
 
     def documents_under(self, root_id: int) -> dict[str, DocumentRow]:

@@ -23,7 +23,8 @@ from textual.timer import Timer
 from localsearch.config import Settings
 from localsearch.errors import IndexBusyError, LocalSearchError, NoIndexError
 from localsearch.history import SearchHistory
-from localsearch.index import Index, IndexReport, IndexStatus
+from localsearch.index import Index, IndexReport
+from localsearch.index_status import IndexStatus
 from localsearch.opener import Opener, SystemOpener
 from localsearch.progress import ProgressEvent
 from localsearch.search.engine import MODES

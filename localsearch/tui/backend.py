@@ -14,7 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from localsearch.config import Settings
-from localsearch.index import Index, IndexStatus
+from localsearch.index import Index
+from localsearch.index_status import IndexStatus
 from localsearch.search.engine import Hit, SearchEngine, SearchResults
 from localsearch.store import Store
 from localsearch.store.database import ChunkRow

@@ -11,7 +11,8 @@ from typing import Any
 
 from textual.message import Message
 
-from localsearch.index import IndexReport, IndexStatus
+from localsearch.index import IndexReport
+from localsearch.index_status import IndexStatus
 from localsearch.progress import ProgressEvent
 from localsearch.search.engine import Hit, SearchResults
 from localsearch.store.database import ChunkRow

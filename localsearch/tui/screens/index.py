@@ -19,7 +19,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Input, Static
 
-from localsearch.index import IndexStatus
+from localsearch.index_status import IndexStatus
 from localsearch.terminal_text import terminal_safe
 from localsearch.tui.screens.confirm import ConfirmScreen
 from localsearch.tui.state import INDEX_STAGE_LABELS

@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from localsearch.embed_backlog import DenseCoverage
-from localsearch.index import IndexStatus
+from localsearch.index_status import IndexStatus
 from localsearch.tui.adapt_bridge import ADAPT_STAGE_LABELS
 from localsearch.tui.state import INDEX_STAGE_LABELS, JobState, format_seconds
 

@@ -1,0 +1,73 @@
+"""IndexStatus: what an index holds, how big it is on disk, and whether its BM25 index and
+vectors have caught up. It only reads: `localsearch status`, the TUI's status bar and the MCP
+server ask for it between runs and during them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from localsearch.embed_backlog import dense_coverage
+
+if TYPE_CHECKING:
+    from localsearch.index import Index
+
+
+@dataclass
+class IndexStatus:
+    home: str
+    roots: list[dict[str, Any]]
+    documents: int
+    chunks: int
+    skipped: int
+    model: str | None
+    dimension: int | None
+    vectors: int
+    database_bytes: int
+    lexical_bytes: int
+    lexical_in_step: bool
+    last_indexed_at: float | None
+    dense_complete: bool = True  # False while chunks wait for vectors (embed_backlog.py)
+
+
+def read_status(index: Index) -> IndexStatus:
+    """What the index holds, how big it is, and whether BM25 and the vectors are complete."""
+    store = index.store
+    counts = store.root_counts()
+    roots = [
+        {
+            "path": path,
+            "documents": counts.get(rid, (0, 0))[0],
+            "chunks": counts.get(rid, (0, 0))[1],
+            "last_indexed_at": last,
+        }
+        for rid, path, last in store.roots()
+    ]
+    space = store.active_space()
+    db_bytes = sum(
+        p.stat().st_size for p in index.settings.home.glob("localsearch.db*") if p.is_file()
+    )
+    lexical_bytes = (
+        sum(p.stat().st_size for p in index.settings.lexical_dir.rglob("*") if p.is_file())
+        if index.settings.lexical_dir.exists()
+        else 0
+    )
+    lasts = [float(r["last_indexed_at"]) for r in roots if r["last_indexed_at"]]
+    coverage = dense_coverage(store, space)
+    return IndexStatus(
+        home=str(index.settings.home),
+        roots=roots,
+        documents=store.count("documents"),
+        chunks=store.count("chunks"),
+        skipped=store.count("skipped"),
+        model=space.model if space else None,
+        dimension=space.dimension if space else None,
+        vectors=coverage.embedded,
+        database_bytes=db_bytes,
+        lexical_bytes=lexical_bytes,
+        lexical_in_step=index.lexical.synced_version() == store.data_version()
+        and index.lexical_intact(),
+        last_indexed_at=max(lasts) if lasts else None,
+        dense_complete=coverage.complete,
+    )
