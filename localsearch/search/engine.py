@@ -42,6 +42,7 @@ from localsearch.search.snippet import Snippet, make_snippet
 from localsearch.search.vector_sync import load_vector_index, refresh_vector_index
 from localsearch.search.vectors import VectorIndex
 from localsearch.store import EmbeddingSpace, Store
+from localsearch.store.connection import in_batches
 from localsearch.store.database import ChunkRow
 from localsearch.store.paths import display_path, os_path
 
@@ -579,9 +580,7 @@ class SearchEngine:
         if in_memory is not None:
             owners = in_memory.owners(ids)
             ids = [chunk_id for chunk_id in ids if chunk_id not in owners]
-        for start in range(0, len(ids), 500):
-            part = ids[start : start + 500]
-            marks = ",".join("?" * len(part))
+        for part, marks in in_batches(ids):
             owners.update(
                 (int(r[0]), int(r[1]))
                 for r in self.store.conn.execute(
@@ -635,9 +634,7 @@ class SearchEngine:
     def _allowed_documents(self, doc_ids: set[int], where: str, params: list[object]) -> set[int]:
         allowed: set[int] = set()
         ids = list(doc_ids)
-        for start in range(0, len(ids), 500):
-            part = ids[start : start + 500]
-            marks = ",".join("?" * len(part))
+        for part, marks in in_batches(ids):
             allowed.update(
                 int(r[0])
                 for r in self.store.conn.execute(

@@ -6,13 +6,25 @@ sqlite3 module that cannot load extensions, and apsw wheels bundle a SQLite that
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import quote
 
 import apsw
 import sqlite_vec
 
 BUSY_TIMEOUT_MS = 30_000
+IN_BATCH = 500  # values per `IN (...)`: well under SQLite's limit on parameters
+
+Value = TypeVar("Value")
+
+
+def in_batches(values: Sequence[Value]) -> Iterator[tuple[list[Value], str]]:
+    """`values` in slices for an `IN (...)` clause, each with its placeholders ("?,?,?")."""
+    for start in range(0, len(values), IN_BATCH):
+        part = list(values[start : start + IN_BATCH])
+        yield part, ",".join("?" * len(part))
 
 
 def open_connection(path: Path | str, *, readonly: bool = False) -> apsw.Connection:

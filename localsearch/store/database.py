@@ -18,7 +18,7 @@ import numpy as np
 from localsearch.errors import DiskFullError, LocalSearchError
 from localsearch.ingest.types import Chunk
 from localsearch.permissions import make_private_folder
-from localsearch.store.connection import open_connection
+from localsearch.store.connection import in_batches, open_connection
 from localsearch.store.migrations import MIGRATIONS, migrate, schema_version
 from localsearch.store.paths import display_path, os_path, stored_path
 
@@ -568,9 +568,7 @@ class Store:
 
     def chunks_by_id(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRow]:
         found: dict[int, ChunkRow] = {}
-        for start in range(0, len(chunk_ids), 500):
-            part = list(chunk_ids[start : start + 500])
-            marks = ",".join("?" * len(part))
+        for part, marks in in_batches(chunk_ids):
             for r in self.conn.execute(
                 f"SELECT {CHUNK_COLUMNS} FROM chunks c JOIN documents d ON d.id = c.document_id"
                 f" WHERE c.id IN ({marks})",

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from localsearch.store.connection import in_batches
 from localsearch.store.database import Store
 
 SHOWN = "shown"  # the kind of a row that records a result as shown, at its rank
@@ -64,9 +65,7 @@ class CurrentChunk:
 def chunk_refs(store: Store, chunk_ids: Sequence[int]) -> dict[int, ChunkRef]:
     """References for the chunks that still exist; missing ids are left out."""
     found: dict[int, ChunkRef] = {}
-    for start in range(0, len(chunk_ids), 500):
-        part = list(chunk_ids[start : start + 500])
-        marks = ",".join("?" * len(part))
+    for part, marks in in_batches(chunk_ids):
         for r in store.conn.execute(
             "SELECT id, document_id, ordinal, embed_hash, start_line, end_line FROM chunks"
             f" WHERE id IN ({marks})",
@@ -150,9 +149,7 @@ def search_rows(
 def entries_of(store: Store, search_ids: Sequence[int]) -> list[LogEntry]:
     """The rows of these searches in the order they were written."""
     entries: list[LogEntry] = []
-    for start in range(0, len(search_ids), 500):
-        part = list(search_ids[start : start + 500])
-        marks = ",".join("?" * len(part))
+    for part, marks in in_batches(search_ids):
         for r in store.conn.execute(
             "SELECT id, search_id, kind, rank, document_id, ordinal, embed_hash, start_line,"
             f" end_line FROM search_log_chunks WHERE search_id IN ({marks}) ORDER BY id",
@@ -174,9 +171,7 @@ def current_chunks(store: Store, document_ids: Iterable[int]) -> dict[int, list[
     """Each document's chunks now, in order, keyed by document id."""
     ids = sorted(set(document_ids))
     found: dict[int, list[CurrentChunk]] = {doc_id: [] for doc_id in ids}
-    for start in range(0, len(ids), 500):
-        part = ids[start : start + 500]
-        marks = ",".join("?" * len(part))
+    for part, marks in in_batches(ids):
         for r in store.conn.execute(
             "SELECT id, document_id, ordinal, embed_hash, start_line, end_line FROM chunks"
             f" WHERE document_id IN ({marks}) ORDER BY document_id, ordinal",
