@@ -42,7 +42,6 @@ from localsearch.search.snippet import Snippet, make_snippet
 from localsearch.search.vector_sync import load_vector_index, refresh_vector_index
 from localsearch.search.vectors import VectorIndex
 from localsearch.store import EmbeddingSpace, Store
-from localsearch.store.connection import in_batches
 from localsearch.store.database import ChunkRow
 from localsearch.store.paths import display_path, os_path
 
@@ -424,7 +423,7 @@ class SearchEngine:
         in_memory = self._vectors if dense_chunks and self.keep_vectors else None
         owners = self._owners(bm25_chunks.keys() | dense_chunks.keys(), in_memory)
         if filtered:
-            allowed = self._allowed_documents(set(owners.values()), where, params)
+            allowed = self.store.documents_matching(where, params, among=list(set(owners.values())))
             owners = {cid: doc for cid, doc in owners.items() if doc in allowed}
         decay = self.settings.chunk_decay
         bm25_docs = documents_from_chunks(bm25_chunks, owners, depth, decay)
@@ -580,13 +579,7 @@ class SearchEngine:
         if in_memory is not None:
             owners = in_memory.owners(ids)
             ids = [chunk_id for chunk_id in ids if chunk_id not in owners]
-        for part, marks in in_batches(ids):
-            owners.update(
-                (int(r[0]), int(r[1]))
-                for r in self.store.conn.execute(
-                    f"SELECT id, document_id FROM chunks WHERE id IN ({marks})", part
-                )
-            )
+        owners.update(self.store.documents_of_chunks(ids))
         return owners
 
     def _dense_candidates(
@@ -616,13 +609,8 @@ class SearchEngine:
         if vectors is not None:
             mask = None
             if where != "1":
-                allowed = [
-                    int(r[0])
-                    for r in self.store.conn.execute(
-                        f"SELECT d.id FROM documents d WHERE {where}", params
-                    )
-                ]
-                mask = vectors.mask_for_documents(allowed)
+                allowed = self.store.documents_matching(where, params)
+                mask = vectors.mask_for_documents(list(allowed))
             return dict(vectors.search(vector, count, mask))
         if where != "1" or count > KNN_MAX_K:
             # sqlite-vec's KNN stops at k = 4096; past that an exact scan has no limit.
@@ -630,19 +618,6 @@ class SearchEngine:
         else:
             pairs = self.store.knn(space, vector, count)
         return {chunk_id: 1.0 - distance for chunk_id, distance in pairs}
-
-    def _allowed_documents(self, doc_ids: set[int], where: str, params: list[object]) -> set[int]:
-        allowed: set[int] = set()
-        ids = list(doc_ids)
-        for part, marks in in_batches(ids):
-            allowed.update(
-                int(r[0])
-                for r in self.store.conn.execute(
-                    f"SELECT d.id FROM documents d WHERE d.id IN ({marks}) AND {where}",
-                    (*part, *params),
-                )
-            )
-        return allowed
 
     def all_more(self, hit: Hit, query: str) -> list[Hit]:
         """Every other matching chunk of `hit`'s document, best first: `search(per_doc=N)`

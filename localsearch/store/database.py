@@ -566,6 +566,36 @@ class Store:
         """{chunk_id: document_id} for every chunk."""
         return dict(self.conn.execute("SELECT id, document_id FROM chunks"))  # type: ignore[arg-type]
 
+    def documents_of_chunks(self, chunk_ids: Sequence[int]) -> dict[int, int]:
+        """{chunk_id: document_id} for those of `chunk_ids` that still exist."""
+        owners: dict[int, int] = {}
+        for part, marks in in_batches(chunk_ids):
+            owners.update(
+                (int(r[0]), int(r[1]))
+                for r in self.conn.execute(
+                    f"SELECT id, document_id FROM chunks WHERE id IN ({marks})", part
+                )
+            )
+        return owners
+
+    def documents_matching(
+        self, where: str, params: Sequence[object], among: Sequence[int] | None = None
+    ) -> set[int]:
+        """Ids of the documents `d` that pass a filter (of those `among`, if given)."""
+        if among is None:
+            rows = self.conn.execute(f"SELECT d.id FROM documents d WHERE {where}", params)
+            return {int(r[0]) for r in rows}
+        found: set[int] = set()
+        for part, marks in in_batches(among):
+            found.update(
+                int(r[0])
+                for r in self.conn.execute(
+                    f"SELECT d.id FROM documents d WHERE d.id IN ({marks}) AND {where}",
+                    (*part, *params),
+                )
+            )
+        return found
+
     def chunks_by_id(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRow]:
         found: dict[int, ChunkRow] = {}
         for part, marks in in_batches(chunk_ids):
