@@ -77,13 +77,13 @@ class Tools:
         from localsearch.ingest.extract import extract_file
 
         with self._lock:
-            row = self._indexed_document(path)
-        if row is None:
+            stored = self._indexed_document(path)
+        if stored is None:
             raise LocalSearchError(
                 f"not an indexed document: {path}",
                 "use a path exactly as `search` returned it",
             )
-        document = extract_file(Path(row[0]))
+        document = extract_file(Path(stored))
         lines = [
             (section.page, section.start_line + offset, line)
             for section in document.sections
@@ -100,7 +100,7 @@ class Tools:
         ]
         text = "\n".join(chosen)
         return {
-            "path": row[0],
+            "path": stored,
             "title": document.title,
             "type": document.doc_type,
             "start_line": first,
@@ -110,17 +110,11 @@ class Tools:
             "truncated": len(text) > MAX_GET_CHARS,
         }
 
-    def _indexed_document(self, path: str) -> tuple[str] | None:
+    def _indexed_document(self, path: str) -> str | None:
         """The stored path of `path` if it is an indexed document under a known root."""
         from localsearch.index import normalised
 
-        store = self.engine.current().store
-        wanted = str(normalised(path))
-        row = store.conn.execute(
-            "SELECT d.path FROM documents d JOIN roots r ON r.id = d.root_id WHERE d.path = ?",
-            (wanted,),
-        ).fetchone()
-        return None if row is None else (str(row[0]),)
+        return self.engine.current().store.indexed_path(str(normalised(path)))
 
     def status(self) -> dict[str, Any]:
         from localsearch.index import Index

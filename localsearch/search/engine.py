@@ -43,6 +43,7 @@ from localsearch.search.vector_sync import load_vector_index, refresh_vector_ind
 from localsearch.search.vectors import VectorIndex
 from localsearch.store import EmbeddingSpace, Store
 from localsearch.store.database import ChunkRow
+from localsearch.store.document_filter import path_filter_sql
 from localsearch.store.paths import display_path, os_path
 
 CHUNKS_PER_DOCUMENT = 2  # chunks fetched per document wanted, on each side
@@ -139,24 +140,6 @@ class SearchResults:
         if self.dense is not None:
             data["dense"] = self.dense.to_dict()
         return data
-
-
-def path_filter_sql(path_glob: str | None, doc_types: Sequence[str]) -> tuple[str, list[object]]:
-    """A WHERE clause over documents `d` for the --path and --type filters."""
-    clauses: list[str] = []
-    params: list[object] = []
-    if path_glob:
-        pattern = path_glob if path_glob.startswith(("/", "*")) else "*" + path_glob
-        clauses.append("(d.path GLOB ? OR d.path GLOB ?)")
-        params += [pattern, pattern.rstrip("/") + "/*"]
-    if doc_types:
-        parts = []
-        for doc_type in doc_types:
-            ext = doc_type.lower().lstrip(".")
-            parts.append("(d.doc_type = ? OR lower(d.path) GLOB ?)")
-            params += [ext, f"*.{ext}"]
-        clauses.append("(" + " OR ".join(parts) + ")")
-    return " AND ".join(clauses) or "1", params
 
 
 class SearchEngine:

@@ -381,6 +381,14 @@ class Store:
         ).fetchone()
         return int(row[0]) if row else None
 
+    def indexed_path(self, path: str) -> str | None:
+        """`path` as stored if it is a document under a known root."""
+        row = self.conn.execute(
+            "SELECT d.path FROM documents d JOIN roots r ON r.id = d.root_id WHERE d.path = ?",
+            (path,),
+        ).fetchone()
+        return None if row is None else str(row[0])
+
     def skipped_under(self, root_id: int) -> set[str]:
         return {
             r[0]

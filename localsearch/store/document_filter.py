@@ -1,0 +1,27 @@
+"""The WHERE clause for search's --path and --type filters, over the documents table as `d`.
+
+Apart from the queries that use it (Store.knn_filtered, Store.documents_matching) because the
+search engine builds it once per search and hands the same clause to each of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+def path_filter_sql(path_glob: str | None, doc_types: Sequence[str]) -> tuple[str, list[object]]:
+    """A WHERE clause over documents `d` for the --path and --type filters."""
+    clauses: list[str] = []
+    params: list[object] = []
+    if path_glob:
+        pattern = path_glob if path_glob.startswith(("/", "*")) else "*" + path_glob
+        clauses.append("(d.path GLOB ? OR d.path GLOB ?)")
+        params += [pattern, pattern.rstrip("/") + "/*"]
+    if doc_types:
+        parts = []
+        for doc_type in doc_types:
+            ext = doc_type.lower().lstrip(".")
+            parts.append("(d.doc_type = ? OR lower(d.path) GLOB ?)")
+            params += [ext, f"*.{ext}"]
+        clauses.append("(" + " OR ".join(parts) + ")")
+    return " AND ".join(clauses) or "1", params
