@@ -188,6 +188,14 @@ def print_results(results: dict[str, Any], explain: bool) -> None:
 
     from localsearch.cli.output import highlighted, stdout
 
+    def print_passage(passage: dict[str, Any], lead: str, indent: str) -> None:
+        where = Text(lead + location(passage), style="cyan")
+        if passage["heading"]:
+            where.append(f" › {passage['heading']}", style="dim")
+        stdout.print(where)
+        spans = [(int(a), int(b)) for a, b in passage["highlights"]]
+        stdout.print(Text(indent) + highlighted(passage["snippet"], spans))
+
     if not results["results"]:
         stdout.print("No results.", markup=False)
     for rank, hit in enumerate(results["results"], start=1):
@@ -195,21 +203,11 @@ def print_results(results: dict[str, Any], explain: bool) -> None:
         header.append(_title(hit), style="bold")
         header.append(f"  {hit['score']:.4f}", style="dim")
         stdout.print(header)
-        where = Text("   " + location(hit), style="cyan")
-        if hit["heading"]:
-            where.append(f" › {hit['heading']}", style="dim")
-        stdout.print(where)
-        spans = [(int(a), int(b)) for a, b in hit["highlights"]]
-        stdout.print(Text("   ") + highlighted(hit["snippet"], spans))
+        print_passage(hit, "   ", "   ")
         if explain:
             stdout.print(_explain_line(hit), markup=False, style="dim")
         for more in hit.get("more", []):
-            where = Text("   + " + location(more), style="cyan")
-            if more["heading"]:
-                where.append(f" › {more['heading']}", style="dim")
-            stdout.print(where)
-            spans = [(int(a), int(b)) for a, b in more["highlights"]]
-            stdout.print(Text("     ") + highlighted(more["snippet"], spans))
+            print_passage(more, "   + ", "     ")
         left = hit.get("more_count", 0) - len(hit.get("more", []))
         if left > 0:
             stdout.print(f"   ({left} more in this file)", style="dim", markup=False)
