@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -55,9 +55,10 @@ from localsearch.embed_backlog import require_all_embedded
 from localsearch.errors import NoIndexError, UsageError
 from localsearch.progress import ProgressCallback, ProgressEvent, ignore_progress
 from localsearch.store import EmbeddingSpace, Store
-from localsearch.store.adapt_queries import (
-    model_history,
-)
+from localsearch.store.adapt_queries import model_history
+
+if TYPE_CHECKING:
+    from localsearch.index import Index
 
 STAGES = ("generate", "mine", "train", "evaluate", "reembed")
 MIN_DOCUMENTS = 3
@@ -153,7 +154,7 @@ class _Run:
     """One adapt run; the stages share the index, the chunks and the clock."""
 
     def __init__(
-        self, index: Any, settings: Settings, options: AdaptOptions, progress: ProgressCallback
+        self, index: Index, settings: Settings, options: AdaptOptions, progress: ProgressCallback
     ) -> None:
         self.index = index
         self.store: Store = index.store
