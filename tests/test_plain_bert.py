@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -77,3 +79,24 @@ def test_passages_keep_their_order_through_length_sorted_passes(
 
 def test_other_precisions_use_encode(bundled: SentenceTransformerEncoder) -> None:
     assert plain_bert_encoder(bundled.model, "fp16") is None
+
+
+def test_each_tower_of_a_two_tower_model_takes_the_hand_run_path(
+    bundled: SentenceTransformerEncoder,
+) -> None:
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Router
+
+    # A query-side adapted model: a Router over two copies of the bundled model's modules.
+    transformer, *tail = list(bundled.model.children())
+    router = Router.for_query_document(
+        query_modules=[copy.deepcopy(transformer)], document_modules=[transformer]
+    )
+    two_towers = SentenceTransformer(modules=[router, *tail], device="cpu")
+    for route in ("query", "document"):
+        tower = plain_bert_encoder(two_towers, "fp32", route)
+        assert tower is not None
+        found = tower.encode_many(PASSAGES)
+        expected = encode_reference(bundled, PASSAGES)
+        assert float(np.abs(found - expected).max()) < 1e-5
+    assert plain_bert_encoder(two_towers, "fp32") is None  # a Router is no Transformer

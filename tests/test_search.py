@@ -203,7 +203,10 @@ def test_filters_in_memory_match_sqlite_vec(small_index) -> None:
     finally:
         engine.close()
     assert [h.path for h in in_memory.hits] == [h.path for h in one_shot.hits]
-    assert [h.score for h in in_memory.hits] == pytest.approx([h.score for h in one_shot.hits])
+    # float32 dot products summed in another order differ by ~1e-7 (sqlite-vec against numpy).
+    assert [h.score for h in in_memory.hits] == pytest.approx(
+        [h.score for h in one_shot.hits], abs=1e-5
+    )
 
 
 def test_hybrid_in_memory_matches_sqlite_vec(small_index) -> None:

@@ -38,21 +38,29 @@ SHORT_TEXT_TOKENS = 64
 POOLINGS = ("mean", "cls")
 
 
-def plain_bert_encoder(model: Any, precision: str) -> PlainBertEncoder | None:
+def plain_bert_encoder(
+    model: Any, precision: str, route: str | None = None
+) -> PlainBertEncoder | None:
     """The hand-written path for `model` (a loaded SentenceTransformer), or None if it has
-    modules, an architecture or a device this path does not reproduce exactly."""
-    pooling = _supported_pooling(model, precision)
-    if pooling is None:
-        return None
-    return PlainBertEncoder(model, precision, pooling)
-
-
-def _supported_pooling(model: Any, precision: str) -> str | None:
-    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
-
+    modules, an architecture or a device this path does not reproduce exactly. For a model
+    with a Router (a query-side adapted one), `route` says which tower: "query" or "document"."""
     if precision not in PRECISIONS or str(model.device.type) != "cpu":
         return None
     modules = list(model.children())
+    if route is not None:
+        towers = getattr(modules[0], "sub_modules", None)
+        if towers is None or route not in towers:
+            return None
+        modules = [*towers[route], *modules[1:]]
+    pooling = _supported_pooling(modules)
+    if pooling is None:
+        return None
+    return PlainBertEncoder(modules[0], precision, pooling)
+
+
+def _supported_pooling(modules: list[Any]) -> str | None:
+    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
+
     if len(modules) not in (2, 3) or not isinstance(modules[0], Transformer):
         return None
     if not isinstance(modules[1], Pooling) or (
@@ -80,14 +88,14 @@ def _supported_pooling(model: Any, precision: str) -> str | None:
 class PlainBertEncoder:
     """BERT forward passes over unpadded texts, with weights cast and packed once."""
 
-    def __init__(self, model: Any, precision: str, pooling: str) -> None:
+    def __init__(self, transformer: Any, precision: str, pooling: str) -> None:
         import torch
 
-        # The model's own tokeniser call: `preprocess` since sentence-transformers 6.
-        self._tokenize = getattr(model, "preprocess", None) or model.tokenize
+        # The module's own tokeniser call: `preprocess` since sentence-transformers 6.
+        self._tokenize = getattr(transformer, "preprocess", None) or transformer.tokenize
         self.pooling = pooling
         self.dtype = torch.bfloat16 if precision == "bf16" else torch.float32
-        bert = model[0].auto_model
+        bert = transformer.auto_model
         self.heads = int(bert.config.num_attention_heads)
         embeddings = bert.embeddings
         with torch.inference_mode():

@@ -157,8 +157,9 @@ class SentenceTransformerEncoder:
 
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        if self.plain_bert is not None:
-            return self._encode_plain(self.plain_bert, texts, on_progress)
+        plain = self.plain_bert_queries if task == "query" else self.plain_bert
+        if plain is not None:
+            return self._encode_plain(plain, texts, on_progress)
         dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision)
         device_type = self.device if self.device in {"cpu", "cuda"} else "cpu"
         parts = []
@@ -207,17 +208,24 @@ class SentenceTransformerEncoder:
 
     @cached_property
     def plain_bert(self) -> PlainBertEncoder | None:
-        """The faster hand-run path (embed/plain_bert.py), where the model allows it."""
-        if self.routed:
-            return None
+        """The faster hand-run path for passages (embed/plain_bert.py), where the model allows
+        it; for a one-tower model, queries take it too."""
         from localsearch.embed.plain_bert import plain_bert_encoder
 
-        return plain_bert_encoder(self.model, self.precision)
+        return plain_bert_encoder(self.model, self.precision, "document" if self.routed else None)
+
+    @cached_property
+    def plain_bert_queries(self) -> PlainBertEncoder | None:
+        if not self.routed:
+            return self.plain_bert
+        from localsearch.embed.plain_bert import plain_bert_encoder
+
+        return plain_bert_encoder(self.model, self.precision, "query")
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         formatted = self.resolved.text_format.queries(texts)
-        if len(formatted) == 1 and self.plain_bert is not None:
-            return self.plain_bert.encode(formatted[0])[None, :]
+        if len(formatted) == 1 and self.plain_bert_queries is not None:
+            return self.plain_bert_queries.encode(formatted[0])[None, :]
         return self._encode(formatted, None, "query")
 
 
