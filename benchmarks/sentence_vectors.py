@@ -4,11 +4,11 @@
 
 all-MiniLM-L6-v2 was trained on sentence pairs; a SciFact claim is usually supported by one
 sentence of an abstract, and a how-to question may match one sentence of a long chunk. Here
-each chunk of the index (read from HOME's SQLite, a copy: the engine may rebuild a stale BM25
-index beside it) is also cut into sentences, or windows of two, embedded with the index's own
-model, and a chunk's dense score becomes a combination of its cosine and its best sentence's
-cosine. Documents score as their best chunk and are fused with BM25 by the engine's own
-z-score fusion, in two shapes:
+each chunk of the index (read from HOME's SQLite, a copy: its schema is upgraded and the
+engine may rebuild a stale BM25 index beside it) is also cut into sentences, or windows of
+two, embedded with the index's own model, and a chunk's dense score becomes a combination of
+its cosine and its best sentence's cosine. Documents score as their best chunk and are fused
+with BM25 by the engine's own z-score fusion, in three shapes:
 
 - retrieve: every chunk is scored that way and dense candidates are the best 200 chunks by the
   combined score (sentence vectors searched in memory, over the whole corpus);
@@ -22,9 +22,10 @@ benchmarks/ranking.py's default row. Sentence vectors are cached in --cache as .
 only the first run encodes. It prints nDCG@10 / Recall@100 on SciFact train and test, docs
 MRR@10 / hit@10 and the rank of the directive how-to page (see benchmarks/ranking.py for the
 docs index), and the costs: sentences per chunk, encoding seconds, and a rerank's extra
-milliseconds a query (reading the candidates' sentence vectors from a SQLite table, scoring
-and fusing again). Choose on train and docs; the test column is for reporting. Run it with
-nice and read `uptime` beside the numbers.
+milliseconds a query (reading the candidates' sentence vectors from a SQLite table and
+scoring them); `--cost-sample N` instead times embedding N chunks and then their sentences,
+the index cost under the same load. Choose on train and docs; the test column is for
+reporting. Run it with nice and read `uptime` beside the numbers.
 """
 
 from __future__ import annotations
@@ -153,7 +154,7 @@ def load_corpus(name: str, home: Path, encoder: Any, cache: Path, kinds: list[st
     from localsearch.store import Store
 
     settings = load_settings(home)
-    store = Store(settings.database_path, readonly=True)
+    store = Store(settings.database_path)  # upgrades a copy made by older code
     try:
         space = store.active_space()
         assert space is not None
@@ -473,7 +474,7 @@ def main() -> None:
 
     kinds = [k for k in args.kinds.split(",") if k]
     settings = load_settings(args.scifact_home)
-    store = Store(settings.database_path, readonly=True)
+    store = Store(settings.database_path)  # upgrades a copy made by older code
     space = store.active_space()
     store.close()
     assert space is not None
