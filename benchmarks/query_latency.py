@@ -30,6 +30,10 @@ of 2026-11-22, taken while other jobs used about one core:
     1M            43.5/69.0    33.0     0.990            100.9        3.8   54.8/72.9
     1M again      37.8/57.4    29.7     0.990            124.4        4.8
 
+The same collections at 11:05 UTC with nothing else running (after the packed encoder and the
+change-log refresh): SciFact 9.7/12.8 (cpu 11.3, recall 1.000, load 1.0), 100k 12.7/16.5
+(cpu 16.3, 0.998, load 1.5), 1M 19.2/29.0 (cpu 31.4, 0.993, numpy exact 57.6, load 1.2).
+
 Parts of a warm hybrid search (p50 ms, same runs): SciFact encode 5.5, vectors 1.1, BM25 1.3,
 fusion 0.6, snippets 1.1; 100k 7.5 / 2.4 / 2.8 / 0.8 / 1.0; 1M 13.3 / 19.5 / 33.7 / 1.2 / 1.2
 (BM25 runs beside the encoding on a worker thread, so its time overlaps the others'). The
