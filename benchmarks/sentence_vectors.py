@@ -49,7 +49,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 SHARED = ROOT.parent / "shared"
 SCIFACT = SHARED / "datasets" / "scifact"
-DOCS_QUERIES = SHARED / "corpora" / "queries" / "opensource-docs.tsv"
 DIRECTIVE_QUERY = "how do I write my own directive"
 DIRECTIVE_ANSWER = "rst-directives.rst"
 
@@ -407,10 +406,10 @@ def docs_scores(ranker: Ranker, answers: dict[str, str], rankings) -> dict[str, 
 
 
 def docs_queries() -> tuple[dict[str, str], dict[str, str]]:
-    lines = DOCS_QUERIES.read_text(encoding="utf-8").splitlines()[1:]
-    pairs = [line.split("\t") for line in lines if line.strip()]
-    queries = {f"q{i}": query for i, (query, _) in enumerate(pairs)}
-    answers = {f"q{i}": suffix for i, (_, suffix) in enumerate(pairs)}
+    """benchmarks/splade.py's known-answer docs queries, and the README's directive question."""
+    from splade import docs_queries as known_answer_queries  # this script's folder is on the path
+
+    queries, answers = known_answer_queries()
     queries["directive"], answers["directive"] = DIRECTIVE_QUERY, DIRECTIVE_ANSWER
     return queries, answers
 
