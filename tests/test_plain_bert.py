@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from localsearch.config import load_settings
-from localsearch.embed.plain_bert import plain_bert_encoder
+from localsearch.embed.plain_bert import _text_tokenizer, plain_bert_encoder
 from localsearch.embed.sentence_transformer import SentenceTransformerEncoder, load_encoder
 
 QUERIES = [
@@ -58,6 +58,45 @@ def test_fp32_equals_encode_one_text_and_packed(bundled: SentenceTransformerEnco
     packed = fp32.encode_many(PASSAGES)
     assert float(np.abs(alone - expected).max()) < 1e-5
     assert float(np.abs(packed - expected).max()) < 1e-5
+
+
+def test_one_text_in_bf16_matches_encode_under_autocast(
+    bundled: SentenceTransformerEncoder,
+) -> None:
+    import torch
+
+    plain = plain_bert_encoder(bundled.model, "bf16")
+    assert plain is not None
+    found = np.stack([plain.encode(text) for text in PASSAGES])
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        expected = encode_reference(bundled, PASSAGES)
+    assert float((found * expected).sum(axis=1).min()) >= 0.9999
+
+
+def test_one_text_is_split_by_a_private_tokenizer_that_agrees_with_the_model(
+    bundled: SentenceTransformerEncoder,
+) -> None:
+    transformer = next(iter(bundled.model.children()))
+    token_ids = _text_tokenizer(transformer, transformer.preprocess)
+    assert token_ids is not None
+    for text in [*PASSAGES, " \t padded  ", "CamelCase and löwer-case"]:
+        assert token_ids(text) == transformer.preprocess([text])["input_ids"][0].tolist()
+    # A tokenizer the copy does not reproduce leaves the model's own call in place.
+    assert _text_tokenizer(transformer, lambda texts: {"input_ids": [np.array([101])]}) is None
+
+
+def test_a_short_text_attends_through_the_fused_kernel(bundled: SentenceTransformerEncoder) -> None:
+    from torch.profiler import profile
+
+    plain = plain_bert_encoder(bundled.model, "bf16")
+    assert plain is not None
+    # SDPA takes its fused CPU kernel for 4-d inputs only; 3-d ones run its slower reference
+    # path, op by op.
+    with profile() as profiled:
+        plain.encode(QUERIES[1])
+    names = {event.name for event in profiled.events()}
+    assert "aten::_scaled_dot_product_flash_attention_for_cpu" in names
+    assert "aten::_scaled_dot_product_attention_math" not in names
 
 
 def test_passages_keep_their_order_through_length_sorted_passes(

@@ -26,7 +26,7 @@ once per process and trains copies, never the loaded one).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -36,6 +36,9 @@ PRECISIONS = ("fp32", "bf16")
 # matrix products around an fp32 softmax are (SDPA's CPU kernel tiles for long sequences).
 SHORT_TEXT_TOKENS = 64
 POOLINGS = ("mean", "cls")
+# Texts a private tokenizer copy must split exactly as the model's own call does: edge
+# whitespace, accents and emoji, a text past any max_seq_length.
+TOKENIZER_PROBES = ("", "  Tidal power, 0-dimensional?  ", "Ünïcödé, emoji 🚀 ok", "word " * 600)
 
 
 def plain_bert_encoder(
@@ -93,6 +96,7 @@ class PlainBertEncoder:
 
         # The module's own tokeniser call: `preprocess` since sentence-transformers 6.
         self._tokenize = getattr(transformer, "preprocess", None) or transformer.tokenize
+        self._token_ids = _text_tokenizer(transformer, self._tokenize)
         self.pooling = pooling
         self.dtype = torch.bfloat16 if precision == "bf16" else torch.float32
         bert = transformer.auto_model
@@ -102,6 +106,8 @@ class PlainBertEncoder:
             self.word_embeddings = embeddings.word_embeddings.weight.detach().clone()
             self.position_embeddings = embeddings.position_embeddings.weight.detach().clone()
             self.token_type_embedding = embeddings.token_type_embeddings.weight.detach()[0].clone()
+            # Every text is one segment: its token type's row is added with each position's.
+            self.position_and_type = self.position_embeddings + self.token_type_embedding
             self.embedding_norm = _norm(embeddings.LayerNorm)
             self.layers = [self._layer(layer) for layer in bert.encoder.layer]
         self._packed = self._pack()
@@ -184,10 +190,12 @@ class PlainBertEncoder:
         import torch
 
         with torch.inference_mode():
-            # The model's own tokenisation (lower-casing, truncation at max_seq_length).
-            token_ids = self._tokenize([text])["input_ids"][0]
+            if self._token_ids is not None:
+                token_ids = torch.tensor(self._token_ids(text))
+            else:  # the model's own tokenisation: lower-casing, truncation at max_seq_length
+                token_ids = self._tokenize([text])["input_ids"][0]
             count = int(token_ids.shape[0])
-            hidden = self._embed(token_ids, self.position_embeddings[:count])
+            hidden = self._embed(token_ids, self.position_and_type[:count])
             return self._pooled(self._layers(hidden, [(0, count)]), [(0, count)])[0]
 
     def encode_many(self, texts: Sequence[str]) -> np.ndarray:
@@ -200,13 +208,15 @@ class PlainBertEncoder:
             kept = tokens["attention_mask"].bool()
             lengths = kept.sum(dim=1).tolist()
             positions = torch.cat([torch.arange(n) for n in lengths])
-            hidden = self._embed(tokens["input_ids"][kept], self.position_embeddings[positions])
+            hidden = self._embed(tokens["input_ids"][kept], self.position_and_type[positions])
             ends = np.cumsum(lengths).tolist()
             spans = list(zip([0, *ends[:-1]], ends, strict=True))
             return self._pooled(self._layers(hidden, spans), spans)
 
-    def _embed(self, token_ids: Any, positions: Any) -> Any:
-        hidden = self.word_embeddings[token_ids] + positions + self.token_type_embedding
+    def _embed(self, token_ids: Any, positions_and_type: Any) -> Any:
+        import torch.nn.functional as F
+
+        hidden = F.embedding(token_ids, self.word_embeddings) + positions_and_type
         return _layer_norm(hidden, self.embedding_norm)
 
     def _layers(self, hidden: Any, spans: list[tuple[int, int]]) -> Any:
@@ -214,16 +224,16 @@ class PlainBertEncoder:
         for layer in self.layers:
             qkv = self._linear(hidden.to(self.dtype), layer["qkv"])
             attended = self._attend(qkv, spans)
-            attended = self._linear(attended, layer["attention_out"]).float()
-            hidden = _layer_norm(attended + hidden, layer["attention_norm"])
+            # A product in bf16 plus the fp32 residual sums in fp32, as under autocast.
+            attended = self._linear(attended, layer["attention_out"])
+            hidden = _layer_norm(hidden + attended, layer["attention_norm"])
             middle = self._linear(hidden.to(self.dtype), layer["intermediate"], gelu=True)
-            output = self._linear(middle, layer["output"]).float()
-            hidden = _layer_norm(output + hidden, layer["output_norm"])
+            output = self._linear(middle, layer["output"])
+            hidden = _layer_norm(hidden + output, layer["output_norm"])
         return hidden
 
     def _pooled(self, hidden: Any, spans: list[tuple[int, int]]) -> np.ndarray:
         import torch
-        import torch.nn.functional as F
 
         if self.pooling == "cls":
             pooled = hidden[[start for start, _ in spans]]
@@ -231,29 +241,39 @@ class PlainBertEncoder:
             pooled = hidden.mean(dim=0, keepdim=True)
         else:
             pooled = torch.stack([hidden[start:end].mean(dim=0) for start, end in spans])
-        return F.normalize(pooled, dim=1).numpy().astype(np.float32, copy=False)
+        # Normalised in numpy: F.normalize's reduction costs more than the rest of a query's
+        # pooling.
+        vectors = pooled.numpy().astype(np.float32, copy=False)
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
     def _attend(self, qkv: Any, spans: list[tuple[int, int]]) -> Any:
         """Self-attention within each span of the packed (tokens x 3*hidden) projections."""
         import torch
 
         count, width = qkv.shape
-        by_head = qkv.view(count, 3, self.heads, width // 3 // self.heads).permute(1, 2, 0, 3)
+        short = max(end - start for start, end in spans) <= SHORT_TEXT_TOKENS
+        if short:
+            # Short texts attend in fp32: SDPA's fused kernel is faster in fp32 than in bf16
+            # at a few dozen tokens, and closer to the fp32 model.
+            qkv = qkv.float()
+        # (query/key/value, 1, heads, tokens, head size): SDPA's fused CPU kernel takes 4-d
+        # inputs only (3-d ones go through its slower reference path).
+        by_head = qkv.view(1, count, 3, self.heads, width // 3 // self.heads).permute(2, 0, 3, 1, 4)
         if len(spans) == 1:
             attended = _attention(*by_head)
         else:
             attended = torch.empty_like(by_head[0])
             for start, end in spans:
-                attended[:, start:end] = _attention(*by_head[:, :, start:end])
-        return attended.transpose(0, 1).reshape(count, -1)
+                attended[:, :, start:end] = _attention(*by_head[:, :, :, start:end])
+        return attended.transpose(1, 2).reshape(count, -1).to(self.dtype)
 
 
 def _attention(query: Any, key: Any, value: Any) -> Any:
-    """Attention of one text, (heads x tokens x head size) each, the query already scaled."""
+    """Attention of one text, (1 x heads x tokens x head size) each, the query already scaled."""
     import torch
     import torch.nn.functional as F
 
-    if query.shape[1] <= SHORT_TEXT_TOKENS:
+    if query.shape[-2] <= SHORT_TEXT_TOKENS:
         return F.scaled_dot_product_attention(query, key, value, scale=1.0)  # query is scaled
     weights = torch.softmax(torch.matmul(query, key.transpose(-1, -2)), -1, dtype=torch.float32)
     return torch.matmul(weights.to(value.dtype), value)
@@ -272,3 +292,30 @@ def _layer_norm(hidden: Any, norm: tuple[Any, Any, float]) -> Any:
 
     weight, bias, eps = norm
     return F.layer_norm(hidden, (hidden.shape[-1],), weight, bias, eps)
+
+
+def _text_tokenizer(transformer: Any, tokenize: Any) -> Callable[[str], list[int]] | None:
+    """`text -> token ids` through a private copy of the model's fast tokenizer, set to truncate
+    at max_seq_length and never pad: a third of the module's own call for one short text, which
+    goes through sentence-transformers' batch preprocessing. None when the model has no fast
+    tokenizer or the copy gives other ids than the module's own call on a few probe texts."""
+    backend = getattr(getattr(transformer, "tokenizer", None), "backend_tokenizer", None)
+    max_length = getattr(transformer, "max_seq_length", None)
+    if backend is None or not max_length:
+        return None
+    try:
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_str(backend.to_str())
+        tokenizer.no_padding()
+        tokenizer.enable_truncation(int(max_length))
+
+        def token_ids(text: str) -> list[int]:
+            return list(tokenizer.encode(text).ids)
+
+        for probe in TOKENIZER_PROBES:
+            if token_ids(probe) != tokenize([probe])["input_ids"][0].tolist():
+                return None
+    except Exception:  # noqa: BLE001 - any failure leaves the module's own tokenisation
+        return None
+    return token_ids
