@@ -26,7 +26,7 @@ once per process and trains copies, never the loaded one).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -39,6 +39,10 @@ POOLINGS = ("mean", "cls")
 # Texts a private tokenizer copy must split exactly as the model's own call does: edge
 # whitespace, accents and emoji, a text past any max_seq_length.
 TOKENIZER_PROBES = ("", "  Tidal power, 0-dimensional?  ", "Ünïcödé, emoji 🚀 ok", "word " * 600)
+# Texts to their padded "input_ids" and "attention_mask" tensors (a tokeniser call's result).
+Tokenize = Callable[[list[str]], Mapping[str, Any]]
+# One text to its token ids, unpadded and truncated at the model's max length.
+TokenIds = Callable[[str], list[int]]
 
 
 def plain_bert_encoder(
@@ -58,7 +62,19 @@ def plain_bert_encoder(
     pooling = _supported_pooling(modules)
     if pooling is None:
         return None
-    return PlainBertEncoder(modules[0], precision, pooling)
+    transformer = modules[0]
+    bert = transformer.auto_model
+    # The module's own tokeniser call: `preprocess` since sentence-transformers 6.
+    tokenize = getattr(transformer, "preprocess", None) or transformer.tokenize
+    return PlainBertEncoder(
+        bert.state_dict(),
+        heads=int(bert.config.num_attention_heads),
+        layer_norm_eps=float(bert.config.layer_norm_eps),
+        tokenize=tokenize,
+        token_ids=_text_tokenizer(transformer, tokenize),
+        precision=precision,
+        pooling=pooling,
+    )
 
 
 def _supported_pooling(modules: list[Any]) -> str | None:
@@ -91,52 +107,90 @@ def _supported_pooling(modules: list[Any]) -> str | None:
 class PlainBertEncoder:
     """BERT forward passes over unpadded texts, with weights cast and packed once."""
 
-    def __init__(self, transformer: Any, precision: str, pooling: str) -> None:
+    def __init__(
+        self,
+        weights: Mapping[str, Any],
+        *,
+        heads: int,
+        layer_norm_eps: float,
+        tokenize: Tokenize,
+        token_ids: TokenIds | None = None,
+        precision: str,
+        pooling: str,
+    ) -> None:
+        """`weights` are a BertModel's tensors under its own names (its state_dict, or its
+        safetensors file: embed/bert_folder.py); `tokenize` turns texts into padded
+        "input_ids" and "attention_mask" tensors, truncated at the model's max length;
+        `token_ids`, where given, does the same for one text, faster."""
         import torch
 
-        # The module's own tokeniser call: `preprocess` since sentence-transformers 6.
-        self._tokenize = getattr(transformer, "preprocess", None) or transformer.tokenize
-        self._token_ids = _text_tokenizer(transformer, self._tokenize)
+        self._tokenize = tokenize
+        self._token_ids = token_ids
         self.pooling = pooling
         self.dtype = torch.bfloat16 if precision == "bf16" else torch.float32
-        bert = transformer.auto_model
-        self.heads = int(bert.config.num_attention_heads)
-        embeddings = bert.embeddings
+        self.heads = heads
+        self._eps = layer_norm_eps
+        layers = 0
+        while f"encoder.layer.{layers}.attention.self.query.weight" in weights:
+            layers += 1
         with torch.inference_mode():
-            self.word_embeddings = embeddings.word_embeddings.weight.detach().clone()
-            self.position_embeddings = embeddings.position_embeddings.weight.detach().clone()
-            self.token_type_embedding = embeddings.token_type_embeddings.weight.detach()[0].clone()
+            self.word_embeddings = weights["embeddings.word_embeddings.weight"].detach().clone()
+            self.position_embeddings = (
+                weights["embeddings.position_embeddings.weight"].detach().clone()
+            )
+            self.token_type_embedding = (
+                weights["embeddings.token_type_embeddings.weight"].detach()[0].clone()
+            )
             # Every text is one segment: its token type's row is added with each position's.
             self.position_and_type = self.position_embeddings + self.token_type_embedding
-            self.embedding_norm = _norm(embeddings.LayerNorm)
-            self.layers = [self._layer(layer) for layer in bert.encoder.layer]
+            self.embedding_norm = self._norm(weights, "embeddings.LayerNorm")
+            self.layers = [
+                self._layer(weights, f"encoder.layer.{index}.") for index in range(layers)
+            ]
         self._packed = self._pack()
 
-    def _layer(self, layer: Any) -> dict[str, Any]:
+    def _layer(self, weights: Mapping[str, Any], prefix: str) -> dict[str, Any]:
         import torch
 
-        attention = layer.attention.self
+        def tensor(name: str) -> Any:
+            return weights[prefix + name]
+
         # Attention's 1/sqrt(head size) goes into the query projection: no pass over the
         # scores to scale them.
-        scale = attention.attention_head_size**-0.5
+        scale = (tensor("attention.self.query.weight").shape[0] // self.heads) ** -0.5
         qkv_weight = torch.cat(
-            [attention.query.weight * scale, attention.key.weight, attention.value.weight]
+            [
+                tensor("attention.self.query.weight") * scale,
+                tensor("attention.self.key.weight"),
+                tensor("attention.self.value.weight"),
+            ]
         )
         qkv_bias = torch.cat(
-            [attention.query.bias * scale, attention.key.bias, attention.value.bias]
+            [
+                tensor("attention.self.query.bias") * scale,
+                tensor("attention.self.key.bias"),
+                tensor("attention.self.value.bias"),
+            ]
         )
         return {
             "qkv": self._cast(qkv_weight, qkv_bias),
             "attention_out": self._cast(
-                layer.attention.output.dense.weight, layer.attention.output.dense.bias
+                tensor("attention.output.dense.weight"), tensor("attention.output.dense.bias")
             ),
-            "attention_norm": _norm(layer.attention.output.LayerNorm),
+            "attention_norm": self._norm(weights, prefix + "attention.output.LayerNorm"),
             "intermediate": self._cast(
-                layer.intermediate.dense.weight, layer.intermediate.dense.bias
+                tensor("intermediate.dense.weight"), tensor("intermediate.dense.bias")
             ),
-            "output": self._cast(layer.output.dense.weight, layer.output.dense.bias),
-            "output_norm": _norm(layer.output.LayerNorm),
+            "output": self._cast(tensor("output.dense.weight"), tensor("output.dense.bias")),
+            "output_norm": self._norm(weights, prefix + "output.LayerNorm"),
         }
+
+    def _norm(self, weights: Mapping[str, Any], name: str) -> tuple[Any, Any, float]:
+        return (
+            weights[f"{name}.weight"].detach().float().clone(),
+            weights[f"{name}.bias"].detach().float().clone(),
+            self._eps,
+        )
 
     def _cast(self, weight: Any, bias: Any) -> tuple[Any, Any]:
         return (
@@ -277,14 +331,6 @@ def _attention(query: Any, key: Any, value: Any) -> Any:
         return F.scaled_dot_product_attention(query, key, value, scale=1.0)  # query is scaled
     weights = torch.softmax(torch.matmul(query, key.transpose(-1, -2)), -1, dtype=torch.float32)
     return torch.matmul(weights.to(value.dtype), value)
-
-
-def _norm(layer_norm: Any) -> tuple[Any, Any, float]:
-    return (
-        layer_norm.weight.detach().float().clone(),
-        layer_norm.bias.detach().float().clone(),
-        float(layer_norm.eps),
-    )
 
 
 def _layer_norm(hidden: Any, norm: tuple[Any, Any, float]) -> Any:

@@ -1,7 +1,9 @@
 """A sentence-transformers bi-encoder: device and precision chosen at run time.
 
 On CPUs with native bf16 (AVX512-BF16, AMX), encoding under bf16 autocast is ~2x faster with
-cosine >= 0.9999 to fp32; elsewhere fp32 is used.
+cosine >= 0.9999 to fp32; elsewhere fp32 is used. A plain BERT folder on a CPU is read from its
+files (embed/bert_folder.py) and sentence-transformers is never imported; any other model is
+loaded as a SentenceTransformer.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from localsearch.embed.encoder import Encoder, ProgressCallback, model_fingerpri
 from localsearch.errors import ModelError
 
 if TYPE_CHECKING:
+    from localsearch.embed.bert_folder import BertFolder
     from localsearch.embed.plain_bert import PlainBertEncoder
 
 
@@ -97,8 +100,25 @@ class SentenceTransformerEncoder:
         model.eval()
         return model
 
+    @cached_property
+    def bert_folder(self) -> BertFolder | None:
+        """The model's files, where they describe a plain BERT model that plain_bert.py runs
+        on this CPU exactly as sentence-transformers would: then that is never loaded."""
+        from localsearch.embed.bert_folder import read_bert_folder
+        from localsearch.embed.plain_bert import PRECISIONS
+
+        if self.requested_device not in ("auto", "cpu"):
+            return None
+        if self.requested_precision not in ("auto", *PRECISIONS):
+            return None
+        if pick_device(self.requested_device) != "cpu":
+            return None
+        return read_bert_folder(self.location, self.max_seq_length)
+
     @property
     def device(self) -> str:
+        if self.bert_folder is not None:
+            return "cpu"
         return str(self.model.device.type)
 
     @cached_property
@@ -107,6 +127,8 @@ class SentenceTransformerEncoder:
 
     @cached_property
     def dimension(self) -> int:
+        if self.bert_folder is not None:
+            return self.bert_folder.dimension
         getter = (
             getattr(self.model, "get_embedding_dimension", None)
             or self.model.get_sentence_embedding_dimension
@@ -148,7 +170,7 @@ class SentenceTransformerEncoder:
     def routed(self) -> bool:
         """Whether the model has separate query and document towers (a sentence-transformers
         Router, as a query-side adapted model has): each text then goes through its own."""
-        return is_routed(self.model)
+        return self.bert_folder is None and is_routed(self.model)
 
     def _encode(
         self, texts: Sequence[str], on_progress: ProgressCallback | None, task: str
@@ -212,6 +234,8 @@ class SentenceTransformerEncoder:
         it; for a one-tower model, queries take it too."""
         from localsearch.embed.plain_bert import plain_bert_encoder
 
+        if self.bert_folder is not None:
+            return self._load_bert_folder(self.bert_folder)
         return plain_bert_encoder(self.model, self.precision, "document" if self.routed else None)
 
     @cached_property
@@ -221,6 +245,16 @@ class SentenceTransformerEncoder:
         from localsearch.embed.plain_bert import plain_bert_encoder
 
         return plain_bert_encoder(self.model, self.precision, "query")
+
+    def _load_bert_folder(self, folder: BertFolder) -> PlainBertEncoder:
+        from localsearch.embed.bert_folder import load_bert_folder
+
+        try:
+            return load_bert_folder(folder, self.precision)
+        except Exception as exc:  # noqa: BLE001 - as for the model: the user needs one line
+            raise ModelError(
+                f"cannot load model {self.name!r} from {self.location}: {exc}".splitlines()[0]
+            ) from None
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         formatted = self.resolved.text_format.queries(texts)
