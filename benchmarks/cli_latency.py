@@ -122,6 +122,10 @@ def start_up_costs() -> None:
     print(f"client imports (cli, search, client): {median_wall([python, '-c', client])} s")
     floor = "import numpy, apsw, sqlite_vec, tantivy, tokenizers"
     print(f"cold floor without torch ({floor[7:]}): {median_wall([python, '-c', floor], 3)} s")
+    # What a cold search of a plain BERT model imports (embed/bert_folder.py), and what any
+    # other model still needs on top of torch.
+    light = "import torch, tokenizers, safetensors.torch"
+    print(f"torch + tokenizers + safetensors import: {median_wall([python, '-c', light], 3)} s")
     torch = "import torch, sentence_transformers"
     print(f"torch + sentence_transformers import:  {median_wall([python, '-c', torch], 3)} s")
     trace = subprocess.run(

@@ -19,7 +19,9 @@ one ~20-token SciFact query 10.9 ms of CPU through encode(), 4.4 ms here; docs c
 tokens) 27-30 chunks per CPU second through encode(), 42 here (one thread, bf16).
 
 Only plain BERT models with mean or CLS pooling on a CPU take this path; for anything else
-`plain_bert_encoder` returns None and encode() is used. The weights are copied when the path is
+`plain_bert_encoder` returns None and encode() is used. A model folder that proves itself plain
+from its files gets the encoder straight from them (embed/bert_folder.py), with no
+sentence-transformers loaded at all. The weights are copied when the path is
 built, so a model changed in place afterwards needs a new encoder (localsearch loads models
 once per process and trains copies, never the loaded one).
 """
