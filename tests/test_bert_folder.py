@@ -19,7 +19,7 @@ from localsearch.catalog import ResolvedModel
 from localsearch.config import load_settings
 from localsearch.embed.bert_folder import (
     BertFolder,
-    folder_tokenizer,
+    folder_tokenizers,
     load_bert_folder,
     read_bert_folder,
 )
@@ -74,14 +74,16 @@ def test_the_bundled_model_is_read_from_its_files(
 def test_token_ids_equal_the_models_tokeniser(
     bundled: SentenceTransformerEncoder, folder: BertFolder
 ) -> None:
+    tokenize, token_ids = folder_tokenizers(folder)
     expected = bundled.model[0].preprocess(TEXTS)
-    found = folder_tokenizer(folder)(TEXTS)
+    found = tokenize(TEXTS)
     assert found["input_ids"].shape[1] == 256  # the long texts were cut at max_seq_length
     assert found["input_ids"].tolist() == expected["input_ids"].tolist()
     assert found["attention_mask"].tolist() == expected["attention_mask"].tolist()
     for text in TEXTS:  # one text at a time: no padding
-        alone = folder_tokenizer(folder)([text])["input_ids"][0].tolist()
-        assert alone == bundled.model[0].preprocess([text])["input_ids"][0].tolist()
+        alone = bundled.model[0].preprocess([text])["input_ids"][0].tolist()
+        assert tokenize([text])["input_ids"][0].tolist() == alone
+        assert token_ids(text) == alone
 
 
 def test_fp32_vectors_equal_encode(bundled: SentenceTransformerEncoder, folder: BertFolder) -> None:
@@ -169,7 +171,10 @@ def test_do_lower_case_tokenises_as_sentence_transformers(
     loaded = SentenceTransformer(str(model), device="cpu", local_files_only=True)
     texts = [*TEXTS, "MiXeD CaSe ÀÉÎ İSTANBUL ΣΊΣΥΦΟΣ"]
     expected = loaded[0].preprocess(texts)["input_ids"].tolist()
-    assert folder_tokenizer(folder)(texts)["input_ids"].tolist() == expected
+    tokenize, token_ids = folder_tokenizers(folder)
+    assert tokenize(texts)["input_ids"].tolist() == expected
+    one_by_one = [loaded[0].preprocess([text])["input_ids"][0].tolist() for text in texts]
+    assert [token_ids(text) for text in texts] == one_by_one
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from localsearch.embed.plain_bert import POOLINGS, PlainBertEncoder, Tokenize
+from localsearch.embed.plain_bert import POOLINGS, PlainBertEncoder, TokenIds, Tokenize
 
 WEIGHTS_FILE = "model.safetensors"
 # What sentence-transformers 6 writes into sentence_bert_config.json for a plain text model.
@@ -110,19 +110,21 @@ def load_bert_folder(folder: BertFolder, precision: str) -> PlainBertEncoder:
     weights = {
         name[len(prefix) :]: tensor for name, tensor in stored.items() if name.startswith(prefix)
     }
+    tokenize, token_ids = folder_tokenizers(folder)
     return PlainBertEncoder(
         weights,
         heads=int(folder.config["num_attention_heads"]),
         layer_norm_eps=float(folder.config.get("layer_norm_eps", 1e-12)),
-        tokenize=folder_tokenizer(folder),
+        tokenize=tokenize,
+        token_ids=token_ids,
         precision=precision,
         pooling=folder.pooling,
     )
 
 
-def folder_tokenizer(folder: BertFolder) -> Tokenize:
-    """tokenizer.json as transformers' tokeniser runs it for sentence-transformers: truncated
-    at the model's max length, padded to the longest text of a call."""
+def folder_tokenizers(folder: BertFolder) -> tuple[Tokenize, TokenIds]:
+    """tokenizer.json as transformers' tokeniser runs it for sentence-transformers, truncated
+    at the model's max length: for many texts (padded to the longest of them) and for one."""
     from tokenizers import Tokenizer, normalizers
 
     tokenizer = Tokenizer.from_file(str(folder.location / "tokenizer.json"))
@@ -146,7 +148,10 @@ def folder_tokenizer(folder: BertFolder) -> Tokenize:
             "attention_mask": torch.tensor([encoding.attention_mask for encoding in encodings]),
         }
 
-    return tokenize
+    def token_ids(text: str) -> list[int]:
+        return list(tokenizer.encode(text).ids)  # one text: padded to itself, so not at all
+
+    return tokenize, token_ids
 
 
 def _read(folder: Path, max_seq_length: int | None) -> BertFolder | None:
