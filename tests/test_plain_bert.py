@@ -8,7 +8,11 @@ import numpy as np
 import pytest
 
 from localsearch.config import load_settings
-from localsearch.embed.plain_bert import _text_tokenizer, plain_bert_encoder
+from localsearch.embed.plain_bert import (
+    TokenizerCopiedOnSecondText,
+    _text_tokenizer,
+    plain_bert_encoder,
+)
 from localsearch.embed.sentence_transformer import SentenceTransformerEncoder, load_encoder
 
 QUERIES = [
@@ -83,6 +87,17 @@ def test_one_text_is_split_by_a_private_tokenizer_that_agrees_with_the_model(
         assert token_ids(text) == transformer.preprocess([text])["input_ids"][0].tolist()
     # A tokenizer the copy does not reproduce leaves the model's own call in place.
     assert _text_tokenizer(transformer, lambda texts: {"input_ids": [np.array([101])]}) is None
+
+    # The copy is built on an encoder's second text, and the vectors do not change with it.
+    plain = plain_bert_encoder(bundled.model, "fp32")
+    assert plain is not None
+    tokenizer = plain._token_ids
+    assert isinstance(tokenizer, TokenizerCopiedOnSecondText)
+    first = plain.encode(QUERIES[2])
+    assert tokenizer.copy is None  # a process that encodes one query never builds it
+    second = plain.encode(QUERIES[2])
+    assert tokenizer.copy is not None
+    assert float(np.abs(first - second).max()) < 1e-6
 
 
 def test_a_short_text_attends_through_the_fused_kernel(bundled: SentenceTransformerEncoder) -> None:
