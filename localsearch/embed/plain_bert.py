@@ -6,7 +6,9 @@ call, the Transformers forward builds masks and dispatches per layer, and a batc
 its longest text. Here the weights are cast to the encoder's precision once, query/key/value
 are fused into one matrix, each matrix is packed for oneDNN once, and the layers run as a dozen
 plain tensor operations with no mask:
-- one text (a search query) runs unpadded;
+- one text (a search query) runs unpadded, split by a private copy of the fast tokenizer
+  rather than sentence-transformers' batch preprocessing, and attends in fp32 through SDPA's
+  fused kernel;
 - many texts (indexing) run packed: their tokens end to end in one matrix, so the linear layers
   skip the ~9% of padding a length-sorted batch of chunks carries, and attention runs text by
   text, which on a CPU is also faster than one masked attention over the padded batch.
@@ -15,8 +17,16 @@ the encoder's precision, residuals, softmax and layer norms in fp32), so the vec
 same: fp32 to ~1e-6, bf16 to cosine >= 0.9999 (tests/test_plain_bert.py).
 
 Measured on the 2-core dev machine (benchmarks/query_latency.py, benchmarks/index_speed.py):
-one ~20-token SciFact query 10.9 ms of CPU through encode(), 4.4 ms here; docs chunks (~200
-tokens) 27-30 chunks per CPU second through encode(), 42 here (one thread, bf16).
+one ~20-token SciFact query 10.9 ms of CPU through encode(), 3.6-4.4 ms here (idle), and 14%
+less since the tokenizer copy and the fused attention (p50 5.5 -> 4.7 ms side by side at load
+2); docs chunks (~200 tokens) 27-30 chunks per CPU second through encode(), 42 here (one
+thread, bf16). Two thirds of a query's time is the 24 matrix products, which take up to twice
+as long inside a query as each alone in a loop: a query streams 21 MB of bf16 weights through
+the caches and so evicts everything else (the tokenizer's tables, the interpreter's), which
+makes the small steps several times slower than alone too. Tried for a query and not kept
+(2026-12-02): oneDNN int8 products with per-text activation scales (cosine to fp32 0.990, no
+faster), TorchScript (cannot trace the packed weights), torch.compile (minutes to compile,
+no faster per query), 2 MB pages for the weights (no faster).
 
 Only plain BERT models with mean or CLS pooling on a CPU take this path; for anything else
 `plain_bert_encoder` returns None and encode() is used. A model folder that proves itself plain
