@@ -24,7 +24,7 @@ thread, bf16). Two thirds of a query's time is the 24 matrix products, which tak
 as long inside a query as each alone in a loop: a query streams 21 MB of bf16 weights through
 the caches and so evicts everything else (the tokenizer's tables, the interpreter's), which
 makes the small steps several times slower than alone too. Tried for a query and not kept
-(2026-12-02): oneDNN int8 products with per-text activation scales (cosine to fp32 0.990, no
+(2026-12-02): oneDNN int8 products, one activation scale per product (cosine to fp32 0.990, no
 faster), TorchScript (cannot trace the packed weights), torch.compile (minutes to compile,
 no faster per query), 2 MB pages for the weights (no faster).
 
