@@ -360,13 +360,15 @@ class TokenizerCopiedOnSecondText:
     def __init__(self, transformer: Any, tokenize: Tokenize) -> None:
         self._transformer = transformer
         self._tokenize = tokenize
-        self._texts = 0
+        self._first_text_seen = False
+        self._copied = False
         self.copy: TokenIds | None = None
 
     def __call__(self, text: str) -> list[int]:
-        self._texts += 1
-        if self._texts == 2:
+        if self._first_text_seen and not self._copied:
+            self._copied = True  # tried once: a copy that disagrees stays unused
             self.copy = _text_tokenizer(self._transformer, self._tokenize)
+        self._first_text_seen = True
         if self.copy is not None:
             return self.copy(text)
         return [int(token) for token in self._tokenize([text])["input_ids"][0].tolist()]
