@@ -21,7 +21,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 import tantivy
 
@@ -333,7 +333,16 @@ class LexicalIndex:
             )
             searcher = index.searcher()
             hits = searcher.search(parsed, limit, count=False).hits
-            return [(int(searcher.doc(addr)["chunk_id"][0]), float(score)) for score, addr in hits]
+            if not hits:
+                return []
+            scores, addresses = zip(*hits, strict=True)
+            # One call reads every hit's chunk id from the fast field; a stored-document fetch
+            # per hit cost ~0.8 ms for 200 hits, and each fetch handed the GIL back and forth
+            # with the query's encoding on the other thread.
+            chunk_ids = searcher.fast_field_values("chunk_id", list(addresses))
+            if None in chunk_ids:  # a segment without the column: not written by this schema
+                chunk_ids = [searcher.doc(address)["chunk_id"][0] for address in addresses]
+            return list(zip(cast(list[int], chunk_ids), scores, strict=True))
         except BaseException as exc:
             if _is_failure(exc):
                 self.close()
