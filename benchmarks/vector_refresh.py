@@ -117,7 +117,9 @@ def main() -> None:
             number = int(rng.integers(documents))
             change_one_document(home, number, rng)
             started = time.perf_counter()
-            engine._vectors_for(space)  # what the search would do first: refresh (or reload)
+            # What the search would do first: notice the change, refresh (or reload).
+            engine._look_for_changes()
+            engine._vectors_for(space)
             refreshed = time.perf_counter()
             results = engine.search(QUERY, mode="dense")
             took = (time.perf_counter() - started) * 1000

@@ -270,6 +270,53 @@ def test_a_warm_engine_reads_only_what_changed_after_files_change(tmp_path, monk
     assert warm[2].hits[0].path.endswith("notes.txt")
 
 
+def test_a_warm_engine_reads_the_store_again_only_after_a_change(tmp_path, monkeypatch) -> None:
+    import localsearch.search.engine as engine_module
+
+    docs, home = index_files(tmp_path, DOCS)
+    reads: list[str] = []
+    real_refresh = engine_module.refresh_vector_index
+    real_coverage = engine_module.dense_coverage
+
+    def counted_refresh(*args):  # type: ignore[no-untyped-def]
+        reads.append("vectors")
+        return real_refresh(*args)
+
+    def counted_coverage(*args):  # type: ignore[no-untyped-def]
+        reads.append("coverage")
+        return real_coverage(*args)
+
+    monkeypatch.setattr(engine_module, "refresh_vector_index", counted_refresh)
+    monkeypatch.setattr(engine_module, "dense_coverage", counted_coverage)
+    settings = load_settings(home)
+    engine = SearchEngine(settings)
+    try:
+        engine.warm_up()
+        engine.search("frozen water")
+        reads.clear()
+        for query in ("frozen water", "sourdough starter", "tidal power"):
+            engine.search(query)
+        assert reads == []  # nothing changed: the look for changes read no table
+        chunks_before = engine.dense_coverage().chunks
+        (docs / "notes.txt").write_text("Glacier meltwater feeds the valley's rivers.\n")
+        (docs / "bread.md").unlink()
+        index = Index(settings)
+        try:
+            index.update([docs])
+        finally:
+            index.close()
+        edited = engine.search("meltwater rivers", k=4)
+        assert sorted(reads) == ["coverage", "vectors"]  # the one look saw the change
+        deleted = engine.search("sourdough starter", k=4)
+        assert sorted(reads) == ["coverage", "vectors"]
+        coverage = engine.dense_coverage()
+    finally:
+        engine.close()
+    assert edited.hits[0].path.endswith("notes.txt")
+    assert not any(h.path.endswith("bread.md") for h in deleted.hits)
+    assert coverage.complete and coverage.chunks < chunks_before  # bread.md's chunks are gone
+
+
 def test_search_reports_where_its_time_went(small_index) -> None:
     _, home = small_index
     engine = SearchEngine(load_settings(home))

@@ -125,6 +125,28 @@ def test_an_unchanged_index_is_current(collection: Collection) -> None:
     assert rows(vectors)[0] == before[0]
 
 
+def test_the_change_key_moves_after_a_commit_by_any_connection(collection: Collection) -> None:
+    reader = Store(collection.store.path)  # a search engine's own connection
+    try:
+        key = reader.change_key()
+        assert reader.change_key() == key  # nothing committed, nothing read again
+        seen = [key]
+        collection.write("doc2.txt", 2)  # an edit, by another connection
+        seen.append(reader.change_key())
+        collection.embed(collection.write("doc9.txt", 2, embed=False))  # the backlog filled
+        seen.append(reader.change_key())
+        collection.embed(collection.store.chunk_ids_of([1]), replace=True)  # a re-embed
+        seen.append(reader.change_key())
+        collection.delete("doc3.txt")
+        seen.append(reader.change_key())
+        with reader.transaction():  # this connection's own write
+            reader.set_meta("note", "x")
+        seen.append(reader.change_key())
+    finally:
+        reader.close()
+    assert len(set(seen)) == len(seen)
+
+
 def test_edits_deletions_and_new_files_are_read_incrementally(collection: Collection) -> None:
     vectors = load_vector_index(collection.store, collection.space)
     collection.write("doc2.txt", 5)  # an edited file: its chunks replaced, one more of them

@@ -158,7 +158,12 @@ class SearchEngine:
         self._encoder_space: int | None = None
         self._vectors: VectorIndex | None = None
         self._coverage: DenseCoverage | None = None
-        self._coverage_key: tuple[int, ...] | None = None
+        self._space: EmbeddingSpace | None = None
+        # What is kept above is read again only after the database changed: _look_for_changes()
+        # moves the generation on, and each kept thing records the generation it was read at.
+        self._change_key: tuple[int, int] | None = None
+        self._generation = 0
+        self._space_generation = self._coverage_generation = self._vectors_generation = -1
         self.keep_vectors = False  # set by warm_up(): long-lived callers search in memory
         self._bm25_worker: ThreadPoolExecutor | None = None
 
@@ -270,8 +275,28 @@ class SearchEngine:
         )
         return None
 
+    def _look_for_changes(self) -> None:
+        """Note whether the database may have changed since the last look (one read of no
+        table); what this engine keeps (the active space, the dense coverage, the in-memory
+        vectors) is read again only after a change. A search looks once, before BM25's thread
+        starts: each SQLite read after that would hand the GIL back and forth with it."""
+        key = self.store.change_key()
+        if key != self._change_key:
+            self._change_key = key
+            self._generation += 1
+
+    def _active_space(self) -> EmbeddingSpace | None:
+        if self._space_generation != self._generation:
+            self._space = self.store.active_space()
+            self._space_generation = self._generation
+        return self._space
+
     def encoder(self) -> tuple[Encoder, Any]:
-        space = self.store.active_space()
+        self._look_for_changes()
+        return self._current_encoder()
+
+    def _current_encoder(self) -> tuple[Encoder, EmbeddingSpace]:
+        space = self._active_space()
         if space is None:
             raise NoIndexError("the index has no vectors yet", "run `localsearch index PATH` first")
         if self._encoder is None or self._encoder_space != space.id:
@@ -315,21 +340,27 @@ class SearchEngine:
         self._vectors_for(space)
 
     def _vectors_for(self, space: EmbeddingSpace) -> VectorIndex | None:
-        """The in-memory vectors of `space`, brought up to date; None unless kept in memory."""
+        """The in-memory vectors of `space`, up to date as of the last look for changes; None
+        unless kept in memory."""
         if not self.keep_vectors:
             return None
+        if self._vectors is not None and self._vectors_generation == self._generation:
+            return self._vectors  # nothing changed since they were last brought up to date
         if self._vectors is None or not refresh_vector_index(self.store, space, self._vectors):
             self._vectors = None  # free the old copy before loading the new one
             self._vectors = load_vector_index(self.store, space)
+        self._vectors_generation = self._generation
         return self._vectors
 
     def dense_coverage(self) -> DenseCoverage:
         """How much of the index dense search can see; counted again only after a change."""
-        space = self.store.active_space()
-        key = (space.id if space else 0, self.store.data_version(), self.store.vectors_version())
-        if self._coverage is None or self._coverage_key != key:
-            self._coverage = dense_coverage(self.store, space)
-            self._coverage_key = key
+        self._look_for_changes()
+        return self._current_coverage()
+
+    def _current_coverage(self) -> DenseCoverage:
+        if self._coverage is None or self._coverage_generation != self._generation:
+            self._coverage = dense_coverage(self.store, self._active_space())
+            self._coverage_generation = self._generation
         return self._coverage
 
     def search(
@@ -371,6 +402,7 @@ class SearchEngine:
         )
         if not query.strip():
             return results
+        self._look_for_changes()
         where, params = path_filter_sql(path_glob, doc_types)
         filtered = where != "1"
         depth = max(self.settings.candidates, k)
@@ -511,7 +543,7 @@ class SearchEngine:
         results: SearchResults,
     ) -> dict[int, float]:
         """Dense candidates, and a warning while some chunks still wait for their vectors."""
-        coverage = self.dense_coverage()
+        coverage = self._current_coverage()
         if not coverage.complete:
             # Text is indexed before it is embedded: say what dense search cannot see yet.
             results.dense = coverage
@@ -547,7 +579,7 @@ class SearchEngine:
         return is_weak_match(mode, words_matched, best_cosine)
 
     def _multilingual_model(self) -> bool:
-        space = self.store.active_space()
+        space = self._active_space()
         return space is not None and is_multilingual(space.model, self.settings.models_dir)
 
     def _owners(
@@ -575,7 +607,7 @@ class SearchEngine:
     ) -> dict[int, float]:
         """{chunk_id: cosine similarity} of the `count` chunks nearest the query; the time
         spent encoding and searching goes into `parts`."""
-        encoder, space = self.encoder()
+        encoder, space = self._current_encoder()
         encode_started = time.perf_counter()
         vector = _encode_query(encoder, query)
         search_started = time.perf_counter()

@@ -169,6 +169,13 @@ class Store:
     def data_version(self) -> int:
         return int(self.get_meta("data_version", "0") or 0)
 
+    def change_key(self) -> tuple[int, int]:
+        """A key that differs after anything is committed to the database, by another
+        connection (SQLite's data_version) or this one (its count of changed rows): a
+        long-lived reader checks it, reading no table, before reading again what it keeps."""
+        row = self.conn.execute("PRAGMA data_version").fetchone()
+        return int(row[0]) if row else 0, self.conn.total_changes()
+
     def bump_data_version(self) -> int:
         """Called inside each transaction that changes chunks; the lexical index tracks it."""
         version = self.data_version() + 1
