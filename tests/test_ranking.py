@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,20 @@ def test_a_document_scores_as_its_best_chunk_plus_a_capped_decayed_share() -> No
     assert decayed[10] == (pytest.approx(0.9 + 0.25 + 0.125), 1)
     assert list(documents_from_chunks(chunks, owners, depth=1)) == [10]
     assert documents_from_chunks({7: 1.0}, owners, depth=5) == {}  # a deleted chunk's owner
+
+
+def test_a_document_shows_its_first_best_chunk_and_equal_documents_keep_their_order() -> None:
+    rng = random.Random(3)
+    for _ in range(200):
+        chunks = {c: rng.choice([0.1, 0.5, 0.5, 0.9]) for c in rng.sample(range(100), 30)}
+        owners = {c: c % 7 for c in chunks if c % 11}
+        per_document: dict[int, list[tuple[float, int]]] = {}
+        for chunk_id, score in chunks.items():
+            if chunk_id in owners:
+                per_document.setdefault(owners[chunk_id], []).append((score, chunk_id))
+        best = {doc: max(found, key=lambda pair: pair[0]) for doc, found in per_document.items()}
+        expected = sorted(best.items(), key=lambda item: -item[1][0])[:5]
+        assert list(documents_from_chunks(chunks, owners, depth=5).items()) == expected
 
 
 # -- weak match -------------------------------------------------------------------------------

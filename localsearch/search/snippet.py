@@ -95,6 +95,13 @@ class QueryMatcher:
         return _merged(found)
 
 
+@lru_cache(maxsize=64)
+def query_matcher(query: str) -> QueryMatcher:
+    """The matcher of `query`, made once for all the snippets of a search (its pattern is
+    compiled anew for each query: ~0.1 ms, and a tenth of that again to find it in re's cache)."""
+    return QueryMatcher(query)
+
+
 def _is_han(text: str) -> bool:
     return all("\u3400" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff" for c in text)
 
@@ -121,7 +128,7 @@ def make_snippet(text: str, query: str, max_chars: int = 300, doc_type: str = ""
     Markdown and reStructuredText lose their inline markup first (`doc_type` says which), so
     the highlights are offsets into the text as shown."""
     flat = " ".join(strip_inline_markup(text, doc_type).split())
-    matches = QueryMatcher(query).spans(flat)
+    matches = query_matcher(query).spans(flat)
     if len(flat) <= max_chars:
         start, end = 0, len(flat)
     else:
