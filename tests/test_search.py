@@ -405,6 +405,25 @@ def test_weighted_fusion_normalises_bm25_only() -> None:
     assert fused == pytest.approx({"a": 0.5, "b": 0.4, "c": 0.2})
 
 
+def test_a_snippet_window_holds_the_most_distinct_query_words() -> None:
+    from localsearch.search.snippet import _best_window, query_matcher, stem
+
+    rng = np.random.default_rng(5)
+    vocabulary = ["tide", "tides", "tidal", "power", "sea", "barrage", "cost", "the", "of"]
+    for _ in range(100):
+        flat = " ".join(rng.choice(vocabulary, size=int(rng.integers(5, 120))))
+        matches = query_matcher("tidal power at sea costs").spans(flat)
+        width = int(rng.integers(20, 200))
+        best_start, best_score = 0, -1  # every window scanned, as the definition says
+        for anchor, _ in matches:
+            start = max(0, anchor - width // 4)
+            inside = [(s, e) for s, e in matches if start <= s and e <= start + width]
+            score = len({stem(flat[s:e]) for s, e in inside}) * 100 + len(inside)
+            if score > best_score:
+                best_start, best_score = start, score
+        assert _best_window(flat, matches, width) == best_start
+
+
 # -- the in-memory dense path -----------------------------------------------------------------
 
 

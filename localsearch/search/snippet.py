@@ -9,6 +9,7 @@ the text as they are, and a snippet of such text is cut at a sentence mark or an
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -175,14 +176,20 @@ def _cut_end(flat: str, start: int, end: int) -> int:
 
 
 def _best_window(flat: str, matches: list[tuple[int, int]], width: int) -> int:
+    """Where the window with the most distinct matched words (then the most matches) starts.
+
+    `matches` are merged spans, so both their starts and their ends increase: the matches
+    inside a window are one run of them, found by bisection rather than by a scan."""
     if not matches:
         return 0
+    starts = [s for s, _ in matches]
+    ends = [e for _, e in matches]
+    stems = [stem(flat[s:e]) for s, e in matches]
     best_start, best_score = 0, -1
-    for anchor, _ in matches:
+    for anchor in starts:
         start = max(0, anchor - width // 4)
-        inside = {stem(flat[s:e]) for s, e in matches if start <= s and e <= start + width}
-        hits = sum(1 for s, e in matches if start <= s and e <= start + width)
-        score = len(inside) * 100 + hits
+        first, last = bisect_left(starts, start), bisect_right(ends, start + width)
+        score = len(set(stems[first:last])) * 100 + max(last - first, 0)
         if score > best_score:
             best_start, best_score = start, score
     return best_start
