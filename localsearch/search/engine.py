@@ -279,7 +279,7 @@ class SearchEngine:
         """Note whether the database may have changed since the last look (one read of no
         table); what this engine keeps (the active space, the dense coverage, the in-memory
         vectors) is read again only after a change. A search looks once, before BM25's thread
-        starts: each SQLite read after that would hand the GIL back and forth with it."""
+        starts, so that its reads do not wait on that thread for the GIL."""
         key = self.store.change_key()
         if key != self._change_key:
             self._change_key = key
