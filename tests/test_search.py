@@ -405,6 +405,33 @@ def test_weighted_fusion_normalises_bm25_only() -> None:
     assert fused == pytest.approx({"a": 0.5, "b": 0.4, "c": 0.2})
 
 
+def test_bm25_reads_the_same_chunk_ids_without_tantivy_s_column_reader(small_index) -> None:
+    from localsearch.lexical import LexicalIndex
+
+    class SearcherBefore026:  # tantivy-py before 0.26 has no Searcher.fast_field_values
+        def __init__(self, searcher) -> None:  # type: ignore[no-untyped-def]
+            self.search, self.doc = searcher.search, searcher.doc
+
+    class IndexBefore026:
+        def __init__(self, index) -> None:  # type: ignore[no-untyped-def]
+            self.index = index
+            self.reload, self.parse_query_lenient = index.reload, index.parse_query_lenient
+
+        def searcher(self) -> SearcherBefore026:
+            return SearcherBefore026(self.index.searcher())
+
+    _, home = small_index
+    lexical = LexicalIndex(load_settings(home).lexical_dir)
+    try:
+        from_column = lexical.search("tidal energy and sourdough bread", 10)
+        lexical._index = IndexBefore026(lexical._open())  # type: ignore[assignment]
+        from_documents = lexical.search("tidal energy and sourdough bread", 10)
+    finally:
+        lexical.close()
+    assert len(from_column) >= 2
+    assert from_documents == from_column
+
+
 def test_a_snippet_window_holds_the_most_distinct_query_words() -> None:
     from localsearch.search.snippet import _best_window, query_matcher, stem
 

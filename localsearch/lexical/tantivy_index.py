@@ -339,8 +339,9 @@ class LexicalIndex:
             # One call reads every hit's chunk id from the fast field; a stored-document fetch
             # per hit cost ~0.8 ms for 200 hits, and each fetch handed the GIL back and forth
             # with the query's encoding on the other thread.
-            chunk_ids = searcher.fast_field_values("chunk_id", list(addresses))
-            if None in chunk_ids:  # a segment without the column: not written by this schema
+            read_column = getattr(searcher, "fast_field_values", None)  # tantivy-py 0.26 on
+            chunk_ids = read_column("chunk_id", list(addresses)) if read_column else [None]
+            if None in chunk_ids:  # an older tantivy-py, or a segment without the column
                 chunk_ids = [searcher.doc(address)["chunk_id"][0] for address in addresses]
             return list(zip(cast(list[int], chunk_ids), scores, strict=True))
         except BaseException as exc:
