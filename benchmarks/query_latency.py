@@ -42,6 +42,11 @@ same-load A/B on SciFact against the code before issue 16's changes (load 2.4-2.
 the one-thread numpy exact search: 0.43 at 1M, 2.1 at 100k; at SciFact size the exact search
 is 0.4 ms and the query's encoding alone is over ten times that.
 
+SciFact again at 14:26 UTC (load 0.8) after the search path's own cuts (one look for
+changes a search, BM25's chunk ids from the fast field) and the encoder's one-text path:
+7.4/10.3 (cpu 8.7, recall 1.000); parts encode 4.7, vectors 0.9, BM25 1.3, fusion 0.5,
+snippets 1.0.
+
 Against the targets (5 / 15 / 40 ms): 100k is met; 1M is met in one of two runs (37.8 ms)
 and missed by 3.5 ms in the other; SciFact misses by ~5 ms.
 What is left at SciFact is the query's encoding: ~4.4 ms of CPU on one core for a 20-token
