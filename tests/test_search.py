@@ -432,6 +432,22 @@ def test_bm25_reads_the_same_chunk_ids_without_tantivy_s_column_reader(small_ind
     assert from_documents == from_column
 
 
+def test_query_words_are_found_in_ascii_text_as_the_pattern_finds_them() -> None:
+    from localsearch.search.snippet import QueryMatcher
+
+    rng = np.random.default_rng(8)
+    words = ["Cell", "cells", "cellular", "xcell", "cell_type", "2cell", "cell2", "CELLS", "T-cell"]
+    words += ["gene", "Genes", "genetic", "regenerate", "gene-expression", "expressed", "of", "a"]
+    separators = [" ", " ", ", ", ". ", "-", "_", "/", "(", ") ", "\n"]
+    matcher = QueryMatcher("Which cells express genes, cellularly?")
+    for _ in range(300):
+        count = int(rng.integers(1, 40))
+        picked = zip(rng.choice(words, count), rng.choice(separators, count), strict=True)
+        text = "".join(word + separator for word, separator in picked)
+        assert matcher._ascii_spans(text) == matcher._pattern_spans(text)
+    assert matcher.spans("T-cell genes of cellular xcell") == [(2, 6), (7, 12), (16, 24)]
+
+
 def test_a_snippet_window_holds_the_most_distinct_query_words() -> None:
     from localsearch.search.snippet import _best_window, query_matcher, stem
 
