@@ -98,7 +98,7 @@ def read_bert_folder(location: str, max_seq_length: int | None = None) -> BertFo
     try:
         return _read(Path(location), max_seq_length)
     except (OSError, ValueError, KeyError, TypeError, AttributeError, struct.error):
-        return None  # unreadable or unexpected: sentence-transformers decides, and reports
+        return None  # unreadable or of an unknown shape: sentence-transformers decides, and reports
 
 
 def load_bert_folder(folder: BertFolder, precision: str) -> PlainBertEncoder:
