@@ -21,6 +21,7 @@ from localsearch.errors import ModelError
 
 if TYPE_CHECKING:
     from localsearch.embed.bert_folder import BertFolder
+    from localsearch.embed.numpy_bert import NumpyBert
     from localsearch.embed.plain_bert import PlainBertEncoder
 
 
@@ -101,9 +102,9 @@ class SentenceTransformerEncoder:
         return model
 
     @cached_property
-    def bert_folder(self) -> BertFolder | None:
+    def plain_folder(self) -> BertFolder | None:
         """The model's files, where they describe a plain BERT model that plain_bert.py runs
-        on this CPU exactly as sentence-transformers would: then that is never loaded."""
+        exactly as sentence-transformers would, on whatever device (read without torch)."""
         from localsearch.embed.bert_folder import read_bert_folder
         from localsearch.embed.plain_bert import PRECISIONS
 
@@ -111,9 +112,14 @@ class SentenceTransformerEncoder:
             return None
         if self.requested_precision not in ("auto", *PRECISIONS):
             return None
-        if pick_device(self.requested_device) != "cpu":
-            return None
         return read_bert_folder(self.location, self.max_seq_length)
+
+    @cached_property
+    def bert_folder(self) -> BertFolder | None:
+        """plain_folder where this runs on a CPU: then sentence-transformers is never loaded."""
+        if self.plain_folder is None or pick_device(self.requested_device) != "cpu":
+            return None
+        return self.plain_folder
 
     @property
     def device(self) -> str:
@@ -127,8 +133,8 @@ class SentenceTransformerEncoder:
 
     @cached_property
     def dimension(self) -> int:
-        if self.bert_folder is not None:
-            return self.bert_folder.dimension
+        if self.plain_folder is not None:  # the same on any device, and known without torch
+            return self.plain_folder.dimension
         getter = (
             getattr(self.model, "get_embedding_dimension", None)
             or self.model.get_sentence_embedding_dimension
@@ -261,6 +267,28 @@ class SentenceTransformerEncoder:
         if len(formatted) == 1 and self.plain_bert_queries is not None:
             return self.plain_bert_queries.encode(formatted[0])[None, :]
         return self._encode(formatted, None, "query")
+
+    def encode_query_once(self, text: str) -> np.ndarray:
+        """One query's vector in a process that encodes no other (a cold CLI search): for a
+        plain BERT folder, in numpy (embed/numpy_bert.py), never importing torch, which would
+        be most of the search's time; else, or once torch's encoder is loaded, as
+        encode_queries."""
+        if self.plain_folder is None or "plain_bert" in self.__dict__:
+            return self.encode_queries([text])[0]
+        (formatted,) = self.resolved.text_format.queries([text])
+        return self._numpy_bert.encode(formatted)
+
+    @cached_property
+    def _numpy_bert(self) -> NumpyBert:
+        from localsearch.embed.numpy_bert import NumpyBert
+
+        assert self.plain_folder is not None
+        try:
+            return NumpyBert(self.plain_folder)
+        except Exception as exc:  # noqa: BLE001 - as for the model: the user needs one line
+            raise ModelError(
+                f"cannot load model {self.name!r} from {self.location}: {exc}".splitlines()[0]
+            ) from None
 
 
 def is_routed(model: Any) -> bool:

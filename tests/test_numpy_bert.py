@@ -1,0 +1,139 @@
+"""A cold search encodes its one query in numpy (embed/numpy_bert.py), never importing torch,
+with the vectors of the torch path; long-lived callers keep the torch path."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from helpers import index_files
+
+from localsearch.config import load_settings
+from localsearch.embed import numpy_bert
+from localsearch.embed.bert_folder import BertFolder, load_bert_folder, read_bert_folder
+from localsearch.embed.numpy_bert import NumpyBert, _gelu
+from localsearch.embed.sentence_transformer import SentenceTransformerEncoder, load_encoder
+from localsearch.search.engine import SearchEngine
+
+QUERIES = [
+    "tidal power",
+    "How do I configure the TLS certificate for my reverse proxy?",
+    "Ünïcödé, emoji 🚀, Crème brûlée, İstanbul, straße",
+    "東京の天気は晴れです。北京欢迎你。서울 날씨",
+    "",
+    "word " * 400,  # past max_seq_length: truncated
+    "élan 中文 " * 300,  # past it too, unicode at the cut
+]
+FILES = {
+    "tides.md": "# Tidal power\n\nTidal turbines turn the rise and fall of the sea into"
+    " electricity.\n",
+    "bread.md": "# Sourdough bread\n\nA sourdough starter is flour and water colonised by wild"
+    " yeast.\n",
+    "bikes.md": "# Bicycle repair\n\nTo fix a puncture, take the inner tube out and patch it.\n",
+    "stars.md": "# Stars\n\nA star shines by fusing hydrogen into helium in its core.\n",
+    "taxes.md": "# Taxes\n\nFile your return before the deadline to avoid a late penalty.\n",
+}
+
+
+@pytest.fixture(scope="module")
+def bundled() -> SentenceTransformerEncoder:
+    encoder = load_encoder("all-MiniLM-L6-v2", load_settings().models_dir)
+    assert isinstance(encoder, SentenceTransformerEncoder)
+    return encoder
+
+
+@pytest.fixture(scope="module")
+def folder(bundled: SentenceTransformerEncoder) -> BertFolder:
+    found = read_bert_folder(bundled.location)
+    assert found is not None
+    return found
+
+
+def test_vectors_equal_plain_bert_fp32_and_encode(
+    bundled: SentenceTransformerEncoder, folder: BertFolder
+) -> None:
+    import torch
+
+    found = np.stack([NumpyBert(folder).encode(text) for text in QUERIES])
+    plain = load_bert_folder(folder, "fp32")
+    with torch.inference_mode():
+        expected = bundled.model.encode(QUERIES, normalize_embeddings=True, convert_to_numpy=True)
+    assert found.dtype == np.float32 and found.shape == (len(QUERIES), 384)
+    assert float(np.abs(found - np.stack([plain.encode(t) for t in QUERIES])).max()) < 1e-5
+    assert float(np.abs(found - expected).max()) < 1e-5
+    assert float(np.abs(found[-2] - found[-3]).max()) > 0.1  # two different long texts differ
+
+
+def test_gelu_follows_the_exact_erf() -> None:
+    values = np.linspace(-12, 12, 20001, dtype=np.float32)
+    exact = np.array([0.5 * v * (1 + math.erf(v / math.sqrt(2))) for v in values.tolist()])
+    assert _gelu(values).dtype == np.float32
+    assert float(np.abs(_gelu(values) - exact).max()) < 1e-6
+
+
+def test_encode_query_once_needs_no_torch_encoder(bundled: SentenceTransformerEncoder) -> None:
+    fresh = SentenceTransformerEncoder(bundled.resolved, precision="fp32")
+    once = fresh.encode_query_once("tidal power")
+    assert "plain_bert" not in fresh.__dict__ and "model" not in fresh.__dict__
+    assert float(np.abs(once - fresh.encode_queries(["tidal power"])[0]).max()) < 1e-5
+
+
+def test_a_loaded_torch_encoder_is_used_rather_than_numpy(
+    bundled: SentenceTransformerEncoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fresh = SentenceTransformerEncoder(bundled.resolved, precision="fp32")
+    fresh.encode_queries(["warm"])
+    monkeypatch.setattr(numpy_bert.NumpyBert, "encode", _never)
+    assert fresh.encode_query_once("tidal power").shape == (384,)
+
+
+def _never(*_: Any) -> None:
+    raise AssertionError("numpy path taken")
+
+
+def test_a_cold_cli_search_imports_no_torch_and_ranks_as_the_warm_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, home = index_files(tmp_path, FILES)
+    query = "ocean energy from the moon"
+    script = (
+        "import sys\n"
+        "from localsearch.cli import main\n"
+        "try:\n"
+        f"    main(['search', {query!r}, '--mode', 'dense', '--json', '--home', {str(home)!r}])\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        "assert 'localsearch.embed.numpy_bert' in sys.modules, 'no query was encoded'\n"
+        "heavy = {'torch', 'sentence_transformers', 'transformers'} & set(sys.modules)\n"
+        "assert not heavy, heavy\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCALSEARCH_")}
+    env["LOCALSEARCH_SERVER_AUTOSTART"] = "0"
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=180
+    )
+    assert done.returncode == 0, done.stderr
+    cold = [(hit["path"], hit["score"]) for hit in json.loads(done.stdout)["results"]]
+
+    engine = SearchEngine(load_settings(home))
+    try:
+        engine.warm_up()
+        encoder, _ = engine.encoder()
+        assert isinstance(encoder, SentenceTransformerEncoder)
+        assert "plain_bert" in encoder.__dict__  # warm: the torch encoder
+        monkeypatch.setattr(numpy_bert.NumpyBert, "encode", _never)
+        warm = [(hit.path, hit.score) for hit in engine.search(query, mode="dense").hits]
+    finally:
+        engine.close()
+    assert "torch" in sys.modules
+    assert [path for path, _ in cold] == [path for path, _ in warm]
+    assert Path(cold[0][0]).name == "tides.md"
+    # The warm path may run in bf16: the scores agree closely, not exactly.
+    assert max(abs(a - b) for (_, a), (_, b) in zip(cold, warm, strict=True)) < 0.01
