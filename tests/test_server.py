@@ -37,6 +37,10 @@ DEADLINE_SECONDS = 300  # the model loads in seconds on an idle machine, much lo
 def cli(home: Path, *args: str, autostart: bool = False) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOCALSEARCH_")}
     env["LOCALSEARCH_SERVER_AUTOSTART"] = "1" if autostart else "0"
+    # A cold search encodes in fp32 numpy (embed/numpy_bert.py) and the server in bf16 where
+    # the CPU has it, scores then differing in the 4th decimal: one precision makes the printed
+    # results comparable character for character.
+    env["LOCALSEARCH_PRECISION"] = "fp32"
     return subprocess.Popen(
         [sys.executable, "-m", "localsearch", *args, "--home", str(home)],
         stdout=subprocess.PIPE,
