@@ -2,8 +2,9 @@
 
 On CPUs with native bf16 (AVX512-BF16, AMX), encoding under bf16 autocast is ~2x faster with
 cosine >= 0.9999 to fp32; elsewhere fp32 is used. A plain BERT folder on a CPU is read from its
-files (embed/bert_folder.py) and sentence-transformers is never imported; any other model is
-loaded as a SentenceTransformer.
+files (embed/bert_folder.py) and sentence-transformers is never imported, and a one-shot
+search encodes its query through it in numpy (encode_query_once), without torch; any other
+model is loaded as a SentenceTransformer.
 """
 
 from __future__ import annotations
