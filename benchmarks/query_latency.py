@@ -47,6 +47,11 @@ changes a search, BM25's chunk ids from the fast field) and the encoder's one-te
 7.4/10.3 (cpu 8.7, recall 1.000); parts encode 4.7, vectors 0.9, BM25 1.3, fusion 0.5,
 snippets 1.0.
 
+At 14:49 UTC, idle (load 0.7-1.0), after the search-path cuts, the one-text encoder path and the
+folder-read encoder: SciFact 5.3/7.0 (cpu 6.3; encode 3.4, vectors 0.7, BM25 1.0, fusion 0.4,
+snippets 0.6), 100k 8.3/11.2 (cpu 10.8), 1M 22.2/33.3 (cpu 35.6, recall 0.992, numpy exact
+69.5); SciFact again at 14:56, same code, 6.6/8.4 (encode 4.2): the machine's speed drifts.
+
 Against the targets (5 / 15 / 40 ms): 100k is met; 1M is met in one of two runs (37.8 ms)
 and missed by 3.5 ms in the other; SciFact misses by ~5 ms.
 What is left at SciFact is the query's encoding: ~4.4 ms of CPU on one core for a 20-token
