@@ -11,6 +11,7 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from background_eval import (
@@ -22,6 +23,10 @@ from background_eval import (
     BackgroundSamples,
 )
 from helpers import cjk_known_answer_sample, docs_known_answer_sample
+
+if TYPE_CHECKING:
+    from localsearch.embed.bert_folder import BertFolder
+    from localsearch.embed.sentence_transformer import SentenceTransformerEncoder
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -126,3 +131,24 @@ def make_docs(tmp_path: Path):
         return root
 
     return write
+
+
+@pytest.fixture(scope="module")
+def bundled() -> SentenceTransformerEncoder:
+    """The bundled model's encoder (load_encoder keeps one per process)."""
+    from localsearch.config import load_settings
+    from localsearch.embed.sentence_transformer import SentenceTransformerEncoder, load_encoder
+
+    encoder = load_encoder("all-MiniLM-L6-v2", load_settings().models_dir)
+    assert isinstance(encoder, SentenceTransformerEncoder)
+    return encoder
+
+
+@pytest.fixture(scope="module")
+def folder(bundled: SentenceTransformerEncoder) -> BertFolder:
+    """The bundled model's folder as embed/bert_folder.py reads it."""
+    from localsearch.embed.bert_folder import read_bert_folder
+
+    found = read_bert_folder(bundled.location)
+    assert found is not None
+    return found

@@ -16,14 +16,13 @@ import pytest
 from helpers import index_files
 
 from localsearch.catalog import ResolvedModel
-from localsearch.config import load_settings
 from localsearch.embed.bert_folder import (
     BertFolder,
     folder_tokenizers,
     load_bert_folder,
     read_bert_folder,
 )
-from localsearch.embed.sentence_transformer import SentenceTransformerEncoder, load_encoder
+from localsearch.embed.sentence_transformer import SentenceTransformerEncoder
 
 TEXTS = [
     "tidal power",
@@ -39,20 +38,6 @@ TEXTS = [
     "word " * 400,  # past max_seq_length: truncated
     "élan 中文 " * 300,  # past it too, unicode at the cut
 ]
-
-
-@pytest.fixture(scope="module")
-def bundled() -> SentenceTransformerEncoder:
-    encoder = load_encoder("all-MiniLM-L6-v2", load_settings().models_dir)
-    assert isinstance(encoder, SentenceTransformerEncoder)
-    return encoder
-
-
-@pytest.fixture(scope="module")
-def folder(bundled: SentenceTransformerEncoder) -> BertFolder:
-    found = read_bert_folder(bundled.location)
-    assert found is not None
-    return found
 
 
 def reference(encoder: SentenceTransformerEncoder, texts: list[str]) -> np.ndarray:

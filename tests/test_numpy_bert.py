@@ -17,9 +17,9 @@ from helpers import index_files
 
 from localsearch.config import load_settings
 from localsearch.embed import numpy_bert
-from localsearch.embed.bert_folder import BertFolder, load_bert_folder, read_bert_folder
+from localsearch.embed.bert_folder import BertFolder, load_bert_folder
 from localsearch.embed.numpy_bert import NumpyBert, _gelu
-from localsearch.embed.sentence_transformer import SentenceTransformerEncoder, load_encoder
+from localsearch.embed.sentence_transformer import SentenceTransformerEncoder
 from localsearch.search.engine import SearchEngine
 
 QUERIES = [
@@ -40,20 +40,6 @@ FILES = {
     "stars.md": "# Stars\n\nA star shines by fusing hydrogen into helium in its core.\n",
     "taxes.md": "# Taxes\n\nFile your return before the deadline to avoid a late penalty.\n",
 }
-
-
-@pytest.fixture(scope="module")
-def bundled() -> SentenceTransformerEncoder:
-    encoder = load_encoder("all-MiniLM-L6-v2", load_settings().models_dir)
-    assert isinstance(encoder, SentenceTransformerEncoder)
-    return encoder
-
-
-@pytest.fixture(scope="module")
-def folder(bundled: SentenceTransformerEncoder) -> BertFolder:
-    found = read_bert_folder(bundled.location)
-    assert found is not None
-    return found
 
 
 def test_vectors_equal_plain_bert_fp32_and_encode(

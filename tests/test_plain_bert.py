@@ -5,15 +5,13 @@ from __future__ import annotations
 import copy
 
 import numpy as np
-import pytest
 
-from localsearch.config import load_settings
 from localsearch.embed.plain_bert import (
     TokenizerCopiedOnSecondText,
     _text_tokenizer,
     plain_bert_encoder,
 )
-from localsearch.embed.sentence_transformer import SentenceTransformerEncoder, load_encoder
+from localsearch.embed.sentence_transformer import SentenceTransformerEncoder
 
 QUERIES = [
     "tidal power",
@@ -29,13 +27,6 @@ PASSAGES = [
     "Docutils parses reStructuredText. " * 12,
     "A directive is an explicit markup construct: its name, arguments, options and content. " * 4,
 ]
-
-
-@pytest.fixture(scope="module")
-def bundled() -> SentenceTransformerEncoder:
-    encoder = load_encoder("all-MiniLM-L6-v2", load_settings().models_dir)
-    assert isinstance(encoder, SentenceTransformerEncoder)
-    return encoder
 
 
 def encode_reference(encoder: SentenceTransformerEncoder, texts: list[str]) -> np.ndarray:
