@@ -3,7 +3,10 @@ known-answer scoring."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -122,3 +125,29 @@ def known_answer_scores(
     finally:
         engine.close()
     return measured
+
+
+def search_in_fresh_process(
+    home: Path, args: list[str], *, loaded: set[str], not_loaded: set[str]
+) -> str:
+    """`localsearch search ARGS --home HOME` in a new Python process, with no server; asserts
+    which modules it did and did not import, and returns what it printed."""
+    script = (
+        "import sys\n"
+        "from localsearch.cli import main\n"
+        "try:\n"
+        f"    main(['search', *{args!r}, '--home', {str(home)!r}])\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        f"missing = set({sorted(loaded)!r}) - set(sys.modules)\n"
+        "assert not missing, f'not imported: {missing}'\n"
+        f"heavy = set({sorted(not_loaded)!r}) & set(sys.modules)\n"
+        "assert not heavy, f'imported: {heavy}'\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCALSEARCH_")}
+    env["LOCALSEARCH_SERVER_AUTOSTART"] = "0"
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=180
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import index_files
+from helpers import index_files, search_in_fresh_process
 
 from localsearch.catalog import ResolvedModel
 from localsearch.embed.bert_folder import (
@@ -264,22 +261,10 @@ def test_a_cold_search_imports_neither_sentence_transformers_nor_transformers(
             " by wild yeast.\n",
         },
     )
-    script = (
-        "import sys\n"
-        "from localsearch.cli import main\n"
-        "try:\n"
-        f"    main(['search', 'ocean energy from the moon', '--mode', 'dense',"
-        f" '--home', {str(home)!r}])\n"
-        "except SystemExit as exc:\n"
-        "    assert not exc.code, exc.code\n"
-        "assert 'localsearch.embed.numpy_bert' in sys.modules, 'the dense search ran no model'\n"
-        "heavy = {'sentence_transformers', 'transformers'} & set(sys.modules)\n"
-        "assert not heavy, heavy\n"
+    printed = search_in_fresh_process(
+        home,
+        ["ocean energy from the moon", "--mode", "dense"],
+        loaded={"localsearch.embed.numpy_bert"},
+        not_loaded={"sentence_transformers", "transformers"},
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCALSEARCH_")}
-    env["LOCALSEARCH_SERVER_AUTOSTART"] = "0"
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=180
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("1. Tidal power")
+    assert printed.startswith("1. Tidal power")

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from helpers import index_files
+from helpers import index_files, search_in_fresh_process
 
 from localsearch.config import load_settings
 from localsearch.embed import numpy_bert
@@ -89,24 +87,13 @@ def test_a_cold_cli_search_imports_no_torch_and_ranks_as_the_warm_path(
 ) -> None:
     _, home = index_files(tmp_path, FILES)
     query = "ocean energy from the moon"
-    script = (
-        "import sys\n"
-        "from localsearch.cli import main\n"
-        "try:\n"
-        f"    main(['search', {query!r}, '--mode', 'dense', '--json', '--home', {str(home)!r}])\n"
-        "except SystemExit as exc:\n"
-        "    assert not exc.code, exc.code\n"
-        "assert 'localsearch.embed.numpy_bert' in sys.modules, 'no query was encoded'\n"
-        "heavy = {'torch', 'sentence_transformers', 'transformers'} & set(sys.modules)\n"
-        "assert not heavy, heavy\n"
+    printed = search_in_fresh_process(
+        home,
+        [query, "--mode", "dense", "--json"],
+        loaded={"localsearch.embed.numpy_bert"},
+        not_loaded={"torch", "sentence_transformers", "transformers"},
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCALSEARCH_")}
-    env["LOCALSEARCH_SERVER_AUTOSTART"] = "0"
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=180
-    )
-    assert done.returncode == 0, done.stderr
-    cold = [(hit["path"], hit["score"]) for hit in json.loads(done.stdout)["results"]]
+    cold = [(hit["path"], hit["score"]) for hit in json.loads(printed)["results"]]
 
     engine = SearchEngine(load_settings(home))
     try:

@@ -4,9 +4,6 @@ the in-memory dense path, and a known-answer floor on real documents."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +14,7 @@ from helpers import (
     known_answer_scores,
     read_known_answers,
     run_cli,
+    search_in_fresh_process,
 )
 
 from localsearch.cli.search_cmd import WEAK_MATCH_NOTE
@@ -364,23 +362,13 @@ def test_bad_k_and_mode(small_index, capsys) -> None:
 
 def test_bm25_search_does_not_import_torch(small_index) -> None:
     _, home = small_index
-    script = (
-        "import sys\n"
-        "from localsearch.cli import main\n"
-        "try:\n"
-        f"    main(['search', 'sourdough', '--mode', 'bm25', '--home', {str(home)!r}])\n"
-        "except SystemExit as exc:\n"
-        "    assert not exc.code, exc.code\n"
-        "assert 'torch' not in sys.modules, 'torch was imported'\n"
-        "assert 'sentence_transformers' not in sys.modules\n"
+    printed = search_in_fresh_process(
+        home,
+        ["sourdough", "--mode", "bm25"],
+        loaded=set(),
+        not_loaded={"torch", "sentence_transformers"},
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCALSEARCH_")}
-    env["LOCALSEARCH_SERVER_AUTOSTART"] = "0"
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("1. Sourdough bread")
+    assert printed.startswith("1. Sourdough bread")
 
 
 # -- fusion, pure -----------------------------------------------------------------------------
