@@ -50,7 +50,8 @@ snippets 1.0.
 At 14:49 UTC, idle (load 0.7-1.0), after the search-path cuts, the one-text encoder path and the
 folder-read encoder: SciFact 5.3/7.0 (cpu 6.3; encode 3.4, vectors 0.7, BM25 1.0, fusion 0.4,
 snippets 0.6), 100k 8.3/11.2 (cpu 10.8), 1M 22.2/33.3 (cpu 35.6, recall 0.992, numpy exact
-69.5); SciFact again at 14:56, same code, 6.6/8.4 (encode 4.2): the machine's speed drifts.
+69.5); SciFact again at 14:56, same code, 6.6/8.4 (encode 4.2), and 8.7-9.7 in four runs at 15:12
+(encode 5.5-6.2, load 0.9-1.0): the machine's speed drifts.
 
 Against the targets (5 / 15 / 40 ms): 100k is met; 1M is met in one of two runs (37.8 ms)
 and missed by 3.5 ms in the other; SciFact misses by ~5 ms.
