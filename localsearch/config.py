@@ -46,6 +46,8 @@ class Settings:
     server_autostart: bool = True  # `search` starts `localsearch serve` when none runs
     server_idle_minutes: float = 30.0  # the server exits after this long without a search
     bm25_function_weight: float = 1.0  # weight of "how", "the"... beside content words
+    bm25_proximity_boost: float = 0.0  # weight of neighbouring query words found close together
+    bm25_proximity_slop: int = 4  # how many positions apart they may stand
     chunk_decay: float = 0.0  # share of a document's next best chunks added to its best
     # The settings given by a flag, LOCALSEARCH_* or config.toml rather than left at their
     # default: a new mostly-CJK index picks a multilingual model only if "model" is not here.
@@ -88,6 +90,8 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "dense_weight": (0, None),
     "candidates": (1, 10000),
     "server_idle_minutes": (0, None),
+    "bm25_proximity_boost": (0, None),
+    "bm25_proximity_slop": (0, 100),
 }
 
 
@@ -103,7 +107,16 @@ def _allowed(name: str) -> str:
     return kind
 
 
-_INTEGERS = frozenset({"chunk_tokens", "chunk_overlap", "embed_batch_size", "rrf_k", "candidates"})
+_INTEGERS = frozenset(
+    {
+        "chunk_tokens",
+        "chunk_overlap",
+        "embed_batch_size",
+        "rrf_k",
+        "candidates",
+        "bm25_proximity_slop",
+    }
+)
 
 
 def _coerce(name: str, raw: Any, kind: type) -> Any:

@@ -9,8 +9,11 @@ from pathlib import Path
 import pytest
 from helpers import index_files, run_cli
 
+from localsearch.config import load_settings
+from localsearch.lexical.tantivy_index import build_query_text
 from localsearch.search.aggregate import documents_from_chunks
 from localsearch.search.calibrate import WEAK_COSINE, is_weak_match
+from localsearch.search.engine import SearchEngine
 from localsearch.search.query_terms import bm25_query_text
 
 DOCS = {
@@ -45,6 +48,48 @@ def test_a_query_of_function_words_only_keeps_them_and_phrases_survive() -> None
     assert bm25_query_text("what is this", 0.0) == "what is this"
     assert bm25_query_text('the "Sea Level" of it', 0.0) == '"sea level" level sea'
     assert bm25_query_text("a:b AND (c)", 0.0) == "b c"
+
+
+def test_proximity_adds_a_sloppy_phrase_per_neighbouring_content_word_pair() -> None:
+    assert bm25_query_text("How do I write my own directive?", 1.0, 0.5, 3) == (
+        'how do i write my own directive "write own"~3^0.5 "own directive"~3^0.5'
+    )
+    assert bm25_query_text("directive", 1.0, 0.5, 3) == "directive"  # one word: no pair
+    assert bm25_query_text('the "sea level" rises', 1.0, 0.5, 3) == (
+        '"sea level" the rises level sea'  # a quoted phrase already says what belongs together
+    )
+
+
+def test_proximity_boost_zero_leaves_the_query_as_it_was() -> None:
+    for query in ("How do I write my own directive?", "sea level rise", 'a "b c" d', "what"):
+        assert bm25_query_text(query, 1.0, 0.0, 4) == build_query_text(query)
+        assert bm25_query_text(query, 0.25, 0.0, 4) == bm25_query_text(query, 0.25)
+
+
+_FILLER = " ".join(f"filler{n}" for n in range(30))
+PROXIMITY_DOCS = {
+    # The same words, as many times, in chunks of the same length: only their distance differs.
+    "apart.md": f"coral {_FILLER} reef {_FILLER}\n",
+    "together.md": f"coral reef {_FILLER} {_FILLER}\n",
+}
+
+
+def test_words_close_together_outrank_words_far_apart_only_with_the_boost(tmp_path) -> None:
+    _, home = index_files(tmp_path, PROXIMITY_DOCS)
+
+    def bm25_scores(**settings: float) -> dict[str, float]:
+        engine = SearchEngine(load_settings(home, **settings))
+        try:
+            hits = engine.search("coral reef", k=2, mode="bm25", snippets=False).hits
+        finally:
+            engine.close()
+        return {Path(hit.path).name: hit.score for hit in hits}
+
+    today = bm25_scores()
+    assert today["together.md"] == pytest.approx(today["apart.md"])
+    boosted = bm25_scores(bm25_proximity_boost=1.0, bm25_proximity_slop=2)
+    assert boosted["together.md"] > boosted["apart.md"] * 1.2
+    assert boosted["apart.md"] == pytest.approx(today["apart.md"])  # 30 words apart: no match
 
 
 # -- aggregation ------------------------------------------------------------------------------

@@ -558,9 +558,10 @@ class SearchEngine:
 
     def _bm25(self, query: str, limit: int) -> list[tuple[int, float]]:
         weight = self.settings.bm25_function_weight
-        if weight >= 1.0 or detect_language(query) != ENGLISH:
+        boost, slop = self.settings.bm25_proximity_boost, self.settings.bm25_proximity_slop
+        if (weight >= 1.0 and boost <= 0.0) or detect_language(query) != ENGLISH:
             return self.lexical.search(query, limit)
-        return self.lexical.search_query_text(bm25_query_text(query, weight), limit)
+        return self.lexical.search_query_text(bm25_query_text(query, weight, boost, slop), limit)
 
     def _weak_match(
         self, query: str, mode: str, words_matched: bool, dense_chunks: dict[int, float]

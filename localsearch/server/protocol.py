@@ -28,6 +28,8 @@ SEARCH_SETTINGS = (
     "dense_weight",
     "candidates",
     "bm25_function_weight",
+    "bm25_proximity_boost",
+    "bm25_proximity_slop",
     "chunk_decay",
 )
 # AF_UNIX paths are limited to about 108 bytes; longer ones are reached through a directory fd.
