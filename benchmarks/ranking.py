@@ -37,6 +37,8 @@ BEFORE: dict[str, Any] = {
     "bm25_weight": 0.5,
     "dense_weight": 0.5,
     "bm25_function_weight": 1.0,
+    "bm25_proximity_boost": 0.0,
+    "bm25_proximity_slop": 4,
     "chunk_decay": 0.0,
 }
 LEVERS: list[tuple[str, dict[str, Any] | None]] = [
@@ -47,6 +49,11 @@ LEVERS: list[tuple[str, dict[str, Any] | None]] = [
     ("fusion: bm25 weight 0.4", {"bm25_weight": 0.4, "dense_weight": 0.6}),
     ("bm25: function words at 0.1", {"bm25_function_weight": 0.1}),
     ("bm25: function words dropped", {"bm25_function_weight": 0.0}),
+    ("bm25: proximity pairs 0.5, slop 4", {"bm25_proximity_boost": 0.5}),
+    ("bm25: proximity pairs 1.0, slop 4", {"bm25_proximity_boost": 1.0}),
+    ("bm25: proximity pairs 2.0, slop 4", {"bm25_proximity_boost": 2.0}),
+    ("bm25: proximity pairs 1.0, slop 1", {"bm25_proximity_boost": 1.0, "bm25_proximity_slop": 1}),
+    ("bm25: proximity pairs 1.0, slop 8", {"bm25_proximity_boost": 1.0, "bm25_proximity_slop": 8}),
     ("documents: best chunk + 0.1 x next two", {"chunk_decay": 0.1}),
     ("today's defaults", None),
 ]
