@@ -147,14 +147,11 @@ class PlainBertEncoder:
             layers += 1
         with torch.inference_mode():
             self.word_embeddings = weights["embeddings.word_embeddings.weight"].detach().clone()
-            self.position_embeddings = (
-                weights["embeddings.position_embeddings.weight"].detach().clone()
-            )
-            self.token_type_embedding = (
-                weights["embeddings.token_type_embeddings.weight"].detach()[0].clone()
-            )
             # Every text is one segment: its token type's row is added with each position's.
-            self.position_and_type = self.position_embeddings + self.token_type_embedding
+            self.position_and_type = (
+                weights["embeddings.position_embeddings.weight"].detach()
+                + weights["embeddings.token_type_embeddings.weight"].detach()[0]
+            )
             self.embedding_norm = self._norm(weights, "embeddings.LayerNorm")
             self.layers = [
                 self._layer(weights, f"encoder.layer.{index}.") for index in range(layers)
