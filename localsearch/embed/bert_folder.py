@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,28 @@ class BertFolder:
     def dimension(self) -> int:
         return int(self.config["hidden_size"])
 
+    @property
+    def heads(self) -> int:
+        return int(self.config["num_attention_heads"])
+
+    @property
+    def layers(self) -> int:
+        return int(self.config["num_hidden_layers"])
+
+    @property
+    def layer_norm_eps(self) -> float:
+        return float(self.config.get("layer_norm_eps", 1e-12))
+
+
+def folder_weights(
+    folder: BertFolder, load_file: Callable[[Path], dict[str, Any]]
+) -> dict[str, Any]:
+    """BertModel's tensors from model.safetensors under BertModel's own names, read by
+    `load_file` (safetensors' torch or numpy reader)."""
+    stored = load_file(folder.location / WEIGHTS_FILE)
+    prefix = folder.weight_prefix
+    return {name[len(prefix) :]: array for name, array in stored.items() if name.startswith(prefix)}
+
 
 def read_bert_folder(location: str, max_seq_length: int | None = None) -> BertFolder | None:
     """The folder's description if plain_bert reproduces the model exactly from its files
@@ -105,16 +128,11 @@ def load_bert_folder(folder: BertFolder, precision: str) -> PlainBertEncoder:
     """The hand-run encoder for `folder`, in `precision` ("fp32" or "bf16")."""
     from safetensors.torch import load_file
 
-    stored = load_file(folder.location / WEIGHTS_FILE)
-    prefix = folder.weight_prefix
-    weights = {
-        name[len(prefix) :]: tensor for name, tensor in stored.items() if name.startswith(prefix)
-    }
     tokenize, token_ids = folder_tokenizers(folder)
     return PlainBertEncoder(
-        weights,
-        heads=int(folder.config["num_attention_heads"]),
-        layer_norm_eps=float(folder.config.get("layer_norm_eps", 1e-12)),
+        folder_weights(folder, load_file),
+        heads=folder.heads,
+        layer_norm_eps=folder.layer_norm_eps,
         tokenize=tokenize,
         token_ids=token_ids,
         precision=precision,

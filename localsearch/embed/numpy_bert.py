@@ -16,7 +16,7 @@ from functools import cache
 
 import numpy as np
 
-from localsearch.embed.bert_folder import WEIGHTS_FILE, BertFolder, folder_tokenizers
+from localsearch.embed.bert_folder import BertFolder, folder_tokenizers, folder_weights
 
 # Abramowitz and Stegun 7.1.26: erf to within 1.5e-7, numpy having no erf of its own.
 ERF_P = 0.3275911
@@ -32,14 +32,10 @@ class NumpyBert:
     def __init__(self, folder: BertFolder) -> None:
         from safetensors.numpy import load_file
 
-        stored = load_file(folder.location / WEIGHTS_FILE)
-        prefix = folder.weight_prefix
-        self._weights = {
-            name[len(prefix) :]: array for name, array in stored.items() if name.startswith(prefix)
-        }
-        self._heads = int(folder.config["num_attention_heads"])
-        self._layers = int(folder.config["num_hidden_layers"])
-        self._eps = float(folder.config.get("layer_norm_eps", 1e-12))
+        self._weights = folder_weights(folder, load_file)
+        self._heads = folder.heads
+        self._layers = folder.layers
+        self._eps = folder.layer_norm_eps
         self.pooling = folder.pooling
         _, self._token_ids = folder_tokenizers(folder)
 
