@@ -94,9 +94,7 @@ class SentenceTransformerEncoder:
         except ImportError as exc:
             raise ModelError(f"cannot import sentence-transformers: {exc}") from None
         except Exception as exc:  # noqa: BLE001 - loaders raise anything; the user needs one line
-            raise ModelError(
-                f"cannot load model {self.name!r} from {self.location}: {exc}".splitlines()[0]
-            ) from None
+            raise self._load_failed(exc) from None
         if self.max_seq_length:
             model.max_seq_length = self.max_seq_length
         model.eval()
@@ -121,6 +119,12 @@ class SentenceTransformerEncoder:
         if self.plain_folder is None or pick_device(self.requested_device) != "cpu":
             return None
         return self.plain_folder
+
+    def _load_failed(self, exc: Exception) -> ModelError:
+        """One line for any loader's failure: loaders raise anything, with long messages."""
+        return ModelError(
+            f"cannot load model {self.name!r} from {self.location}: {exc}".splitlines()[0]
+        )
 
     @property
     def device(self) -> str:
@@ -259,9 +263,7 @@ class SentenceTransformerEncoder:
         try:
             return load_bert_folder(folder, self.precision)
         except Exception as exc:  # noqa: BLE001 - as for the model: the user needs one line
-            raise ModelError(
-                f"cannot load model {self.name!r} from {self.location}: {exc}".splitlines()[0]
-            ) from None
+            raise self._load_failed(exc) from None
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         formatted = self.resolved.text_format.queries(texts)
@@ -287,9 +289,7 @@ class SentenceTransformerEncoder:
         try:
             return NumpyBert(self.plain_folder)
         except Exception as exc:  # noqa: BLE001 - as for the model: the user needs one line
-            raise ModelError(
-                f"cannot load model {self.name!r} from {self.location}: {exc}".splitlines()[0]
-            ) from None
+            raise self._load_failed(exc) from None
 
 
 def is_routed(model: Any) -> bool:
