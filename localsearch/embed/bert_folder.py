@@ -23,7 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from localsearch.embed.plain_bert import POOLINGS, PlainBertEncoder, TokenIds, Tokenize
+from localsearch.embed.plain_bert import (
+    POOLINGS,
+    PlainBertEncoder,
+    TokenIds,
+    Tokenize,
+    runs_as_plain_bert,
+)
 
 WEIGHTS_FILE = "model.safetensors"
 # What sentence-transformers 6 writes into sentence_bert_config.json for a plain text model.
@@ -210,12 +216,9 @@ def _json(path: Path) -> Any:
 
 
 def _plain_bert_config(config: dict[str, Any]) -> bool:
-    """The architecture plain_bert.py runs (as `_supported_pooling` asks of a loaded model)."""
+    """The architecture plain_bert.py runs, and no cross-attention weights besides."""
     return (
-        config.get("model_type") == "bert"
-        and config.get("position_embedding_type", "absolute") == "absolute"
-        and config.get("hidden_act", "gelu") == "gelu"
-        and not config.get("is_decoder", False)
+        runs_as_plain_bert(config)
         and not config.get("add_cross_attention", False)
         and int(config["hidden_size"]) % int(config["num_attention_heads"]) == 0
     )

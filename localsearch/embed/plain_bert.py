@@ -89,6 +89,17 @@ def plain_bert_encoder(
     )
 
 
+def runs_as_plain_bert(config: Mapping[str, Any]) -> bool:
+    """Whether a BERT config (config.json's keys) describes the architecture this path runs:
+    absolute positions, GELU, an encoder."""
+    return (
+        config.get("model_type") == "bert"
+        and config.get("position_embedding_type", "absolute") == "absolute"
+        and config.get("hidden_act", "gelu") == "gelu"
+        and not config.get("is_decoder", False)
+    )
+
+
 def _supported_pooling(modules: list[Any]) -> str | None:
     from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
 
@@ -99,13 +110,7 @@ def _supported_pooling(modules: list[Any]) -> str | None:
     ):
         return None
     config = getattr(getattr(modules[0], "auto_model", None), "config", None)
-    if (
-        config is None
-        or config.model_type != "bert"
-        or getattr(config, "position_embedding_type", "absolute") != "absolute"
-        or config.hidden_act != "gelu"
-        or getattr(config, "is_decoder", False)
-    ):
+    if config is None or not runs_as_plain_bert(config.to_dict()):
         return None
     pooling_config = modules[1].get_config_dict()
     pooling = pooling_config.get("pooling_mode")
