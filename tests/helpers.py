@@ -9,7 +9,9 @@ import subprocess
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 
 from localsearch.config import DEFAULT_MODEL, load_settings
@@ -151,3 +153,12 @@ def search_in_fresh_process(
     )
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+def encode_reference(encoder: Any, texts: list[str]) -> np.ndarray:
+    """`texts` through the encoder's loaded SentenceTransformer.encode: what a hand-run path
+    must reproduce."""
+    import torch
+
+    with torch.inference_mode():
+        return encoder.model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import index_files, search_in_fresh_process
+from helpers import encode_reference, index_files, search_in_fresh_process
 
 from localsearch.catalog import ResolvedModel
 from localsearch.embed.bert_folder import (
@@ -35,13 +35,6 @@ TEXTS = [
     "word " * 400,  # past max_seq_length: truncated
     "élan 中文 " * 300,  # past it too, unicode at the cut
 ]
-
-
-def reference(encoder: SentenceTransformerEncoder, texts: list[str]) -> np.ndarray:
-    import torch
-
-    with torch.inference_mode():
-        return encoder.model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
 
 
 def test_the_bundled_model_is_read_from_its_files(
@@ -70,7 +63,7 @@ def test_token_ids_equal_the_models_tokeniser(
 
 def test_fp32_vectors_equal_encode(bundled: SentenceTransformerEncoder, folder: BertFolder) -> None:
     light = load_bert_folder(folder, "fp32")
-    expected = reference(bundled, TEXTS)
+    expected = encode_reference(bundled, TEXTS)
     alone = np.stack([light.encode(text) for text in TEXTS])
     packed = light.encode_many(TEXTS)
     assert float(np.abs(alone - expected).max()) < 1e-5
@@ -84,7 +77,7 @@ def test_bf16_vectors_match_encode_under_autocast(
 
     light = load_bert_folder(folder, "bf16")
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        expected = reference(bundled, TEXTS)
+        expected = encode_reference(bundled, TEXTS)
     assert (
         float((np.stack([light.encode(t) for t in TEXTS]) * expected).sum(axis=1).min()) >= 0.9999
     )
@@ -102,7 +95,7 @@ def test_the_encoder_uses_the_light_path_for_queries_and_passages(
     passages = fresh.encode_passages(TEXTS)
     assert "model" not in fresh.__dict__  # the SentenceTransformer was never loaded
     with torch.autocast("cpu", enabled=False):
-        expected = reference(bundled, TEXTS)
+        expected = encode_reference(bundled, TEXTS)
     assert float(np.abs(queries - expected[:3]).max()) < 1e-5
     assert float(np.abs(one - expected[:1]).max()) < 1e-5
     assert float(np.abs(passages - expected).max()) < 1e-5
@@ -116,7 +109,7 @@ def test_max_seq_length_setting_truncates_the_light_path(
     found = short.encode_passages(TEXTS)
     loaded = short.model  # the SentenceTransformer, with the same setting
     assert loaded.max_seq_length == 16
-    assert float(np.abs(found - reference(short, TEXTS)).max()) < 1e-5
+    assert float(np.abs(found - encode_reference(short, TEXTS)).max()) < 1e-5
 
 
 def copy_of_bundled(bundled: SentenceTransformerEncoder, target: Path) -> Path:
@@ -138,7 +131,7 @@ def test_a_model_saved_by_sentence_transformers_6_takes_the_light_path(
     folder = read_bert_folder(str(tmp_path / "saved"))
     assert folder is not None and folder.max_seq_length == 256
     found = load_bert_folder(folder, "fp32").encode_many(TEXTS)
-    assert float(np.abs(found - reference(bundled, TEXTS)).max()) < 1e-5
+    assert float(np.abs(found - encode_reference(bundled, TEXTS)).max()) < 1e-5
 
 
 def test_do_lower_case_tokenises_as_sentence_transformers(
@@ -244,7 +237,7 @@ def test_a_two_tower_model_falls_back_and_still_encodes(
     assert encoder.bert_folder is None and encoder.routed
     passages = encoder.encode_passages(TEXTS[:4])
     queries = encoder.encode_queries(TEXTS[:4])
-    expected = reference(bundled, TEXTS[:4])
+    expected = encode_reference(bundled, TEXTS[:4])
     assert float(np.abs(passages - expected).max()) < 1e-5  # the document tower is the base
     assert float((queries * expected).sum(axis=1).max()) < 0.999  # the query tower is not
 

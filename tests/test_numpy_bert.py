@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from helpers import index_files, search_in_fresh_process
+from helpers import encode_reference, index_files, search_in_fresh_process
 
 from localsearch.config import load_settings
 from localsearch.embed import numpy_bert
@@ -43,12 +43,9 @@ FILES = {
 def test_vectors_equal_plain_bert_fp32_and_encode(
     bundled: SentenceTransformerEncoder, folder: BertFolder
 ) -> None:
-    import torch
-
     found = np.stack([NumpyBert(folder).encode(text) for text in QUERIES])
     plain = load_bert_folder(folder, "fp32")
-    with torch.inference_mode():
-        expected = bundled.model.encode(QUERIES, normalize_embeddings=True, convert_to_numpy=True)
+    expected = encode_reference(bundled, QUERIES)
     assert found.dtype == np.float32 and found.shape == (len(QUERIES), 384)
     assert float(np.abs(found - np.stack([plain.encode(t) for t in QUERIES])).max()) < 1e-5
     assert float(np.abs(found - expected).max()) < 1e-5

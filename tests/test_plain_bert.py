@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 
 import numpy as np
+from helpers import encode_reference
 
 from localsearch.embed.plain_bert import (
     TokenizerCopiedOnSecondText,
@@ -27,13 +28,6 @@ PASSAGES = [
     "Docutils parses reStructuredText. " * 12,
     "A directive is an explicit markup construct: its name, arguments, options and content. " * 4,
 ]
-
-
-def encode_reference(encoder: SentenceTransformerEncoder, texts: list[str]) -> np.ndarray:
-    import torch
-
-    with torch.inference_mode():
-        return encoder.model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
 
 
 def test_one_query_matches_the_batch_path(bundled: SentenceTransformerEncoder) -> None:
