@@ -420,19 +420,50 @@ def test_bm25_reads_the_same_chunk_ids_without_tantivy_s_column_reader(small_ind
     assert from_documents == from_column
 
 
-def test_query_words_are_found_in_ascii_text_as_the_pattern_finds_them() -> None:
+def test_a_warm_engine_notices_a_bm25_state_rewritten_in_place(tmp_path) -> None:
+    """The engine keeps the BM25 state it read until state.json is another file: rewritten in
+    place (same inode) with a version behind the database, it must be read again and the
+    index brought up to date."""
+    tides = "# Tides\n\nTidal power turns the sea into energy."
+    _, home = index_files(tmp_path, {"tides.md": tides})
+    engine = SearchEngine(load_settings(home))
+    try:
+        assert [Path(h.path).name for h in engine.search("tidal", mode="bm25").hits] == ["tides.md"]
+        state_path = engine.lexical.state_path
+        state = json.loads(state_path.read_text())
+        in_step = state["version"]
+        state["version"] = in_step - 1
+        state_path.write_text(json.dumps(state))
+        assert engine.lexical.synced_version() == in_step - 1
+        assert [Path(h.path).name for h in engine.search("tidal", mode="bm25").hits] == ["tides.md"]
+    finally:
+        engine.close()
+    assert json.loads(state_path.read_text())["version"] == in_step
+
+
+def test_query_words_are_found_without_a_pattern_as_the_pattern_finds_them() -> None:
     from localsearch.search.snippet import QueryMatcher
 
     rng = np.random.default_rng(8)
     words = ["Cell", "cells", "cellular", "xcell", "cell_type", "2cell", "cell2", "CELLS", "T-cell"]
     words += ["gene", "Genes", "genetic", "regenerate", "gene-expression", "expressed", "of", "a"]
-    separators = [" ", " ", ", ", ". ", "-", "_", "/", "(", ") ", "\n"]
+    # Non-ASCII text: words that run on from a stem, letters before one, length-keeping case.
+    words += ["cellé", "écells", "Ωgene", "β-cells", "ÇELLS", "细胞cells", "gène", "–cell"]
+    separators = [" ", " ", ", ", ". ", "-", "_", "/", "(", ") ", "\n", "\u00a0", " – "]
     matcher = QueryMatcher("Which cells express genes, cellularly?")
-    for _ in range(300):
+    found_without_pattern = 0
+    for _ in range(600):
         count = int(rng.integers(1, 40))
         picked = zip(rng.choice(words, count), rng.choice(separators, count), strict=True)
         text = "".join(word + separator for word, separator in picked)
-        assert matcher._ascii_spans(text) == matcher._pattern_spans(text)
+        expected = matcher._pattern_spans(text)
+        assert matcher.spans(text) == expected
+        if len(text.lower()) == len(text):
+            found_without_pattern += 1
+            assert matcher._found_spans(text, text.lower()) == expected
+    assert found_without_pattern == 600
+    # "İ" lower-cases to two characters: offsets would shift, so the pattern finds the words.
+    assert matcher.spans("İ cells") == [(2, 7)]
     assert matcher.spans("T-cell genes of cellular xcell") == [(2, 6), (7, 12), (16, 24)]
 
 

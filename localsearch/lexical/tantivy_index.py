@@ -21,7 +21,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
 import tantivy
 
@@ -142,18 +142,33 @@ class LexicalIndex:
         self.directory = directory
         self._index: tantivy.Index | None = None
         self._readonly_view: tempfile.TemporaryDirectory[str] | None = None
+        self._state_stamp: tuple[int, int, int, int] | None = None
+        self._state_read: dict[str, Any] | None = None
 
     @property
     def state_path(self) -> Path:
         return self.directory / "state.json"
 
     def synced_version(self) -> int | None:
-        state = read_json_object(self.state_path)
+        state = self._state()
         if state is None or state.get("schema") != SCHEMA_VERSION:
             return None
         if state.get("analysis") != analysis_signature():
             return None  # another analyser built it: rebuild rather than mismatch words
         return int(state.get("version", -1))
+
+    def _state(self) -> dict[str, Any] | None:
+        """state.json's contents, read again only when the file is another (a search asks
+        each time, and a stat costs a fraction of a read and parse)."""
+        try:
+            found = os.stat(self.state_path)
+        except OSError:
+            return None
+        stamp = (found.st_ino, found.st_mtime_ns, found.st_ctime_ns, found.st_size)
+        if stamp != self._state_stamp:
+            self._state_read = read_json_object(self.state_path)
+            self._state_stamp = stamp
+        return self._state_read
 
     def _write_state(self, version: int, directory: Path | None = None) -> None:
         write_json_atomically(

@@ -164,6 +164,7 @@ class SearchEngine:
         self._change_key: tuple[int, int] | None = None
         self._generation = 0
         self._space_generation = self._coverage_generation = self._vectors_generation = -1
+        self._data_version_generation, self._data_version_read = -1, 0
         self.keep_vectors = False  # set by warm_up(): long-lived callers search in memory
         self._bm25_worker: ThreadPoolExecutor | None = None
 
@@ -179,7 +180,12 @@ class SearchEngine:
 
         Returns a line for the user when the repair could not run and results may miss the
         latest changes (a full or read-only disk), else None."""
-        if self.lexical.synced_version() == self.store.data_version():
+        self._look_for_changes()
+        return self._bring_lexical_up_to_date()
+
+    def _bring_lexical_up_to_date(self) -> str | None:
+        """ensure_lexical() after this search's look for changes."""
+        if self.lexical.synced_version() == self._data_version():
             return None
         problem = self._repair_lexical(force=False)
         if problem is None:
@@ -218,7 +224,7 @@ class SearchEngine:
         encodes the query: tantivy lets go of the GIL, so on two cores the BM25 time (~13 ms of CPU
         at 1M chunks) hides behind the encoding. Only tantivy runs there; SQLite, which
         this engine's connection must not use from two threads at once, stays on this one."""
-        stale = self.ensure_lexical()
+        stale = self._bring_lexical_up_to_date()
         if stale:
             warnings.append(stale + "; showing its last good state")
 
@@ -284,6 +290,12 @@ class SearchEngine:
         if key != self._change_key:
             self._change_key = key
             self._generation += 1
+
+    def _data_version(self) -> int:
+        if self._data_version_generation != self._generation:
+            self._data_version_read = self.store.data_version()
+            self._data_version_generation = self._generation
+        return self._data_version_read
 
     def _active_space(self) -> EmbeddingSpace | None:
         if self._space_generation != self._generation:
