@@ -59,6 +59,35 @@ def test_gelu_follows_the_exact_erf() -> None:
     assert float(np.abs(_gelu(values) - exact).max()) < 1e-6
 
 
+def test_a_query_is_encoded_on_one_blas_thread(folder: BertFolder, monkeypatch) -> None:
+    """BLAS threads waiting on a busy core cost up to a second a query: the products run on
+    one thread, and the caller's thread count is back afterwards."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def blas_threads() -> set[int]:
+        return {
+            library["num_threads"] for library in threadpool_info() if library["user_api"] == "blas"
+        }
+
+    during: list[set[int]] = []
+
+    def gelu_noting_threads(values: np.ndarray) -> np.ndarray:
+        during.append(blas_threads())
+        return _gelu(values)
+
+    monkeypatch.setattr(numpy_bert, "_gelu", gelu_noting_threads)
+    encoder = NumpyBert(folder)
+    with threadpool_limits(limits=2, user_api="blas"):
+        before = blas_threads()
+        if before == {1}:
+            pytest.skip("this machine's BLAS runs one thread whatever it is asked")
+        encoder.encode("tidal power")
+        after = blas_threads()
+    assert len(during) == folder.layers
+    assert all(threads == {1} for threads in during)
+    assert after == before
+
+
 def test_encode_query_once_needs_no_torch_encoder(bundled: SentenceTransformerEncoder) -> None:
     fresh = SentenceTransformerEncoder(bundled.resolved, precision="fp32")
     once = fresh.encode_query_once("tidal power")

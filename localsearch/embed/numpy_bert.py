@@ -9,10 +9,7 @@ imported.
 
 from __future__ import annotations
 
-import ctypes
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from functools import cache
+from contextlib import AbstractContextManager
 
 import numpy as np
 
@@ -21,9 +18,6 @@ from localsearch.embed.bert_folder import BertFolder, folder_tokenizers, folder_
 # Abramowitz and Stegun 7.1.26: erf to within 1.5e-7, numpy having no erf of its own.
 ERF_P = 0.3275911
 ERF_A = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
-# OpenBLAS's thread-count functions under the names numpy's wheels and distributions give them.
-OPENBLAS_PREFIXES = ("scipy_openblas", "openblas")
-OPENBLAS_SUFFIXES = ("64_", "")
 
 
 class NumpyBert:
@@ -102,43 +96,11 @@ def _gelu(values: np.ndarray) -> np.ndarray:
     return (0.5 * values * (1.0 + erf)).astype(np.float32)
 
 
-@contextmanager
-def _one_blas_thread() -> Iterator[None]:
-    """OpenBLAS on one thread: a query's products are too small to share, and on a busy
-    machine its threads wait on each other at every product (measured at load 3.6 on 2 cores:
-    ~1 s a query on two threads, 10 ms on one)."""
-    functions = _openblas_threads()
-    if functions is None:
-        yield
-        return
-    get_threads, set_threads = functions
-    threads = get_threads()
-    set_threads(1)
-    try:
-        yield
-    finally:
-        set_threads(threads)
+def _one_blas_thread() -> AbstractContextManager[object]:
+    """BLAS on one thread: a query's products are too small to share, and on a busy machine
+    its threads wait on each other at every product (measured with OpenBLAS at load 3.6 on 2
+    cores: ~1 s a query on two threads, 10 ms on one). Finding the loaded libraries takes ~8 ms,
+    paid by a process that encodes one query this way."""
+    from threadpoolctl import threadpool_limits
 
-
-@cache
-def _openblas_threads() -> tuple[Callable[[], int], Callable[[int], None]] | None:
-    """OpenBLAS's get and set thread count in the library numpy loaded, found through the
-    process's memory map (Linux); None elsewhere or for another BLAS."""
-    try:
-        with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
-            paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
-        for path in sorted(paths):
-            library = ctypes.CDLL(path)
-            for prefix in OPENBLAS_PREFIXES:
-                for suffix in OPENBLAS_SUFFIXES:
-                    get_name = f"{prefix}_get_num_threads{suffix}"
-                    set_name = f"{prefix}_set_num_threads{suffix}"
-                    if hasattr(library, get_name) and hasattr(library, set_name):
-                        get_threads = getattr(library, get_name)
-                        get_threads.restype = ctypes.c_int
-                        set_threads = getattr(library, set_name)
-                        set_threads.argtypes = [ctypes.c_int]
-                        return get_threads, set_threads
-    except OSError:
-        pass
-    return None
+    return threadpool_limits(limits=1, user_api="blas")
