@@ -1,4 +1,5 @@
-"""The ranking levers of issue #10: BM25 query terms, chunk aggregation, the weak-match signal."""
+"""The ranking levers of issue #10: BM25 query terms, chunk aggregation, the weak-match signal,
+neighbour smoothing."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from localsearch.lexical.tantivy_index import build_query_text
 from localsearch.search.aggregate import documents_from_chunks
 from localsearch.search.calibrate import WEAK_COSINE, is_weak_match
 from localsearch.search.engine import SearchEngine
+from localsearch.search.neighbours import NEIGHBOURS, TOP, smooth_scores
 from localsearch.search.query_terms import bm25_query_text
 
 DOCS = {
@@ -192,3 +194,95 @@ def test_zscore_fusion_scores_how_far_each_side_stands_out() -> None:
     assert fused["a"] == pytest.approx(0.5 * bm25_z["a"] + 0.5 * dense_z["d"])
     assert fused["b"] == pytest.approx(0.5 * bm25_z["b"] + 0.5 * dense_z["b"])
     assert max(fused, key=fused.__getitem__) == "a"
+
+
+# -- neighbour smoothing ----------------------------------------------------------------------
+
+
+def test_a_document_among_strong_neighbours_rises_over_one_among_weak_ones() -> None:
+    import numpy as np
+
+    axes = np.eye(3, dtype=np.float32)
+    fused: dict[int, float] = {}
+    vectors = {}
+    for n in range(NEIGHBOURS):
+        fused[100 + n], vectors[100 + n] = 2.0, axes[0]  # a strong cluster
+        fused[200 + n], vectors[200 + n] = 0.0, axes[1]  # a weak one
+    fused[1], vectors[1] = 0.9, axes[0] * 3  # a vector's length does not matter
+    fused[2], vectors[2] = 1.0, axes[1]
+    for n in range(TOP):
+        fused[300 + n], vectors[300 + n] = -5.0 - n, axes[2]  # ranked past the TOP at the end
+    fused[9] = 1.5  # no vector: left as it was
+
+    smoothed, added = smooth_scores(fused, vectors, 0.5)
+    assert smoothed[1] == pytest.approx(0.9 + 0.5 * 2.0)
+    assert smoothed[2] == pytest.approx(1.0 + 0.5 * 0.0)
+    assert smoothed[1] > smoothed[2]
+    assert smoothed[9] == 1.5 and 9 not in added
+    assert smoothed[300 + TOP - 1] == fused[300 + TOP - 1]  # not among the TOP
+    assert added[1] == pytest.approx(1.0) and len(added) == TOP
+    assert smooth_scores(fused, vectors, 0.0) == (fused, {})
+    few = {d: fused[d] for d in list(fused)[:NEIGHBOURS]}
+    assert smooth_scores(few, vectors, 0.5) == (few, {})  # no neighbourhood to speak of
+
+
+SMOOTHING_DOCS = {
+    f"{name}.md": f"# {name.title()}\n\n{text}\n"
+    for name, text in {
+        "tides": "Tidal turbines turn the rise and fall of the sea into electricity.",
+        "waves": "Wave energy converters ride the swell and drive generators.",
+        "wind": "Offshore wind farms stand on foundations in shallow seas.",
+        "solar": "Solar panels turn sunlight into electricity on rooftops.",
+        "hydro": "Dams hold back rivers and release water through turbines.",
+        "grid": "The power grid balances supply and demand every second.",
+        "storage": "Batteries store electricity for the evening peak.",
+        "bread": "Sourdough bread rises slowly with wild yeast and flour.",
+        "pasta": "Fresh pasta needs eggs, flour and a long rest.",
+        "soup": "A winter soup of leeks and potatoes simmers for an hour.",
+        "cake": "A sponge cake rises in a hot oven with beaten eggs.",
+        "salad": "A summer salad of tomatoes and basil needs good oil.",
+        "tea": "Green tea is steeped briefly in water below boiling.",
+        "coffee": "Espresso forces hot water through finely ground coffee.",
+    }.items()
+}
+
+
+def test_hybrid_scores_add_their_neighbours_share_warm_or_not(tmp_path, capsys) -> None:
+    _, home = index_files(tmp_path, SMOOTHING_DOCS)
+
+    def scores(
+        warm: bool, query: str = "electricity from the sea", **settings: float
+    ) -> dict[str, tuple[float, float | None]]:
+        engine = SearchEngine(load_settings(home, **settings))
+        try:
+            if warm:
+                engine.warm_up()  # vectors from memory rather than from the store
+            hits = engine.search(query, k=14, snippets=False).hits
+        finally:
+            engine.close()
+        return {Path(hit.path).name: (hit.score, hit.neighbours) for hit in hits}
+
+    plain = scores(False, neighbour_smoothing=0.0)
+    smoothed = scores(False)
+    assert all(added is None for _, added in plain.values())
+    assert len(smoothed) == len(SMOOTHING_DOCS)
+    for name, (score, added) in smoothed.items():
+        assert added is not None and score == pytest.approx(plain[name][0] + added)
+    # The bundled model reads Chinese and Japanese as noise: their neighbours would be too.
+    cjk = scores(False, "海の電気")
+    assert len(cjk) == len(SMOOTHING_DOCS) and all(added is None for _, added in cjk.values())
+    warm = scores(True)
+    assert warm.keys() == smoothed.keys()
+    for name, (score, added) in warm.items():
+        assert (score, added) == pytest.approx(smoothed[name], abs=1e-5)  # float32 either way
+
+    code, out, err = run_cli(
+        ["search", "electricity from the sea", "--home", str(home), "--json", "--explain"], capsys
+    )
+    assert code == 0, err
+    assert "neighbours" in json.loads(out)["results"][0]["explain"]
+    code, out, err = run_cli(
+        ["search", "electricity from the sea", "--home", str(home), "--explain"], capsys
+    )
+    assert code == 0, err
+    assert "; neighbours " in out

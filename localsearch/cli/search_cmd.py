@@ -241,7 +241,8 @@ def _explain_line(hit: dict[str, Any]) -> str:
     return (
         f"   bm25 rank {why['bm25_rank'] or '-'} score {_fmt(why['bm25_score'])};"
         f" dense rank {why['dense_rank'] or '-'} score {_fmt(why['dense_score'])};"
-        f" fused {hit['score']:.4f}"
+        + (f" neighbours {why['neighbours']:+.4f};" if why.get("neighbours") is not None else "")
+        + f" fused {hit['score']:.4f}"
     )
 
 

@@ -37,6 +37,7 @@ from localsearch.search.calibrate import is_weak_match
 from localsearch.search.fusion import fuse_hybrid, ranks_of
 from localsearch.search.language_weights import dense_weight_for
 from localsearch.search.modes import FUSIONS, MODES
+from localsearch.search.neighbours import neighbour_vectors, smooth_scores
 from localsearch.search.query_terms import bm25_query_text
 from localsearch.search.snippet import Snippet, make_snippet
 from localsearch.search.vector_sync import load_vector_index, refresh_vector_index
@@ -70,6 +71,7 @@ class Hit:
     bm25_score: float | None = None
     dense_rank: int | None = None
     dense_score: float | None = None
+    neighbours: float | None = None  # what its nearest documents added (search/neighbours.py)
     more: list[Hit] = field(default_factory=list)  # other chunks of the document (per_doc > 1)
     more_count: int = 0  # how many other chunks of the document matched
     # All of them, best first, as (chunk id, score): SearchEngine.all_more shows the rest.
@@ -102,6 +104,8 @@ class Hit:
                 "dense_rank": self.dense_rank,
                 "dense_score": self.dense_score,
             }
+            if self.neighbours is not None:  # only where a neighbourhood was smoothed
+                data["explain"]["neighbours"] = self.neighbours
         if self.more_count:
             data["more_count"] = self.more_count
             data["more"] = [
@@ -480,6 +484,13 @@ class SearchEngine:
                 bm25_weight=self.settings.bm25_weight,
                 dense_weight=dense_weight,
             )
+        added: dict[int, float] = {}
+        alpha = self.settings.neighbour_smoothing
+        # Not for CJK queries: the bundled model reads them as noise, and they lost (README).
+        if mode == "hybrid" and alpha > 0 and dense_chunks and not has_cjk(query):
+            space = self._active_space()
+            vectors = neighbour_vectors(fused, bm25_docs, dense_docs, self.store, space, in_memory)
+            fused, added = smooth_scores(fused, vectors, alpha)
         best = sorted(fused, key=lambda d: -fused[d])[:k]
         snippets_started = time.perf_counter()
         parts["fusion"] = (snippets_started - fusion_started) * 1000
@@ -510,6 +521,7 @@ class SearchEngine:
                     bm25_score=bm25_scores.get(doc_id),
                     dense_rank=dense_ranks.get(doc_id),
                     dense_score=dense_scores.get(doc_id),
+                    neighbours=added.get(doc_id),
                     raw_path=chunk.raw_path,
                 )
             )

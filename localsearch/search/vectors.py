@@ -113,6 +113,15 @@ class VectorIndex:
         found = documents >= 0
         return dict(zip(wanted[held][found].tolist(), documents[found].tolist(), strict=True))
 
+    def vectors_of(self, chunk_ids: Sequence[int]) -> dict[int, np.ndarray]:
+        """{chunk_id: vector} for those of `chunk_ids` held here."""
+        if not len(chunk_ids) or not len(self):
+            return {}
+        wanted = np.fromiter(chunk_ids, dtype=np.int64, count=len(chunk_ids))
+        held, at = self._positions(wanted)
+        rows = self._sorted_rows[at[held]]
+        return dict(zip(wanted[held].tolist(), self._matrix[rows], strict=True))
+
     def mask_for_documents(self, document_ids: Sequence[int]) -> np.ndarray:
         return np.isin(self.document_ids, np.fromiter(document_ids, dtype=np.int64))
 
