@@ -58,6 +58,7 @@ LOGGED = 300  # simulated searches in the log
 SEED = 7
 SHOWN = 20  # results a simulated user looks at
 Scores = dict[int, float]  # {document id: score} of one side
+Chunked = dict[int, tuple[float, int]]  # {document id: (score, its best chunk id)}
 
 
 @dataclass
@@ -95,6 +96,11 @@ class Sides:
         self.engine.close()
 
     def _document_sides(self, query: str, dense_too: bool) -> tuple[Scores, Scores]:
+        bm25, dense = self.document_candidates(query, dense_too)
+        return {d: s for d, (s, _) in bm25.items()}, {d: s for d, (s, _) in dense.items()}
+
+    def document_candidates(self, query: str, dense_too: bool = True) -> tuple[Chunked, Chunked]:
+        """Each side's documents as the engine ranks them: {document id: (score, best chunk)}."""
         engine, depth = self.engine, self.settings.candidates
         bm25_chunks = engine._lexical_candidates(query, depth * CHUNKS_PER_DOCUMENT, []) or {}
         dense_chunks = (
@@ -104,9 +110,10 @@ class Sides:
         )
         owners = engine._owners(bm25_chunks.keys() | dense_chunks.keys())
         decay = self.settings.chunk_decay
-        bm25 = documents_from_chunks(bm25_chunks, owners, depth, decay)
-        dense = documents_from_chunks(dense_chunks, owners, depth, decay)
-        return {d: s for d, (s, _) in bm25.items()}, {d: s for d, (s, _) in dense.items()}
+        return (
+            documents_from_chunks(bm25_chunks, owners, depth, decay),
+            documents_from_chunks(dense_chunks, owners, depth, decay),
+        )
 
     def retrieve(self, query: str, answers: set[int], qid: str = "") -> Retrieved:
         if query not in self._cache:
@@ -215,22 +222,43 @@ def header(title: str) -> None:
     print(f"  {'dense share':34s} " + " ".join(f"{s:>6}" for s in DENSE_SHARES))
 
 
+Qrels = dict[str, dict[str, int]]
+
+
+def scifact_judged(
+    sides: Sides, splits: Sequence[str] = ("train", "test")
+) -> tuple[dict[str, list[Retrieved]], dict[str, Qrels], dict[int, str]]:
+    """Each split's judged queries retrieved, its qrels, and each document's corpus id."""
+    prefix = f"{load_dataset(SCIFACT, 'train').corpus_path.resolve()}#"
+    corpus_id = {d: p[len(prefix) :] for d, p in sides.paths.items() if p.startswith(prefix)}
+    doc_of = {c: d for d, c in corpus_id.items()}
+    judged: dict[str, list[Retrieved]] = {}
+    qrels: dict[str, Qrels] = {}
+    for split in splits:
+        dataset = load_dataset(SCIFACT, split)
+        qrels[split] = dataset.qrels
+        judged[split] = [
+            sides.retrieve(text, {doc_of[c] for c, g in dataset.qrels[q].items() if g > 0}, q)
+            for q, text in dataset.queries.items()
+        ]
+        log(f"  {split}: {len(judged[split])} queries retrieved")
+    return judged, qrels, corpus_id
+
+
+def known_answer_judged(sides: Sides, queries_file: Path) -> list[Retrieved]:
+    """The known-answer queries retrieved, each answered by the documents its path suffix names."""
+    lines = queries_file.read_text(encoding="utf-8").splitlines()[1:]
+    pairs = [line.split("\t") for line in lines if line.strip()]
+    return [
+        sides.retrieve(q, {d for d, p in sides.paths.items() if p.endswith(suffix)})
+        for q, suffix in pairs
+    ]
+
+
 def scifact(home: Path, seeds: int) -> None:
     sides = Sides(home)
     try:
-        prefix = f"{load_dataset(SCIFACT, 'train').corpus_path.resolve()}#"
-        corpus_id = {d: p[len(prefix) :] for d, p in sides.paths.items() if p.startswith(prefix)}
-        doc_of = {c: d for d, c in corpus_id.items()}
-        judged: dict[str, list[Retrieved]] = {}
-        qrels: dict[str, dict[str, dict[str, int]]] = {}
-        for split in ("train", "test"):
-            dataset = load_dataset(SCIFACT, split)
-            qrels[split] = dataset.qrels
-            judged[split] = [
-                sides.retrieve(text, {doc_of[c] for c, g in dataset.qrels[q].items() if g > 0}, q)
-                for q, text in dataset.queries.items()
-            ]
-            log(f"  {split}: {len(judged[split])} queries retrieved")
+        judged, qrels, corpus_id = scifact_judged(sides)
 
         def ndcg(split: str, share: float, only: set[str] | None = None) -> float:
             rankings = {
@@ -296,12 +324,7 @@ def scifact(home: Path, seeds: int) -> None:
 def known_answers(title: str, home: Path, queries_file: Path, seeds: int) -> None:
     sides = Sides(home)
     try:
-        lines = queries_file.read_text(encoding="utf-8").splitlines()[1:]
-        pairs = [line.split("\t") for line in lines if line.strip()]
-        judged = [
-            sides.retrieve(q, {d for d, p in sides.paths.items() if p.endswith(suffix)})
-            for q, suffix in pairs
-        ]
+        judged = known_answer_judged(sides, queries_file)
         sources = synthetic_sources(sides, SEED)
         header(f"{title}: MRR@10 of each source and of the known-answer queries")
         for name, items in sources.items():
