@@ -374,7 +374,10 @@ def main() -> None:
 
         factory = encoder_factory(load_settings(args.scifact_home))
         print("\nThrough the engine (benchmarks/ranking.py's measures):")
-        for name, change in (("smoothing off", {"neighbour_smoothing": 0.0}), ("defaults", {})):
+        for name, change in (
+            ("smoothing off", {"neighbour_smoothing": 0.0}),
+            ("smoothing 0.5", {"neighbour_smoothing": 0.5}),
+        ):
             engine_sci = measure_scifact(args.scifact_home, change, factory)
             engine_docs = measure_docs(args.docs_home, change, factory)
             train, test = engine_sci["train"], engine_sci["test"]

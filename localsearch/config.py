@@ -49,7 +49,7 @@ class Settings:
     bm25_proximity_boost: float = 0.0  # weight of neighbouring query words found close together
     bm25_proximity_slop: int = 4  # how many positions apart they may stand
     chunk_decay: float = 0.0  # share of a document's next best chunks added to its best
-    neighbour_smoothing: float = 0.5  # share of its nearest documents' scores a hit adds
+    neighbour_smoothing: float = 0.0  # share of its nearest documents' scores a hit adds
     # The settings given by a flag, LOCALSEARCH_* or config.toml rather than left at their
     # default: a new mostly-CJK index picks a multilingual model only if "model" is not here.
     chosen: frozenset[str] = frozenset()

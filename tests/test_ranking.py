@@ -247,7 +247,9 @@ SMOOTHING_DOCS = {
 }
 
 
-def test_hybrid_scores_add_their_neighbours_share_warm_or_not(tmp_path, capsys) -> None:
+def test_hybrid_scores_add_their_neighbours_share_warm_or_not(
+    tmp_path, capsys, monkeypatch
+) -> None:
     _, home = index_files(tmp_path, SMOOTHING_DOCS)
 
     def scores(
@@ -263,22 +265,25 @@ def test_hybrid_scores_add_their_neighbours_share_warm_or_not(tmp_path, capsys) 
         return {Path(hit.path).name: (hit.score, hit.neighbours) for hit in hits}
 
     plain = scores(False, neighbour_smoothing=0.0)
-    smoothed = scores(False)
+    smoothed = scores(False, neighbour_smoothing=0.5)
     assert all(added is None for _, added in plain.values())
     assert len(smoothed) == len(SMOOTHING_DOCS)
     for name, (score, added) in smoothed.items():
         assert added is not None and score == pytest.approx(plain[name][0] + added)
     # The bundled model reads Chinese and Japanese as noise: their neighbours would be too.
-    cjk = scores(False, "海の電気")
+    cjk = scores(False, "海の電気", neighbour_smoothing=0.5)
     assert len(cjk) == len(SMOOTHING_DOCS) and all(added is None for _, added in cjk.values())
-    warm = scores(True)
+    warm = scores(True, neighbour_smoothing=0.5)
     assert warm.keys() == smoothed.keys()
     for name, (score, added) in warm.items():
         assert (score, added) == pytest.approx(smoothed[name], abs=1e-5)  # float32 either way
 
-    code, out, err = run_cli(
-        ["search", "electricity from the sea", "--home", str(home), "--json", "--explain"], capsys
-    )
+    explain = ["search", "electricity from the sea", "--home", str(home), "--json", "--explain"]
+    code, out, err = run_cli(explain, capsys)
+    assert code == 0, err
+    assert "neighbours" not in json.loads(out)["results"][0]["explain"]  # off by default
+    monkeypatch.setenv("LOCALSEARCH_NEIGHBOUR_SMOOTHING", "0.5")
+    code, out, err = run_cli(explain, capsys)
     assert code == 0, err
     assert "neighbours" in json.loads(out)["results"][0]["explain"]
     code, out, err = run_cli(
