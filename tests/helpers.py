@@ -155,6 +155,16 @@ def search_in_fresh_process(
     return done.stdout
 
 
+def errors_alone_and_packed(
+    plain: Any, texts: list[str], expected: np.ndarray
+) -> tuple[float, float]:
+    """The largest difference from `expected` of a hand-run encoder's vectors, each text
+    encoded alone (a query's path) and all of them packed in one pass (indexing's path)."""
+    alone = np.stack([plain.encode(text) for text in texts])
+    packed = plain.encode_many(texts)
+    return float(np.abs(alone - expected).max()), float(np.abs(packed - expected).max())
+
+
 def encode_reference(encoder: Any, texts: list[str]) -> np.ndarray:
     """`texts` through the encoder's loaded SentenceTransformer.encode: what a hand-run path
     must reproduce."""
