@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from localsearch.embed.plain_bert import PlainBertEncoder
 
 
+X86_MACHINES = ("x86_64", "amd64", "i386", "i686", "x86")
+
+
 def pick_device(requested: str = "auto") -> str:
     import torch
 
@@ -39,9 +42,23 @@ def pick_device(requested: str = "auto") -> str:
 
 
 def cpu_has_bf16() -> bool:
+    """Whether this CPU multiplies bf16 natively. On x86 that takes AVX512-BF16 or AMX:
+    oneDNN's own check also says yes on plain AVX-512, where it emulates bf16 and a query
+    encodes 2.2x slower than in fp32, a chunk 3.5x (Ice Lake, measured)."""
+    import platform
+
     import torch
 
-    try:
+    if platform.machine().lower() in X86_MACHINES:
+        native = [
+            getattr(torch.cpu, name, None)
+            for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+        ]
+        try:
+            return any(bool(check()) for check in native if check is not None)
+        except RuntimeError:
+            return False
+    try:  # Arm: oneDNN says yes only where the CPU has the BF16 extension
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):
         return False
