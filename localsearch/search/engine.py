@@ -430,25 +430,34 @@ class SearchEngine:
         bm25_chunks: dict[int, float] = {}
         dense_chunks: dict[int, float] = {}
         parts = results.parts_ms
-        finish_bm25 = None
-        # Two threads encoding leave no core for BM25 beside them: it then runs after.
-        threads = self._query_threads.count() if mode != "bm25" else 1
-        if mode in ("hybrid", "bm25"):
-            # A filter may reject most of what BM25 finds, so look deeper before filtering.
-            limit = chunk_depth * (5 if filtered else 1)
+        finish_bm25: Callable[[], tuple[dict[int, float] | None, float]] | None = None
+        # A filter may reject most of what BM25 finds, so look deeper before filtering.
+        limit = chunk_depth * (5 if filtered else 1)
+
+        def start_bm25() -> None:
+            nonlocal finish_bm25
             finish_bm25 = self._start_bm25(
-                query, limit, results.warnings, beside_dense=mode == "hybrid" and threads == 1
+                query, limit, results.warnings, beside_dense=mode == "hybrid"
             )
+
+        threads = self._query_threads.count(bm25_beside=mode == "hybrid") if mode != "bm25" else 1
+        # One thread encoding leaves a core for BM25 beside it; two take both, and BM25 then
+        # starts once the query is encoded, beside the vector search.
+        after_encoding = start_bm25 if mode == "hybrid" and threads > 1 else None
+        if mode in ("hybrid", "bm25") and after_encoding is None:
+            start_bm25()
         try:
             if mode in ("hybrid", "dense"):
                 dense_chunks = self._dense_side(
-                    query, mode, chunk_depth, where, params, results, threads
+                    query, mode, chunk_depth, where, params, results, threads, after_encoding
                 )
+            if after_encoding is not None and finish_bm25 is None:
+                start_bm25()  # nothing was encoded (no vectors yet)
         except BaseException:
             self._wait_for_worker()  # it reads the lexical index, which the caller may close
             raise
         if finish_bm25 is not None:
-            # BM25's own time: in hybrid mode it overlaps the encoding.
+            # BM25's own time: in hybrid mode it overlaps the encoding or the vector search.
             found, parts["bm25"] = finish_bm25()
             if found is None and mode == "bm25":
                 mode = "dense"  # BM25 is unavailable: answer from the vectors rather than not
@@ -562,6 +571,8 @@ class SearchEngine:
             )
         finished = time.perf_counter()
         parts["snippets"] = (finished - snippets_started) * 1000
+        if mode == "hybrid":
+            self._query_threads.record(threads, parts)
         results.elapsed_ms = (finished - started) * 1000
         return results
 
@@ -574,6 +585,7 @@ class SearchEngine:
         params: list[object],
         results: SearchResults,
         threads: int,
+        after_encoding: Callable[[], None] | None = None,
     ) -> dict[int, float]:
         """Dense candidates, and a warning while some chunks still wait for their vectors."""
         coverage = self._current_coverage()
@@ -587,7 +599,9 @@ class SearchEngine:
             )
         if not coverage.embedded:
             return {}
-        return self._dense_candidates(query, chunk_depth, where, params, results.parts_ms, threads)
+        return self._dense_candidates(
+            query, chunk_depth, where, params, results.parts_ms, threads, after_encoding
+        )
 
     def _bm25(self, query: str, limit: int) -> list[tuple[int, float]]:
         weight = self.settings.bm25_function_weight
@@ -639,13 +653,16 @@ class SearchEngine:
         params: list[object],
         parts: dict[str, float] | None = None,
         threads: int = 1,
+        after_encoding: Callable[[], None] | None = None,
     ) -> dict[int, float]:
         """{chunk_id: cosine similarity} of the `count` chunks nearest the query, encoded on
-        up to `threads` torch threads; the time spent encoding and searching goes into
-        `parts`."""
+        up to `threads` torch threads (`after_encoding` is called between the encoding and
+        the search); the time spent encoding and searching goes into `parts`."""
         encoder, space = self._current_encoder()
         encode_started = time.perf_counter()
         vector = _encode_query(encoder, query, once=not self.keep_vectors, threads=threads)
+        if after_encoding is not None:
+            after_encoding()
         search_started = time.perf_counter()
         found = self._nearest(space, vector, count, where, params)
         if parts is not None:

@@ -1,12 +1,16 @@
-"""How many threads encode a query: two while two cores are free, else one.
+"""How many threads encode a query: two while two cores are free and it pays, else one.
 
 On a CPU without native bf16 a query encodes in fp32, where the matrix products are bound by
-arithmetic and two threads pay: SciFact hybrid p50 13.2 ms against 17.5 on one thread (two idle
-Ice Lake cores, BM25 then run after the encoding rather than beside it). But with another
-process busy on one of the cores the two threads wait for each other at every layer: p95 150 ms
-against 24. So the engine asks before each search how much of its cores other processes used
-lately, from the kernel's CPU counters less this process's own CPU time. Where those counters
-cannot be read (not Linux), a query keeps one thread.
+arithmetic and two threads pay: SciFact hybrid p50 16.9 ms against 21.5 on one thread (two idle
+Ice Lake cores), BM25 then starting once the query is encoded, beside the vector search. Two
+threads do not pay where BM25 is the long part: at 1M chunks BM25 (~40 ms) hides the whole
+one-thread encoding and vector search beside it (53 ms, against 66 with two threads). So a
+hybrid search takes two threads only where the last searches' parts say it ends sooner.
+
+With another process busy on one of the cores the two threads wait for each other at every
+layer (p95 150 ms against 24), so before each search the engine also asks how much of its cores
+other processes used lately: the kernel's CPU counters less this process's own CPU time. Where
+those counters cannot be read (not Linux), a query keeps one thread.
 """
 
 from __future__ import annotations
@@ -24,6 +28,10 @@ OTHERS_BUSY_LIMIT = 0.5
 STAT_PATH = Path("/proc/stat")
 # /proc/stat's busy columns: user, nice, system, then irq, softirq, steal (idle, iowait skipped).
 BUSY_COLUMNS = (0, 1, 2, 5, 6, 7)
+# A query's encoding on two threads against one (fp32, 0.62-0.67 measured).
+TWO_THREAD_SHARE = 0.65
+# Weight of the newest search in the running means of its parts' times.
+NEWEST_WEIGHT = 0.2
 
 
 class QueryThreads:
@@ -43,8 +51,37 @@ class QueryThreads:
         self._clock, self._own_cpu = clock, own_cpu
         self._last: tuple[float, float, float] | None = None  # wall, busy, own CPU seconds
         self._threads = 1
+        # Running means of a hybrid search's parts (ms), the encoding's by its thread count.
+        self._encode_ms: dict[int, float] = {}
+        self._part_ms: dict[str, float] = {}
 
-    def count(self) -> int:
+    def count(self, bm25_beside: bool = False) -> int:
+        """Threads for the next query's encoding; `bm25_beside`: a hybrid search, whose BM25
+        then runs beside the encoding (one thread) or beside the vector search (two)."""
+        threads = self._free_threads()
+        if threads > 1 and bm25_beside and not self._two_end_sooner():
+            return 1
+        return threads
+
+    def record(self, threads: int, parts_ms: dict[str, float]) -> None:
+        """A hybrid search's times by part (SearchResults.parts_ms), encoded on `threads`."""
+        if not all(part in parts_ms for part in ("encode", "vectors", "bm25")):
+            return
+        self._encode_ms[threads] = _mean(self._encode_ms.get(threads), parts_ms["encode"])
+        for part in ("vectors", "bm25"):
+            self._part_ms[part] = _mean(self._part_ms.get(part), parts_ms[part])
+
+    def _two_end_sooner(self) -> bool:
+        """Whether two threads, BM25 beside the vector search, end sooner than one thread with
+        BM25 beside the encoding and the vector search; yes until searches tell."""
+        if not self._encode_ms or len(self._part_ms) < 2:
+            return True
+        one = self._encode_ms.get(1) or self._encode_ms[2] / TWO_THREAD_SHARE
+        two = self._encode_ms.get(2) or one * TWO_THREAD_SHARE
+        vectors, bm25 = self._part_ms["vectors"], self._part_ms["bm25"]
+        return two + max(vectors, bm25) < max(one + vectors, bm25)
+
+    def _free_threads(self) -> int:
         if self._cores < 2:
             return 1
         now = self._clock()
@@ -75,6 +112,10 @@ class QueryThreads:
             return ticks / os.sysconf("SC_CLK_TCK")
         except (OSError, ValueError, AttributeError):
             return None
+
+
+def _mean(mean: float | None, newest: float) -> float:
+    return newest if mean is None else (1 - NEWEST_WEIGHT) * mean + NEWEST_WEIGHT * newest
 
 
 def _affinity() -> set[int]:
