@@ -58,9 +58,16 @@ and missed by 3.5 ms in the other; SciFact misses by ~5 ms.
 What is left at SciFact is the query's encoding: ~4.4 ms of CPU on one core for a 20-token
 query through MiniLM's six layers in bf16 (embed/plain_bert.py, down from 10.9 through
 SentenceTransformer.encode), ~60% of it in the 24 matrix products; two threads are slower for
-so few tokens. At 1M it is BM25 (~13 ms of CPU, 30+ ms wall under load: every common word of
+so few tokens in bf16 (in fp32, on a CPU without native bf16, they pay: README). At 1M it
+is BM25 (~13 ms of CPU, 30+ ms wall under load: every common word of
 the query scores most of a million chunks; dropping function words halves it but lowered
 ranking quality when measured, README "ranking levers") and the binary prefilter (11.5 ms).
+On the next session's machine (Ice Lake, no native bf16, so fp32; 18:39 UTC, load 0.8-1.1),
+after two-thread query encoding where it pays (search/query_threads.py): SciFact 18.8/24.9
+(encode 11.1, vectors 3.1, BM25 2.2, fusion 1.0, snippets 1.5; numpy exact 1.4), 100k
+21.4/30.8 (numpy exact 19.2), 1M 48.4/72.3 (recall 0.992, numpy exact 193.3, RSS +1527 MiB,
+loaded in 22 s). That machine's memory is about 2.5x slower (numpy exact at 1M 193 against
+76 ms) and its fp32 encoding about 2x slower than the bf16 one's, so no target is met there.
 One-shot (sqlite-vec) figures are unchanged by this work except for the encoding: 100k hybrid
 292/380 ms at load 6 (sqlite-vec's scan is 262 ms of it). Loading 1M vectors: 16-40 s, RSS
 +1.5 GiB (1511 MiB of matrix and codes).

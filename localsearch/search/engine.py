@@ -227,8 +227,9 @@ class SearchEngine:
         unavailable) and the milliseconds it took.
 
         Beside a dense search the tantivy search runs on a worker thread while this one
-        encodes the query: tantivy lets go of the GIL, so on two cores the BM25 time (~13 ms of CPU
-        at 1M chunks) hides behind the encoding. Only tantivy runs there; SQLite, which
+        encodes the query (or, where the encoding takes two threads, searches the vectors):
+        tantivy lets go of the GIL, so on two cores the BM25 time (~13 ms of CPU at 1M chunks)
+        hides behind the dense side. Only tantivy runs there; SQLite, which
         this engine's connection must not use from two threads at once, stays on this one."""
         stale = self._bring_lexical_up_to_date()
         if stale:
