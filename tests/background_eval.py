@@ -96,7 +96,9 @@ LISTENING = "listening-for-SIGUSR1"
 
 
 def take_every_core(*_: object) -> None:
-    cores = os.cpu_count() or 1
+    from localsearch.search.query_threads import usable_cpus
+
+    cores = len(usable_cpus())
     torch = sys.modules.get("torch")
     if torch is not None and hasattr(torch, "set_num_threads"):
         torch.set_num_threads(cores)

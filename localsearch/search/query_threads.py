@@ -46,7 +46,7 @@ class QueryThreads:
     ) -> None:
         """`cpus`: the cores this process may run on (its affinity unless given)."""
         self._stat_path = stat_path
-        self._cpus = _affinity() if cpus is None else cpus
+        self._cpus = usable_cpus() if cpus is None else cpus
         self._cores = len(self._cpus)
         self._clock, self._own_cpu = clock, own_cpu
         self._last: tuple[float, float, float] | None = None  # wall, busy, own CPU seconds
@@ -118,7 +118,8 @@ def _mean(mean: float | None, newest: float) -> float:
     return newest if mean is None else (1 - NEWEST_WEIGHT) * mean + NEWEST_WEIGHT * newest
 
 
-def _affinity() -> set[int]:
+def usable_cpus() -> set[int]:
+    """The cores this process may run on."""
     try:
         return set(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
