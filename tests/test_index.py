@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -210,8 +211,18 @@ def _index_until(settings, root: Path, killed_when) -> None:
     proc.wait()
 
 
-def test_kill_9_mid_run_leaves_a_searchable_index_and_the_rerun_finishes(settings, corpus):
-    root = corpus / "docutils" / "docutils" / "docs" / "user"
+# Five real files, 354 chunks: past one committed embedding batch (256), so the second kill
+# lands mid-embedding, and half the encoding of the whole folder (702 chunks).
+KILLED_FILES = ("config.rst", "latex.rst", "smartquotes.rst", "html.rst", "todo-lists.rst")
+
+
+def test_kill_9_mid_run_leaves_a_searchable_index_and_the_rerun_finishes(
+    settings, corpus, tmp_path
+):
+    root = tmp_path / "user"
+    root.mkdir()
+    for name in KILLED_FILES:
+        shutil.copy2(corpus / "docutils" / "docutils" / "docs" / "user" / name, root)
     documents = "SELECT COUNT(*) FROM documents"
     chunks = "SELECT COUNT(*) FROM chunks"
     vectors = "SELECT COUNT(*) FROM vectors_1"
