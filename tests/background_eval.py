@@ -96,7 +96,7 @@ LISTENING = "listening-for-SIGUSR1"
 
 
 def take_every_core(*_: object) -> None:
-    from localsearch.search.query_threads import usable_cpus
+    from localsearch.cpu_budget import usable_cpus
 
     cores = len(usable_cpus())
     torch = sys.modules.get("torch")

@@ -48,7 +48,7 @@ class Machine:
         self.write()
 
     def threads(self) -> QueryThreads:
-        return QueryThreads(self.stat, {0, 1}, lambda: self.now, lambda: self.own)
+        return QueryThreads(self.stat, {0, 1}, lambda: self.now, lambda: self.own, lambda: None)
 
 
 def test_two_threads_while_only_this_process_works(tmp_path: Path) -> None:
@@ -90,6 +90,16 @@ def test_one_core_means_one_thread(tmp_path: Path) -> None:
     threads.count()
     machine.run(1.0)
     assert threads.count() == 1
+
+
+def test_a_cpu_quota_under_two_cores_means_one_thread(tmp_path: Path) -> None:
+    machine = Machine(tmp_path)
+    clock, own = (lambda: machine.now), (lambda: machine.own)
+    limited = QueryThreads(machine.stat, {0, 1}, clock, own, lambda: 1.5)
+    whole = QueryThreads(machine.stat, {0, 1}, clock, own, lambda: 2.0)
+    limited.count(), whole.count()
+    machine.run(1.0)  # both cores idle: only the quota holds a query to one thread
+    assert (limited.count(), whole.count()) == (1, 2)
 
 
 def test_a_hybrid_search_takes_two_threads_only_where_it_ends_sooner(tmp_path: Path) -> None:

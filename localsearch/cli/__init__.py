@@ -12,6 +12,7 @@ import click
 
 from localsearch import __version__
 from localsearch.config import Settings, load_settings
+from localsearch.cpu_budget import respect_cpu_quota
 from localsearch.errors import LocalSearchError
 
 HOME_OPTION_HELP = "Data directory (default: LOCALSEARCH_HOME or the platform's user data dir)."
@@ -118,6 +119,7 @@ def main(argv: list[str] | None = None) -> None:
     # Everything written under the home (database, BM25 files, models) is private.
     previous_umask = os.umask(0o077)
     os.umask(previous_umask | 0o077)
+    respect_cpu_quota()
     try:
         _run(argv)
     finally:

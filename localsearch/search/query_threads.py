@@ -10,7 +10,8 @@ hybrid search takes two threads only where the last searches' parts say it ends 
 With another process busy on one of the cores the two threads wait for each other at every
 layer (p95 150 ms against 24), so before each search the engine also asks how much of its cores
 other processes used lately: the kernel's CPU counters less this process's own CPU time. Where
-those counters cannot be read (not Linux), a query keeps one thread.
+those counters cannot be read (not Linux), a query keeps one thread, as it does where a cgroup
+CPU quota allows less than two cores (cpu_budget.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from localsearch.cpu_budget import cpu_quota, threads_within, usable_cpus
 
 MAX_QUERY_THREADS = 2
 # Counters tick 100 times a second: a shorter window says little.
@@ -43,11 +46,13 @@ class QueryThreads:
         cpus: set[int] | None = None,
         clock: Callable[[], float] = time.monotonic,
         own_cpu: Callable[[], float] = time.process_time,
+        quota: Callable[[], float | None] = cpu_quota,
     ) -> None:
-        """`cpus`: the cores this process may run on (its affinity unless given)."""
+        """`cpus`: the cores this process may run on (its affinity unless given); `quota`: the
+        cores' worth of CPU time its cgroup allows."""
         self._stat_path = stat_path
         self._cpus = usable_cpus() if cpus is None else cpus
-        self._cores = len(self._cpus)
+        self._cores = threads_within(quota(), len(self._cpus), round_up=False) or len(self._cpus)
         self._clock, self._own_cpu = clock, own_cpu
         self._last: tuple[float, float, float] | None = None  # wall, busy, own CPU seconds
         self._threads = 1
@@ -116,11 +121,3 @@ class QueryThreads:
 
 def _mean(mean: float | None, newest: float) -> float:
     return newest if mean is None else (1 - NEWEST_WEIGHT) * mean + NEWEST_WEIGHT * newest
-
-
-def usable_cpus() -> set[int]:
-    """The cores this process may run on."""
-    try:
-        return set(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return set(range(os.cpu_count() or 1))
