@@ -42,7 +42,8 @@ def cpu_quota(root: Path = Path("/")) -> float | None:
         if path is None:
             continue
         # Inside a cgroup namespace the mount's root is the process's own cgroup.
-        relative = path[len(mount_root) :] if path.startswith(mount_root) else ""
+        inside = mount_root == "/" or path == mount_root or path.startswith(mount_root + "/")
+        relative = path[len(mount_root) :] if inside else ""
         top = root / mount_point.lstrip("/")
         folder = top / relative.strip("/")
         while True:

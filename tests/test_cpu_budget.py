@@ -59,6 +59,29 @@ def test_cgroup_v1_cpu_controller(tmp_path: Path) -> None:
     assert cpu_quota(root) == 0.5
 
 
+def test_a_v1_mount_of_a_cgroup_of_its_own(tmp_path: Path) -> None:
+    """A container's v1 mount shows one cgroup (root field /docker/ab) as the folder; a process
+    in /docker/abc is outside it, not in its subfolder "c"."""
+    quota, period = "cpu.cfs_quota_us", "cpu.cfs_period_us"
+    mounted = "sys/fs/cgroup/cpu,cpuacct"
+    root = machine(
+        tmp_path,
+        "4:cpu,cpuacct:/docker/ab\n",
+        [V1_MOUNT.replace(" / /sys", " /docker/ab /sys")],
+        {
+            f"{mounted}/{quota}": "300000\n",
+            f"{mounted}/{period}": "100000\n",
+            f"{mounted}/c/{quota}": "50000\n",
+            f"{mounted}/c/{period}": "100000\n",
+        },
+    )
+    assert cpu_quota(root) == 3.0
+    (root / "proc/self/cgroup").write_text("4:cpu,cpuacct:/docker/abc\n")
+    assert cpu_quota(root) == 3.0
+    (root / "proc/self/cgroup").write_text("4:cpu,cpuacct:/docker/ab/c\n")
+    assert cpu_quota(root) == 0.5
+
+
 @pytest.mark.parametrize(
     ("cgroup", "mountinfo", "files"),
     [
