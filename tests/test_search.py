@@ -518,6 +518,23 @@ def test_vector_index_exact_and_prefiltered_agree_with_brute_force() -> None:
     assert np.mean(recall) >= 0.95
 
 
+def test_prefiltered_results_carry_each_chunks_exact_cosine() -> None:
+    """The rescoring gathers its candidates in blocks (over a thousand here, the last block
+    partial): every score must still be its own row's product, in order."""
+    matrix = topic_vectors(12_000)
+    chunk_ids = np.arange(500, 500 + len(matrix))
+    approximate = VectorIndex(chunk_ids, chunk_ids // 3, matrix, exact_limit=1000)
+    for query in topic_vectors(10, seed=2):
+        found = approximate.search(query, 60)
+        assert len(found) == 60
+        exact = [float(np.einsum("j,j->", matrix[c - 500], query)) for c, _ in found]
+        assert [s for _, s in found] == pytest.approx(exact, abs=1e-6)
+        assert exact == sorted(exact, reverse=True)
+    # A chunk's own vector finds it first, wherever its row falls among the candidates' blocks.
+    for row in (0, 6_000, len(matrix) - 1):
+        assert approximate.search(matrix[row], 10)[0][0] == chunk_ids[row]
+
+
 def test_vector_index_mask_keeps_only_allowed_documents() -> None:
     matrix = topic_vectors(5000)
     chunk_ids = np.arange(len(matrix))
