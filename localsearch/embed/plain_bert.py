@@ -16,8 +16,9 @@ The operations and their precision follow what encode() does under autocast (lin
 the encoder's precision, residuals, softmax and layer norms in fp32), so the vectors are the
 same: fp32 to ~1e-6, bf16 to cosine >= 0.9999 (tests/test_plain_bert.py).
 
-Measured on the 2-core dev machine (benchmarks/query_latency.py, benchmarks/index_speed.py):
-one ~20-token SciFact query 10.9 ms of CPU through encode(), 3.6-4.4 ms here (idle), and 14%
+Measured on a 2-core dev machine with native bf16 (benchmarks/query_latency.py,
+benchmarks/index_speed.py): one ~20-token SciFact query 10.9 ms of CPU through encode(),
+3.6-4.4 ms here (idle; 7-11 ms in fp32 on a 2-core host without bf16), and 14%
 less since the tokenizer copy and the fused attention (p50 5.5 -> 4.7 ms side by side at load
 2); docs chunks (~200 tokens) 27-30 chunks per CPU second through encode(), 42 here (one
 thread, bf16). Two thirds of a query's time is the 24 matrix products, which take up to twice
