@@ -96,9 +96,10 @@ LISTENING = "listening-for-SIGUSR1"
 
 
 def take_every_core(*_: object) -> None:
-    from localsearch.cpu_budget import usable_cpus
+    from localsearch.cpu_budget import cpu_quota, threads_within, usable_cpus
 
-    cores = len(usable_cpus())
+    cpus = len(usable_cpus())
+    cores = threads_within(cpu_quota(), cpus, round_up=True) or cpus
     torch = sys.modules.get("torch")
     if torch is not None and hasattr(torch, "set_num_threads"):
         torch.set_num_threads(cores)
