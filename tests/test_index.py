@@ -326,11 +326,14 @@ def test_nested_roots_are_merged_and_roots_can_be_removed(settings, make_docs):
 
 
 def test_status_json_and_cli_errors(settings, make_docs, tmp_path, capsys):
-    missing = run_cli_in_process(["status"], capsys)
-    assert missing[0] == 1
-    assert missing[2].strip() == (
-        f"Error: no index in {settings.home} — run `localsearch index PATH` first"
-    )
+    for command in (["status"], ["roots"], ["roots", "--remove", str(tmp_path)]):
+        missing = run_cli_in_process(command, capsys)
+        assert missing[0] == 1, command
+        assert missing[2].strip() == (
+            f"Error: no index in {settings.home} — run `localsearch index PATH` first"
+        )
+        # Asking created no empty index, which would hide the hint from the next search.
+        assert not settings.database_path.exists(), command
     bad = run_cli_in_process(["index", str(tmp_path / "nope")], capsys)
     assert bad[0] == 2
     assert bad[2].strip() == f"Error: no such file or folder: {tmp_path / 'nope'}"
