@@ -153,7 +153,8 @@ def build_server(settings: Settings) -> MCPServer:
         types: list[str] | None = None,
     ) -> dict[str, Any]:
         """Search the user's indexed files. `results`: the best documents first, each shown
-        through its best passage: path, lines, page (PDFs), title, heading, snippet, score.
+        through its best passage: path, lines, page (a PDF's page, a pptx's slide, a
+        spreadsheet's sheet), title, heading, snippet, score.
         `weak_match` true: nothing matches the query well; the results are only the nearest.
 
         mode: hybrid (keywords and meaning, the default), bm25 (keywords) or dense (meaning).
@@ -171,7 +172,7 @@ def build_server(settings: Settings) -> MCPServer:
         page: int | None = None,
     ) -> dict[str, Any]:
         """The text of an indexed document, or of lines start_line..end_line (1-based,
-        inclusive, as `search` reports them; for a PDF, lines of the given page)."""
+        inclusive, as `search` reports them; with `page`, lines of that page, slide or sheet)."""
         result: dict[str, Any] = guarded(tools.get, path, start_line, end_line, page)
         return result
 

@@ -4,6 +4,7 @@ extracted with their structure, and found by `localsearch search` in both modes.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -322,3 +323,22 @@ def test_search_finds_cells_outputs_items_charts_and_metadata(
     top = json.loads(out)["results"][0]
     assert Path(top["path"]).name == name
     assert expected in " ".join(top["snippet"].split())
+
+
+@pytest.mark.parametrize(
+    ("query", "name", "where"),
+    [
+        ("Glassblowing workshop", "stock.xlsx", "sheet"),
+        ("reviewers from Oslo", "talk.pptx", "slide"),
+    ],
+)
+def test_results_say_sheet_and_slide_not_page(
+    formats_home: Path, capsys: pytest.CaptureFixture[str], query: str, name: str, where: str
+) -> None:
+    code, out, err = run_cli(
+        ["search", query, "--mode", "bm25", "-k", "1", "--home", str(formats_home)], capsys
+    )
+    assert code == 0, err
+    location = out.splitlines()[1]
+    assert Path(location.split(":")[0].strip()).name == name
+    assert re.search(rf"\({where} \d+\)", location), location

@@ -18,6 +18,9 @@ from tui_helpers import (
 )
 
 from localsearch.config import Settings
+from localsearch.search.engine import Hit
+from localsearch.search.snippet import Snippet
+from localsearch.tui.widgets.results import describe_location
 
 # -- terminal escapes in names and text (issue 15) -------------------------------------------
 
@@ -222,3 +225,17 @@ async def test_the_footer_says_what_q_does_and_the_status_bar_fits_80_columns(
         assert "all-MiniLM-L6" in line and "│ hybrid │" in line
         assert "│ Embedding 512/1,611 · ~2" in line, line  # about 21 s left
         assert len(line) <= 78
+
+
+def test_a_hit_says_slide_or_sheet_where_its_page_number_counts_one() -> None:
+    def located(doc_type: str, page: int | None) -> str:
+        hit = Hit(
+            path="/d/f", title="t", doc_type=doc_type, score=1.0, chunk_id=1, document_id=1,
+            heading="Results", page=page, start_line=4, end_line=9, text="x", snippet=Snippet("x"),
+        )  # fmt: skip
+        return describe_location(hit)
+
+    assert located("pdf", 3) == "page 3 · Results"
+    assert located("pptx", 3) == "slide 3 · Results"
+    assert located("sheet", 2) == "sheet 2 · Results"
+    assert located("md", None) == "Results · line 4"

@@ -16,6 +16,7 @@ import click
 from localsearch.cli import home_option, settings_from
 from localsearch.config import Settings
 from localsearch.errors import UsageError
+from localsearch.ingest.types import page_label
 from localsearch.search.modes import FUSIONS, MODES
 from localsearch.terminal_text import safe_json, terminal_safe
 
@@ -34,7 +35,7 @@ def location(hit: dict[str, Any]) -> str:
     if hit["end_line"] > hit["start_line"]:
         where += f"-{hit['end_line']}"
     if hit.get("page") is not None:
-        where += f" (page {hit['page']})"
+        where += f" ({page_label(hit.get('type', ''), hit['page'])})"
     return where
 
 

@@ -30,7 +30,7 @@ class Section:
 
     text: str
     heading: str = ""  # heading path, "Install > From source"; "" when there is none
-    page: int | None = None  # 1-based page number for paged formats
+    page: int | None = None  # 1-based page, slide (pptx) or sheet number
     start_line: int = 1  # 1-based line in the source file (in the page's text for PDFs)
 
 
@@ -56,3 +56,12 @@ class Chunk:
     page: int | None
     start_line: int
     end_line: int
+
+
+# What a Section's page number counts, by document type, where it is not a page.
+PAGE_UNITS = {"pptx": "slide", "sheet": "sheet"}
+
+
+def page_label(doc_type: str, page: int) -> str:
+    """ "page 3", "slide 3" or "sheet 3", as the user knows that part of the file."""
+    return f"{PAGE_UNITS.get(doc_type, 'page')} {page}"

@@ -20,6 +20,7 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+from localsearch.ingest.types import page_label
 from localsearch.search.engine import Hit
 from localsearch.terminal_text import terminal_safe
 from localsearch.tui.backend import shorten_path
@@ -61,7 +62,7 @@ def describe_location(hit: Hit) -> str:
     """Where in the document the hit is: heading, page and line."""
     parts = []
     if hit.page is not None:
-        parts.append(f"page {hit.page}")
+        parts.append(page_label(hit.doc_type, hit.page))
     if hit.heading:
         parts.append(terminal_safe(hit.heading))
     if hit.page is None and hit.start_line:
