@@ -3,7 +3,11 @@
 Also checks the bf16 fast path: cosine to fp32 and dense retrieval of known-answer queries in
 both precisions, so the speed-up is shown not to cost quality.
 
-    python benchmarks/index_speed.py ../shared/corpora/opensource-docs [--sample 1000]
+    python benchmarks/index_speed.py ../shared/corpora/opensource-docs [--sample 1000] [--rounds 3]
+
+`--rounds N` alternates N index runs (each into a fresh home) with N raw-encoder runs and prints
+each round's ratio and their median: this host's speed drifts within minutes, and one run's
+ratio read 0.97 and the next, seven minutes later, 1.16 (docutils, fp32, 2026-12-03).
 
 It also splits the run into the text phase (extract, chunk, commit, BM25) and the embed phase,
 and prints each ratio to the raw encoder (SentenceTransformer.encode itself) in the precision
@@ -25,6 +29,7 @@ import csv
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -79,53 +84,95 @@ class PhaseClock:
         self.first.setdefault(event.stage, time.perf_counter() - self.started)
 
 
+def index_once(paths: list[Path], home: Path) -> tuple[Index, Any, float, float]:
+    """Index `paths` into `home`, the model loaded first: (index, report, seconds, seconds of
+    the embed phase), with the run's lines printed."""
+    settings = load_settings(home)
+    index = Index(settings)
+    encoder = index.encoder(settings.model)
+    encoder.encode_passages(["warm up"])  # load the model outside the timing
+    phases = PhaseClock()
+    started = time.perf_counter()
+    report = index.update(paths, progress=phases)
+    seconds = time.perf_counter() - started
+    files = report.added + report.updated
+    print(
+        f"precision used for indexing: {getattr(encoder, 'precision', '?')}"
+        f" (CPU bf16 support: {cpu_has_bf16()})"
+    )
+    print(
+        f"files indexed: {files}, skipped: {len(report.skipped)}, chunks: {report.chunks},"
+        f" embedded: {report.chunks_embedded}, seconds: {seconds:.1f}"
+    )
+    print(f"end to end: {files / seconds:.1f} files/s, {report.chunks / seconds:.1f} chunks/s")
+    text_seconds = phases.first.get("embed", seconds)
+    embed_seconds = seconds - text_seconds
+    print(
+        f"  text phase (extract, chunk, commit, BM25): {text_seconds:.1f} s;"
+        f" embed phase: {embed_seconds:.1f} s,"
+        f" {report.chunks_embedded / max(embed_seconds, 1e-9):.1f} chunks/s"
+    )
+    return index, report, seconds, embed_seconds
+
+
+def raw_rate(raw: SentenceTransformerEncoder, texts: list[str]) -> tuple[float, np.ndarray]:
+    """Chunks a second through SentenceTransformer.encode, and its vectors."""
+    library_encode(raw, ["warm up"] * 8)
+    started = time.perf_counter()
+    vectors = library_encode(raw, texts)
+    return len(texts) / (time.perf_counter() - started), vectors
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="+", type=Path)
     parser.add_argument("--sample", type=int, default=1000, help="chunks for the raw-encoder run")
     parser.add_argument("--home", type=Path, help="reuse this home instead of a temp dir")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="index and raw runs, alternated (a fresh home each)"
+    )
     args = parser.parse_args()
+    if args.home and args.rounds > 1:
+        parser.error("--rounds needs a fresh home each round: leave out --home")
 
     with tempfile.TemporaryDirectory() as tmp:
-        settings = load_settings(args.home or Path(tmp) / "home")
-        index = Index(settings)
-        encoder = index.encoder(settings.model)
-        encoder.encode_passages(["warm up"])  # load the model outside the timing
-        phases = PhaseClock()
-        started = time.perf_counter()
-        report = index.update(args.paths, progress=phases)
-        seconds = time.perf_counter() - started
-        files = report.added + report.updated
-        print(
-            f"precision used for indexing: {getattr(encoder, 'precision', '?')}"
-            f" (CPU bf16 support: {cpu_has_bf16()})"
-        )
-        print(
-            f"files indexed: {files}, skipped: {len(report.skipped)}, chunks: {report.chunks},"
-            f" embedded: {report.chunks_embedded}, seconds: {seconds:.1f}"
-        )
-        print(f"end to end: {files / seconds:.1f} files/s, {report.chunks / seconds:.1f} chunks/s")
-        text_seconds = phases.first.get("embed", seconds)
-        embed_seconds = seconds - text_seconds
-        print(
-            f"  text phase (extract, chunk, commit, BM25): {text_seconds:.1f} s;"
-            f" embed phase: {embed_seconds:.1f} s,"
-            f" {report.chunks_embedded / max(embed_seconds, 1e-9):.1f} chunks/s"
-        )
-
+        index, report, seconds, embed_seconds = index_once(args.paths, args.home or Path(tmp) / "0")
+        settings = index.settings
+        precision_used = getattr(index.encoder(settings.model), "precision", None)
         rows = list(index.store.iter_chunks())
         rng = np.random.default_rng(0)
         picked = sorted(rng.choice(len(rows), size=min(args.sample, len(rows)), replace=False))
         texts = [format_passage(rows[i].title, rows[i].heading, rows[i].text) for i in picked]
         paths = [rows[i].path for i in picked]
         resolved = resolve_model(settings.model, settings.models_dir)
+        if args.rounds > 1 and precision_used in ("fp32", "bf16"):
+            # The machine's speed drifts by minutes: each round's raw run follows its own
+            # index run, and the median of the rounds' ratios is the figure.
+            raw = SentenceTransformerEncoder(resolved, device="cpu", precision=precision_used)
+            ratios = []
+            for round_number in range(args.rounds):
+                if round_number:
+                    index.close()
+                    index, report, seconds, embed_seconds = index_once(
+                        args.paths, Path(tmp) / str(round_number)
+                    )
+                rate = raw_rate(raw, texts)[0]
+                ratios.append(
+                    (report.chunks / seconds / rate, report.chunks_embedded / embed_seconds / rate)
+                )
+                print(
+                    f"round {round_number + 1}: raw encoder {precision_used} {rate:.1f} chunks/s;"
+                    f" end to end / raw {ratios[-1][0]:.2f}, embed phase / raw {ratios[-1][1]:.2f}"
+                )
+            print(
+                f"median of {args.rounds} rounds: end to end / raw {precision_used}"
+                f" {np.median([r[0] for r in ratios]):.2f};"
+                f" embed phase / raw {np.median([r[1] for r in ratios]):.2f}"
+            )
         vectors = {}
         for precision in ("fp32", "bf16"):
             raw = SentenceTransformerEncoder(resolved, device="cpu", precision=precision)
-            library_encode(raw, ["warm up"] * 8)
-            started = time.perf_counter()
-            vectors[precision] = library_encode(raw, texts)
-            rate = len(texts) / (time.perf_counter() - started)
+            rate, vectors[precision] = raw_rate(raw, texts)
             print(
                 f"raw encoder (SentenceTransformer.encode) {precision}: {rate:.1f} chunks/s"
                 f" on {len(texts)} chunks"
@@ -139,10 +186,11 @@ def main() -> None:
             )
             cosine = np.sum(ours * vectors[precision], axis=1)
             print(f"  its vectors against encode(): cosine min {cosine.min():.5f}")
-            if precision == getattr(encoder, "precision", None):
+            if precision == precision_used:
                 print(
                     f"  end to end / raw {precision}: {report.chunks / seconds / rate:.2f};"
                     f" embed phase / raw: {report.chunks_embedded / embed_seconds / rate:.2f}"
+                    + (" (the last round's index run)" if args.rounds > 1 else "")
                 )
         cosine = np.sum(vectors["fp32"] * vectors["bf16"], axis=1)
         print(f"bf16 vs fp32 cosine: min {cosine.min():.5f}, mean {cosine.mean():.5f}")
