@@ -161,7 +161,9 @@ def plan_open_file(path: Path, line: int | None, page: int | None = None) -> Lau
         if plan is None and sys.platform != "win32":
             raise OpenFailed(
                 f"no program to open {path}",
-                "install xdg-utils or a PDF viewer, or open it yourself",
+                "install xdg-utils"
+                + (" or a PDF viewer" if path.suffix.lower() == ".pdf" else "")
+                + ", or open it yourself",
             )
         return plan
     if editor:

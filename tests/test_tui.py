@@ -393,6 +393,24 @@ def test_documents_go_to_the_platform_opener(monkeypatch: pytest.MonkeyPatch) ->
     assert opener.plan_open_file(Path("/d/notes.md"), 3).argv == ["vim", "+3", "/d/notes.md"]
 
 
+def test_with_no_desktop_opener_the_hint_names_a_pdf_viewer_for_pdfs_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from localsearch import opener
+
+    monkeypatch.setattr(opener.sys, "platform", "linux")
+    monkeypatch.setattr(opener.shutil, "which", lambda name: None)
+    hints = {}
+    for name in ("paper.pdf", "talk.pptx"):
+        with pytest.raises(opener.OpenFailed) as failed:
+            opener.plan_open_file(Path("/d") / name, None, 3)
+        hints[name] = failed.value.hint
+    assert hints == {
+        "paper.pdf": "install xdg-utils or a PDF viewer, or open it yourself",
+        "talk.pptx": "install xdg-utils, or open it yourself",
+    }
+
+
 def test_terminal_editor_runs_with_the_app_suspended(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
