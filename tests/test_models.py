@@ -58,6 +58,23 @@ def test_models_command_lists_and_prints_json(indexed, capsys):
     assert names["all-MiniLM-L6-v2"]["active"] is True
 
 
+@pytest.mark.parametrize("width", [80, 160])
+def test_models_notes_stay_readable_at_any_width(indexed, capsys, monkeypatch, width):
+    from localsearch.cli import output
+
+    monkeypatch.setattr(output.stdout, "width", width)
+    code, out, _ = run_cli(["models"], capsys)
+    assert code == 0
+    lines = out.splitlines()
+    at = next(i for i, line in enumerate(lines) if "query-gen-msmarco-t5-base-v1" in line)
+    note = "docT5query-style generator"
+    if width == 80:  # beside four columns of ~70 letters the notes go under their model
+        assert note not in lines[at] and lines[at + 1].startswith("     " + note)
+    else:
+        assert note in lines[at]
+    assert all(len(line.rstrip()) <= width for line in lines)
+
+
 def test_use_then_rollback_is_instant(indexed):
     other = bundled_folder(indexed)
     first = switch_model(indexed, other)

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from localsearch.cli import home_option, quiet_option, settings_from, wait_option
 from localsearch.cli.output import RichProgress, human_bytes, print_json, stderr, stdout
+
+if TYPE_CHECKING:
+    from localsearch.adapt.models import ModelInfo
+
+# Columns the notes need beside the rest; with fewer, they go on a line under each model.
+NOTES_MIN_WIDTH = 30
 
 
 @click.group(invoke_without_command=True)
@@ -21,8 +29,6 @@ def models(ctx: click.Context, home: Path | None, as_json: bool) -> None:
 
 
 def _list(ctx: click.Context, home: Path | None, as_json: bool) -> None:
-    from rich.table import Table
-
     from localsearch.adapt.models import list_models, run_log
 
     settings = settings_from(ctx, home)
@@ -30,27 +36,11 @@ def _list(ctx: click.Context, home: Path | None, as_json: bool) -> None:
     if as_json:
         print_json([info.to_dict() for info in infos])
         return
-    table = Table(box=None, pad_edge=False)
-    # The name is what `models pull` and `models use` take: never cut; the notes wrap instead.
-    longest = max((len(info.name) for info in infos), default=4)
-    table.add_column("")
-    table.add_column("name", no_wrap=True, min_width=longest)
-    table.add_column("role", no_wrap=True)
-    table.add_column("status", no_wrap=True)
-    table.add_column("notes", ratio=1)
-    for info in infos:
-        status = info.origin
-        if info.vectors is not None:
-            status += f", {info.vectors} vectors"
-        notes = info.notes
-        if info.card:
-            new = info.card.get("metrics", {}).get("new", {})
-            old = info.card.get("metrics", {}).get("current", {})
-            if new and old:
-                gain = (new["dense"]["ndcg_at_10"] - old["dense"]["ndcg_at_10"]) * 100
-                notes += f"; held-out nDCG@10 {gain:+.1f} dense"
-        table.add_row("*" if info.active else "", info.name, info.role, status, notes)
-    stdout.print(table)
+    rows = [
+        ("*" if info.active else "", info.name, info.role, _status(info), _notes(info))
+        for info in infos
+    ]
+    _print_models(rows)
     runs = run_log(settings.models_dir)
     if runs and not runs[-1].get("kept"):
         last = runs[-1]
@@ -59,6 +49,51 @@ def _list(ctx: click.Context, home: Path | None, as_json: bool) -> None:
             f" {last.get('metrics', {}).get('reason', 'not better')}.",
             markup=False,
         )
+
+
+def _status(info: ModelInfo) -> str:
+    return info.origin + (f", {info.vectors} vectors" if info.vectors is not None else "")
+
+
+def _notes(info: ModelInfo) -> str:
+    notes = info.notes
+    if info.card:
+        new = info.card.get("metrics", {}).get("new", {})
+        old = info.card.get("metrics", {}).get("current", {})
+        if new and old:
+            gain = (new["dense"]["ndcg_at_10"] - old["dense"]["ndcg_at_10"]) * 100
+            notes += f"; held-out nDCG@10 {gain:+.1f} dense"
+    return notes
+
+
+def _print_models(rows: list[tuple[str, str, str, str, str]]) -> None:
+    """One line a model, its notes beside it where the terminal leaves them room, else on an
+    indented line of their own (a notes column a few letters wide is unreadable)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    header = ("", "name", "role", "status")
+    widths = [max(len(row[column]) for row in [header, *rows]) for column in range(4)]
+    if stdout.width - sum(widths) - 2 * len(widths) >= NOTES_MIN_WIDTH:
+        table = Table(box=None, pad_edge=False)
+        # The name is what `models pull` and `models use` take: never cut; the notes wrap.
+        table.add_column("")
+        table.add_column("name", no_wrap=True, min_width=widths[1])
+        table.add_column("role", no_wrap=True)
+        table.add_column("status", no_wrap=True)
+        table.add_column("notes", ratio=1)
+        for row in rows:
+            table.add_row(*(Text(cell) for cell in row))  # names are not markup
+        stdout.print(table)
+        return
+    for row in [header, *rows]:
+        line = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
+        stdout.print(line.rstrip(), markup=False, style="bold" if row is header else None)
+        if row is not header and row[4]:
+            wrapped = textwrap.fill(
+                row[4], max(stdout.width - 1, 20), initial_indent="     ", subsequent_indent="     "
+            )
+            stdout.print(wrapped, markup=False, style="dim")
 
 
 @models.command("list")
