@@ -18,6 +18,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 
+from localsearch import __version__
 from localsearch.config import Settings
 from localsearch.errors import LocalSearchError
 from localsearch.server.live_engine import LiveEngine
@@ -134,7 +135,7 @@ class Tools:
 
 def build_server(settings: Settings) -> MCPServer:
     tools = Tools(settings)
-    server = MCPServer(name="localsearch", instructions=INSTRUCTIONS)
+    server = MCPServer(name="localsearch", version=__version__, instructions=INSTRUCTIONS)
 
     def guarded(call: Any, *args: Any, **kwargs: Any) -> Any:
         try:

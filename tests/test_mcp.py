@@ -11,6 +11,7 @@ from helpers import index_files
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
+from localsearch import __version__
 from localsearch.history import SearchHistory
 from localsearch.store import Store
 
@@ -34,6 +35,10 @@ def test_mcp_tools_search_get_status_and_bad_arguments(tmp_path) -> None:
 
     async def session() -> None:
         async with Client(server_parameters(home)) as client:
+            assert (client.server_info.name, client.server_info.version) == (
+                "localsearch",
+                __version__,
+            )
             tools = await client.list_tools()
             assert {"search", "get", "status"} <= {tool.name for tool in tools.tools}
 
