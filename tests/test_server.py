@@ -134,6 +134,11 @@ def test_stop_and_idle_timeout_remove_the_socket(tmp_path, capsys) -> None:
     _, home = index_files(tmp_path, DOCS)
     _, thread = serve_in_thread(home, idle_seconds=0)
     assert socket_path(home).exists() and server_lock_held(home)
+    for served in ("0 searches", "1 search"):
+        code, out, _ = run_cli(["serve", "--status", "--home", str(home)], capsys)
+        assert code == 0 and out.startswith(f"Serving {home} (pid {os.getpid()}, model ")
+        assert f", {served}, up " in out
+        run_cli(["search", "bread", "--home", str(home)], capsys)
     assert run_cli(["serve", "--stop", "--home", str(home)], capsys) == (
         0,
         "",

@@ -59,7 +59,8 @@ def serve(
             info = reply["status"]
             stdout.print(
                 f"Serving {info['home']} (pid {info['pid']}, model {info['model']},"
-                f" {info['served']} searches, up {info['uptime_seconds']:.0f}s).",
+                f" {info['served']} search{'' if info['served'] == 1 else 'es'},"
+                f" up {info['uptime_seconds']:.0f}s).",
                 markup=False,
             )
             return
