@@ -18,6 +18,7 @@ from localsearch.embed.encoder import Encoder, format_passage
 from localsearch.errors import IndexIncompleteError
 from localsearch.progress import ProgressCallback, ProgressEvent, ignore_progress
 from localsearch.store import EmbeddingSpace, Store
+from localsearch.wording import plural
 
 BACKLOG_BATCH = 256  # chunks embedded per commit: an interruption loses at most this many
 
@@ -43,7 +44,7 @@ class DenseCoverage:
         return max(self.chunks - self.embedded, 0)
 
     def describe(self) -> str:
-        return f"dense: {self.embedded:,} of {self.chunks:,} chunks embedded"
+        return f"dense: {self.embedded:,} of {plural(self.chunks, 'chunk', separator=',')} embedded"
 
     def to_dict(self) -> dict[str, int]:
         return {"embedded": self.embedded, "chunks": self.chunks}

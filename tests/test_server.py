@@ -196,7 +196,7 @@ def test_the_server_embeds_the_backlog_an_interrupted_index_left(
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
-        wait_for(lambda: "Embedded the backlog: 1 chunks (0 reused)." in lines, "the backlog")
+        wait_for(lambda: "Embedded the backlog: 1 chunk (0 reused)." in lines, "the backlog")
         assert store.count_vectors(space) == 3
         reply = ask(settings.home, {"op": "search", "query": "queen and drones", "mode": "dense"})
         assert reply is not None

@@ -8,6 +8,7 @@ import click
 
 from localsearch.cli import home_option, quiet_option, settings_from, wait_option
 from localsearch.cli.output import RichProgress, print_json, stderr, stdout
+from localsearch.wording import plural
 
 ADAPT_LABELS = {
     "generate": "Generating queries",
@@ -176,8 +177,9 @@ def adapt(
             source = f"{result.history_pairs} from your searches, the rest {source}"
         tower = "the query side" if result.query_side else "the whole model"
         stderr.print(
-            f"Trained {tower} on {result.training_pairs} pairs ({source}): {training.steps}"
-            f" steps in {training.seconds:.0f}s on {training.device}{stopped}.",
+            f"Trained {tower} on {plural(result.training_pairs, 'pair')} ({source}):"
+            f" {plural(training.steps, 'step')} in {training.seconds:.0f}s on {training.device}"
+            f"{stopped}.",
             markup=False,
         )
     if result.judged_on:

@@ -12,6 +12,7 @@ from localsearch.cli.output import RichProgress, print_json, stderr, stdout
 from localsearch.config import Settings
 from localsearch.errors import UsageError
 from localsearch.evaluate.runner import DEFAULT_MODES, DEPTH, KNOWN_MODES
+from localsearch.wording import plural
 
 
 @click.command(name="eval")
@@ -82,12 +83,14 @@ def eval_command(
         print_json(report.to_dict())
         return
     stderr.print(
-        f"{'Reused' if report.index_reused else 'Built'} the index of {report.documents}"
-        f" documents ({report.chunks} chunks) in {report.index_seconds:.1f}s.",
+        f"{'Reused' if report.index_reused else 'Built'} the index of"
+        f" {plural(report.documents, 'document')} ({plural(report.chunks, 'chunk')}) in"
+        f" {report.index_seconds:.1f}s.",
         markup=False,
     )
     table = Table(
-        title=f"{report.dataset} ({report.split}, {report.queries} queries, {report.model})",
+        title=f"{report.dataset} ({report.split}, {plural(report.queries, 'query')},"
+        f" {report.model})",
         caption=f"latency: one search for the top {depth} documents, model loaded, no snippets",
     )
     for column in ("mode", "nDCG@10", "Recall@100", "MRR@10", "p50 ms", "p95 ms"):
@@ -114,8 +117,8 @@ def eval_history(settings: Settings, model: str | None, as_json: bool, quiet: bo
         print_json(report.to_dict())
         return
     table = Table(
-        title=f"Your searches: {report.queries} queries with a result you opened or marked"
-        f" ({report.searches} searches)",
+        title=f"Your searches: {plural(report.queries, 'query')} with a result you opened or"
+        f" marked ({plural(report.searches, 'search')})",
     )
     for column in ("model", "vectors", "mode", "MRR@10", "Hit@10"):
         table.add_column(column, justify="right" if column[0].isupper() else "left")

@@ -13,13 +13,10 @@ from localsearch.cli.output import print_json, stdout
 from localsearch.errors import LocalSearchError, UsageError
 from localsearch.history import LoggedSearch, SearchHistory, open_history
 from localsearch.store.database import ChunkRow
+from localsearch.wording import plural
 
 OFF_HINT = "set record_history = true in config.toml and unset LOCALSEARCH_RECORD_HISTORY"
 MARK_LABELS = {"opened": "opened", "relevant": "this is it", "not_relevant": "not this"}
-
-
-def plural(count: int, word: str) -> str:
-    return f"{count} {word}" + ("" if count == 1 else "es" if word.endswith("h") else "s")
 
 
 @click.command()

@@ -14,6 +14,7 @@ from localsearch.config import Settings
 from localsearch.errors import NoIndexError, UsageError
 from localsearch.index import Index
 from localsearch.language.advice import multilingual_model_hint
+from localsearch.wording import plural
 
 
 @click.command()
@@ -64,7 +65,7 @@ def index(
     stderr.print(
         f"Indexed in {report.seconds:.1f}s: {report.added} added, {report.updated} updated,"
         f" {report.removed} removed, {report.unchanged} unchanged, {len(report.skipped)} skipped;"
-        f" {report.chunks} chunks written ({report.chunks_embedded} embedded,"
+        f" {plural(report.chunks, 'chunk')} written ({report.chunks_embedded} embedded,"
         f" {report.chunks_reused} reused).",
         markup=False,
     )
@@ -99,17 +100,19 @@ def status(ctx: click.Context, home: Path | None, as_json: bool) -> None:
     )
     stdout.print(f"Home:       {info.home}", markup=False)
     stdout.print(
-        f"Documents:  {info.documents}  ({info.chunks} chunks, {info.skipped} skipped files)",
+        f"Documents:  {info.documents}  ({plural(info.chunks, 'chunk')},"
+        f" {plural(info.skipped, 'skipped file')})",
         markup=False,
     )
     stdout.print(
         f"Model:      {info.model or 'none'}"
-        + (f" ({info.dimension}-d, {info.vectors} vectors)" if info.model else ""),
+        + (f" ({info.dimension}-d, {plural(info.vectors, 'vector')})" if info.model else ""),
         markup=False,
     )
     if not info.dense_complete:
         stdout.print(
-            f"Dense:      {info.vectors:,} of {info.chunks:,} chunks embedded;"
+            f"Dense:      {info.vectors:,} of {plural(info.chunks, 'chunk', separator=',')}"
+            " embedded;"
             " `localsearch index` embeds the rest",
             markup=False,
         )
@@ -123,7 +126,8 @@ def status(ctx: click.Context, home: Path | None, as_json: bool) -> None:
     stdout.print("Roots:", markup=False)
     for root in info.roots:
         stdout.print(
-            f"  {root['path']}  ({root['documents']} documents, {root['chunks']} chunks)",
+            f"  {root['path']}  ({plural(root['documents'], 'document')},"
+            f" {plural(root['chunks'], 'chunk')})",
             markup=False,
         )
 
@@ -139,7 +143,7 @@ def roots(ctx: click.Context, home: Path | None, remove: Path | None) -> None:
     try:
         if remove is not None:
             removed = engine.remove_root(remove)
-            stderr.print(f"Removed {remove} ({removed} documents).", markup=False)
+            stderr.print(f"Removed {remove} ({plural(removed, 'document')}).", markup=False)
             return
         for root in engine.status().roots:
             stdout.print(root["path"], markup=False)

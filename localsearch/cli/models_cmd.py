@@ -10,6 +10,7 @@ import click
 
 from localsearch.cli import home_option, quiet_option, settings_from, wait_option
 from localsearch.cli.output import RichProgress, human_bytes, print_json, stderr, stdout
+from localsearch.wording import plural
 
 if TYPE_CHECKING:
     from localsearch.adapt.models import ModelInfo
@@ -52,7 +53,7 @@ def _list(ctx: click.Context, home: Path | None, as_json: bool) -> None:
 
 
 def _status(info: ModelInfo) -> str:
-    return info.origin + (f", {info.vectors} vectors" if info.vectors is not None else "")
+    return info.origin + (f", {plural(info.vectors, 'vector')}" if info.vectors is not None else "")
 
 
 def _notes(info: ModelInfo) -> str:
@@ -166,7 +167,7 @@ def _report(result: object) -> None:
     if result.already_active:
         stdout.print(f"{result.model} is already the active model.", markup=False)
         return
-    embedded = f" ({result.embedded} chunks embedded)" if result.embedded else ""
+    embedded = f" ({plural(result.embedded, 'chunk')} embedded)" if result.embedded else ""
     stdout.print(
         f"Searches now use {result.model} (was {result.previous}){embedded}.", markup=False
     )

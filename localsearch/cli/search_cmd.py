@@ -19,6 +19,7 @@ from localsearch.errors import UsageError
 from localsearch.ingest.types import page_label
 from localsearch.search.modes import FUSIONS, MODES
 from localsearch.terminal_text import safe_json, terminal_safe
+from localsearch.wording import plural
 
 SERVER_HELP = (
     "A running `localsearch serve` answers in milliseconds with the model already loaded; when"
@@ -105,7 +106,7 @@ def search(
     results.setdefault("search_id", None)  # an older server does not say
     hits = results["results"]
     if open_rank is not None and open_rank > len(hits):
-        found = f"{len(hits)} result" + ("" if len(hits) == 1 else "s")
+        found = plural(len(hits), "result")
         raise UsageError(f"no result {open_rank}: the search found {found}")
     if as_json:
         if not explain:

@@ -10,6 +10,7 @@ import click
 
 from localsearch.cli import home_option, quiet_option, settings_from
 from localsearch.errors import NoIndexError
+from localsearch.wording import plural
 
 
 @click.command()
@@ -59,8 +60,7 @@ def serve(
             info = reply["status"]
             stdout.print(
                 f"Serving {info['home']} (pid {info['pid']}, model {info['model']},"
-                f" {info['served']} search{'' if info['served'] == 1 else 'es'},"
-                f" up {info['uptime_seconds']:.0f}s).",
+                f" {plural(info['served'], 'search')}, up {info['uptime_seconds']:.0f}s).",
                 markup=False,
             )
             return

@@ -33,6 +33,7 @@ from localsearch.server.protocol import (
     short_address,
     socket_path,
 )
+from localsearch.wording import plural
 
 try:
     import fcntl
@@ -142,7 +143,7 @@ class SearchServer:
                 with index.writer_lock(purpose="embedding the backlog"):
                     index.embed_pending(None, False, report, stop_when_asked)
                 self.log(
-                    f"Embedded the backlog: {report.chunks_embedded} chunks"
+                    f"Embedded the backlog: {plural(report.chunks_embedded, 'chunk')}"
                     f" ({report.chunks_reused} reused)."
                 )
             except _Stopped:

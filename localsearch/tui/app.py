@@ -56,6 +56,7 @@ from localsearch.tui.screens.search import SearchScreen
 from localsearch.tui.screens.skipped import SkippedScreen
 from localsearch.tui.state import JobState, format_seconds
 from localsearch.tui.watching import SessionWatcher, WatchedFilesIndexed, WatchingStopped
+from localsearch.wording import plural
 
 PROGRESS_INTERVAL_SECONDS = 0.1
 
@@ -437,7 +438,9 @@ class LocalSearchApp(App[None]):
         self.post_message(RootRemoved(path, removed))
 
     def on_root_removed(self, message: RootRemoved) -> None:
-        self.notify(f"Removed {message.path} ({message.documents} documents).", markup=False)
+        self.notify(
+            f"Removed {message.path} ({plural(message.documents, 'document')}).", markup=False
+        )
         self._index_changed()
 
     def on_root_removal_failed(self, message: RootRemovalFailed) -> None:
@@ -573,7 +576,7 @@ def describe_report(report: IndexReport) -> str:
     )
     if report.skipped:
         text += f", {len(report.skipped)} skipped"
-    return text + f"; {report.chunks} chunks written."
+    return text + f"; {plural(report.chunks, 'chunk')} written."
 
 
 def make_app(

@@ -25,6 +25,7 @@ from localsearch.tui.screens.confirm import ConfirmScreen
 from localsearch.tui.state import INDEX_STAGE_LABELS
 from localsearch.tui.widgets.job_progress import JobProgress
 from localsearch.tui.widgets.path_input import PathInput
+from localsearch.wording import plural
 
 if TYPE_CHECKING:
     from localsearch.tui.app import LocalSearchApp
@@ -66,7 +67,7 @@ def describe_index(status: IndexStatus | None) -> Text:
     out.append("\nModel ")
     out.append(status.model or "none", style="bold")
     if status.dimension:
-        out.append(f" ({status.dimension}-d, {status.vectors:,} vectors)")
+        out.append(f" ({status.dimension}-d, {plural(status.vectors, 'vector', separator=',')})")
     out.append(
         f" · database {human_bytes(status.database_bytes)}"
         f" · keyword index {human_bytes(status.lexical_bytes)}"

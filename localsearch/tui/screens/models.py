@@ -18,6 +18,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from localsearch.tui.adapt_bridge import ADAPT_STAGE_LABELS, EmbedderChoice, list_embedders
 from localsearch.tui.widgets.job_progress import JobProgress
+from localsearch.wording import plural
 
 if TYPE_CHECKING:
     from localsearch.tui.app import LocalSearchApp
@@ -36,7 +37,7 @@ def describe_card(choice: EmbedderChoice) -> Text:
     if choice.active:
         out.append(" · in use", style="bold")
     if choice.vectors is not None:
-        out.append(f" · {choice.vectors:,} vectors stored")
+        out.append(f" · {plural(choice.vectors, 'vector', separator=',')} stored")
     if choice.notes:
         out.append(f"\n{choice.notes}", style="italic")
     metrics = (choice.card or {}).get("metrics", {})

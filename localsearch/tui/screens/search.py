@@ -30,6 +30,7 @@ from localsearch.tui.widgets.path_input import PathInput
 from localsearch.tui.widgets.preview import Preview
 from localsearch.tui.widgets.results import ResultList
 from localsearch.tui.widgets.status_bar import StatusBar
+from localsearch.wording import plural
 
 if TYPE_CHECKING:
     from localsearch.tui.app import LocalSearchApp
@@ -121,7 +122,7 @@ class SearchScreen(Screen[None]):
         status = self.localsearch.index_status
         if status is None or not status.documents:
             return "Type to search."
-        return f"Type to search {status.documents:,} documents."
+        return f"Type to search {plural(status.documents, 'document', separator=',')}."
 
     def _index_status_changed(self, status: Any) -> None:
         loaded = self.localsearch.status_loaded
