@@ -262,6 +262,10 @@ class Index:
                     " not valid UTF-8",
                     "index the folder that holds it; files inside may have any name",
                 )
+        if self.settings.device not in ("auto", "cpu"):
+            from localsearch.embed.sentence_transformer import pick_device
+
+            pick_device(self.settings.device)  # before the text phase, not after it
         with self.writer_lock(wait_seconds):
             report = IndexReport()
             root_rows = self._register_roots(roots) if roots else self._known_roots()

@@ -1,10 +1,12 @@
-"""`index --device cuda` fills the GPU: the batch size fitted to a given free-memory figure."""
+"""`index --device cuda` fills the GPU: the batch size fitted to a given free-memory figure; a
+device this torch cannot use is a one-line error before any work."""
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 
 import pytest
+from helpers import index_files, run_cli
 
 from localsearch.catalog import ResolvedModel
 from localsearch.embed import gpu_batch
@@ -12,6 +14,7 @@ from localsearch.embed.gpu_batch import MAX_GPU_BATCH, fitted_batch_size
 from localsearch.embed.sentence_transformer import SentenceTransformerEncoder
 
 GIB = 2**30
+NO_CUDA = "device 'cuda' is not available: this torch (T) is built without CUDA"
 MINILM = dict(max_seq_length=256, hidden=384, heads=12, bytes_per_value=2)
 
 
@@ -64,3 +67,38 @@ def test_encoder_on_cuda_fits_its_batch_to_free_memory(monkeypatch: pytest.Monke
 def test_unknown_free_memory_keeps_the_configured_batch(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(gpu_batch, "free_gpu_bytes", lambda device: None)
     assert fake_encoder("cuda").device_batch_size == 64
+
+
+@pytest.mark.parametrize(
+    ("command", "error"),
+    [
+        (
+            "index --device cuda",
+            "device 'cuda' is not available: this torch (T) is built without CUDA",
+        ),
+        ("index --device mps", "device 'mps' is not available on this machine"),
+        (
+            "adapt --device cuda",
+            "device 'cuda' is not available: this torch (T) is built without CUDA",
+        ),
+    ],
+)
+def test_a_device_this_torch_lacks_is_one_line_before_any_work(
+    tmp_path, capsys, monkeypatch: pytest.MonkeyPatch, command: str, error: str
+) -> None:
+    import torch
+
+    # As on a CPU-only build, whatever this machine has.
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.version, "cuda", None)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    docs, home = index_files(tmp_path, {"a.md": "# Bees\n\nA hive has one queen.\n"})
+    if command.startswith("index"):
+        home = tmp_path / "new-home"
+    args = [*command.split(), *([str(docs)] if command.startswith("index") else []), "-q"]
+    code, out, err = run_cli([*args, "--home", str(home)], capsys)
+    expected = error.replace("(T)", f"({torch.__version__})")
+    assert (code, out) == (2, "")
+    assert err == f"Error: {expected} — use --device auto or cpu, or change the `device` setting\n"
+    # Nothing was indexed first: the text phase would have made the database.
+    assert command.startswith("adapt") or not (home / "localsearch.db").exists()

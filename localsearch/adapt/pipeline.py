@@ -46,6 +46,7 @@ from localsearch.adapt.train import (
     quiet_model_libraries,
     require_training_dependencies,
     train_bi_encoder,
+    training_device,
 )
 from localsearch.adapt.training_examples import load_reranker, passage_text, training_examples
 from localsearch.adapt.training_plan import learning_rate, train_query_side, train_whole_model
@@ -102,6 +103,7 @@ def adapt(
     Under `torchrun` / `accelerate launch` every rank calls this; see distributed.py."""
     require_training_dependencies()
     quiet_model_libraries()
+    training_device(options.device or settings.device)  # a device it lacks fails at once
     if not distributed.is_main_process():
         return train_for_rank_zero()
     with distributed.coordinating():

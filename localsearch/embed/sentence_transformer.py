@@ -18,7 +18,7 @@ import numpy as np
 
 from localsearch.catalog import ResolvedModel, ensure_offline
 from localsearch.embed.encoder import Encoder, ProgressCallback, model_fingerprint
-from localsearch.errors import ModelError
+from localsearch.errors import ModelError, UsageError
 
 if TYPE_CHECKING:
     from localsearch.embed.bert_folder import BertFolder
@@ -27,11 +27,25 @@ if TYPE_CHECKING:
 
 
 X86_MACHINES = ("x86_64", "amd64", "i386", "i686", "x86")
+DEVICE_HINT = "use --device auto or cpu, or change the `device` setting"
 
 
 def pick_device(requested: str = "auto") -> str:
+    """The torch device for `requested` ("auto", "cpu", "cuda" or "mps"); a device this
+    machine's torch cannot use is a UsageError here, not a torch assertion later."""
     import torch
 
+    if requested == "cuda" and not torch.cuda.is_available():
+        why = (
+            f"this torch ({torch.__version__}) is built without CUDA"
+            if torch.version.cuda is None
+            else "no CUDA GPU is visible"
+        )
+        raise UsageError(f"device 'cuda' is not available: {why}", DEVICE_HINT)
+    if requested == "mps" and not (
+        getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()
+    ):
+        raise UsageError("device 'mps' is not available on this machine", DEVICE_HINT)
     if requested != "auto":
         return requested
     if torch.cuda.is_available():
@@ -96,13 +110,13 @@ class SentenceTransformerEncoder:
     @cached_property
     def model(self) -> Any:
         ensure_offline()
+        device = pick_device(self.requested_device)
         try:
             from sentence_transformers import SentenceTransformer
             from transformers.utils import logging as transformers_logging
 
             transformers_logging.disable_progress_bar()
 
-            device = pick_device(self.requested_device)
             pooling = self.resolved.text_format.pooling
             if pooling and not (Path(self.location) / "modules.json").is_file():
                 model = _assemble(self.location, pooling, device)
