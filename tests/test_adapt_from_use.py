@@ -221,6 +221,28 @@ def test_a_short_log_falls_back_to_synthetic_queries(home_settings, monkeypatch,
     assert active_model(settings) == "all-MiniLM-L6-v2"
 
 
+@pytest.mark.slow
+def test_mining_options_take_the_whole_model_and_a_missing_reranker_fails_first(
+    home_settings, monkeypatch, capsys
+):
+    from helpers import run_cli
+
+    log_searches(home_settings, 5)  # with a log, the query side would be the default
+    force_gate(monkeypatch, keep=False)
+    quick = "adapt -q --batch-size 8 --max-steps 1 --device cpu".split()
+    code, _, err = run_cli([*quick, "--query-side", "--hard-negatives", "1"], capsys)
+    assert code == 2 and err.startswith("Error: --reranker and --hard-negatives filter mined")
+    code, _, err = run_cli([*quick, "--reranker", "no-such/cross-encoder"], capsys)
+    assert (code, err) == (
+        1,
+        "Error: model 'no-such/cross-encoder' is not on this machine — run `localsearch models"
+        " pull no-such/cross-encoder` once with network\n",
+    )
+    code, _, err = run_cli([*quick, "--hard-negatives", "1"], capsys)
+    assert code == 0, err
+    assert "Trained the whole model on" in err
+
+
 class TrainingInputs(Exception):
     """Raised by a recording trainer once it has seen what it was given."""
 

@@ -188,6 +188,8 @@ class _Run:
             from localsearch.adapt.pairs import read_pairs
 
             user_pairs = read_pairs(self.options.pairs_file)
+        if self.options.reranker:  # one not on this machine fails now, not after the queries
+            resolve_model(self.options.reranker, self.settings.models_dir)
         active = self.store.active_space()
         if active is None:
             raise NoIndexError("the index has no vectors yet", "run `localsearch index PATH` first")
@@ -357,8 +359,21 @@ class _Run:
         self, history: HistorySplit, user_pairs: Sequence[TrainingExample]
     ) -> bool:
         chosen = self.options.query_side
+        # The query side trains against every stored passage vector: it mines no negatives.
+        mining = bool(self.options.reranker) or self.options.negatives_per_query > 0
         if chosen is None:
-            return bool(history.training) and not user_pairs and self.options.base is None
+            return (
+                bool(history.training)
+                and not user_pairs
+                and self.options.base is None
+                and not mining
+            )
+        if chosen and mining:
+            raise UsageError(
+                "--reranker and --hard-negatives filter mined negatives, which only whole-model"
+                " training uses; the query side trains against every stored passage",
+                "drop --query-side, or the mining options",
+            )
         if chosen and user_pairs:
             raise UsageError(
                 "--pairs trains the whole model and cannot be combined with --query-side",

@@ -88,7 +88,8 @@ ADAPT_LABELS = {
     "query_side",
     default=None,
     help="Train only the query side against the stored passage vectors (no re-embedding), or"
-    " the whole model. Default: the query side when your search log has opened results.",
+    " the whole model. Default: the query side when your search log has opened results and"
+    " no --hard-negatives or --reranker is asked for.",
 )
 @click.option(
     "--no-history",
