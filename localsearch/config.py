@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from localsearch.errors import UsageError
+from localsearch.errors import NoIndexError, UsageError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 
@@ -198,3 +198,10 @@ def load_settings(home: Path | str | None = None, **overrides: Any) -> Settings:
             f" (must be smaller than chunk_tokens, {settings.chunk_tokens})"
         )
     return settings
+
+
+def require_index(settings: Settings) -> None:
+    """Raise NoIndexError unless `settings.home` holds an index: a command that reads one must
+    not create an empty one, or the next search would hide the hint to run `index`."""
+    if not settings.database_path.exists():
+        raise NoIndexError(f"no index in {settings.home}", "run `localsearch index PATH` first")

@@ -26,8 +26,8 @@ from localsearch.catalog import (
     pulled_dir,
     resolve_model,
 )
-from localsearch.config import Settings
-from localsearch.errors import NoIndexError, UsageError
+from localsearch.config import Settings, require_index
+from localsearch.errors import UsageError
 from localsearch.jsonfile import read_json_object, write_json_atomically
 from localsearch.progress import ProgressCallback, ignore_progress
 from localsearch.store import EmbeddingSpace, Store
@@ -307,8 +307,7 @@ def switch_model(
     """Make `model` the one searches use, embedding whatever its space lacks first."""
     from localsearch.index import Index, IndexReport
 
-    if not settings.database_path.exists():
-        raise NoIndexError(f"no index in {settings.home}", "run `localsearch index PATH` first")
+    require_index(settings)
     started = time.monotonic()
     index = Index(settings)
     try:

@@ -50,7 +50,7 @@ from localsearch.adapt.train import (
 )
 from localsearch.adapt.training_examples import load_reranker, passage_text, training_examples
 from localsearch.adapt.training_plan import learning_rate, train_query_side, train_whole_model
-from localsearch.config import Settings
+from localsearch.config import Settings, require_index
 from localsearch.embed.encoder import Encoder
 from localsearch.embed_backlog import require_all_embedded
 from localsearch.errors import NoIndexError, UsageError
@@ -117,8 +117,7 @@ def _adapt_once(
     from localsearch.adapt.models import remove_unfinished
     from localsearch.index import Index
 
-    if not settings.database_path.exists():
-        raise NoIndexError(f"no index in {settings.home}", "run `localsearch index PATH` first")
+    require_index(settings)
     index = Index(settings)
     try:
         with index.writer_lock(options.wait_seconds, purpose="adapt"):

@@ -10,8 +10,8 @@ import click
 
 from localsearch.cli import home_option, quiet_option, settings_from, wait_option
 from localsearch.cli.output import RichProgress, human_bytes, print_json, stderr, stdout
-from localsearch.config import Settings
-from localsearch.errors import NoIndexError, UsageError
+from localsearch.config import require_index
+from localsearch.errors import UsageError
 from localsearch.index import Index
 from localsearch.language.advice import multilingual_model_hint
 from localsearch.wording import plural
@@ -85,7 +85,8 @@ def index(
 def status(ctx: click.Context, home: Path | None, as_json: bool) -> None:
     """Show what is indexed: roots, counts, model, sizes."""
     settings = settings_from(ctx, home)
-    engine = _existing_index(settings)
+    require_index(settings)
+    engine = Index(settings)
     try:
         info = engine.status()
     finally:
@@ -139,7 +140,8 @@ def status(ctx: click.Context, home: Path | None, as_json: bool) -> None:
 def roots(ctx: click.Context, home: Path | None, remove: Path | None) -> None:
     """List indexed folders, or remove one with --remove PATH."""
     settings = settings_from(ctx, home)
-    engine = _existing_index(settings)
+    require_index(settings)
+    engine = Index(settings)
     try:
         if remove is not None:
             removed = engine.remove_root(remove)
@@ -149,11 +151,3 @@ def roots(ctx: click.Context, home: Path | None, remove: Path | None) -> None:
             stdout.print(root["path"], markup=False)
     finally:
         engine.close()
-
-
-def _existing_index(settings: Settings) -> Index:
-    """The index in `settings.home`; a command that only reads or forgets must not create one,
-    or the next search would find an empty index instead of the hint to run `index`."""
-    if not settings.database_path.exists():
-        raise NoIndexError(f"no index in {settings.home}", "run `localsearch index PATH` first")
-    return Index(settings)

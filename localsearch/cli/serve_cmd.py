@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from localsearch.cli import home_option, quiet_option, settings_from
-from localsearch.errors import NoIndexError
+from localsearch.config import require_index
 from localsearch.wording import plural
 
 
@@ -67,8 +67,7 @@ def serve(
         _wait_until_gone(settings.home)
         stderr.print(f"Stopped the server for {settings.home}.", markup=False)
         return
-    if not settings.database_path.exists():
-        raise NoIndexError(f"no index in {settings.home}", "run `localsearch index PATH` first")
+    require_index(settings)
     from localsearch.server.service import SearchServer
 
     minutes = settings.server_idle_minutes if idle_minutes is None else idle_minutes

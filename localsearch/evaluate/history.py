@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from localsearch.config import Settings
+from localsearch.config import Settings, require_index
 from localsearch.embed.encoder import Encoder
 from localsearch.errors import LocalSearchError, NoIndexError
 from localsearch.history import LoggedSearch, SearchHistory
@@ -131,8 +131,7 @@ def evaluate_history(
     progress: ProgressCallback = ignore_progress,
 ) -> HistoryReport:
     """Scores of the active model and of `other_model` (default: the previously active one)."""
-    if not settings.database_path.exists():
-        raise NoIndexError(f"no index in {settings.home}", "run `localsearch index PATH` first")
+    require_index(settings)
     load = load_encoder or _default_loader(settings)
     store = Store(settings.database_path)
     try:

@@ -13,8 +13,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from localsearch.config import Settings
-from localsearch.errors import NoIndexError, UsageError
+from localsearch.config import Settings, require_index
+from localsearch.errors import UsageError
 from localsearch.store import Store
 from localsearch.store import search_log as sql
 from localsearch.store.search_log import ChunkRef, CurrentChunk, LogEntry, SearchRow
@@ -150,8 +150,7 @@ class SearchHistory:
 def open_history(settings: Settings) -> Iterator[SearchHistory]:
     """The history in the settings' database, on a connection of its own; recording follows
     `settings.record_history`."""
-    if not settings.database_path.exists():
-        raise NoIndexError(f"no index in {settings.home}", "run `localsearch index PATH` first")
+    require_index(settings)
     store = Store(settings.database_path)
     try:
         yield SearchHistory(store, enabled=settings.record_history)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from localsearch.catalog import is_multilingual
-from localsearch.config import Settings
+from localsearch.config import Settings, require_index
 from localsearch.embed.encoder import Encoder
 from localsearch.embed_backlog import DenseCoverage, dense_coverage
 from localsearch.errors import (
@@ -151,8 +151,7 @@ class SearchEngine:
     def __init__(
         self, settings: Settings, *, encoder_factory: Callable[[str], Encoder] | None = None
     ) -> None:
-        if not settings.database_path.exists():
-            raise NoIndexError(f"no index in {settings.home}", "run `localsearch index PATH` first")
+        require_index(settings)
         self.settings = settings
         # Searching needs no write access: a data folder we cannot write is read as it is.
         writable = os.access(settings.home, os.W_OK) and os.access(settings.database_path, os.W_OK)

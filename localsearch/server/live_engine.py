@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from localsearch.config import Settings
+from localsearch.config import Settings, require_index
 from localsearch.errors import NoIndexError
 from localsearch.lexical import LexicalIndex
 from localsearch.search.engine import SearchEngine, SearchResults
@@ -26,11 +26,11 @@ class LiveEngine:
         self._seen_version: int | None = None
 
     def current(self) -> SearchEngine:
-        if not self.settings.database_path.exists():
+        try:
+            require_index(self.settings)
+        except NoIndexError:
             self.close()
-            raise NoIndexError(
-                f"no index in {self.settings.home}", "run `localsearch index PATH` first"
-            )
+            raise
         if self._engine is None:
             self._engine = self.engine_factory(self.settings)
             self._seen_version = self._engine.store.data_version()
