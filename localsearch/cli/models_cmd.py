@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -67,7 +68,7 @@ def _notes(info: ModelInfo) -> str:
     return notes
 
 
-def _print_models(rows: list[tuple[str, str, str, str, str]]) -> None:
+def _print_models(rows: Sequence[tuple[str, ...]]) -> None:
     """One line a model, its notes beside it where the terminal leaves them room, else on an
     indented line of their own (a notes column a few letters wide is unreadable)."""
     from rich.table import Table
