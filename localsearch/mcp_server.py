@@ -20,7 +20,7 @@ from mcp.types import ToolAnnotations
 
 from localsearch import __version__
 from localsearch.config import Settings
-from localsearch.errors import LocalSearchError
+from localsearch.errors import LocalSearchError, UsageError
 from localsearch.server.live_engine import LiveEngine
 
 MAX_GET_CHARS = 200_000  # a whole book would drown an agent's context; it can ask for lines
@@ -47,6 +47,8 @@ class Tools:
         path: str | None = None,
         types: list[str] | None = None,
     ) -> dict[str, Any]:
+        if not query.strip():
+            raise UsageError("the query is empty: give words to search for")
         with self._lock:
             results = self.engine.current().search(
                 query, k=k, mode=mode, path_glob=path or None, doc_types=types or []
@@ -65,8 +67,12 @@ class Tools:
             }
             for hit in results.hits
         ]
-        # The same keys as `search --json`: an agent must not take the nearest for an answer.
-        return {"results": hits, "weak_match": results.weak_match}
+        # The same keys as `search --json`: an agent must not take the nearest for an answer,
+        # nor read a mistyped filter's silence as "nothing there".
+        answer: dict[str, Any] = {"results": hits, "weak_match": results.weak_match}
+        if results.warnings:
+            answer["warnings"] = results.warnings
+        return answer
 
     def get(
         self,
@@ -157,6 +163,8 @@ def build_server(settings: Settings) -> MCPServer:
         through its best passage: path, lines, page (a PDF's page, a pptx's slide, a
         spreadsheet's sheet), title, heading, snippet, score.
         `weak_match` true: nothing matches the query well; the results are only the nearest.
+        `warnings`, only when there are any: why results are missing or degraded, e.g. no
+        indexed file passes the path or types filter.
 
         mode: hybrid (keywords and meaning, the default), bm25 (keywords) or dense (meaning).
         path: only paths matching this glob, e.g. 'docs/*' or '*.md'. types: only these file

@@ -271,15 +271,19 @@ def test_cli_search_open_feedback_and_history(indexed, tmp_path, monkeypatch, ca
     assert (code, err) == (0, "")
     code, out, _ = run_cli(["history", "-n", "1", *h], capsys)
     assert out.splitlines()[0].endswith(
-        "cli hybrid  yeast  --path *.md --type md --type txt  (2 results)"
+        "cli hybrid  yeast  --path '*.md' --type md --type txt  (2 results)"
     )
     [filtered] = json.loads(run_cli(["history", "-n", "1", "--json", *h], capsys)[1])
     assert (filtered["path_glob"], filtered["doc_types"]) == ("*.md", ["md", "txt"])
     assert (data[0]["path_glob"], data[0]["doc_types"]) == (None, [])
+    # Types alone are set apart from the query as a path is: "yeast --type md" read as a query.
+    assert run_cli(["search", "yeast", "--type", "txt", *h], capsys)[0] == 0
+    code, out, _ = run_cli(["history", "-n", "1", *h], capsys)
+    assert out.splitlines()[0].endswith("cli hybrid  yeast  --type txt  (1 result)")
 
     assert run_cli(["history", "--clear", *h], capsys) == (
         0,
-        "Deleted 4 searches from the history.\n",
+        "Deleted 5 searches from the history.\n",
         "",
     )
     assert run_cli(["history", *h], capsys) == (0, "No searches recorded.\n", "")

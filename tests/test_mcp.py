@@ -69,6 +69,15 @@ def test_mcp_tools_search_get_status_and_bad_arguments(tmp_path) -> None:
             assert bad_mode.is_error
             bad_type = await client.call_tool("search", {"query": "yeast", "k": "ten"})
             assert bad_type.is_error
+            blank = await client.call_tool("search", {"query": "  "})
+            assert blank.is_error and "the query is empty" in blank.content[0].text
+            # A filter no file passes says why there is nothing, for an agent to fix its call.
+            none = await client.call_tool("search", {"query": "yeast", "types": ["docx"]})
+            assert none.structured_content["results"] == []
+            assert none.structured_content["warnings"] == [
+                "no indexed file matches --type docx (indexed types: md, txt)"
+            ]
+            assert "warnings" not in found.structured_content
 
             # Still answering after the errors.
             again = await client.call_tool("search", {"query": "hive queen", "mode": "bm25"})

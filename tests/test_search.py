@@ -150,8 +150,6 @@ def test_no_results(small_index, capsys) -> None:
         "ice ~ sheets",
         "Gletscher über Täler 氷河 ледник",
         "🙂",
-        "",
-        "   ",
         "x" * 2000,
     ],
 )
@@ -164,9 +162,22 @@ def test_hostile_queries_never_crash(small_index, capsys, query: str, mode: str)
     assert out == "No results.\n" or out.startswith("1. ")
 
 
-def test_blank_query_finds_nothing(small_index, capsys) -> None:
+@pytest.mark.parametrize("query", ["", "   ", "\t\n"])
+def test_a_blank_query_is_an_error_in_the_cli_and_finds_nothing_in_the_engine(
+    small_index, capsys, query: str
+) -> None:
     _, home = small_index
-    assert search_json(home, capsys, " ")["results"] == []
+    # `localsearch search "$q"` with $q unset: say so, rather than a calm "No results."
+    assert run_cli(["search", query, "--home", str(home)], capsys) == (
+        2,
+        "",
+        'Error: the query is empty — give words to search for: localsearch search "…"\n',
+    )
+    engine = SearchEngine(load_settings(home))  # the TUI's empty search box
+    try:
+        assert engine.search(query).hits == []
+    finally:
+        engine.close()
 
 
 # -- filters ----------------------------------------------------------------------------------
@@ -189,6 +200,35 @@ def test_path_and_type_filters(small_index, capsys, args, expected, mode) -> Non
     # A query every document matches a little, so the filter alone decides what comes back.
     data = search_json(home, capsys, "tidal sourdough hive glaciers", "--mode", mode, *args)
     assert {Path(r["path"]).name for r in data["results"]} == expected
+    assert "warnings" not in data or not expected
+
+
+@pytest.mark.parametrize(
+    ("args", "warning"),
+    [
+        (["--path", "*.MD"], "no indexed file matches --path '*.MD'"),
+        (["--path", "my notes/*"], "no indexed file matches --path 'my notes/*'"),
+        (
+            ["--type", "docx", "--type", "markdown"],
+            "no indexed file matches --type docx --type markdown (indexed types: md, rst, txt)",
+        ),
+    ],
+)
+def test_a_filter_no_file_passes_is_named_not_only_no_results(
+    small_index, capsys, args, warning
+) -> None:
+    _, home = small_index
+    assert run_cli(["search", "sourdough", *args, "--home", str(home)], capsys) == (
+        0,
+        "No results.\n",
+        f"Warning: {warning}\n",
+    )
+    assert search_json(home, capsys, "sourdough", *args)["warnings"] == [warning]
+    # A filter some file passes, with a query none of them matches, is a plain "No results."
+    code, out, err = run_cli(
+        ["search", "zyzzyva", "--mode", "bm25", "--type", "md", "--home", str(home)], capsys
+    )
+    assert (code, out, err) == (0, "No results.\n", "")
 
 
 def test_filters_in_memory_match_sqlite_vec(small_index) -> None:

@@ -130,6 +130,12 @@ async def test_filters_narrow_the_results(peps_home: Settings) -> None:
         await searched(pilot)
         paths = {h.path for h in result_list(app).hits}
         assert paths and all(p.endswith("pep-0328.rst") for p in paths)
+        # A filter no file passes says so where the preview would be, not only "No results".
+        await pilot.press(*".md")
+        await searched(pilot)
+        assert not result_list(app).hits
+        header = str(app.screen.query_one("#preview-header").render())
+        assert header == "No indexed file matches --path '*0328*.md'"
         await pilot.press("escape")  # from a filter: back to the search box
         assert app.screen.focused.id == "query"
         await pilot.press("tab", "slash")

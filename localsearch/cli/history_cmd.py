@@ -13,6 +13,7 @@ from localsearch.cli.output import print_json, stdout
 from localsearch.errors import LocalSearchError, UsageError
 from localsearch.history import LoggedSearch, SearchHistory, open_history
 from localsearch.store.database import ChunkRow
+from localsearch.store.document_filter import filter_words
 from localsearch.wording import plural
 
 OFF_HINT = "set record_history = true in config.toml and unset LOCALSEARCH_RECORD_HISTORY"
@@ -74,8 +75,8 @@ def history(ctx: click.Context, home: Path | None, limit: int, as_json: bool, cl
 
 
 def filters_text(search: LoggedSearch) -> str:
-    path = f"  --path {search.path_glob}" if search.path_glob else ""
-    return path + "".join(f" --type {t}" for t in search.doc_types)
+    words = filter_words(search.path_glob, search.doc_types)
+    return f"  {words}" if words else ""
 
 
 def describe(search: LoggedSearch, chunk_id: int, chunks: dict[int, ChunkRow]) -> str:

@@ -80,6 +80,8 @@ def search(
     open_rank: int | None,
     per_doc: int,
 ) -> None:
+    if not query.strip():
+        raise UsageError("the query is empty", 'give words to search for: localsearch search "…"')
     settings = settings_from(ctx, home)
     types = [t for value in doc_types for t in value.split(",") if t]
     # Arguments that are not UTF-8 arrive with lone surrogates, which JSON to the server cannot

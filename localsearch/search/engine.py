@@ -45,7 +45,7 @@ from localsearch.search.vector_sync import load_vector_index, refresh_vector_ind
 from localsearch.search.vectors import VectorIndex
 from localsearch.store import EmbeddingSpace, Store
 from localsearch.store.database import ChunkRow
-from localsearch.store.document_filter import path_filter_sql
+from localsearch.store.document_filter import filter_words, path_filter_sql
 from localsearch.store.paths import display_path, os_path
 
 CHUNKS_PER_DOCUMENT = 2  # chunks fetched per document wanted, on each side
@@ -569,12 +569,25 @@ class SearchEngine:
                     make_snippet(text, query, doc_type=doc_type) if snippets else Snippet("")
                 ),
             )
+        if filtered and not results.hits:
+            self._say_if_no_file_passes(where, params, results)
         finished = time.perf_counter()
         parts["snippets"] = (finished - snippets_started) * 1000
         if mode == "hybrid":
             self._query_threads.record(threads, parts)
         results.elapsed_ms = (finished - started) * 1000
         return results
+
+    def _say_if_no_file_passes(
+        self, where: str, params: list[object], results: SearchResults
+    ) -> None:
+        """A mistyped --path or --type finds nothing: say so, rather than only "No results"."""
+        if self.store.any_document_matching(where, params):
+            return
+        warning = f"no indexed file matches {filter_words(results.path_glob, results.doc_types)}"
+        if results.doc_types:
+            warning += f" (indexed types: {', '.join(self.store.document_types())})"
+        results.warnings.append(warning)
 
     def _dense_side(
         self,

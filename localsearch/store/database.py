@@ -611,6 +611,14 @@ class Store:
             )
         return found
 
+    def any_document_matching(self, where: str, params: Sequence[object]) -> bool:
+        sql = f"SELECT 1 FROM documents d WHERE {where} LIMIT 1"
+        return self.conn.execute(sql, params).fetchone() is not None
+
+    def document_types(self) -> list[str]:
+        rows = self.conn.execute("SELECT DISTINCT doc_type FROM documents ORDER BY doc_type")
+        return [str(r[0]) for r in rows]
+
     def chunks_by_id(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRow]:
         found: dict[int, ChunkRow] = {}
         for part, marks in in_batches(chunk_ids):

@@ -25,3 +25,11 @@ def path_filter_sql(path_glob: str | None, doc_types: Sequence[str]) -> tuple[st
             params += [ext, f"*.{ext}"]
         clauses.append("(" + " OR ".join(parts) + ")")
     return " AND ".join(clauses) or "1", params
+
+
+def filter_words(path_glob: str | None, doc_types: Sequence[str]) -> str:
+    """The filters as the CLI spells them, for messages: `--path 'docs/*' --type md`."""
+    import shlex
+
+    words = [f"--path {shlex.quote(path_glob)}"] if path_glob else []
+    return " ".join(words + [f"--type {shlex.quote(t)}" for t in doc_types])

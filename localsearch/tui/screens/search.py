@@ -236,7 +236,8 @@ class SearchScreen(Screen[None]):
             result_list.show_hits(results.hits, self.localsearch.root_paths)
         else:
             result_list.show_message(note if message.provisional else "No results.")
-            self.query_one(Preview).clear("No results for this query and these filters.")
+            why = "; ".join(results.warnings) or "no results for this query and these filters."
+            self.query_one(Preview).clear(why[:1].upper() + why[1:])
         if results.weak_match and results.hits and not note:
             note = "weak match: nothing matches this query well"
         result_list.border_subtitle = note
