@@ -364,7 +364,8 @@ class Index:
 
         found: list[FoundFile] = []
         skipped: list[SkippedFile] = []
-        for item in walk_roots([root], self.settings.max_file_bytes):
+        # The home may lie inside an indexed folder: its database and models are not documents.
+        for item in walk_roots([root], self.settings.max_file_bytes, [self.settings.home]):
             if isinstance(item, SkippedFile):
                 skipped.append(item)
             else:

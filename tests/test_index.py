@@ -112,6 +112,21 @@ def test_incremental_runs_touch_only_what_changed(settings, make_docs):
     assert search_paths(settings, "exporting results to JSON", mode="bm25")[0] == "usage.md"
 
 
+def test_a_home_inside_the_indexed_folder_is_not_indexed(make_docs):
+    root = make_docs({"tides.md": "# Tides\n\nThe moon pulls the sea.\n"})
+    settings = load_settings(root / "search-data")  # `index . --home search-data`
+    index = Index(settings)
+    try:
+        first = index.update([root])
+        # Its own database, BM25 files and settings are not documents, and never "changed".
+        assert (first.added, first.skipped) == (1, [])
+        again = index.update([root])
+        assert (again.added, again.updated, again.unchanged, again.skipped) == (0, 0, 1, [])
+    finally:
+        index.close()
+    assert search_paths(settings, "moon sea", mode="bm25") == ["tides.md"]
+
+
 def test_bad_files_are_skipped_with_reasons_and_the_run_continues(settings, make_docs):
     root = make_docs(
         {

@@ -205,3 +205,16 @@ def test_ignore_rules_apply_to_links_too(tmp_path: Path) -> None:
     (tmp_path / "kept-link").symlink_to(tmp_path / "data", target_is_directory=True)
     assert found([tmp_path]) == ["data/x.md"]
     assert skipped([tmp_path]) == {}
+
+
+def test_a_left_out_folder_is_not_entered_under_its_own_name_or_through_a_link(
+    tmp_path: Path,
+) -> None:
+    write(tmp_path / "notes.md")
+    write(tmp_path / "data" / "settings.toml")
+    os.symlink(tmp_path / "data", tmp_path / "also-data")
+    assert found([tmp_path], leave_out=[tmp_path / "data"]) == ["notes.md"]
+    assert found([tmp_path], leave_out=[tmp_path / "not-made-yet"]) == [
+        "notes.md",
+        "data/settings.toml",
+    ]

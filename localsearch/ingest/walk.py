@@ -56,24 +56,29 @@ class _Pending:
 
 
 def walk_roots(
-    roots: Sequence[Path], max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    roots: Sequence[Path],
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    leave_out: Sequence[Path] = (),
 ) -> Iterator[FoundFile | SkippedFile]:
     """Every file under `roots` (folders or single files) to index, or skipped with a reason.
 
     Order is deterministic: roots in the order given; in each folder its files by name, then
     its subfolders by name, depth-first; then the symlinks met on the way, so that a file
     reachable both directly and through a link is found under its real path. Ignored, hidden
-    and junk paths are left out silently; ignore files above a root are not read. Raises
+    and junk paths are left out silently, as are the folders in `leave_out` (localsearch's own
+    data, wherever it lies); ignore files above a root are not read. Raises
     FileNotFoundError for a root that does not exist, and nothing for problems with single
     files.
     """
-    return _Walker(roots, max_file_bytes).walk()
+    return _Walker(roots, max_file_bytes, leave_out).walk()
 
 
 class _Walker:
     """One walk: its roots, the folders and files seen so far, and the links left to follow."""
 
-    def __init__(self, roots: Sequence[Path], max_file_bytes: int) -> None:
+    def __init__(
+        self, roots: Sequence[Path], max_file_bytes: int, leave_out: Sequence[Path] = ()
+    ) -> None:
         self._roots: list[Path] = []
         for root in roots:
             absolute = Path(os.path.abspath(root))
@@ -84,6 +89,11 @@ class _Walker:
         self._real_roots = [Path(os.path.realpath(root)) for root in self._roots]
         self._max_file_bytes = max_file_bytes
         self._seen: set[tuple[int, int]] = set()  # (st_dev, st_ino) of folders and files
+        for folder in leave_out:  # as if already walked, under any name or link
+            try:
+                self._first_visit(os.stat(folder))
+            except OSError:
+                pass  # not there (yet): nothing in it to leave out
         self._pending: list[_Pending] = []
 
     def walk(self) -> Iterator[FoundFile | SkippedFile]:
