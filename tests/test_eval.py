@@ -228,6 +228,17 @@ def test_eval_usage_errors(tmp_path: Path, capsys, args, code, message) -> None:
     assert result == (code, "", message.format(root=root))
 
 
+def test_an_error_before_any_progress_is_the_only_line_on_stderr(tmp_path: Path, capsys):
+    # Without -q the bars are on, but none was drawn: no empty line before the error in a log.
+    result = run_cli(["eval", str(tmp_path), "--home", str(tmp_path / "home")], capsys)
+    assert result == (
+        1,
+        "",
+        f"Error: {tmp_path}/corpus.jsonl is missing"
+        " — a BEIR folder has corpus.jsonl, queries.jsonl and qrels/\n",
+    )
+
+
 def test_eval_on_a_malformed_corpus_is_one_line(tmp_path: Path, capsys) -> None:
     root = write_beir(tmp_path / "tiny")
     (root / "corpus.jsonl").write_text('{"_id": "a", "text": "x"}\nnot json\n')

@@ -98,7 +98,11 @@ class RichProgress:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
+        if self.tasks or self.progress.disable:
+            self.progress.stop()
+        else:  # nothing drawn: Progress.stop would end a log's output with an empty line
+            self.progress.live.transient = True
+            self.progress.live.stop()
 
     def __call__(self, event: ProgressEvent) -> None:
         if event.stage not in self.tasks:
