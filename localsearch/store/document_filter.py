@@ -6,6 +6,7 @@ search engine builds it once per search and hands the same clause to each of the
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Sequence
 
 
@@ -29,7 +30,5 @@ def path_filter_sql(path_glob: str | None, doc_types: Sequence[str]) -> tuple[st
 
 def filter_words(path_glob: str | None, doc_types: Sequence[str]) -> str:
     """The filters as the CLI spells them, for messages: `--path 'docs/*' --type md`."""
-    import shlex
-
     words = [f"--path {shlex.quote(path_glob)}"] if path_glob else []
     return " ".join(words + [f"--type {shlex.quote(t)}" for t in doc_types])
