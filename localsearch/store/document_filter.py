@@ -1,4 +1,5 @@
-"""The WHERE clause for search's --path and --type filters, over the documents table as `d`.
+"""Search's --path and --type filters: their WHERE clause over the documents table as `d`, and
+their words as the CLI spells them, for messages about them.
 
 Apart from the queries that use it (Store.knn_filtered, Store.documents_matching) because the
 search engine builds it once per search and hands the same clause to each of them.
