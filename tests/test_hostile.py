@@ -381,7 +381,12 @@ def test_queries_and_path_filters_that_are_not_utf8_search_instead_of_crashing(t
     code, out, err = run_cli(
         ["search", "capybara", "--path", "caf\udce9*", "--home", str(home)], capsys
     )
-    assert (code, out, err) == (0, "No results.\n", "")
+    # Named as it is stored (backslash escapes), and no file's name matches it.
+    assert (code, out, err) == (
+        0,
+        "No results.\n",
+        "Warning: no indexed file matches --path 'caf\\xe9*'\n",
+    )
 
 
 # -- 9. control characters never reach the terminal ---------------------------------------------
