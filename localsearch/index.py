@@ -256,6 +256,11 @@ class Index:
         for root in roots:
             if not root.exists():
                 raise UsageError(f"no such file or folder: {display_path(str(root))}")
+            if not (root.is_dir() or root.is_file()):  # /dev/null, a pipe, a socket
+                raise UsageError(
+                    f"not a file or folder: {display_path(str(root))}",
+                    "index folders of documents, or single files",
+                )
             if display_path(str(root)) != str(root):
                 raise UsageError(
                     f"cannot add {display_path(str(root))} as a folder to index: its name is"

@@ -160,6 +160,16 @@ def test_a_folder_that_does_not_exist_is_a_usage_error(settings, tmp_path):
         Index(settings).update([tmp_path / "nope"])
 
 
+def test_a_device_or_pipe_is_refused_and_not_made_a_root(settings, tmp_path):
+    # `index /dev/null` reported "1 skipped" and listed /dev/null among the roots ever after.
+    os.mkfifo(tmp_path / "pipe")
+    for path in (Path("/dev/null"), tmp_path / "pipe"):
+        with pytest.raises(UsageError) as refused:
+            Index(settings).update([path])
+        assert refused.value.message == f"not a file or folder: {path}"
+    assert not settings.database_path.exists()
+
+
 def test_a_second_writer_is_refused_with_a_clear_message(settings, make_docs):
     root = make_docs(DOCS)
     holder = Index(settings)
