@@ -72,15 +72,9 @@ def test_unknown_free_memory_keeps_the_configured_batch(monkeypatch: pytest.Monk
 @pytest.mark.parametrize(
     ("command", "error"),
     [
-        (
-            "index --device cuda",
-            "device 'cuda' is not available: this torch (T) is built without CUDA",
-        ),
+        ("index --device cuda", NO_CUDA),
         ("index --device mps", "device 'mps' is not available on this machine"),
-        (
-            "adapt --device cuda",
-            "device 'cuda' is not available: this torch (T) is built without CUDA",
-        ),
+        ("adapt --device cuda", NO_CUDA),
     ],
 )
 def test_a_device_this_torch_lacks_is_one_line_before_any_work(
