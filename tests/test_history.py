@@ -298,6 +298,8 @@ def test_cli_feedback_errors(indexed, capsys) -> None:
     _, home = indexed
     h = ["--home", str(home)]
     assert run_cli(["feedback", "1", *h], capsys) == (2, "", "Error: say --good or --bad\n")
+    both = "Error: say --good or --bad, not both\n"
+    assert run_cli(["feedback", "1", "--good", "--bad", *h], capsys) == (2, "", both)
     assert run_cli(["feedback", "1", "--good", "--search", "9", *h], capsys) == (
         2,
         "",

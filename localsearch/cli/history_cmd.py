@@ -115,8 +115,8 @@ def search_dict(search: LoggedSearch, chunks: dict[int, ChunkRow]) -> dict[str, 
 @click.command()
 @click.argument("rank", type=click.IntRange(min=1), metavar="N")
 @home_option
-@click.option("--good", "verdict", flag_value="relevant", help="Result N is what you wanted.")
-@click.option("--bad", "verdict", flag_value="not_relevant", help="Result N is not it.")
+@click.option("--good", is_flag=True, help="Result N is what you wanted.")
+@click.option("--bad", is_flag=True, help="Result N is not it.")
 @click.option(
     "--search",
     "search_id",
@@ -125,14 +125,20 @@ def search_dict(search: LoggedSearch, chunks: dict[int, ChunkRow]) -> dict[str, 
 )
 @click.pass_context
 def feedback(
-    ctx: click.Context, rank: int, home: Path | None, verdict: str | None, search_id: int | None
+    ctx: click.Context,
+    rank: int,
+    home: Path | None,
+    good: bool,
+    bad: bool,
+    search_id: int | None,
 ) -> None:
     """Mark result N of your last search as what you wanted (--good) or not (--bad).
 
     adapt learns from these marks and from what you open.
     """
-    if verdict is None:
-        raise UsageError("say --good or --bad")
+    if good == bad:
+        raise UsageError("say --good or --bad" + (", not both" if good else ""))
+    verdict = "relevant" if good else "not_relevant"
     settings = settings_from(ctx, home)
     with open_history(settings) as log:
         if not log.enabled:
