@@ -1,0 +1,45 @@
+"""A pytest plugin for benchmarks/suite_time.py: each test's wall time and the CPU seconds
+spent by pytest's own process and by the children it reaped during that test (CLI runs,
+torchrun, and the background index builds, which are reaped by the tests that wait for them).
+It writes one tab-separated line per test to the file named by SUITE_CPU_OUT."""
+
+from __future__ import annotations
+
+import os
+import resource
+import time
+from collections.abc import Iterator
+
+import pytest
+
+_rows: list[tuple[str, float, float, float]] = []
+
+
+def _cpu_seconds() -> tuple[float, float]:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    own_before, children_before = _cpu_seconds()
+    started = time.perf_counter()
+    yield
+    own_after, children_after = _cpu_seconds()
+    _rows.append(
+        (
+            item.nodeid,
+            time.perf_counter() - started,
+            own_after - own_before,
+            children_after - children_before,
+        )
+    )
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    out = os.environ.get("SUITE_CPU_OUT")
+    if out:
+        with open(out, "w", encoding="utf-8") as f:
+            for nodeid, wall, own, children in _rows:
+                f.write(f"{nodeid}\t{wall:.2f}\t{own:.2f}\t{children:.2f}\n")
