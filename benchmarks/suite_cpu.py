@@ -15,7 +15,8 @@ import pytest
 _rows: list[tuple[str, float, float, float]] = []
 
 
-def _cpu_seconds() -> tuple[float, float]:
+def cpu_seconds() -> tuple[float, float]:
+    """CPU seconds of this process and of the children it has reaped."""
     own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
@@ -23,10 +24,10 @@ def _cpu_seconds() -> tuple[float, float]:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
-    own_before, children_before = _cpu_seconds()
+    own_before, children_before = cpu_seconds()
     started = time.perf_counter()
     yield
-    own_after, children_after = _cpu_seconds()
+    own_after, children_after = cpu_seconds()
     _rows.append(
         (
             item.nodeid,

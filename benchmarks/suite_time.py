@@ -18,15 +18,16 @@ Run it from the repository root of the checkout to measure, on an otherwise idle
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
 import time
+from itertools import islice
 from pathlib import Path
+
+from suite_cpu import cpu_seconds
 
 BENCHMARKS = Path(__file__).resolve().parent
 TARGET_SECONDS = 600
@@ -51,15 +52,13 @@ def encoder_speed(scifact: Path) -> tuple[str, float]:
     from localsearch.config import DEFAULT_MODEL
     from localsearch.embed.encoder import format_passage
     from localsearch.embed.sentence_transformer import SentenceTransformerEncoder
+    from localsearch.evaluate.beir import read_corpus
 
     torch.set_num_threads(1)
-    texts = []
-    with (scifact / "corpus.jsonl").open(encoding="utf-8") as corpus:
-        for line in corpus:
-            document = json.loads(line)
-            texts.append(format_passage(document["title"], "", document["text"]))
-            if len(texts) == PROBE_TEXTS:
-                break
+    texts = [
+        format_passage(record.title, "", record.text)
+        for record in islice(read_corpus(scifact / "corpus.jsonl"), PROBE_TEXTS)
+    ]
     with tempfile.TemporaryDirectory() as models:
         encoder = SentenceTransformerEncoder(resolve_model(DEFAULT_MODEL, Path(models)))
         encoder.encode_passages(texts[:8])  # loads and warms the model
@@ -67,11 +66,6 @@ def encoder_speed(scifact: Path) -> tuple[str, float]:
         encoder.encode_passages(texts)
         seconds = time.process_time() - started
     return str(getattr(encoder, "precision", "?")), len(texts) / seconds
-
-
-def children_cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def run_suite(
@@ -82,13 +76,13 @@ def run_suite(
         out = Path(scratch) / "tests.tsv"
         path = os.pathsep.join(filter(None, [str(BENCHMARKS), os.environ.get("PYTHONPATH")]))
         env = {**os.environ, "PYTHONPATH": path, "SUITE_CPU_OUT": str(out)}
-        cpu_before = children_cpu_seconds()
+        _, cpu_before = cpu_seconds()
         started = time.perf_counter()
         done = subprocess.run(
             [sys.executable, "-m", "pytest", "-p", "suite_cpu", "-q", *pytest_args], env=env
         )
         wall = time.perf_counter() - started
-        cpu = children_cpu_seconds() - cpu_before
+        cpu = cpu_seconds()[1] - cpu_before
         rows = []
         if out.exists():
             for line in out.read_text(encoding="utf-8").splitlines():
