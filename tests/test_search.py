@@ -4,6 +4,9 @@ the in-memory dense path, and a known-answer floor on real documents."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -398,6 +401,24 @@ def test_bad_k_and_mode(small_index, capsys) -> None:
     code, out, err = run_cli(["search", "x", "--mode", "fuzzy", "--home", str(home)], capsys)
     assert (code, out) == (2, "")
     assert "Invalid value for '--mode': 'fuzzy' is not one of 'hybrid', 'bm25', 'dense'." in err
+
+
+@pytest.mark.parametrize("mode", ["bm25", "dense", "hybrid"])
+def test_a_huge_k_returns_every_document_it_finds(small_index, capsys, mode: str) -> None:
+    # 10**23 overflowed SQLite's and tantivy's integers; 2**31 made tantivy abort the process
+    # (and with it `serve` or `mcp`), so that one runs in a child.
+    _, home = small_index
+    data = search_json(home, capsys, "tidal barrage sourdough", "--mode", mode, "-k", str(10**23))
+    assert 1 <= len(data["results"]) <= len(DOCS)
+    child = subprocess.run(
+        [sys.executable, "-m", "localsearch", "search", "tidal", "--mode", "bm25", "--json"]
+        + ["-k", str(2**31), "--home", str(home)],
+        env={**os.environ, "LOCALSEARCH_SERVER_AUTOSTART": "0"},
+        capture_output=True,
+        text=True,
+    )
+    assert child.returncode == 0, child.stderr[-2000:]
+    assert [Path(r["path"]).name for r in json.loads(child.stdout)["results"]] == ["tides.md"]
 
 
 def test_bm25_search_does_not_import_torch(small_index) -> None:

@@ -347,6 +347,8 @@ class LexicalIndex:
                 text, default_field_names=list(fields), field_boosts=dict(boosts)
             )
             searcher = index.searcher()
+            # tantivy allocates room for `limit` hits up front: a huge -k would abort the process.
+            limit = min(limit, max(1, searcher.num_docs))
             hits = searcher.search(parsed, limit, count=False).hits
             if not hits:
                 return []

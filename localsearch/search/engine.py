@@ -410,6 +410,10 @@ class SearchEngine:
             raise UsageError("-k must be at least 1")
         if per_doc < 1:
             raise UsageError("--per-doc must be at least 1")
+        if k > self.settings.candidates:
+            # No search returns more documents than there are; past that, k only sizes buffers
+            # (a k of 2**31 made tantivy abort the process, and SQLite takes 64-bit limits).
+            k = max(1, min(k, self.store.count("documents")))
         started = time.perf_counter()
         # Bytes that are not UTF-8 (a terminal in another encoding) arrive as lone surrogates:
         # the query reads them as U+FFFD; a --path glob matches names stored the same way.
