@@ -21,6 +21,7 @@ from mcp.types import ToolAnnotations
 from localsearch import __version__
 from localsearch.config import Settings
 from localsearch.errors import LocalSearchError, UsageError
+from localsearch.ingest.types import ExtractedDocument
 from localsearch.server.live_engine import LiveEngine
 
 MAX_GET_CHARS = 200_000  # a whole book would drown an agent's context; it can ask for lines
@@ -81,16 +82,15 @@ class Tools:
         end_line: int | None = None,
         page: int | None = None,
     ) -> dict[str, Any]:
-        from localsearch.ingest.extract import extract_file
-
         with self._lock:
-            stored = self._indexed_document(path)
-        if stored is None:
+            found = self._indexed_document(path)
+        if found is None:
             raise LocalSearchError(
                 f"not an indexed document: {path}",
                 "use a path exactly as `search` returned it",
             )
-        document = extract_file(Path(stored))
+        stored, location = found
+        document = read_document(stored, location)
         lines = [
             (section.page, section.start_line + offset, line)
             for section in document.sections
@@ -117,8 +117,8 @@ class Tools:
             "truncated": len(text) > MAX_GET_CHARS,
         }
 
-    def _indexed_document(self, path: str) -> str | None:
-        """The stored path of `path` if it is an indexed document under a known root."""
+    def _indexed_document(self, path: str) -> tuple[str, str] | None:
+        """(stored path, path to open) of `path` if it is an indexed document under a root."""
         from localsearch.index import normalised
 
         return self.engine.current().store.indexed_path(str(normalised(path)))
@@ -137,6 +137,23 @@ class Tools:
 
     def close(self) -> None:
         self.engine.close()
+
+
+def read_document(stored: str, location: str) -> ExtractedDocument:
+    """The indexed document at `location` read again, an archive's member or a mail's
+    attachment from a private unpacked copy; raises LocalSearchError when it cannot be read."""
+    from localsearch.ingest.containers import MEMBER_SEPARATOR, member_document
+    from localsearch.ingest.extract import ExtractionError, extract_file
+
+    catch_up = "run `localsearch index` to bring the index up to date"
+    member = MEMBER_SEPARATOR in location and not Path(location).exists()
+    file = Path(location.partition(MEMBER_SEPARATOR)[0] if member else location)
+    if not file.exists():
+        raise LocalSearchError(f"{stored} is gone since it was indexed", catch_up)
+    try:
+        return member_document(location) if member else extract_file(file)
+    except ExtractionError as exc:
+        raise LocalSearchError(f"cannot read {stored}: {exc}", catch_up) from None
 
 
 def build_server(settings: Settings) -> MCPServer:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
+import zipfile
 from pathlib import Path
 
 import anyio
+import pytest
 from helpers import index_files
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
@@ -95,3 +98,37 @@ def test_mcp_tools_search_get_status_and_bad_arguments(tmp_path) -> None:
     finally:
         store.close()
     assert logged is not None and logged.query == "qwxzv plorkk"
+
+
+def test_get_reads_archive_members_odd_names_and_says_when_a_file_is_gone(tmp_path) -> None:
+    from localsearch.config import load_settings
+    from localsearch.errors import LocalSearchError
+    from localsearch.index import Index
+    from localsearch.mcp_server import Tools
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    with zipfile.ZipFile(docs / "pack.zip", "w") as archive:
+        archive.writestr("inner/otter.md", "# Otters\n\nSea otters hold hands while they sleep.\n")
+    odd_name = os.fsdecode(b"caf\xe9.md")  # Latin-1 bytes: not a UTF-8 name
+    (docs / odd_name).write_text("# Coffee\n\nA cortado is espresso cut with milk.\n")
+    (docs / "gone.md").write_text("# Gone\n\nThe quagga was a zebra of the Cape.\n")
+    settings = load_settings(tmp_path / "home")
+    index = Index(settings)
+    try:
+        index.update([docs])
+    finally:
+        index.close()
+    (docs / "gone.md").unlink()
+
+    tools = Tools(settings)
+    try:
+        member = tools.get(f"{docs / 'pack.zip'} › inner/otter.md")
+        assert member["text"] == "# Otters\n\nSea otters hold hands while they sleep."
+        odd = tools.get(str(docs / "caf\\xe9.md"))  # as `search` shows the name
+        assert (odd["path"], odd["title"]) == (str(docs / "caf\\xe9.md"), "Coffee")
+        with pytest.raises(LocalSearchError, match="gone.md is gone since it was indexed"):
+            tools.get(str(docs / "gone.md"))
+    finally:
+        tools.close()
+    assert not list(Path(tempfile.gettempdir()).glob("localsearch-unpack-*/**/otter.md"))

@@ -26,11 +26,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from localsearch.ingest.extract import BINARY_EXTENSIONS, ExtractionError, detect_doc_type
+from localsearch.ingest.extract import (
+    BINARY_EXTENSIONS,
+    ExtractionError,
+    detect_doc_type,
+    extract_file,
+)
 from localsearch.ingest.types import ExtractedDocument, Section
 from localsearch.ingest.walk import JUNK_DIRS
 
 MEMBER_SEPARATOR = " › "
+UNPACK_PREFIX = "localsearch-unpack-"
 MAX_NESTING = 2  # an archive in an archive is opened; one more level down is not
 _READ_BLOCK = 1024 * 1024
 _Reader = Callable[[], Iterator[bytes]]
@@ -109,6 +115,24 @@ def unpack_member(indexed_path: str) -> Path:
     return found
 
 
+def member_document(indexed_path: str) -> ExtractedDocument:
+    """One member of an indexed container, read from a private unpacked copy that is then
+    removed. Raises ExtractionError when the container or the member cannot be read."""
+    found = unpack_member(indexed_path)
+    try:
+        return extract_file(found)
+    finally:
+        shutil.rmtree(_unpack_folder(found), ignore_errors=True)
+
+
+def _unpack_folder(member: Path) -> Path:
+    """The private folder that unpack() made for `member`, however deep the member lies."""
+    for folder in member.parents:
+        if folder.name.startswith(UNPACK_PREFIX):
+            return folder
+    raise ValueError(f"{member} is not in an unpack folder")
+
+
 def unpack(
     path: Path,
     limits: UnpackLimits | None = None,
@@ -122,7 +146,7 @@ def unpack(
     Raises ExtractionError when the container itself cannot be read.
     """
     limits = limits or UnpackLimits()
-    folder = Path(tempfile.mkdtemp(prefix="localsearch-unpack-")) if write else None
+    folder = Path(tempfile.mkdtemp(prefix=UNPACK_PREFIX)) if write else None
     budget = _Budget(limits, wanted)
     try:
         unpacked = _open(path, path.name, folder, budget, depth=0)

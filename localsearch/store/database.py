@@ -388,13 +388,14 @@ class Store:
         ).fetchone()
         return int(row[0]) if row else None
 
-    def indexed_path(self, path: str) -> str | None:
-        """`path` as stored if it is a document under a known root."""
+    def indexed_path(self, path: str) -> tuple[str, str] | None:
+        """(`path` as stored, the path to open) if it is a document under a known root."""
         row = self.conn.execute(
-            "SELECT d.path FROM documents d JOIN roots r ON r.id = d.root_id WHERE d.path = ?",
+            "SELECT d.path, d.raw_path FROM documents d JOIN roots r ON r.id = d.root_id"
+            " WHERE d.path = ?",
             (path,),
         ).fetchone()
-        return None if row is None else str(row[0])
+        return None if row is None else (str(row[0]), os_path(row[0], row[1]))
 
     def skipped_under(self, root_id: int) -> set[str]:
         return {
