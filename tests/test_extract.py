@@ -361,6 +361,16 @@ def test_text_in_any_encoding(tmp_path: Path, text: str, encoding: str) -> None:
     assert extract_file(path).text == text.strip()
 
 
+@pytest.mark.parametrize("text", [FRENCH * 3, JAPANESE * 3, CHINESE, "Release 🎉 — fixed ✅"])
+@pytest.mark.parametrize("stray", [b"\x92", b"\xff", "中".encode()[:2]])
+def test_utf8_with_a_stray_byte_stays_utf8(tmp_path: Path, text: str, stray: bytes) -> None:
+    # One bad byte used to send the whole file to the legacy guess: mojibake, or "binary file".
+    path = tmp_path / "note.txt"
+    half = len(text) // 2
+    path.write_bytes(text[:half].encode() + stray + text[half:].encode())
+    assert extract_file(path).text == (text[:half] + "\ufffd" + text[half:]).strip()
+
+
 def test_windows_line_endings_keep_line_numbers(tmp_path: Path) -> None:
     path = tmp_path / "crlf.md"
     path.write_bytes(b"# One\r\n\r\nfirst\r\n\r\n## Two\r\nsecond\r\n")

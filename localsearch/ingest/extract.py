@@ -14,7 +14,7 @@ from pathlib import Path
 
 from charset_normalizer import from_bytes
 
-from localsearch.ingest.extract_encoding import guess_encoding
+from localsearch.ingest.extract_encoding import guess_encoding, utf8_despite_stray_bytes
 from localsearch.ingest.regular_file import os_error_reason, read_regular_file
 from localsearch.ingest.types import ExtractedDocument, Section
 
@@ -270,9 +270,9 @@ def _is_feed(path: Path) -> bool:
 def decode_text(data: bytes) -> str:
     """Bytes in any encoding -> str with "\\n" newlines; ExtractionError for binary data.
 
-    A byte order mark decides; else UTF-8 (nearly everything, and decoding it is cheap); else
-    the most plausible legacy encoding. NUL bytes mean binary, unless the bytes read cleanly
-    as UTF-16/32 without a byte order mark.
+    A byte order mark decides; else UTF-8 (nearly everything, and decoding it is cheap), even
+    with a few stray bytes; else the most plausible legacy encoding. NUL bytes mean binary,
+    unless the bytes read cleanly as UTF-16/32 without a byte order mark.
     """
     for bom, encoding in _BOMS:
         if data.startswith(bom):
@@ -285,14 +285,19 @@ def decode_text(data: bytes) -> str:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        legacy = guess_encoding(data)
-        if legacy is None:
-            raise ExtractionError("binary file") from None
-        try:
-            text = data.decode(legacy, errors="replace")
-        except LookupError as exc:
-            raise ExtractionError("undecodable text") from exc
+        spoiled = utf8_despite_stray_bytes(data)
+        text = spoiled if spoiled is not None else _decode_legacy(data)
     return _NEWLINES.sub("\n", text)
+
+
+def _decode_legacy(data: bytes) -> str:
+    legacy = guess_encoding(data)
+    if legacy is None:
+        raise ExtractionError("binary file")
+    try:
+        return data.decode(legacy, errors="replace")
+    except LookupError as exc:
+        raise ExtractionError("undecodable text") from exc
 
 
 _MAN_HEADING = re.compile(r"[A-Z][A-Z0-9 ,'()/&-]{2,60}")
