@@ -35,6 +35,12 @@ def terminal_safe(text: str) -> str:
     return text
 
 
+def one_line(text: str) -> str:
+    """terminal_safe(text) with newlines shown as ␊ too: a file name printed inside a line of
+    output cannot start a line of its own (a fake result, a fake "skipped" line)."""
+    return terminal_safe(text).replace("\n", "\u240a")
+
+
 def safe_json(data: Any) -> str:
     """Indented JSON; json escapes C0 controls itself, DEL and C1 (0x9b is a CSI) it leaves."""
     text = json.dumps(data, ensure_ascii=False, indent=2)

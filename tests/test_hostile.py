@@ -413,6 +413,24 @@ def test_escape_sequences_in_documents_and_names_are_shown_not_obeyed(tmp_path, 
     assert f"{docs}/evil\u241b[2J.md:1-3" in out
 
 
+def test_a_newline_in_a_file_name_cannot_forge_a_line_of_output(tmp_path, capsys):
+    from helpers import run_cli
+
+    forged = "fake\n2. INJECTED  9.9999\n   x.md"
+    docs = write_files(
+        tmp_path / "docs",
+        {f"{forged}.md": "# Hoatzin\n\nThe hoatzin lives here.\n", "a\nskipped b.exe": "bin"},
+    )
+    home = tmp_path / "home"
+    code, _, err = run_cli(["index", str(docs), "-v", "-q", "--home", str(home)], capsys)
+    assert code == 0
+    assert f"skipped {docs}/a\u240askipped b.exe: binary file\n" in err
+    code, out, err = run_cli(["search", "hoatzin", "--home", str(home)], capsys)
+    assert code == 0 and err == ""
+    assert [line[:3] for line in out.splitlines()] == ["1. ", "   ", "   "]  # one result
+    assert f"{docs}/fake\u240a2. INJECTED  9.9999\u240a   x.md.md:1-3" in out
+
+
 def test_highlights_stay_on_the_matched_words_after_control_characters():
     from localsearch.cli.output import highlighted
 

@@ -14,6 +14,7 @@ from localsearch.config import require_index
 from localsearch.errors import UsageError
 from localsearch.index import Index
 from localsearch.language.advice import multilingual_model_hint
+from localsearch.terminal_text import one_line
 from localsearch.wording import plural
 
 
@@ -61,7 +62,7 @@ def index(
         stderr.print(f"Warning: {warning}", markup=False)
     if verbose:
         for path, reason in report.skipped:
-            stderr.print(f"skipped {path}: {reason}", markup=False)
+            stderr.print(f"skipped {one_line(path)}: {reason}", markup=False)
     stderr.print(
         f"Indexed in {report.seconds:.1f}s: {report.added} added, {report.updated} updated,"
         f" {report.removed} removed, {report.unchanged} unchanged, {len(report.skipped)} skipped;"

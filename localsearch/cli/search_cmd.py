@@ -18,7 +18,7 @@ from localsearch.config import Settings
 from localsearch.errors import UsageError
 from localsearch.ingest.types import page_label
 from localsearch.search.modes import FUSIONS, MODES
-from localsearch.terminal_text import safe_json, terminal_safe
+from localsearch.terminal_text import one_line, safe_json, terminal_safe
 from localsearch.wording import plural
 
 SERVER_HELP = (
@@ -186,14 +186,14 @@ def print_results(results: dict[str, Any], explain: bool) -> None:
         if not results["results"]:
             _write("No results.\n")
         for rank, hit in enumerate(results["results"], start=1):
-            _write("".join(f"{terminal_safe(line)}\n" for line in _plain_lines(rank, hit, explain)))
+            _write("".join(f"{one_line(line)}\n" for line in _plain_lines(rank, hit, explain)))
         return
     from rich.text import Text
 
     from localsearch.cli.output import highlighted, stdout
 
     def print_passage(passage: dict[str, Any], lead: str, indent: str) -> None:
-        where = Text(lead + location(passage), style="cyan")
+        where = Text(lead + one_line(location(passage)), style="cyan")
         if passage["heading"]:
             where.append(f" › {passage['heading']}", style="dim")
         stdout.print(where)
@@ -204,7 +204,7 @@ def print_results(results: dict[str, Any], explain: bool) -> None:
         stdout.print("No results.", markup=False)
     for rank, hit in enumerate(results["results"], start=1):
         header = Text(f"{rank}. ")
-        header.append(_title(hit), style="bold")
+        header.append(one_line(_title(hit)), style="bold")
         header.append(f"  {hit['score']:.4f}", style="dim")
         stdout.print(header)
         print_passage(hit, "   ", "   ")
