@@ -21,7 +21,7 @@ from localsearch.config import load_settings
 from localsearch.errors import UsageError
 from localsearch.history import SearchHistory
 from localsearch.server.client import ask, server_lock_held
-from localsearch.server.protocol import socket_path
+from localsearch.server.protocol import socket_path, starting_path
 from localsearch.store import Store
 
 DOCS = {
@@ -118,6 +118,16 @@ def test_server_answers_the_cli_is_alone_and_a_kill_9_mid_query_falls_back(tmp_p
     finally:
         if psutil.pid_exists(pid):
             os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.slow
+def test_stop_right_after_the_search_that_starts_a_server_stops_it(tmp_path) -> None:
+    # The server was still importing or loading its model: --stop said "No server is running"
+    # and the server came up a moment later, to idle for half an hour.
+    _, home = index_files(tmp_path, DOCS)
+    assert finish(cli(home, "search", "yeast", "--mode", "bm25", autostart=True))[0] == 0
+    assert finish(cli(home, "serve", "--stop")) == (0, "", f"Stopped the server for {home}.\n")
+    assert not server_lock_held(home) and not starting_path(home).exists()
 
 
 def serve_in_thread(home: Path, idle_seconds: float):  # type: ignore[no-untyped-def]

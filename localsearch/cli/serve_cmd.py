@@ -46,11 +46,11 @@ def serve(
     server_autostart is false.
     """
     from localsearch.cli.output import stderr, stdout
-    from localsearch.server.client import ask
+    from localsearch.server.client import ask_once_started
 
     settings = settings_from(ctx, home)
     if stop or show_status:
-        reply = ask(settings.home, {"op": "stop" if stop else "status"})
+        reply = ask_once_started(settings.home, {"op": "stop" if stop else "status"})
         if reply is None:
             stderr.print(f"No server is running for {settings.home}.", markup=False)
             if show_status:

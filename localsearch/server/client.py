@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +23,14 @@ from localsearch.server.protocol import (
     read_message,
     short_address,
     socket_path,
+    starting_path,
 )
 
 # Long enough for the server to reload vectors after an index run, short enough that a stuck
 # server costs a user a few seconds before the in-process search answers.
 REPLY_TIMEOUT_SECONDS = 15.0
+STARTING_SECONDS = 60.0  # a started server not listening by then is not coming
+STARTING_POLL_SECONDS = 0.1
 
 
 def ask(
@@ -83,8 +87,23 @@ def start_in_background(home: Path) -> None:
             start_new_session=True,
             close_fds=True,
         )
+        starting_path(home).touch()
     finally:
         os.close(log_fd)
+
+
+def ask_once_started(home: Path, request: dict[str, Any]) -> dict[str, Any] | None:
+    """Like ask(), but a server that a search started moments ago and that does not listen yet
+    (it loads the model first) is waited for, up to STARTING_SECONDS after its start."""
+    while True:
+        reply = ask(home, request)
+        try:
+            started = starting_path(home).stat().st_mtime
+        except OSError:
+            return reply if reply is not None else ask(home, request)  # it may listen now
+        if reply is not None or time.time() - started > STARTING_SECONDS:
+            return reply
+        time.sleep(STARTING_POLL_SECONDS)
 
 
 def server_lock_held(home: Path) -> bool:

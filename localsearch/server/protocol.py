@@ -18,6 +18,9 @@ PROTOCOL_VERSION = 1
 SOCKET_NAME = "server.sock"
 LOCK_NAME = "server.lock"
 LOG_NAME = "server.log"
+# Written when `search` starts a server in the background, removed once it listens (or exits):
+# `serve --stop` just after such a search waits for it rather than miss it.
+STARTING_NAME = "server.starting"
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 # Settings a client sends with each search, so that its config and environment decide the
 # ranking rather than whatever the server read when it started.
@@ -43,6 +46,10 @@ def socket_path(home: Path) -> Path:
 
 def lock_path(home: Path) -> Path:
     return home / LOCK_NAME
+
+
+def starting_path(home: Path) -> Path:
+    return home / STARTING_NAME
 
 
 @contextmanager

@@ -32,6 +32,7 @@ from localsearch.server.protocol import (
     read_message,
     short_address,
     socket_path,
+    starting_path,
 )
 from localsearch.wording import plural
 
@@ -108,6 +109,7 @@ class SearchServer:
             # A watcher's first update embeds any backlog itself.
             watcher = self._start_watching() if self.watch else self._start_embedding_backlog()
             with self._listening() as listener:
+                starting_path(self.settings.home).unlink(missing_ok=True)
                 self._install_signal_handlers()
                 self.log(
                     f"Serving {self.settings.home} on {self.socket_path} (pid {os.getpid()});"
@@ -118,6 +120,7 @@ class SearchServer:
             if watcher is not None:
                 watcher.join(30)
         finally:
+            starting_path(self.settings.home).unlink(missing_ok=True)
             self.engine.close()
             self._lock.release()
 
