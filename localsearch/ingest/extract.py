@@ -252,7 +252,8 @@ def _refuse_minified(text: str) -> None:
     of one line into passages costs minutes and gigabytes: skip them with a reason."""
     if len(text) < MINIFIED_MIN_CHARS:
         return
-    per_line = len(text) // (text.rstrip("\n").count("\n") + 1)  # the last line's newline ends it
+    text = text.rstrip("\n")  # the last line's newline ends it; it does not start another
+    per_line = len(text) // (text.count("\n") + 1)
     if per_line > MINIFIED_LINE_CHARS:
         raise ExtractionError(f"minified or one-line text ({per_line:,} characters a line)")
 
