@@ -343,6 +343,10 @@ RUSSIAN = "Привет, как дела? Это обычный текст на 
 POLISH = "Zażółć gęślą jaźń. Polska jest krajem w Europie Środkowej.\n"
 CHINESE = "中华人民共和国是一个位于东亚的国家。首都是北京，最大的城市是上海。"
 HEBREW = "ישראל היא מדינה במזרח התיכון. בירתה היא ירושלים."
+# Short Shift-JIS that cp949 used to win: its rare Hangul, and Japanese punctuation counted as
+# symbols inside words.
+KANA_NOTE = "これはシフトJISのテキストです。カモノハシについて。"
+SHOPPING = "買い物リスト：牛乳、卵、パン"
 
 
 @pytest.mark.parametrize(
@@ -352,7 +356,8 @@ HEBREW = "ישראל היא מדינה במזרח התיכון. בירתה הי�
         (JAPANESE * 20, "shift_jis"), (JAPANESE, "euc_jp"), (RUSSIAN, "cp1251"),
         (RUSSIAN, "koi8_r"), (POLISH, "cp1250"), (CHINESE, "gbk"), (HEBREW, "cp1255"),
         (FRENCH + JAPANESE, "utf-16"), (FRENCH, "utf-16-le"), (RUSSIAN, "utf-16-be"),
-        (FRENCH, "utf-8-sig"), (JAPANESE, "utf-32"),
+        (FRENCH, "utf-8-sig"), (JAPANESE, "utf-32"), (KANA_NOTE, "shift_jis"),
+        (SHOPPING, "shift_jis"), (SHOPPING, "euc_jp"),
     ],
 )  # fmt: skip
 def test_text_in_any_encoding(tmp_path: Path, text: str, encoding: str) -> None:
