@@ -96,10 +96,15 @@ class Tools:
             for section in document.sections
             for offset, line in enumerate(section.text.split("\n"))
         ]
-        first = start_line or 1
-        last = end_line or max((number for _, number, _ in lines), default=0)
-        if first < 1 or last < first:
-            raise LocalSearchError(f"bad line range {first}-{last}")
+        pages = sorted({line_page for line_page, _, _ in lines if line_page is not None})
+        if page is not None and page not in pages:
+            where = f"pages {pages[0]}-{pages[-1]}" if pages else "no pages"
+            raise LocalSearchError(f"no page {page} in {stored}: it has {where}")
+        first = 1 if start_line is None else start_line
+        last_line = max((n for p, n, _ in lines if page is None or p == page), default=0)
+        last = last_line if end_line is None else end_line
+        if first < 1 or (end_line is not None and last < first):
+            raise LocalSearchError(f"bad line range {first}-{last}: lines are 1-{last_line}")
         chosen = [
             text
             for line_page, number, text in lines
@@ -112,6 +117,7 @@ class Tools:
             "type": document.doc_type,
             "start_line": first,
             "end_line": last,
+            "last_line": last_line,
             "page": page,
             "text": text[:MAX_GET_CHARS],
             "truncated": len(text) > MAX_GET_CHARS,
@@ -198,7 +204,8 @@ def build_server(settings: Settings) -> MCPServer:
         page: int | None = None,
     ) -> dict[str, Any]:
         """The text of an indexed document, or of lines start_line..end_line (1-based,
-        inclusive, as `search` reports them; with `page`, lines of that page, slide or sheet)."""
+        inclusive, as `search` reports them; with `page`, lines of that page, slide or sheet).
+        `last_line`: the document's (or page's) last line number."""
         result: dict[str, Any] = guarded(tools.get, path, start_line, end_line, page)
         return result
 

@@ -129,6 +129,13 @@ def test_get_reads_archive_members_odd_names_and_says_when_a_file_is_gone(tmp_pa
         assert (odd["path"], odd["title"]) == (str(docs / "caf\\xe9.md"), "Coffee")
         with pytest.raises(LocalSearchError, match="gone.md is gone since it was indexed"):
             tools.get(str(docs / "gone.md"))
+        coffee = str(docs / "caf\\xe9.md")
+        assert tools.get(coffee, start_line=3)["text"] == "A cortado is espresso cut with milk."
+        assert (odd["last_line"], tools.get(coffee, start_line=9)["text"]) == (3, "")
+        with pytest.raises(LocalSearchError, match="^bad line range 0-3: lines are 1-3$"):
+            tools.get(coffee, start_line=0)  # was read as line 1
+        with pytest.raises(LocalSearchError, match="^no page 2 in .*: it has no pages$"):
+            tools.get(coffee, page=2)  # was an empty text
     finally:
         tools.close()
     assert not list(Path(tempfile.gettempdir()).glob("localsearch-unpack-*/**/otter.md"))
