@@ -347,13 +347,16 @@ def test_file_names_that_are_not_utf8_are_indexed_losslessly_and_open_at_their_p
     odd = os.path.join(os.fsencode(docs), b"caf\xe9 llamas.md")
     with open(odd, "wb") as handle:
         handle.write(b"# Llamas\n\nThe llama is a domesticated camelid from the Andes.\n")
+    # No heading: the title is the name, and its odd byte stopped the whole run.
+    with open(os.path.join(os.fsencode(docs), b"n\xe9e.py"), "wb") as handle:
+        handle.write(b"def alpaca_shearing(): pass\n")
     home = tmp_path / "home"
     index = Index(load_settings(home))
     try:
         report = index.update([docs])
-        assert (report.added, report.skipped) == (4, [])
+        assert (report.added, report.skipped) == (5, [])
         again = index.update()
-        assert (again.added, again.updated, again.unchanged) == (0, 0, 4)
+        assert (again.added, again.updated, again.unchanged) == (0, 0, 5)
     finally:
         index.close()
 
@@ -368,6 +371,8 @@ def test_file_names_that_are_not_utf8_are_indexed_losslessly_and_open_at_their_p
     assert json.loads(out)["results"][0]["path"] == str(docs / "caf\\xe9 llamas.md")
     code, out, err = run_cli(["search", "camelid", "--home", str(home)], capsys)
     assert code == 0 and "caf\\xe9 llamas.md" in out
+    [named] = search(home, "alpaca shearing", mode="bm25").hits
+    assert named.title == "n\\xe9e.py"
 
 
 def test_queries_and_path_filters_that_are_not_utf8_search_instead_of_crashing(tmp_path, capsys):
