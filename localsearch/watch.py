@@ -59,34 +59,47 @@ class Watcher:
     busy: bool = False
 
     def run(self) -> None:
-        import watchfiles
+        from watchfiles._rust_notify import WatchfilesRustInternalError
 
         index = Index(self.settings)
         try:
             roots = self._start(index)
-            caught_up = False
-            for changes in watchfiles.watch(
-                *roots,
-                watch_filter=self._filter(),
-                step=STEP_MS,
-                debounce=DEBOUNCE_MS,
-                stop_event=self.stop,
-                rust_timeout=IDLE_YIELD_MS,
-                yield_on_timeout=True,
-                raise_interrupt=True,
-            ):
-                if not caught_up:
-                    # Files saved between the first update and the watch starting: once.
-                    self._update(index, roots, ["(watch started)"])
-                    caught_up = True
-                    self.ready.set()
-                    self.callbacks.on_ready(roots)
-                changed = sorted({path for _, path in changes})
-                touched = [r for r in roots if any(_within(Path(p), r) for p in changed)]
-                if touched:
-                    self._update(index, touched, changed)
+            while True:
+                try:
+                    self._watch(index, roots)
+                    return
+                except WatchfilesRustInternalError:
+                    # A changed file whose name is not UTF-8, which watchfiles cannot name and
+                    # ends on: look over every root (the walk reads such names), watch anew.
+                    self._update(index, roots, ["(a file whose name is not UTF-8)"])
         finally:
             index.close()
+
+    def _watch(self, index: Index, roots: list[Path]) -> None:
+        import watchfiles
+
+        caught_up = False
+        for changes in watchfiles.watch(
+            *roots,
+            watch_filter=self._filter(),
+            step=STEP_MS,
+            debounce=DEBOUNCE_MS,
+            stop_event=self.stop,
+            rust_timeout=IDLE_YIELD_MS,
+            yield_on_timeout=True,
+            raise_interrupt=True,
+        ):
+            if not caught_up:
+                # Files saved between the last update and the watch starting: once.
+                self._update(index, roots, ["(watch started)"])
+                caught_up = True
+                if not self.ready.is_set():  # once, not again after a new start
+                    self.ready.set()
+                    self.callbacks.on_ready(roots)
+            changed = sorted({path for _, path in changes})
+            touched = [r for r in roots if any(_within(Path(p), r) for p in changed)]
+            if touched:
+                self._update(index, touched, changed)
 
     def _start(self, index: Index) -> list[Path]:
         """Index the given folders (or check the known ones) and return what to watch."""

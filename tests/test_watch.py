@@ -104,6 +104,16 @@ def test_create_modify_rename_delete_and_save_by_rename(watched) -> None:
     assert set(documents(home, docs)) == {"a.md"}
 
 
+def test_a_file_whose_name_is_not_utf8_is_indexed_and_watching_goes_on(watched) -> None:
+    # watchfiles cannot name such a path and raised, ending `watch` (and a server's watching).
+    docs, home, watcher = watched
+    with open(os.path.join(os.fsencode(docs), b"caf\xe9.md"), "wb") as handle:
+        handle.write(b"# Cafe\n\nAn espresso with steamed milk.\n")
+    wait_for(lambda: "caf\\xe9.md" in documents(home, docs), "the oddly named file")
+    (docs / "b.md").write_text("# Beta\n\nSourdough starter notes.\n")
+    wait_for(lambda: "b.md" in documents(home, docs), "a file created after it")
+
+
 @pytest.mark.slow
 def test_a_burst_of_500_files_ends_as_a_fresh_index(watched, tmp_path) -> None:
     docs, home, watcher = watched
