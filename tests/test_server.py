@@ -167,6 +167,15 @@ def test_stop_and_idle_timeout_remove_the_socket(tmp_path, capsys) -> None:
     assert not thread.is_alive() and not socket_path(home).exists()
 
 
+def test_a_server_whose_socket_is_deleted_stops_and_frees_the_lock(tmp_path) -> None:
+    # It served nobody and could not be stopped, yet its lock kept any new server out.
+    _, home = index_files(tmp_path, DOCS)
+    _, thread = serve_in_thread(home, idle_seconds=0)
+    socket_path(home).unlink()
+    thread.join(DEADLINE_SECONDS)
+    assert not thread.is_alive() and not server_lock_held(home)
+
+
 def test_server_errors_reach_the_cli_as_its_own(tmp_path, capsys) -> None:
     _, home = index_files(tmp_path, DOCS)
     server, thread = serve_in_thread(home, idle_seconds=0)

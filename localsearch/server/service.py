@@ -207,12 +207,18 @@ class SearchServer:
     def _serve(self, listener: socket.socket) -> None:
         last_request = time.monotonic()
         listener.settimeout(ACCEPT_POLL_SECONDS)
+        listening_at = os.stat(self.socket_path).st_ino
         while not self.stopping.is_set():
             try:
                 conn, _ = listener.accept()
             except TimeoutError:
                 if self.idle_seconds > 0 and time.monotonic() - last_request > self.idle_seconds:
                     self.log("Idle timeout: stopping.")
+                    return
+                if _inode(self.socket_path) != listening_at:
+                    # Its socket (or the whole data folder) was deleted: no client can reach
+                    # it or stop it, and it would keep the server lock from a new server.
+                    self.log("The socket was removed: stopping.")
                     return
                 continue
             except InterruptedError:
@@ -315,6 +321,13 @@ def _with_search_settings(base: Settings, sent: Any) -> Settings:
             except (TypeError, ValueError):
                 raise errors.UsageError(f"invalid value for setting {name!r}") from None
     return replace(base, **chosen)
+
+
+def _inode(path: Path) -> int | None:
+    try:
+        return os.stat(path).st_ino
+    except OSError:
+        return None
 
 
 class _Listener:
