@@ -626,9 +626,9 @@ class Index:
 
     # -- roots and status ---------------------------------------------------------------------
 
-    def remove_root(self, path: Path) -> int:
+    def remove_root(self, path: Path, wait_seconds: float = 0.0) -> int:
         target = str(normalised(path))
-        with self.writer_lock():
+        with self.writer_lock(wait_seconds, purpose="roots --remove"):
             match = [rid for rid, p, _ in self.store.roots() if p == target]
             if not match:
                 raise UsageError(f"not an indexed folder: {target}")

@@ -7,6 +7,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -344,7 +345,14 @@ def test_nested_roots_are_merged_and_roots_can_be_removed(settings, make_docs):
     status = index.status()
     assert [r["path"] for r in status.roots] == [str(root)]
     assert status.documents == 4
-    assert index.remove_root(root) == 4
+    with Index(settings).writer_lock():
+        with pytest.raises(IndexBusyError, match="or pass --wait"):
+            index.remove_root(root)
+    # The hint names --wait, so `roots` has it too: it waits for a writer that finishes.
+    holder = Index(settings).writer_lock()
+    holder.acquire()
+    threading.Timer(0.5, holder.release).start()
+    assert index.remove_root(root, wait_seconds=60) == 4
     assert index.status().documents == 0
     index.close()
     assert search_paths(settings, "bread", mode="bm25") == []

@@ -176,6 +176,13 @@ def test_a_server_whose_socket_is_deleted_stops_and_frees_the_lock(tmp_path) -> 
     assert not thread.is_alive() and not server_lock_held(home)
 
 
+@pytest.mark.parametrize(("minutes", "why"), [("-1", "not in the range"), ("nan", "not a number")])
+def test_a_negative_or_nan_idle_timeout_is_refused(tmp_path, capsys, minutes, why) -> None:
+    # The setting refused them; the flag started a server that never timed out.
+    code, out, err = run_cli(["serve", "--idle", minutes, "--home", str(tmp_path)], capsys)
+    assert (code, out) == (2, "") and why in err
+
+
 def test_server_errors_reach_the_cli_as_its_own(tmp_path, capsys) -> None:
     _, home = index_files(tmp_path, DOCS)
     server, thread = serve_in_thread(home, idle_seconds=0)

@@ -137,15 +137,16 @@ def status(ctx: click.Context, home: Path | None, as_json: bool) -> None:
 @click.command()
 @home_option
 @click.option("--remove", "remove", type=click.Path(path_type=Path), help="Forget this root.")
+@wait_option
 @click.pass_context
-def roots(ctx: click.Context, home: Path | None, remove: Path | None) -> None:
+def roots(ctx: click.Context, home: Path | None, remove: Path | None, wait_seconds: float) -> None:
     """List indexed folders, or remove one with --remove PATH."""
     settings = settings_from(ctx, home)
     require_index(settings)
     engine = Index(settings)
     try:
         if remove is not None:
-            removed = engine.remove_root(remove)
+            removed = engine.remove_root(remove, wait_seconds)
             stderr.print(f"Removed {remove} ({plural(removed, 'document')}).", markup=False)
             return
         for root in engine.status().roots:

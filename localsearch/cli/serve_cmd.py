@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from pathlib import Path
@@ -18,7 +19,8 @@ from localsearch.wording import plural
 @click.option(
     "--idle",
     "idle_minutes",
-    type=float,
+    type=click.FloatRange(min=0.0),
+    callback=lambda _ctx, _param, value: _finite(value),
     help="Stop after this many minutes without a search; 0 never (default: setting"
     " server_idle_minutes, 30).",
 )
@@ -80,6 +82,12 @@ def serve(
         watch=watch,
     )
     server.run()
+
+
+def _finite(minutes: float | None) -> float | None:
+    if minutes is not None and not math.isfinite(minutes):
+        raise click.BadParameter(f"{minutes} is not a number of minutes")
+    return minutes
 
 
 def _wait_until_gone(home: Path, timeout: float = 10.0) -> None:
