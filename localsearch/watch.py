@@ -105,6 +105,8 @@ class Watcher:
         """Index the given folders (or check the known ones) and return what to watch."""
         wanted = [normalised(p) for p in self.roots]
         for root in wanted:
+            if not root.exists():
+                raise UsageError(f"no such folder: {root}")
             if not root.is_dir():
                 raise UsageError(f"not a folder: {root}", "watch folders, not single files")
         if not wanted and not self.settings.database_path.exists():

@@ -183,3 +183,9 @@ def test_watch_refuses_a_file_and_an_empty_home(tmp_path, capsys) -> None:
         "",
         f"Error: not a folder: {note} — watch folders, not single files\n",
     )
+    missing = tmp_path / "missing"  # was "not a folder … watch folders, not single files"
+    assert run_cli(["watch", str(missing), "--home", str(tmp_path / "home")], capsys) == (
+        2,
+        "",
+        f"Error: no such folder: {missing}\n",
+    )

@@ -44,4 +44,10 @@ def watch(ctx: click.Context, paths: tuple[Path, ...], home: Path | None, quiet:
     )
     if quiet:
         callbacks = WatchCallbacks(on_waiting=callbacks.on_waiting)
-    Watcher(settings_from(ctx, home), list(paths), callbacks).run()
+    watcher = Watcher(settings_from(ctx, home), list(paths), callbacks)
+    try:
+        watcher.run()
+    except KeyboardInterrupt:
+        if watcher.busy or not watcher.ready.is_set():
+            raise  # mid-update: the usual word on what was kept
+        stderr.print("Stopped watching.", markup=False)  # how watch is meant to end
