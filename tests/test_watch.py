@@ -189,3 +189,25 @@ def test_watch_refuses_a_file_and_an_empty_home(tmp_path, capsys) -> None:
         "",
         f"Error: no such folder: {missing}\n",
     )
+
+
+def test_ctrl_c_while_watching_stops_cleanly(tmp_path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("# Alpha\n\nTides.\n")
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "localsearch", "watch", str(docs), "--home", str(tmp_path / "h")],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert watch.stderr is not None
+    lines = []
+    while not (lines and lines[-1].startswith("Watching ")):
+        lines.append(watch.stderr.readline())
+        assert lines[-1], lines  # it ended before watching
+    watch.send_signal(signal.SIGINT)
+    assert (watch.wait(DEADLINE_SECONDS), watch.stderr.read()) == (0, "Stopped watching.\n")
