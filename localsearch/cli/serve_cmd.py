@@ -10,7 +10,8 @@ from pathlib import Path
 import click
 
 from localsearch.cli import home_option, quiet_option, settings_from
-from localsearch.config import require_index
+from localsearch.config import Settings, require_index
+from localsearch.server.protocol import starting_path
 from localsearch.wording import plural
 
 
@@ -69,9 +70,17 @@ def serve(
         _wait_until_gone(settings.home)
         stderr.print(f"Stopped the server for {settings.home}.", markup=False)
         return
-    require_index(settings)
+    try:
+        _serve(settings, idle_minutes, watch, quiet)
+    finally:  # whatever ended it, it is no longer starting (client.ask_once_started)
+        starting_path(settings.home).unlink(missing_ok=True)
+
+
+def _serve(settings: Settings, idle_minutes: float | None, watch: bool, quiet: bool) -> None:
+    from localsearch.cli.output import stderr
     from localsearch.server.service import SearchServer
 
+    require_index(settings)
     minutes = settings.server_idle_minutes if idle_minutes is None else idle_minutes
     if watch and idle_minutes is None:
         minutes = 0  # a watching server keeps the index fresh even when nobody searches

@@ -78,6 +78,7 @@ def start_in_background(home: Path) -> None:
         return  # one is starting (loading the model) or running
     home.mkdir(parents=True, exist_ok=True)
     log_fd = os.open(home / LOG_NAME, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    starting_path(home).touch()  # before the start: the server removes it once it listens
     try:
         subprocess.Popen(
             [sys.executable, "-m", "localsearch", "serve", "--home", str(home), "--quiet"],
@@ -87,7 +88,9 @@ def start_in_background(home: Path) -> None:
             start_new_session=True,
             close_fds=True,
         )
-        starting_path(home).touch()
+    except OSError:
+        starting_path(home).unlink(missing_ok=True)
+        raise
     finally:
         os.close(log_fd)
 

@@ -120,7 +120,6 @@ class SearchServer:
             if watcher is not None:
                 watcher.join(30)
         finally:
-            starting_path(self.settings.home).unlink(missing_ok=True)
             self.engine.close()
             self._lock.release()
 
