@@ -460,6 +460,7 @@ def test_bm25_reads_the_same_chunk_ids_without_tantivy_s_column_reader(small_ind
     class SearcherBefore026:  # tantivy-py before 0.26 has no Searcher.fast_field_values
         def __init__(self, searcher) -> None:  # type: ignore[no-untyped-def]
             self.search, self.doc = searcher.search, searcher.doc
+            self.num_docs = searcher.num_docs  # older tantivy-py has it too
 
     class IndexBefore026:
         def __init__(self, index) -> None:  # type: ignore[no-untyped-def]
