@@ -9,7 +9,6 @@ message is a short reason a user can read ("encrypted PDF", "binary file").
 from __future__ import annotations
 
 import codecs
-import os
 import re
 from pathlib import Path
 
@@ -174,7 +173,11 @@ def extract_file(path: Path) -> ExtractedDocument:
     try:
         document = _extract_as(path, doc_type)
         if not document.title.isascii():
-            document.title = _without_surrogates(document.title)
+            # A title taken from a name that is not UTF-8: its odd bytes as the path shows them.
+            # Imported here: the store package loads SQLite, which plain extraction never needs.
+            from localsearch.store.paths import display_path
+
+            document.title = display_path(document.title)
         return document
     except ExtractionError:
         raise
@@ -184,16 +187,6 @@ def extract_file(path: Path) -> ExtractedDocument:
         raise ExtractionError(f"{doc_type} file too deeply nested") from exc
     except Exception as exc:  # parsers raise all sorts; the indexer must only see one kind
         raise ExtractionError(f"unreadable {doc_type} file ({type(exc).__name__})") from exc
-
-
-def _without_surrogates(title: str) -> str:
-    """A title taken from a file name that is not UTF-8 (lone surrogates, which SQLite and
-    JSON refuse) with its odd bytes written `\\xe9`, as store/paths.py shows such names."""
-    try:
-        title.encode("utf-8")
-    except UnicodeEncodeError:
-        return os.fsencode(title).decode("utf-8", "backslashreplace")
-    return title
 
 
 def _extract_as(path: Path, doc_type: str) -> ExtractedDocument:
