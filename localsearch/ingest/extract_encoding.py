@@ -109,10 +109,10 @@ def _implausibility(text: str, encoding: str) -> float:
             not char.isspace()
             and not char.isdigit()
             and char not in "'’-."
-            and not _CJK_PUNCTUATION.match(char)
             and previous.isalpha()
             and index + 1 < len(text)
             and text[index + 1].isalpha()
+            and not _CJK_PUNCTUATION.match(char)
         ):
             in_word_symbols += 1  # "Za¿ó³æ": Polish read as cp1252
         previous = char

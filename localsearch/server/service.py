@@ -206,7 +206,7 @@ class SearchServer:
     def _serve(self, listener: socket.socket) -> None:
         last_request = time.monotonic()
         listener.settimeout(ACCEPT_POLL_SECONDS)
-        listening_at = os.stat(self.socket_path).st_ino
+        listening_at = _inode(self.socket_path)
         while not self.stopping.is_set():
             try:
                 conn, _ = listener.accept()
