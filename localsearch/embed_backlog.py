@@ -10,6 +10,7 @@ chunks that have vectors, and every front end says how far it has got (`DenseCov
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +19,7 @@ from localsearch.embed.encoder import Encoder, format_passage
 from localsearch.errors import IndexIncompleteError
 from localsearch.progress import ProgressCallback, ProgressEvent, ignore_progress
 from localsearch.store import EmbeddingSpace, Store
+from localsearch.store.database import ChunkRow
 from localsearch.wording import plural
 
 BACKLOG_BATCH = 256  # chunks embedded per commit: an interruption loses at most this many
@@ -73,6 +75,119 @@ class BacklogResult:
     reused: int = 0  # chunks whose identical text already had a vector in the space
 
 
+def chunks_per_commit(encoder: Encoder) -> int:
+    """BACKLOG_BATCH on a CPU. An encoder whose batch grows to fill a GPU's memory
+    (embed/gpu_batch.py) gets as many times more as its batch grew: 256 chunks would never
+    fill one batch of 1,024, and on a GPU a commit of a few thousand is well under a second."""
+    configured = getattr(encoder, "batch_size", 0)
+    grown = getattr(encoder, "device_batch_size", configured)
+    if not configured or grown <= configured:
+        return BACKLOG_BATCH
+    return BACKLOG_BATCH * (grown // configured)
+
+
+def encodes_off_cpu(encoder: Encoder) -> bool:
+    """Whether the encoder's work runs on another device (a GPU), leaving the CPU free to
+    write one batch while the next is encoded."""
+    return getattr(encoder, "device", "cpu") != "cpu"
+
+
+class _Progress:
+    """Chunks done against the backlog's total, reported from either thread."""
+
+    def __init__(self, progress: ProgressCallback, stage: str, total: int) -> None:
+        self.progress, self.stage, self.total = progress, stage, total
+        self.done = 0
+        self.lock = threading.Lock()
+
+    def advance(self, n: int) -> None:
+        with self.lock:
+            self.done = min(self.done + n, self.total)
+            self.progress(ProgressEvent(self.stage, self.done, self.total))
+
+    def at_least(self, n: int) -> None:
+        with self.lock:
+            self.done = max(self.done, min(n, self.total))
+            self.progress(ProgressEvent(self.stage, self.done, self.total))
+
+
+class _Encoding:
+    """One batch's texts through the encoder, on a worker thread when `overlapped`."""
+
+    def __init__(
+        self, encoder: Encoder, texts: list[str], progress: _Progress, *, overlapped: bool
+    ) -> None:
+        self.vectors: np.ndarray | None = None
+        self.error: Exception | None = None
+        self.thread: threading.Thread | None = None
+        if not texts:
+            self.vectors = np.zeros((0, 0), dtype=np.float32)
+        elif overlapped:
+            # A daemon: after Ctrl-C the process must not wait for the batch in flight.
+            self.thread = threading.Thread(
+                target=self._run, args=(encoder, texts, progress), daemon=True
+            )
+            self.thread.start()
+        else:
+            self.vectors = encoder.encode_passages(texts, progress.advance)
+
+    def _run(self, encoder: Encoder, texts: list[str], progress: _Progress) -> None:
+        try:
+            self.vectors = encoder.encode_passages(texts, progress.advance)
+        except Exception as exc:  # noqa: BLE001 - raised again in the writing thread
+            self.error = exc
+
+    def result(self) -> np.ndarray:
+        if self.thread is not None:
+            self.thread.join()
+        if self.error is not None:
+            raise self.error
+        assert self.vectors is not None
+        return self.vectors
+
+
+@dataclass
+class _Batch:
+    """Chunks to be given vectors in one commit."""
+
+    rows: list[ChunkRow]
+    hashes: list[str]
+    vectors: dict[str, np.ndarray]  # by embed hash: found in the space, then encoded
+    texts: list[str]  # the distinct texts to encode
+    encoding: _Encoding | None = None
+
+    @classmethod
+    def read(
+        cls, store: Store, space: EmbeddingSpace, rows: list[ChunkRow], in_flight: set[str]
+    ) -> _Batch:
+        """`rows` with the vectors the space already has for their texts; texts that the
+        batch before, still being encoded, holds are left to it."""
+        texts = [format_passage(r.title, r.heading, r.text) for r in rows]
+        hashes = [embed_hash(t) for t in texts]
+        known = store.vectors_by_embed_hash(space, hashes)
+        to_encode = dict.fromkeys(
+            t for t, h in zip(texts, hashes, strict=True) if h not in known and h not in in_flight
+        )
+        return cls(rows, hashes, known, list(to_encode))
+
+    def encoded(self) -> np.ndarray:
+        assert self.encoding is not None
+        return self.encoding.result()
+
+    def write(self, store: Store, space: EmbeddingSpace, before: dict[str, np.ndarray]) -> None:
+        """Commit the batch's vectors, once encoded; `before` holds the previous batch's."""
+        for text, vector in zip(self.texts, self.encoded(), strict=True):
+            self.vectors[embed_hash(text)] = vector
+        for h in self.hashes:
+            if h not in self.vectors:
+                self.vectors[h] = before[h]
+        with store.transaction():
+            store.insert_vectors(
+                space, [r.id for r in self.rows], np.stack([self.vectors[h] for h in self.hashes])
+            )
+            store.bump_vectors_version()
+
+
 def embed_backlog(
     store: Store,
     space: EmbeddingSpace,
@@ -80,45 +195,52 @@ def embed_backlog(
     progress: ProgressCallback = ignore_progress,
     *,
     stage: str = "embed",
+    overlap: bool | None = None,
 ) -> BacklogResult:
     """Give every chunk without a vector in `space` one, a committed batch at a time.
 
     A chunk whose text already has a vector in the space (the same passage in another file)
-    reuses it; identical texts within a batch are encoded once. Progress counts chunks against
-    the backlog found at the start."""
+    reuses it; identical texts within a batch are encoded once. With `overlap` (by default
+    when the encoder runs on a GPU) each batch is encoded while the one before it is written,
+    so the GPU does not wait for SQLite. Progress counts chunks against the backlog found at
+    the start."""
     result = BacklogResult()
     total = store.count("chunks") - store.count_vectors(space)
     if total <= 0:
         return result
-    done = 0
+    per_commit = chunks_per_commit(encoder)
+    overlapped = encodes_off_cpu(encoder) if overlap is None else overlap
+    counter = _Progress(progress, stage, total)
     progress(ProgressEvent(stage, 0, total))
+    pending: _Batch | None = None
+    previous: dict[str, np.ndarray] = {}
+
+    def commit(batch: _Batch) -> None:
+        nonlocal previous
+        batch.write(store, space, previous)
+        previous = batch.vectors
+        result.embedded += len(batch.texts)
+        result.reused += len(batch.rows) - len(batch.texts)
+        counter.at_least(result.embedded + result.reused)
+
     after_id = 0
     while True:
-        rows = store.chunks_missing_vectors(space, BACKLOG_BATCH, after_id)
-        if not rows:
-            break
-        after_id = rows[-1].id
-        texts = [format_passage(r.title, r.heading, r.text) for r in rows]
-        hashes = [embed_hash(t) for t in texts]
-        known = store.vectors_by_embed_hash(space, hashes)
-        to_encode = list(
-            dict.fromkeys(t for t, h in zip(texts, hashes, strict=True) if h not in known)
-        )
-        if to_encode:
-
-            def on_encoded(n: int) -> None:
-                nonlocal done
-                done = min(done + n, total)
-                progress(ProgressEvent(stage, done, total))
-
-            vectors = encoder.encode_passages(to_encode, on_encoded)
-            for text, vector in zip(to_encode, vectors, strict=True):
-                known[embed_hash(text)] = vector
-        with store.transaction():
-            store.insert_vectors(space, [r.id for r in rows], np.stack([known[h] for h in hashes]))
-            store.bump_vectors_version()
-        result.embedded += len(to_encode)
-        result.reused += len(rows) - len(to_encode)
-        done = min(result.embedded + result.reused, total)
-        progress(ProgressEvent(stage, done, total))
-    return result
+        rows = store.chunks_missing_vectors(space, per_commit, after_id)
+        batch = None
+        if rows:
+            after_id = rows[-1].id
+            in_flight = {embed_hash(t) for t in pending.texts} if pending else set()
+            batch = _Batch.read(store, space, rows, in_flight)
+        if pending is not None:
+            pending.encoded()  # one batch on the device at a time
+        if batch is not None:
+            batch.encoding = _Encoding(encoder, batch.texts, counter, overlapped=overlapped)
+        if pending is not None:
+            commit(pending)
+            pending = None
+        if batch is None:
+            return result
+        if overlapped:
+            pending = batch
+        else:
+            commit(batch)

@@ -455,11 +455,13 @@ class Store:
         self, space: EmbeddingSpace, chunk_ids: Sequence[int], vectors: np.ndarray
     ) -> None:
         self._log_vector_changes(chunk_ids)
-        for chunk_id, vector in zip(chunk_ids, vectors, strict=True):
-            self.conn.execute(
-                f"INSERT OR REPLACE INTO {space.table}(chunk_id, embedding) VALUES (?, ?)",
-                (chunk_id, vector_blob(vector)),
-            )
+        self.conn.executemany(
+            f"INSERT OR REPLACE INTO {space.table}(chunk_id, embedding) VALUES (?, ?)",
+            [
+                (chunk_id, vector_blob(vector))
+                for chunk_id, vector in zip(chunk_ids, vectors, strict=True)
+            ],
+        )
 
     def copy_vectors(self, source: EmbeddingSpace, target: EmbeddingSpace) -> int:
         """Copy every vector of `source` into `target` (same passages, same document encoder:

@@ -1,0 +1,164 @@
+"""The embed backlog on a GPU (issue 16): commits as large as the GPU's fitted batch takes
+several times over, and the next batch encoded while the last one is written. A stand-in
+encoder says it runs on cuda, so the GPU's path runs here on the CPU."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from localsearch.embed_backlog import BACKLOG_BATCH, chunks_per_commit, embed_backlog
+from localsearch.index import Index
+
+PARAGRAPHS = [f"Paragraph {i} is about topic number {i} and nothing else at all." for i in range(9)]
+
+
+class _GpuLike:
+    """Vectors from a hash of each text, after `delay` seconds; it logs when each call starts
+    and ends, so the tests can see what ran beside what."""
+
+    name = location = "stand-in"
+    dimension = 8
+    fingerprint = "stand-in"
+
+    def __init__(self, log: list[str], *, device: str = "cuda", delay: float = 0.2) -> None:
+        self.log, self.device, self.delay = log, device, delay
+        self.batch_size, self.device_batch_size = 2, 2
+        self.calls: list[list[str]] = []
+        self.fail_on_call: int | None = None
+
+    def encode_passages(self, texts, on_progress=None):
+        call = len(self.calls)
+        self.calls.append(list(texts))
+        self.log.append(f"encode {call} starts")
+        threading.Event().wait(self.delay)
+        if call == self.fail_on_call:
+            raise RuntimeError("CUDA out of memory")
+        self.log.append(f"encode {call} ends")
+        if on_progress:
+            on_progress(len(texts))
+        return np.stack([vector_of(t) for t in texts])
+
+    def encode_queries(self, texts):
+        return np.stack([vector_of(t) for t in texts])
+
+
+def vector_of(text: str) -> np.ndarray:
+    vector = np.random.default_rng(abs(hash(text)) % 2**32).standard_normal(8)
+    return (vector / np.linalg.norm(vector)).astype(np.float32)
+
+
+def indexed_text(settings, make_docs, files: dict[str, str]) -> Index:
+    """An index of `files` whose text is committed and which has an empty space to fill."""
+    index = Index(settings, encoder_factory=lambda reference: _GpuLike([], delay=0))
+    index.update([make_docs(files)])
+    return index
+
+
+def fresh_space(index: Index):
+    with index.store.transaction():
+        return index.store.create_space("stand-in", "stand-in", 8, f"fresh-{id(object())}")
+
+
+def logged_writes(index: Index, log: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    insert = index.store.insert_vectors
+
+    def logging_insert(space, chunk_ids, vectors):
+        log.append(f"write {sum(line.startswith('write') for line in log)}")
+        insert(space, chunk_ids, vectors)
+
+    monkeypatch.setattr(index.store, "insert_vectors", logging_insert)
+
+
+def test_a_gpu_s_grown_batch_grows_each_commit_as_many_times() -> None:
+    gpu = _GpuLike([])
+    gpu.batch_size, gpu.device_batch_size = 64, 1024
+    assert chunks_per_commit(gpu) == BACKLOG_BATCH * 16
+    cpu = _GpuLike([], device="cpu")
+    cpu.batch_size = cpu.device_batch_size = 64
+    assert chunks_per_commit(cpu) == BACKLOG_BATCH
+
+
+def test_on_a_gpu_each_encoding_gets_a_whole_grown_commit(settings, make_docs, monkeypatch):
+    monkeypatch.setattr("localsearch.embed_backlog.BACKLOG_BATCH", 2)
+    index = indexed_text(settings, make_docs, {f"p{i}.txt": p for i, p in enumerate(PARAGRAPHS)})
+    try:
+        encoder = _GpuLike([], delay=0)
+        encoder.batch_size, encoder.device_batch_size = 2, 4  # a commit of 2 x 2
+        embed_backlog(index.store, fresh_space(index), encoder)
+        assert [len(c) for c in encoder.calls] == [4, 4, 1]
+    finally:
+        index.close()
+
+
+def test_on_a_gpu_the_next_batch_is_encoded_while_the_last_is_written(
+    settings, make_docs, monkeypatch
+):
+    monkeypatch.setattr("localsearch.embed_backlog.BACKLOG_BATCH", 3)
+    index = indexed_text(settings, make_docs, {f"p{i}.txt": p for i, p in enumerate(PARAGRAPHS)})
+    try:
+        log: list[str] = []
+        logged_writes(index, log, monkeypatch)
+        space = fresh_space(index)
+        result = embed_backlog(index.store, space, _GpuLike(log))
+        for n in (0, 1):  # batch n is written while batch n + 1 is on the device
+            assert log.index(f"encode {n} ends") < log.index(f"encode {n + 1} starts")
+            assert log.index(f"encode {n + 1} starts") < log.index(f"encode {n + 1} ends")
+            assert log.index(f"write {n}") < log.index(f"encode {n + 1} ends")
+        assert log[-1] == "write 2"
+        assert (result.embedded, result.reused) == (9, 0)
+        assert index.store.count_vectors(space) == 9
+
+        log.clear()  # on a CPU, in turn
+        embed_backlog(index.store, fresh_space(index), _GpuLike(log, device="cpu"))
+        assert log == [
+            line
+            for n in range(3)
+            for line in (f"encode {n} starts", f"encode {n} ends", f"write {n}")
+        ]
+    finally:
+        index.close()
+
+
+def test_overlapped_batches_store_the_same_vectors_and_reuse_text_still_in_flight(
+    settings, make_docs, monkeypatch
+):
+    monkeypatch.setattr("localsearch.embed_backlog.BACKLOG_BATCH", 2)
+    # Each file is one chunk, by path: the same text in files 1, 2 and 3 spans two batches.
+    same = "The very same paragraph, copied into three files word for word."
+    files = {"f0.txt": PARAGRAPHS[0], "f1.txt": same, "f2.txt": same, "f3.txt": same}
+    index = indexed_text(settings, make_docs, files)
+    try:
+        stored = {}
+        for overlap in (False, True):
+            encoder = _GpuLike([], delay=0.02)
+            space = fresh_space(index)
+            result = embed_backlog(index.store, space, encoder, overlap=overlap)
+            assert (result.embedded, result.reused) == (2, 2)
+            assert sorted(t for call in encoder.calls for t in call).count(same) == 1
+            ids, vectors = index.store.vector_matrix(space)
+            stored[overlap] = dict(zip(ids.tolist(), vectors.tolist(), strict=True))
+        assert len(stored[True]) == 4
+        assert stored[True] == stored[False]
+    finally:
+        index.close()
+
+
+def test_a_failure_on_the_gpu_keeps_what_was_written_and_reaches_the_caller(
+    settings, make_docs, monkeypatch
+):
+    monkeypatch.setattr("localsearch.embed_backlog.BACKLOG_BATCH", 3)
+    index = indexed_text(settings, make_docs, {f"p{i}.txt": p for i, p in enumerate(PARAGRAPHS)})
+    try:
+        encoder = _GpuLike([])
+        encoder.fail_on_call = 2
+        space = fresh_space(index)
+        with pytest.raises(RuntimeError, match="CUDA out of memory"):
+            embed_backlog(index.store, space, encoder)
+        assert index.store.count_vectors(space) == 6
+        resumed = embed_backlog(index.store, space, _GpuLike([]))
+        assert (resumed.embedded, index.store.count_vectors(space)) == (3, 9)
+    finally:
+        index.close()
