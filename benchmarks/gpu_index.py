@@ -13,6 +13,10 @@ against SentenceTransformer.encode itself on the same chunks.
    while the last is written). Each line splits the time into encoding and the rest.
 3. Times SentenceTransformer.encode on all the chunks at each batch size under the same fp16
    autocast: the yardstick the embed phase is measured against.
+
+Not yet run on a GPU: none was lent to the sessions that wrote it (the H200 offered on
+2026-12-04 was withdrawn before the first call). `benchmarks/embed_backlog.py` measures the
+embed phase's own cost on a CPU with a stand-in encoder.
 """
 
 from __future__ import annotations
@@ -191,7 +195,7 @@ def main() -> None:
         home = args.home or Path(tmp) / "home"
         settings = replace(load_settings(home), device=args.device)
         index = Index(settings)
-        encoder = index.encoder(settings.model)
+        encoder: Any = index.encoder(settings.model)
         encoder.encode_passages(["warm up"] * 8)  # the model loads outside the timing
         print(
             f"encoder: {encoder.name} on {encoder.device}, precision {encoder.precision},"

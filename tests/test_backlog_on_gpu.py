@@ -1,6 +1,7 @@
 """The embed backlog on a GPU (issue 16): commits as large as the GPU's fitted batch takes
-several times over, and the next batch encoded while the last one is written. A stand-in
-encoder says it runs on cuda, so the GPU's path runs here on the CPU."""
+several times over, the next batch encoded while the last one is written, and finding the
+backlog at a cost that does not grow with the vectors already stored. A stand-in encoder says
+it runs on cuda, so the GPU's path runs here on the CPU."""
 
 from __future__ import annotations
 
@@ -160,5 +161,49 @@ def test_a_failure_on_the_gpu_keeps_what_was_written_and_reaches_the_caller(
         assert index.store.count_vectors(space) == 6
         resumed = embed_backlog(index.store, space, _GpuLike([]))
         assert (resumed.embedded, index.store.count_vectors(space)) == (3, 9)
+    finally:
+        index.close()
+
+
+def sqlite_steps(index: Index, work) -> int:
+    """SQLite's virtual-machine instructions that `work()` runs (counted in tens)."""
+    steps = 0
+
+    def count() -> bool:
+        nonlocal steps
+        steps += 1
+        return False
+
+    index.store.conn.set_progress_handler(count, 10)
+    try:
+        work()
+    finally:
+        index.store.conn.set_progress_handler(None)
+    return steps
+
+
+def test_finding_the_backlog_does_not_read_every_stored_vector(settings, make_docs):
+    files = {f"n{i:03}.txt": f"Note {i}: a line about subject {i}." for i in range(240)}
+    index = indexed_text(settings, make_docs, files)
+    try:
+        store = index.store
+        space = fresh_space(index)
+        ids = [row.id for row in store.chunks_missing_vectors(space, 1000)]
+        assert len(ids) == 240
+        tail = ids[-6]
+
+        def store_vectors(first: int, last: int) -> None:
+            chosen = ids[first:last]
+            with store.transaction():
+                store.insert_vectors(space, chosen, np.stack([vector_of(str(i)) for i in chosen]))
+
+        store_vectors(0, 20)
+        few = sqlite_steps(index, lambda: store.chunks_missing_vectors(space, 3, tail))
+        store_vectors(20, 230)
+        many = sqlite_steps(index, lambda: store.chunks_missing_vectors(space, 3, tail))
+        assert [r.id for r in store.chunks_missing_vectors(space, 3, tail)] == ids[-5:-2]
+        # The next few chunks cost the same however many vectors are stored: `NOT IN` the
+        # vec0 table read all of them on every call: 9 times the work here.
+        assert many < few * 2
     finally:
         index.close()

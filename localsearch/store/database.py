@@ -6,6 +6,7 @@ their vectors land together or not at all: an interrupted run leaves the last co
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -477,16 +478,23 @@ class Store:
     def vectors_by_embed_hash(
         self, space: EmbeddingSpace, embed_hashes: Iterable[str]
     ) -> dict[str, np.ndarray]:
-        """Stored vectors for passages already embedded, so unchanged text is never re-embedded."""
+        """Stored vectors for passages already embedded, so unchanged text is never re-embedded:
+        one query finds which texts have one, and only those vectors are read."""
         found: dict[str, np.ndarray] = {}
-        for embed_hash in set(embed_hashes):
+        wanted = json.dumps(sorted(set(embed_hashes)))
+        has_vector = self._has_vector(space, "c.id")
+        pairs = self.conn.execute(
+            "SELECT c.embed_hash, MIN(c.id) FROM chunks c"
+            f" WHERE c.embed_hash IN (SELECT value FROM json_each(?)) AND {has_vector}"
+            " GROUP BY c.embed_hash",
+            (wanted,),
+        ).fetchall()
+        for embed_hash, chunk_id in pairs:
             row = self.conn.execute(
-                f"SELECT v.embedding FROM chunks c JOIN {space.table} v ON v.chunk_id = c.id"
-                " WHERE c.embed_hash = ? LIMIT 1",
-                (embed_hash,),
+                f"SELECT embedding FROM {space.table} WHERE chunk_id = ?", (chunk_id,)
             ).fetchone()
             if row:
-                found[embed_hash] = np.frombuffer(row[0], dtype=np.float32)
+                found[str(embed_hash)] = np.frombuffer(row[0], dtype=np.float32)
         return found
 
     def chunks_missing_vectors(
@@ -495,11 +503,22 @@ class Store:
         """Up to `limit` chunks with no vector in `space`, by id from past `after_id`."""
         rows = self.conn.execute(
             f"SELECT {CHUNK_COLUMNS} FROM chunks c JOIN documents d ON d.id = c.document_id"
-            f" WHERE c.id > ? AND c.id NOT IN (SELECT chunk_id FROM {space.table})"
-            " ORDER BY c.id LIMIT ?",
+            f" WHERE c.id > ? AND NOT {self._has_vector(space, 'c.id')} ORDER BY c.id LIMIT ?",
             (after_id, limit),
         )
         return [_chunk_row(r) for r in rows]
+
+    def _has_vector(self, space: EmbeddingSpace, chunk_id: str) -> str:
+        """SQL true when the chunk id `chunk_id` has a vector in `space`: a lookup in vec0's
+        rowid table, whose rowid is the chunk id, or in vec0 itself (slower) where a
+        sqlite-vec lacks that table. `c.id NOT IN` the vec0 table read every stored id per
+        call, quadratic over a large backlog."""
+        rowids = f"{space.table}_rowids"
+        if self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (rowids,)
+        ).fetchone():
+            return f"EXISTS (SELECT 1 FROM {rowids} r WHERE r.rowid = {chunk_id})"
+        return f"EXISTS (SELECT 1 FROM {space.table} v WHERE v.chunk_id = {chunk_id})"
 
     def count_vectors(self, space: EmbeddingSpace) -> int:
         # vec0 keeps one row per vector in its _rowids table: counting it is a b-tree count,
