@@ -487,6 +487,41 @@ def test_an_existing_open_data_folder_is_tightened(tmp_path, capsys):
     assert {_mode(p) for p in home.rglob("*") if p.is_file()} == {0o600}
 
 
+def test_a_home_that_holds_the_user_s_own_files_leaves_them_as_they_were(tmp_path, capsys):
+    from helpers import run_cli
+
+    docs = write_files(tmp_path / "docs", NOTES)
+    home = tmp_path / "projects"
+    script = home / "tools" / "deploy.sh"
+    script.parent.mkdir(parents=True)
+    script.write_text("echo deploy\n")
+    script.chmod(0o755)
+    (home / "readme.txt").write_text("mine\n")
+    (home / "readme.txt").chmod(0o444)
+    home.chmod(0o755)
+    index_into(home, docs)
+    (home / "localsearch.db").chmod(0o644)
+    home.chmod(0o755)
+    code, _, _ = run_cli(["status", "--home", str(home)], capsys)
+    assert code == 0
+    assert (_mode(home), _mode(home / "localsearch.db")) == (0o700, 0o600)
+    assert (_mode(script), _mode(script.parent)) == (0o755, 0o755)
+    assert _mode(home / "readme.txt") == 0o444
+
+
+def test_an_empty_home_is_refused_rather_than_taken_as_the_current_folder(
+    tmp_path, capsys, monkeypatch
+):
+    from helpers import run_cli
+
+    monkeypatch.chdir(tmp_path)
+    for args in (["status", "--home", ""], ["--home", " ", "status"]):
+        code, out, err = run_cli(args, capsys)
+        assert code == 2
+        assert "Invalid value for '--home': is empty: name a folder" in err
+    assert list(tmp_path.iterdir()) == []
+
+
 # -- 11. model weights changed in place ---------------------------------------------------------
 
 

@@ -20,7 +20,16 @@ HOME_OPTION_HELP = "Data directory (default: LOCALSEARCH_HOME or the platform's 
 
 def home_option(command: Callable[..., Any]) -> Callable[..., Any]:
     """--home on every command, so it works before or after the command name."""
-    return click.option("--home", type=click.Path(path_type=Path), help=HOME_OPTION_HELP)(command)
+    return click.option(
+        "--home", type=str, callback=_home_path, help=HOME_OPTION_HELP, metavar="PATH"
+    )(command)
+
+
+def _home_path(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
+    # An empty --home would be the current folder: a typo, not a choice (say "." for that).
+    if value is not None and not value.strip():
+        raise click.BadParameter("is empty: name a folder (`.` for the current one)")
+    return None if value is None else Path(value)
 
 
 def wait_option(command: Callable[..., Any]) -> Callable[..., Any]:
