@@ -522,6 +522,21 @@ def test_an_empty_home_is_refused_rather_than_taken_as_the_current_folder(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("name", ["../../../victim", "/tmp/elsewhere", "a/b", ".hidden", ""])
+def test_adapt_refuses_a_model_name_that_is_not_one_folder(tmp_path, capsys, name):
+    from helpers import run_cli
+
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "notes.txt").write_text("precious\n")
+    home = tmp_path / "home"
+    code, out, err = run_cli(["adapt", "--home", str(home), "--name", name], capsys)
+    assert code == 2
+    assert err.startswith(f"Error: cannot name a model {name!r} — use letters, digits")
+    assert (victim / "notes.txt").read_text() == "precious\n"
+    assert not home.exists()
+
+
 # -- 11. model weights changed in place ---------------------------------------------------------
 
 

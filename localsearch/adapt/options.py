@@ -4,11 +4,17 @@ that the stages in their own modules (synthetic queries, training) take the one 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from localsearch.adapt.queries import KINDS
+from localsearch.errors import UsageError
+
+# A new model's name is one folder under models/adapted: `../x` or `/x` would train into, and
+# on rejection delete, a folder elsewhere.
+MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 @dataclass(frozen=True)
@@ -42,3 +48,10 @@ class AdaptOptions:
     # None: do so when the search log has pairs to learn from, else fine-tune the whole model.
     query_side: bool | None = None
     use_history: bool = True  # learn from, and judge on, the logged searches
+
+    def __post_init__(self) -> None:
+        if self.name is not None and not MODEL_NAME.fullmatch(self.name):
+            raise UsageError(
+                f"cannot name a model {self.name!r}",
+                "use letters, digits, '.', '_' and '-', starting with a letter or digit",
+            )
