@@ -191,3 +191,36 @@ def test_a_filtered_search_is_replayed_with_its_filters(tmp_path: Path) -> None:
     finally:
         store.close()
         engine.close()
+
+
+def test_each_row_is_scored_with_its_own_model(logged_home) -> None:
+    """A query-side model that ranks backwards: its row must show it, not the active model's."""
+    from localsearch.embed.sentence_transformer import load_encoder
+    from localsearch.evaluate.history import evaluate_history
+
+    adapted_copy(logged_home, "mini-backwards", {"query_side": True})
+    settings = load_settings(logged_home)
+    bundled = load_encoder(BUNDLED, settings.models_dir)
+
+    class Backwards:
+        name, location, dimension = "mini-backwards", bundled.location, bundled.dimension
+        fingerprint = bundled.fingerprint
+
+        def encode_queries(self, texts):
+            return -bundled.encode_queries(texts)
+
+        def encode_passages(self, texts, on_progress=None):
+            return bundled.encode_passages(texts, on_progress)
+
+    report = evaluate_history(
+        settings,
+        other_model="mini-backwards",
+        load_encoder=lambda name: Backwards() if name == "mini-backwards" else bundled,
+    )
+    active, backwards = report.models
+    assert backwards.vectors == f"shared with {BUNDLED}"
+    assert active.modes["dense"][0] > 0.6
+    # Each wanted document is the nearest to its query, so the farthest when reversed: the
+    # last of four, and MRR@10 a quarter.
+    assert backwards.modes["dense"][0] == pytest.approx(0.25)
+    assert backwards.modes["bm25"] == active.modes["bm25"]

@@ -119,7 +119,9 @@ class ModelSearchEngine(SearchEngine):
         super().__init__(settings)
         self._fixed = (encoder, space)
 
-    def encoder(self) -> tuple[Encoder, Any]:
+    def _current_encoder(self) -> tuple[Encoder, EmbeddingSpace]:
+        # The one every dense search asks (encoder() asks it too): overriding encoder() alone
+        # left searches on the active model, and both rows of `eval --history` the same.
         return self._fixed
 
 
