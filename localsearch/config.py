@@ -100,6 +100,8 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
 def _allowed(name: str) -> str:
     if name in CHOICES:
         return "one of " + ", ".join(CHOICES[name])
+    if name in _BOOLEANS:
+        return "true or false, or 1/0, yes/no, on/off"
     kind = "an integer" if name in _INTEGERS else "a number"
     low, high = RANGES.get(name, (None, None))
     if low is not None and high is not None:
@@ -109,6 +111,7 @@ def _allowed(name: str) -> str:
     return kind
 
 
+_BOOLEANS = frozenset(f.name for f in fields(Settings) if f.type in ("bool", bool))
 _INTEGERS = frozenset(
     {
         "chunk_tokens",
@@ -149,10 +152,18 @@ def _coerce(name: str, raw: Any, kind: type) -> Any:
         if kind is Path:
             return Path(str(raw)).expanduser()
         if kind is bool:
-            return str(raw).lower() in {"1", "true", "yes", "on"}
+            # A typo must not turn a setting off silently (record_history feeds adapt).
+            word = str(raw).strip().lower()
+            if word not in TRUE_WORDS | FALSE_WORDS:
+                raise invalid()
+            return word in TRUE_WORDS
         return kind(raw)
     except (TypeError, ValueError):
         raise invalid() from None
+
+
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 
 
 def load_settings(home: Path | str | None = None, **overrides: Any) -> Settings:

@@ -25,7 +25,7 @@ MARK_LABELS = {"opened": "opened", "relevant": "this is it", "not_relevant": "no
 @click.option(
     "-n",
     "limit",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=2**63 - 1),  # SQLite's LIMIT is a 64-bit integer
     default=20,
     show_default=True,
     help="How many searches to list, newest first.",
