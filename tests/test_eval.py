@@ -135,6 +135,21 @@ def test_load_dataset_keeps_judged_queries(tmp_path: Path) -> None:
             lambda root: (root / "qrels" / "test.tsv").rename(root / "qrels" / "dev.tsv"),
             "{root}/qrels/test.tsv is missing (splits here: dev)",
         ),
+        # Each of these scored every metric 0 with exit 0.
+        (
+            lambda root: (root / "corpus.jsonl").write_text("\n"),
+            "{root}/corpus.jsonl has no documents",
+        ),
+        (
+            lambda root: (root / "queries.jsonl").write_text(
+                '{"_id": "q1", "text": " "}\n{"_id": "q2", "text": ""}\n'
+            ),
+            "{root}/queries.jsonl: query 'q1' has no text (1 more)",
+        ),
+        (
+            lambda root: (root / "qrels" / "test.tsv").write_text("q1\td2\t0\nq2\td3\t0\n"),
+            "{root}/qrels/test.tsv: no judgement marks a document relevant (score > 0)",
+        ),
     ],
 )
 def test_malformed_datasets_name_file_and_line(tmp_path: Path, damage, message: str) -> None:

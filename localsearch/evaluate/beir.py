@@ -153,4 +153,20 @@ def load_dataset(root: Path | str, split: str = "test") -> BeirDataset:
             + (f" ({len(missing) - 1} more)" if len(missing) > 1 else "")
         )
     queries = {q: all_queries[q] for q in qrels}
+    qrels_path = root / "qrels" / f"{split}.tsv"
+    blank = sorted(q for q, text in queries.items() if not text.strip())
+    if blank:  # every score would be 0 rather than an error, as `search ""` is
+        raise DatasetError(
+            f"{root / 'queries.jsonl'}: query {blank[0]!r} has no text"
+            + (f" ({len(blank) - 1} more)" if len(blank) > 1 else "")
+        )
+    if not any(score > 0 for judged in qrels.values() for score in judged.values()):
+        raise DatasetError(f"{qrels_path}: no judgement marks a document relevant (score > 0)")
+    if not _has_a_line(corpus_path):
+        raise DatasetError(f"{corpus_path} has no documents")
     return BeirDataset(root=root, split=split, queries=queries, qrels=qrels)
+
+
+def _has_a_line(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return any(line.strip() for line in handle)
