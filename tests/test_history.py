@@ -280,10 +280,21 @@ def test_cli_search_open_feedback_and_history(indexed, tmp_path, monkeypatch, ca
     assert run_cli(["search", "yeast", "--type", "txt", *h], capsys)[0] == 0
     code, out, _ = run_cli(["history", "-n", "1", *h], capsys)
     assert out.splitlines()[0].endswith("cli hybrid  yeast  --type txt  (1 result)")
+    # A newline in a query cannot break the listing's one line per search.
+    assert run_cli(["search", "yeast\n#9  fake line", "--mode", "bm25", *h], capsys)[0] == 0
+    code, out, _ = run_cli(["history", "-n", "1", *h], capsys)
+    assert len(out.splitlines()) == 1
+    assert "yeast\u240a#9  fake line" in out
 
+    assert run_cli(["history", "--clear", "--json", *h], capsys) == (
+        0,
+        '{\n  "deleted": 6\n}\n',
+        "",
+    )
+    assert run_cli(["search", "yeast", "--mode", "bm25", *h], capsys)[0] == 0
     assert run_cli(["history", "--clear", *h], capsys) == (
         0,
-        "Deleted 5 searches from the history.\n",
+        "Deleted 1 search from the history.\n",
         "",
     )
     assert run_cli(["history", *h], capsys) == (0, "No searches recorded.\n", "")

@@ -337,7 +337,7 @@ def test_a_model_change_needs_reembed_and_reembed_switches(settings, make_docs):
     assert status.vectors == status.chunks
 
 
-def test_nested_roots_are_merged_and_roots_can_be_removed(settings, make_docs):
+def test_nested_roots_are_merged_and_roots_can_be_removed(settings, make_docs, capsys):
     root = make_docs(DOCS)
     index = Index(settings)
     index.update([root / "guide"])
@@ -356,6 +356,12 @@ def test_nested_roots_are_merged_and_roots_can_be_removed(settings, make_docs):
     assert index.status().documents == 0
     index.close()
     assert search_paths(settings, "bread", mode="bm25") == []
+    # `roots` said nothing at all once the last folder was gone.
+    assert run_cli_in_process(["roots"], capsys) == (
+        0,
+        "",
+        "No folders are indexed: add one with `localsearch index PATH`.\n",
+    )
 
 
 def test_status_json_and_cli_errors(settings, make_docs, tmp_path, capsys):

@@ -14,6 +14,7 @@ from localsearch.errors import LocalSearchError, UsageError
 from localsearch.history import LoggedSearch, SearchHistory, open_history
 from localsearch.store.database import ChunkRow
 from localsearch.store.document_filter import filter_words
+from localsearch.terminal_text import one_line
 from localsearch.wording import plural
 
 OFF_HINT = "set record_history = true in config.toml and unset LOCALSEARCH_RECORD_HISTORY"
@@ -49,7 +50,10 @@ def history(ctx: click.Context, home: Path | None, limit: int, as_json: bool, cl
     with open_history(settings) as log:
         if clear:
             deleted = log.clear()
-            stdout.print(f"Deleted {plural(deleted, 'search')} from the history.", markup=False)
+            if as_json:
+                print_json({"deleted": deleted})
+            else:
+                stdout.print(f"Deleted {plural(deleted, 'search')} from the history.", markup=False)
             return
         searches = log.searches(limit=limit)
         chunks = log.store.chunks_by_id(
@@ -65,7 +69,7 @@ def history(ctx: click.Context, home: Path | None, limit: int, as_json: bool, cl
         for search in searches:
             when = datetime.fromtimestamp(search.at).strftime("%Y-%m-%d %H:%M")
             stdout.print(
-                f"#{search.id}  {when}  {search.source} {search.mode}  {search.query}"
+                f"#{search.id}  {when}  {search.source} {search.mode}  {one_line(search.query)}"
                 f"{filters_text(search)}  ({plural(len(search.shown), 'result')})",
                 markup=False,
             )

@@ -149,7 +149,10 @@ def roots(ctx: click.Context, home: Path | None, remove: Path | None, wait_secon
             removed = engine.remove_root(remove, wait_seconds)
             stderr.print(f"Removed {remove} ({plural(removed, 'document')}).", markup=False)
             return
-        for root in engine.status().roots:
+        found = engine.status().roots
+        for root in found:
             stdout.print(root["path"], markup=False)
+        if not found:
+            stderr.print("No folders are indexed: add one with `localsearch index PATH`.")
     finally:
         engine.close()
