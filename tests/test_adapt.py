@@ -464,7 +464,7 @@ def test_rejected_model_leaves_the_old_one_active(home_settings, monkeypatch, ca
     out = capsys.readouterr().out
     assert "Held-out pseudo-queries" in out
     assert "dense" in out and "hybrid" in out and "ndcg@10" in out
-    assert "Kept all-MiniLM-L6-v2: the new model is forced by the test." in out
+    assert "Not kept: the new model is forced by the test; all-MiniLM-L6-v2 stays active." in out
     assert active_model(settings) == "all-MiniLM-L6-v2"
     assert [p.name for p in adapted_root(settings.models_dir).iterdir()] == ["runs.jsonl"]
     last = run_log(settings.models_dir)[-1]

@@ -285,6 +285,10 @@ def test_eval_takes_a_model_by_path_or_refuses_an_unknown_one(tmp_path: Path, ca
 def test_eval_on_a_missing_folder(tmp_path: Path, capsys) -> None:
     result = run_cli(["eval", str(tmp_path / "nowhere"), "-q"], capsys)
     assert result == (1, "", f"Error: no such dataset folder: {tmp_path / 'nowhere'}\n")
+    a_file = tmp_path / "corpus.jsonl"
+    a_file.write_text("{}\n")
+    result = run_cli(["eval", str(a_file), "-q"], capsys)
+    assert result == (1, "", f"Error: not a folder: {a_file} — a BEIR dataset is a folder\n")
 
 
 # -- quality floors on SciFact ----------------------------------------------------------------

@@ -198,7 +198,8 @@ def adapt(
         )
     else:
         stdout.print(
-            f"Kept {result.previous_model}: the new model is {result.reason}.", markup=False
+            f"Not kept: the new model is {result.reason}; {result.previous_model} stays active.",
+            markup=False,
         )
     stderr.print(f"adapt took {result.seconds / 60:.1f} min.", markup=False)
 

@@ -137,6 +137,8 @@ def read_qrels(path: Path) -> dict[str, dict[str, int]]:
 def load_dataset(root: Path | str, split: str = "test") -> BeirDataset:
     """Check the folder's layout and read the split's queries and judgements."""
     root = Path(root).expanduser()
+    if root.exists() and not root.is_dir():
+        raise DatasetError(f"not a folder: {root}", "a BEIR dataset is a folder")
     if not root.is_dir():
         raise DatasetError(f"no such dataset folder: {root}")
     corpus_path = root / "corpus.jsonl"
