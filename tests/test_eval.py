@@ -291,6 +291,18 @@ def test_eval_on_a_missing_folder(tmp_path: Path, capsys) -> None:
     assert result == (1, "", f"Error: not a folder: {a_file} — a BEIR dataset is a folder\n")
 
 
+def test_eval_refuses_qrels_whose_relevant_documents_are_not_in_the_corpus(tmp_path, capsys):
+    """Every metric was 0, with exit 0."""
+    dataset = write_beir(tmp_path / "elsewhere", qrels="q1\tx7\t1\nq2\tx9\t2\nq2\td2\t0\n")
+    result = run_cli(["eval", str(dataset), "--home", str(tmp_path / "h"), "-q"], capsys)
+    assert result == (
+        1,
+        "",
+        "Error: none of the 2 documents judged relevant in qrels/test.tsv is in corpus.jsonl"
+        " (such as 'x7')\n",
+    )
+
+
 # -- quality floors on SciFact ----------------------------------------------------------------
 
 FLOORS = {"bm25": 0.65, "dense": 0.63, "hybrid": 0.69}

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from localsearch.config import Settings, load_settings
-from localsearch.errors import UsageError
+from localsearch.errors import DatasetError, UsageError
 from localsearch.evaluate.beir import BeirDataset, CorpusRecord, load_dataset
 from localsearch.evaluate.metrics import evaluate_rankings, percentile
 from localsearch.jsonfile import read_json_object, write_json_atomically
@@ -172,6 +172,21 @@ def build_index(
     return False
 
 
+def _require_a_judged_document(engine: Any, dataset: BeirDataset) -> None:
+    """Refuse a dataset whose relevant documents are none of the corpus's: every score would
+    be 0, with nothing to say why."""
+    relevant = sorted(
+        {doc for judged in dataset.qrels.values() for doc, score in judged.items() if score > 0}
+    )
+    prefix = f"{dataset.corpus_path.resolve()}#"
+    if not any(engine.store.document_id(prefix + doc) is not None for doc in relevant):
+        raise DatasetError(
+            f"none of the {len(relevant):,} documents judged relevant in"
+            f" qrels/{dataset.split}.tsv is in {dataset.corpus_path.name}"
+            f" (such as {relevant[0]!r})"
+        )
+
+
 def run_queries(
     engine: Any,
     dataset: BeirDataset,
@@ -231,6 +246,7 @@ def evaluate(
         index_seconds = time.monotonic() - started
         engine = SearchEngine(settings)
         try:
+            _require_a_judged_document(engine, dataset)
             if any(_split_mode(m)[0] != "bm25" for m in chosen):
                 engine.warm_up()
             report = EvalReport(
