@@ -111,6 +111,10 @@ def _allowed(name: str) -> str:
     return kind
 
 
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+
+
 _BOOLEANS = frozenset(f.name for f in fields(Settings) if f.type in ("bool", bool))
 _INTEGERS = frozenset(
     {
@@ -160,10 +164,6 @@ def _coerce(name: str, raw: Any, kind: type) -> Any:
         return kind(raw)
     except (TypeError, ValueError):
         raise invalid() from None
-
-
-TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
-FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 
 
 def load_settings(home: Path | str | None = None, **overrides: Any) -> Settings:

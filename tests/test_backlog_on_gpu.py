@@ -58,6 +58,12 @@ def indexed_text(settings, make_docs, files: dict[str, str]) -> Index:
     return index
 
 
+def paragraphs_indexed(settings, make_docs, monkeypatch, *, per_commit: int) -> Index:
+    """indexed_text of the nine PARAGRAPHS, one file each, with `per_commit` chunks a commit."""
+    monkeypatch.setattr("localsearch.embed_backlog.BACKLOG_BATCH", per_commit)
+    return indexed_text(settings, make_docs, {f"p{i}.txt": p for i, p in enumerate(PARAGRAPHS)})
+
+
 def fresh_space(index: Index):
     with index.store.transaction():
         return index.store.create_space("stand-in", "stand-in", 8, f"fresh-{id(object())}")
@@ -83,8 +89,7 @@ def test_a_gpu_s_grown_batch_grows_each_commit_as_many_times() -> None:
 
 
 def test_on_a_gpu_each_encoding_gets_a_whole_grown_commit(settings, make_docs, monkeypatch):
-    monkeypatch.setattr("localsearch.embed_backlog.BACKLOG_BATCH", 2)
-    index = indexed_text(settings, make_docs, {f"p{i}.txt": p for i, p in enumerate(PARAGRAPHS)})
+    index = paragraphs_indexed(settings, make_docs, monkeypatch, per_commit=2)
     try:
         encoder = _GpuLike([], delay=0)
         encoder.batch_size, encoder.device_batch_size = 2, 4  # a commit of 2 x 2
@@ -97,8 +102,7 @@ def test_on_a_gpu_each_encoding_gets_a_whole_grown_commit(settings, make_docs, m
 def test_on_a_gpu_the_next_batch_is_encoded_while_the_last_is_written(
     settings, make_docs, monkeypatch
 ):
-    monkeypatch.setattr("localsearch.embed_backlog.BACKLOG_BATCH", 3)
-    index = indexed_text(settings, make_docs, {f"p{i}.txt": p for i, p in enumerate(PARAGRAPHS)})
+    index = paragraphs_indexed(settings, make_docs, monkeypatch, per_commit=3)
     try:
         log: list[str] = []
         logged_writes(index, log, monkeypatch)
@@ -150,8 +154,7 @@ def test_overlapped_batches_store_the_same_vectors_and_reuse_text_still_in_fligh
 def test_a_failure_on_the_gpu_keeps_what_was_written_and_reaches_the_caller(
     settings, make_docs, monkeypatch
 ):
-    monkeypatch.setattr("localsearch.embed_backlog.BACKLOG_BATCH", 3)
-    index = indexed_text(settings, make_docs, {f"p{i}.txt": p for i, p in enumerate(PARAGRAPHS)})
+    index = paragraphs_indexed(settings, make_docs, monkeypatch, per_commit=3)
     try:
         encoder = _GpuLike([])
         encoder.fail_on_call = 2

@@ -591,61 +591,6 @@ def test_an_empty_path_is_an_error_not_the_current_folder(tmp_path, capsys):
     assert not (tmp_path / "home").exists()
 
 
-@pytest.mark.parametrize(
-    ("line", "message"),
-    [
-        ("chunk_tokens = 0", "'chunk_tokens': 0 (must be an integer from 16 to 8192)"),
-        ("embed_batch_size = -1", "'embed_batch_size': -1 (must be an integer from 1 to 65536)"),
-        ('bm25_weight = "nan"', "'bm25_weight': 'nan' (must be a number of at least 0)"),
-        ('precision = "fp8"', "'precision': 'fp8' (must be one of auto, fp32, bf16)"),
-        ("candidates = -5", "'candidates': -5 (must be an integer from 1 to 10000)"),
-        ('fusion = ""', "'fusion': '' (must be one of zscore, weighted, rrf)"),
-        ("chunk_overlap = 300", "'chunk_overlap': 300 (must be smaller than chunk_tokens, 250)"),
-        (
-            'record_history = "banana"',
-            "'record_history': 'banana' (must be true or false, or 1/0, yes/no, on/off)",
-        ),
-    ],
-)
-def test_config_values_out_of_range_are_one_line_errors(isolated_home, capsys, line, message):
-    from helpers import run_cli
-
-    isolated_home.mkdir()
-    (isolated_home / "config.toml").write_text(line + "\n", encoding="utf-8")
-    code, out, err = run_cli(["search", "anything"], capsys)
-    assert (code, out, err) == (2, "", f"Error: invalid value for setting {message}\n")
-
-
-def test_yes_and_no_settings_read_every_spelling_of_yes_and_no(isolated_home, monkeypatch):
-    from localsearch.config import load_settings
-    from localsearch.errors import UsageError
-
-    for word, value in [("1", True), ("Yes", True), ("on", True), ("0", False), ("off", False)]:
-        monkeypatch.setenv("LOCALSEARCH_RECORD_HISTORY", word)
-        assert load_settings(isolated_home).record_history is value
-    monkeypatch.setenv("LOCALSEARCH_RECORD_HISTORY", "flase")
-    with pytest.raises(UsageError, match="'record_history': 'flase'"):
-        load_settings(isolated_home)
-
-
-def test_history_refuses_a_count_sqlite_cannot_hold(tmp_path, capsys):
-    from helpers import run_cli
-
-    code, out, err = run_cli(["history", "--home", str(tmp_path), "-n", "1" + "0" * 20], capsys)
-    assert (code, out) == (2, "")
-    assert "is not in the range 1<=x<=9223372036854775807" in err
-
-
-def test_every_fusion_is_a_valid_setting(isolated_home, monkeypatch):
-    """zscore, the default, was refused when set explicitly."""
-    from localsearch.config import load_settings
-    from localsearch.search.modes import FUSIONS
-
-    for fusion in FUSIONS:
-        monkeypatch.setenv("LOCALSEARCH_FUSION", fusion)
-        assert load_settings(isolated_home).fusion == fusion
-
-
 def test_a_home_that_is_a_file_is_said_to_be_one(isolated_home, tmp_path, capsys):
     from helpers import run_cli
 
