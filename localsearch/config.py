@@ -21,7 +21,7 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 def default_home() -> Path:
     env = os.environ.get("LOCALSEARCH_HOME")
     if env:
-        return Path(env).expanduser()
+        return Path(env).expanduser().absolute()
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("localsearch", appauthor=False))
@@ -168,7 +168,8 @@ def _coerce(name: str, raw: Any, kind: type) -> Any:
 
 def load_settings(home: Path | str | None = None, **overrides: Any) -> Settings:
     """Build Settings from overrides, the environment and `<home>/config.toml`."""
-    base = Settings(home=Path(home).expanduser() if home else default_home())
+    # Absolute, so messages and the resident server name the folder whatever the cwd.
+    base = Settings(home=Path(home).expanduser().absolute() if home else default_home())
     if base.home.exists() and not base.home.is_dir():
         source = (
             "--home"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Iterable, Sequence
@@ -18,6 +19,12 @@ from localsearch.config import DEFAULT_MODEL, load_settings
 from localsearch.index import Index
 from localsearch.search.engine import SearchEngine
 from localsearch.store import Store
+
+
+def ctrl_c_interrupts() -> None:
+    """preexec_fn for a child that a test stops with SIGINT, as from a terminal: a suite
+    started in the background (`cmd &`) ignores SIGINT, and the child would inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

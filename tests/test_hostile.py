@@ -582,15 +582,6 @@ def test_a_result_count_past_the_knn_limit_still_searches(tmp_path, capsys):
         assert "capybara.md" in out
 
 
-def test_an_empty_path_is_an_error_not_the_current_folder(tmp_path, capsys):
-    from helpers import run_cli
-
-    code, out, err = run_cli(["index", ""], capsys)
-    assert (code, out) == (2, "")
-    assert err == "Error: an empty path is not a folder — give the folder to index\n"
-    assert not (tmp_path / "home").exists()
-
-
 def test_a_home_that_is_a_file_is_said_to_be_one(isolated_home, tmp_path, capsys):
     from helpers import run_cli
 

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import ctrl_c_interrupts
 from helpers import run_cli as run_cli_in_process
 
 from localsearch.config import load_settings
@@ -414,9 +415,7 @@ def test_ctrl_c_mid_run_exits_cleanly_and_keeps_the_index(settings, corpus):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        # As from a terminal: a suite started in the background (`cmd &`) ignores SIGINT, and
-        # the child would inherit that.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        preexec_fn=ctrl_c_interrupts,
     )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and proc.poll() is None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import tantivy
-from helpers import index_files
+from helpers import ctrl_c_interrupts, index_files
 
 from localsearch.config import load_settings
 from localsearch.index import Index
@@ -203,13 +203,17 @@ def test_ctrl_c_while_watching_stops_cleanly(tmp_path) -> None:
         [sys.executable, "-m", "localsearch", "watch", str(docs), "--home", str(tmp_path / "h")],
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=ctrl_c_interrupts,
     )
     assert watch.stderr is not None
     lines = []
-    while not (lines and lines[-1].startswith("Watching ")):
-        lines.append(watch.stderr.readline())
-        assert lines[-1], lines  # it ended before watching
-    watch.send_signal(signal.SIGINT)
-    code, rest = watch.wait(DEADLINE_SECONDS), watch.stderr.read()
+    try:
+        while not (lines and lines[-1].startswith("Watching ")):
+            lines.append(watch.stderr.readline())
+            assert lines[-1], lines  # it ended before watching
+        watch.send_signal(signal.SIGINT)
+        code, rest = watch.wait(DEADLINE_SECONDS), watch.stderr.read()
+    finally:
+        watch.kill()
     assert (code, rest.splitlines()[-1:]) == (0, ["Stopped watching."]), (lines, rest)
     assert "Interrupted" not in rest

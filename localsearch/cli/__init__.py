@@ -13,7 +13,7 @@ import click
 from localsearch import __version__
 from localsearch.config import Settings, load_settings
 from localsearch.cpu_budget import respect_cpu_quota
-from localsearch.errors import LocalSearchError
+from localsearch.errors import LocalSearchError, UsageError
 
 HOME_OPTION_HELP = "Data directory (default: LOCALSEARCH_HOME or the platform's user data dir)."
 
@@ -32,6 +32,26 @@ def _home_path(ctx: click.Context, param: click.Parameter, value: str | None) ->
     return None if value is None else Path(value)
 
 
+class GivenPath(click.Path):
+    """A path argument that refuses an empty one: Path("") is the current folder, which an
+    empty argument (an unset shell variable) never meant."""
+
+    def __init__(self, kind: str, wanted: str, **kwargs: Any) -> None:
+        super().__init__(path_type=Path, **kwargs)
+        self.kind, self.wanted = kind, wanted
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            raise UsageError(f"an empty path is not a {self.kind}", f"give {self.wanted}")
+        return super().convert(value, param, ctx)
+
+
+def _seconds(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if not value >= 0:  # also refuses nan, which compares false with everything
+        raise click.BadParameter("must be a number of seconds, 0 or more")
+    return value
+
+
 def wait_option(command: Callable[..., Any]) -> Callable[..., Any]:
     """--wait on every command that writes, for when another writer holds the index."""
     return click.option(
@@ -40,6 +60,7 @@ def wait_option(command: Callable[..., Any]) -> Callable[..., Any]:
         type=float,
         default=0.0,
         show_default=True,
+        callback=_seconds,
         help="Seconds to wait for another index run to finish.",
     )(command)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from localsearch.cli import home_option, quiet_option, settings_from, wait_option
+from localsearch.cli import GivenPath, home_option, quiet_option, settings_from, wait_option
 from localsearch.cli.output import RichProgress, print_json, stderr, stdout
 from localsearch.wording import plural
 
@@ -43,7 +43,7 @@ ADAPT_LABELS = {
 @click.option(
     "--pairs",
     "pairs_file",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=GivenPath("file", "the file of your own pairs", dir_okay=False),
     help="Your own (query, positive[, negative]) rows: TSV, JSONL or a JSON array of triples.",
 )
 @click.option("--base", help="Model to fine-tune (default: what the active model came from).")

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from localsearch.cli import home_option, quiet_option, settings_from
+from localsearch.cli import GivenPath, home_option, quiet_option, settings_from
 from localsearch.cli.output import RichProgress, print_json, stderr, stdout
 from localsearch.config import Settings
 from localsearch.errors import UsageError
@@ -16,7 +16,7 @@ from localsearch.wording import plural
 
 
 @click.command(name="eval")
-@click.argument("dataset_dir", type=click.Path(path_type=Path), required=False)
+@click.argument("dataset_dir", type=GivenPath("folder", "a BEIR dataset folder"), required=False)
 @click.option("--split", default="test", show_default=True, help="Which qrels/<split>.tsv to use.")
 @home_option
 @click.option("--model", help="Embedding model to evaluate (catalogue name, folder or HF id).")

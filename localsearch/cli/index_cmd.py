@@ -8,10 +8,9 @@ from pathlib import Path
 
 import click
 
-from localsearch.cli import home_option, quiet_option, settings_from, wait_option
+from localsearch.cli import GivenPath, home_option, quiet_option, settings_from, wait_option
 from localsearch.cli.output import RichProgress, human_bytes, print_json, stderr, stdout
 from localsearch.config import require_index
-from localsearch.errors import UsageError
 from localsearch.index import Index
 from localsearch.language.advice import multilingual_model_hint
 from localsearch.terminal_text import one_line
@@ -19,7 +18,7 @@ from localsearch.wording import plural
 
 
 @click.command()
-@click.argument("paths", nargs=-1, type=click.Path())
+@click.argument("paths", nargs=-1, type=GivenPath("folder", "the folder to index"))
 @home_option
 @click.option("--model", help="Embedding model (catalogue name, folder or Hugging Face id).")
 @click.option("--reembed", is_flag=True, help="Re-embed every chunk (after a model change).")
@@ -31,7 +30,7 @@ from localsearch.wording import plural
 @click.pass_context
 def index(
     ctx: click.Context,
-    paths: tuple[str, ...],
+    paths: tuple[Path, ...],
     home: Path | None,
     model: str | None,
     reembed: bool,
@@ -42,15 +41,12 @@ def index(
     quiet: bool,
 ) -> None:
     """Index folders (or re-index all known ones when none are given)."""
-    if any(not path.strip() for path in paths):
-        # Path("") is ".": an empty argument (an unset shell variable) must not index the cwd.
-        raise UsageError("an empty path is not a folder", "give the folder to index")
     settings = settings_from(ctx, home, device=device, max_file_mb=max_file_mb)
     engine = Index(settings)
     try:
         with RichProgress(enabled=not quiet) as progress:
             report = engine.update(
-                [Path(path) for path in paths],
+                list(paths),
                 model=model,
                 reembed=reembed,
                 progress=progress,
@@ -136,7 +132,12 @@ def status(ctx: click.Context, home: Path | None, as_json: bool) -> None:
 
 @click.command()
 @home_option
-@click.option("--remove", "remove", type=click.Path(path_type=Path), help="Forget this root.")
+@click.option(
+    "--remove",
+    "remove",
+    type=GivenPath("folder", "the indexed folder to remove"),
+    help="Forget this root.",
+)
 @wait_option
 @click.pass_context
 def roots(ctx: click.Context, home: Path | None, remove: Path | None, wait_seconds: float) -> None:

@@ -107,15 +107,25 @@ def list_command(ctx: click.Context, home: Path | None, as_json: bool) -> None:
     _list(ctx, home, as_json)
 
 
+def _model_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    from localsearch.catalog import EMPTY_MODEL_HINT
+    from localsearch.errors import UsageError
+
+    if not value.strip():  # an unset shell variable; as a path it would be the current folder
+        raise UsageError("a model name cannot be empty", EMPTY_MODEL_HINT)
+    return value
+
+
 @models.command()
-@click.argument("name")
+@click.argument("name", callback=_model_name)
 @home_option
 @click.pass_context
 def pull(ctx: click.Context, name: str, home: Path | None) -> None:
     """Download a model from the Hugging Face Hub (the only command that uses the network)."""
-    from localsearch.adapt.pull import pull_model
+    from localsearch.adapt.pull import pull_model, pull_target
 
     settings = settings_from(ctx, home)
+    pull_target(name)  # a name that cannot be pulled is refused before "Downloading"
     stderr.print(f"Downloading {name}...", markup=False)
     pulled = pull_model(name, settings.models_dir)
     if pulled.already_present:
@@ -129,7 +139,7 @@ def pull(ctx: click.Context, name: str, home: Path | None) -> None:
 
 
 @models.command()
-@click.argument("name")
+@click.argument("name", callback=_model_name)
 @home_option
 @wait_option
 @quiet_option

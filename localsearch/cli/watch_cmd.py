@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from localsearch.cli import home_option, quiet_option, settings_from
+from localsearch.cli import GivenPath, home_option, quiet_option, settings_from
 
 
 @click.command()
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=GivenPath("folder", "a folder to watch"))
 @home_option
 @quiet_option
 @click.pass_context

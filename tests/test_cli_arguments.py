@@ -1,0 +1,91 @@
+"""Arguments a user mistypes: each is a one-line error and exit 2, never work on the wrong thing."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from helpers import index_files, run_cli
+
+NOTES = {"fox.md": "# Fox\n\nThe quick brown fox jumps over the lazy dog.\n"}
+
+
+@pytest.mark.parametrize(
+    ("args", "what"),
+    [
+        (["roots", "--remove", ""], "folder — give the indexed folder to remove"),
+        (["eval", ""], "folder — give a BEIR dataset folder"),
+        (["eval", " "], "folder — give a BEIR dataset folder"),
+        (["adapt", "--pairs", ""], "file — give the file of your own pairs"),
+        (["index", ""], "folder — give the folder to index"),
+    ],
+)
+def test_an_empty_path_is_refused_rather_than_taken_as_the_current_folder(
+    tmp_path, capsys, monkeypatch, args, what
+):
+    docs, home = index_files(tmp_path, NOTES)
+    monkeypatch.chdir(docs)
+    code, out, err = run_cli([*args, "--home", str(home)], capsys)
+    assert (code, out) == (2, "")
+    assert err == f"Error: an empty path is not a {what}\n"
+    code, out, _ = run_cli(["roots", "--home", str(home)], capsys)
+    assert out == f"{docs}\n"
+
+
+def test_watch_with_an_empty_path_does_not_watch_the_current_folder(tmp_path):
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    (cwd / "private.md").write_text("# Private\n\nnot to be indexed\n")
+    home = tmp_path / "home"
+    done = subprocess.run(
+        [sys.executable, "-m", "localsearch", "watch", "", "--home", str(home)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == "Error: an empty path is not a folder — give a folder to watch\n"
+    assert not home.exists()
+
+
+@pytest.mark.parametrize("command", ["use", "pull"])
+def test_an_empty_model_name_is_refused_before_any_work(tmp_path, capsys, command):
+    code, out, err = run_cli(["models", command, "", "--home", str(tmp_path / "home")], capsys)
+    assert (code, out) == (2, "")
+    assert err.startswith("Error: a model name cannot be empty — ")
+    assert "\n" not in err.rstrip("\n")
+
+
+def test_pull_refuses_an_unknown_name_before_saying_it_downloads(tmp_path, capsys):
+    code, out, err = run_cli(["models", "pull", "no-such-model", "--home", str(tmp_path)], capsys)
+    assert code == 2
+    assert err.startswith("Error: unknown model 'no-such-model'")
+    assert "Downloading" not in err + out
+
+
+def test_use_on_a_file_says_it_is_a_file_rather_than_suggesting_a_pull(tmp_path, capsys):
+    docs, home = index_files(tmp_path, NOTES)
+    weights = docs / "fox.md"
+    code, out, err = run_cli(["models", "use", str(weights), "--home", str(home)], capsys)
+    assert code == 1
+    assert err == (
+        f"Error: {weights} is a file, not a model folder"
+        " — give the folder that holds the model's config.json\n"
+    )
+
+
+@pytest.mark.parametrize("wait", ["-1", "nan", "-inf"])
+def test_a_wait_that_is_not_a_number_of_seconds_is_refused(tmp_path, capsys, wait):
+    docs, home = index_files(tmp_path, NOTES)
+    code, out, err = run_cli(["roots", "--home", str(home), "--wait", wait], capsys)
+    assert (code, out) == (2, "")
+    assert "Invalid value for '--wait': must be a number of seconds, 0 or more" in err
+
+
+def test_a_relative_home_is_reported_as_the_folder_it_names(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli(["status", "--home", "rel"], capsys)
+    assert code == 1
+    assert err.startswith(f"Error: no index in {tmp_path / 'rel'} — ")
