@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import active_model, index_files
+from helpers import active_model, index_files, run_cli
 
 from localsearch.adapt import AdaptOptions, adapt
 from localsearch.adapt import gate as gate_module
@@ -179,6 +179,7 @@ def corpus_files() -> dict[str, str]:
 FAST = dict(
     batch_size=8, max_seq_length=64, epochs=3, max_steps=2, learning_rate=5e-5, device="cpu"
 )
+FAST_FLAGS = [f"--{name.replace('_', '-')}={value}" for name, value in FAST.items()]
 
 
 @pytest.fixture(scope="module")
@@ -425,7 +426,7 @@ def test_adapt_trains_gates_and_switches(home_settings, monkeypatch, tmp_path):
 
 
 @pytest.mark.slow
-def test_interrupted_switch_keeps_the_old_model_and_resumes(home_settings, monkeypatch):
+def test_interrupted_switch_keeps_the_old_model_and_resumes(home_settings, monkeypatch, capsys):
     """Ctrl-C while re-embedding: the old model still serves; the next adapt finishes the job."""
     settings = home_settings
     force_gate(monkeypatch, keep=True)
@@ -435,8 +436,12 @@ def test_interrupted_switch_keeps_the_old_model_and_resumes(home_settings, monke
         raise KeyboardInterrupt
 
     monkeypatch.setattr(Index, "fill_space", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        adapt(settings, AdaptOptions(**FAST))
+    code, _, err = run_cli(["adapt", "--home", str(settings.home), *FAST_FLAGS], capsys)
+    assert code == 130
+    assert err.splitlines()[-1] == (
+        "Interrupted while switching to all-MiniLM-L6-v2-adapted-1: searches still use"
+        " all-MiniLM-L6-v2; run `localsearch adapt` again to finish the switch."
+    )
     assert active_model(settings) == "all-MiniLM-L6-v2"
     engine = SearchEngine(settings)
     try:
@@ -450,6 +455,21 @@ def test_interrupted_switch_keeps_the_old_model_and_resumes(home_settings, monke
     assert resumed.training is None and "interruption" in resumed.reason
     assert active_model(settings) == resumed.model
     assert run_log(settings.models_dir)[-1]["resumed"] is True
+
+
+def test_ctrl_c_while_training_says_nothing_was_kept(home_settings, monkeypatch, capsys):
+    from localsearch.adapt.pipeline import _Run
+
+    def interrupted(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_Run, "train", interrupted)
+    code, _, err = run_cli(["adapt", "--home", str(home_settings.home), *FAST_FLAGS], capsys)
+    assert code == 130
+    assert err.splitlines()[-1] == (
+        "Interrupted: no new model was kept; searches still use all-MiniLM-L6-v2."
+    )
+    assert not list(adapted_root(home_settings.models_dir).iterdir())
 
 
 @pytest.mark.slow
@@ -634,3 +654,15 @@ def test_bm25_ranks_count_only_other_documents():
     assert ranks[:2] == [1, 1]
     assert ranks[2] == 2  # only passage 2 shares a word with the query
     assert ranks[3] == 2
+
+
+def test_bm25_ranks_reports_every_query_done_even_under_a_full_step():
+    from localsearch.adapt.lexical_misses import bm25_ranks
+
+    reported: list[int] = []
+    queries = [("word", row % 2) for row in range(501)]
+    bm25_ranks(queries, ["a word", "another word"], [1, 2], advance=reported.append)
+    assert reported == [500, 501]  # a bar of 84 queries used to stay at 0/84
+    reported.clear()
+    bm25_ranks(queries[:84], ["a word", "another word"], [1, 2], advance=reported.append)
+    assert reported == [84]

@@ -58,6 +58,6 @@ def bm25_ranks(
         ranks.append(int(beaten.sum()) + 1)
         for term_rows in touched:
             scores[term_rows] = 0.0
-        if done % 500 == 0:
+        if done % 500 == 0 or done == len(queries):
             advance(done)
     return ranks

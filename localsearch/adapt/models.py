@@ -128,6 +128,19 @@ def interrupted_switch(models_dir: Path, store: Store) -> dict[str, Any] | None:
     return None
 
 
+def adapt_standing(settings: Settings) -> tuple[str | None, str | None]:
+    """(the active model, an adapted model whose switch an interruption cut short, if any)."""
+    if not settings.database_path.exists():
+        return None, None
+    store = Store(settings.database_path)
+    try:
+        active = store.active_space()
+        pending = interrupted_switch(settings.models_dir, store)
+    finally:
+        store.close()
+    return (active.model if active else None), (str(pending["name"]) if pending else None)
+
+
 # -- listing ----------------------------------------------------------------------------------
 
 

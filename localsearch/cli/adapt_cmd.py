@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from localsearch.cli import GivenPath, home_option, quiet_option, settings_from, wait_option
 from localsearch.cli.output import RichProgress, print_json, stderr, stdout
 from localsearch.wording import plural
+
+if TYPE_CHECKING:
+    from localsearch.config import Settings
 
 ADAPT_LABELS = {
     "generate": "Generating queries",
@@ -161,8 +166,12 @@ def adapt(
         wait_seconds=wait_seconds,
     )
     shows_progress = not quiet and not as_json and is_main_process()
-    with RichProgress(ADAPT_LABELS, enabled=shows_progress) as progress:
-        result = run_adapt(settings, options, progress)
+    try:
+        with RichProgress(ADAPT_LABELS, enabled=shows_progress) as progress:
+            result = run_adapt(settings, options, progress)
+    except KeyboardInterrupt:
+        _say_what_an_interruption_left(settings)
+        sys.exit(130)
     if result.worker:  # a launched run's other ranks: rank 0 reports
         return
     if as_json:
@@ -202,6 +211,23 @@ def adapt(
             markup=False,
         )
     stderr.print(f"adapt took {result.seconds / 60:.1f} min.", markup=False)
+
+
+def _say_what_an_interruption_left(settings: Settings) -> None:
+    """Rather than the generic "run the command again to finish": a new run of adapt starts
+    over, unless the interruption came while switching to a model that passed the gate."""
+    from localsearch.adapt.models import adapt_standing
+
+    active, switching_to = adapt_standing(settings)
+    if switching_to:
+        stderr.print(
+            f"Interrupted while switching to {switching_to}: searches still use {active};"
+            " run `localsearch adapt` again to finish the switch.",
+            markup=False,
+        )
+    else:
+        still = f"; searches still use {active}" if active else ""
+        stderr.print(f"Interrupted: no new model was kept{still}.", markup=False)
 
 
 def print_gate_table(gate: object, previous: str, real: bool = False) -> None:
