@@ -19,6 +19,7 @@ from localsearch.config import load_settings
 from localsearch.errors import IndexBusyError, ModelMismatchError, UsageError
 from localsearch.index import Index
 from localsearch.search import SearchEngine
+from localsearch.store import Store
 from localsearch.store.connection import open_connection
 
 DOCS = {
@@ -430,11 +431,24 @@ def test_ctrl_c_mid_run_exits_cleanly_and_keeps_the_index(settings, corpus):
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130
-    assert err.strip().splitlines()[-1].startswith("Interrupted. Everything committed so far")
     assert "Traceback" not in err
     conn = open_connection(settings.database_path)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    assert conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0] >= 2
+    documents, chunks = (
+        conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+        for table in ("documents", "chunks")
+    )
+    store = Store(settings.database_path)
+    try:
+        vectors = sum(store.count_vectors(space) for space in store.spaces())  # none yet, or one
+    finally:
+        store.close()
+    assert documents >= 2
+    # The counts a search has, not the bar's (which counts chunks encoded, not yet committed).
+    assert err.strip().splitlines()[-1] == (
+        f"Interrupted. Kept and searchable: {documents} documents ({chunks} chunks,"
+        f" {vectors} with vectors); run `localsearch index` again to finish."
+    )
     assert search_paths(settings, "docutils", mode="bm25")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import click
 
 from localsearch.cli import GivenPath, home_option, quiet_option, settings_from, wait_option
 from localsearch.cli.output import RichProgress, human_bytes, print_json, stderr, stdout
-from localsearch.config import require_index
+from localsearch.config import Settings, require_index
 from localsearch.index import Index
 from localsearch.language.advice import multilingual_model_hint
 from localsearch.terminal_text import one_line
@@ -43,6 +44,7 @@ def index(
     """Index folders (or re-index all known ones when none are given)."""
     settings = settings_from(ctx, home, device=device, max_file_mb=max_file_mb)
     engine = Index(settings)
+    report = None
     try:
         with RichProgress(enabled=not quiet) as progress:
             report = engine.update(
@@ -52,8 +54,13 @@ def index(
                 progress=progress,
                 wait_seconds=wait_seconds,
             )
+    except KeyboardInterrupt:
+        pass
     finally:
         engine.close()
+    if report is None:
+        _say_what_an_interruption_kept(settings)
+        sys.exit(130)
     for warning in report.warnings:
         stderr.print(f"Warning: {warning}", markup=False)
     if verbose:
@@ -128,6 +135,25 @@ def status(ctx: click.Context, home: Path | None, as_json: bool) -> None:
             f" {plural(root['chunks'], 'chunk')})",
             markup=False,
         )
+
+
+def _say_what_an_interruption_kept(settings: Settings) -> None:
+    """The counts a search now has, rather than the bar's, which counts chunks encoded but
+    not yet committed."""
+    if not settings.database_path.exists():
+        stderr.print("Interrupted before anything was indexed.", markup=False)
+        return
+    engine = Index(settings)
+    try:
+        status = engine.status()
+    finally:
+        engine.close()
+    stderr.print(
+        f"Interrupted. Kept and searchable: {plural(status.documents, 'document')}"
+        f" ({plural(status.chunks, 'chunk')}, {status.vectors} with vectors);"
+        " run `localsearch index` again to finish.",
+        markup=False,
+    )
 
 
 @click.command()
