@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from datetime import datetime
@@ -26,6 +27,13 @@ DOCS = {
     " yeast. Feed it daily; bake when it doubles.\n",
     "bees.txt": "Beekeeping notes: a hive needs a queen, workers and drones.\n",
 }
+
+
+class TerminalInput(io.StringIO):
+    """stdin as if typed at a terminal."""
+
+    def isatty(self) -> bool:
+        return True
 
 
 @pytest.fixture(scope="module")
@@ -286,17 +294,23 @@ def test_cli_search_open_feedback_and_history(indexed, tmp_path, monkeypatch, ca
     assert len(out.splitlines()) == 1
     assert "yeast\u240a#9  fake line" in out
 
+    # At a terminal --clear asks first, and anything but yes keeps the log.
+    monkeypatch.setattr("sys.stdin", TerminalInput("\n"))
+    code, out, err = run_cli(["history", "--clear", *h], capsys)
+    assert (code, out) == (0, "Nothing deleted.\n"), err
+    assert err.startswith("Delete all 6 recorded searches? `localsearch adapt` learns from them")
+    monkeypatch.setattr("sys.stdin", TerminalInput(""))
+    assert run_cli(["history", "--clear", *h], capsys)[:2] == (0, "Nothing deleted.\n")  # EOF
+    assert len(json.loads(run_cli(["history", "--json", *h], capsys)[1])) == 6
     assert run_cli(["history", "--clear", "--json", *h], capsys) == (
         0,
         '{\n  "deleted": 6\n}\n',
         "",
     )
     assert run_cli(["search", "yeast", "--mode", "bm25", *h], capsys)[0] == 0
-    assert run_cli(["history", "--clear", *h], capsys) == (
-        0,
-        "Deleted 1 search from the history.\n",
-        "",
-    )
+    monkeypatch.setattr("sys.stdin", TerminalInput("y\n"))
+    code, out, _ = run_cli(["history", "--clear", *h], capsys)
+    assert (code, out) == (0, "Deleted 1 search from the history.\n")
     assert run_cli(["history", *h], capsys) == (0, "No searches recorded.\n", "")
     assert run_cli(["feedback", "1", "--good", *h], capsys) == (
         1,

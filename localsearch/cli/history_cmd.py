@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -33,8 +34,11 @@ MARK_LABELS = {"opened": "opened", "relevant": "this is it", "not_relevant": "no
 )
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 @click.option("--clear", is_flag=True, help="Delete every recorded search.")
+@click.option("-y", "--yes", is_flag=True, help="With --clear: do not ask first.")
 @click.pass_context
-def history(ctx: click.Context, home: Path | None, limit: int, as_json: bool, clear: bool) -> None:
+def history(
+    ctx: click.Context, home: Path | None, limit: int, as_json: bool, clear: bool, yes: bool
+) -> None:
     """List your recorded searches and what you opened or marked.
 
     The log stays in your database and never leaves the machine; record_history = false in
@@ -49,6 +53,9 @@ def history(ctx: click.Context, home: Path | None, limit: int, as_json: bool, cl
         return
     with open_history(settings) as log:
         if clear:
+            if not (yes or as_json) and sys.stdin.isatty() and not _confirm_clear(log.count()):
+                stdout.print("Nothing deleted.", markup=False)
+                return
             deleted = log.clear()
             if as_json:
                 print_json({"deleted": deleted})
@@ -76,6 +83,21 @@ def history(ctx: click.Context, home: Path | None, limit: int, as_json: bool, cl
             for field, label in MARK_LABELS.items():
                 for chunk_id in getattr(search, field):
                     stdout.print(f"    {label}: {describe(search, chunk_id, chunks)}", markup=False)
+
+
+def _confirm_clear(count: int) -> bool:
+    """At a terminal the log is not cleared on one word: adapt learns from it."""
+    if count == 0:
+        return True
+    try:
+        return click.confirm(
+            f"Delete {'the' if count == 1 else 'all'} {plural(count, 'recorded search')}?"
+            " `localsearch adapt` learns from them",
+            default=False,
+            err=True,
+        )
+    except click.Abort:  # end of input: no answer is not a yes
+        return False
 
 
 def filters_text(search: LoggedSearch) -> str:

@@ -132,6 +132,10 @@ class SearchHistory:
             chunks = sql.current_chunks(self.store, [found[0].ref.document_id])
             return resolve(found[0].ref, chunks[found[0].ref.document_id])
 
+    def count(self) -> int:
+        with self._lock:
+            return sql.count_searches(self.store)
+
     def clear(self) -> int:
         """Delete every logged search; returns how many there were."""
         with self._lock, self.store.transaction():

@@ -183,9 +183,13 @@ def current_chunks(store: Store, document_ids: Iterable[int]) -> dict[int, list[
     return found
 
 
-def delete_all(store: Store) -> int:
+def count_searches(store: Store) -> int:
     row = store.conn.execute("SELECT COUNT(*) FROM search_log").fetchone()
-    count = int(row[0]) if row else 0
+    return int(row[0]) if row else 0
+
+
+def delete_all(store: Store) -> int:
+    count = count_searches(store)
     store.conn.execute("DELETE FROM search_log_chunks")
     store.conn.execute("DELETE FROM search_log")
     return count
