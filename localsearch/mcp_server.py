@@ -100,6 +100,12 @@ class Tools:
         if page is not None and page not in pages:
             where = f"pages {pages[0]}-{pages[-1]}" if pages else "no pages"
             raise LocalSearchError(f"no page {page} in {stored}: it has {where}")
+        ranged = start_line is not None or end_line is not None
+        if page is None and ranged and len(pages) > 1:
+            raise LocalSearchError(
+                f"{stored} has pages {pages[0]}-{pages[-1]}, each numbering its lines from 1",
+                "give `page` with a line range, as `search` reports them",
+            )
         first = 1 if start_line is None else start_line
         last_line = max((n for p, n, _ in lines if page is None or p == page), default=0)
         last = last_line if end_line is None else end_line
@@ -204,7 +210,8 @@ def build_server(settings: Settings) -> MCPServer:
         page: int | None = None,
     ) -> dict[str, Any]:
         """The text of an indexed document, or of lines start_line..end_line (1-based,
-        inclusive, as `search` reports them; with `page`, lines of that page, slide or sheet).
+        inclusive, as `search` reports them). A PDF, pptx or workbook numbers lines per page,
+        slide or sheet: give a line range with the `page` the result reported.
         `last_line`: the document's (or page's) last line number."""
         result: dict[str, Any] = guarded(tools.get, path, start_line, end_line, page)
         return result

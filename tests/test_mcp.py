@@ -100,6 +100,34 @@ def test_mcp_tools_search_get_status_and_bad_arguments(tmp_path) -> None:
     assert logged is not None and logged.query == "qwxzv plorkk"
 
 
+def test_get_of_lines_needs_the_page_when_each_page_numbers_its_own(tmp_path) -> None:
+    from format_fixtures import write_workbook
+
+    from localsearch.config import load_settings
+    from localsearch.errors import LocalSearchError
+    from localsearch.index import Index
+    from localsearch.mcp_server import Tools
+
+    (tmp_path / "docs").mkdir()
+    workbook = write_workbook(tmp_path / "docs" / "stock.xlsx")
+    settings = load_settings(tmp_path / "home")
+    index = Index(settings)
+    try:
+        index.update([workbook.parent])
+    finally:
+        index.close()
+    tools = Tools(settings)
+    try:
+        budget = tools.get(str(workbook), start_line=2, end_line=2, page=2)
+        assert budget["text"] == "Department: Marketing | Amount: 48250.5"
+        with pytest.raises(LocalSearchError, match="stock.xlsx has pages 1-2, each numbering its"):
+            tools.get(str(workbook), start_line=2, end_line=2)  # was line 2 of both sheets
+        whole = tools.get(str(workbook))["text"]
+        assert "hex bolts" in whole and "Glassblowing" in whole
+    finally:
+        tools.close()
+
+
 def test_get_reads_archive_members_odd_names_and_says_when_a_file_is_gone(tmp_path) -> None:
     from localsearch.config import load_settings
     from localsearch.errors import LocalSearchError
