@@ -387,6 +387,17 @@ def test_status_json_and_cli_errors(settings, make_docs, tmp_path, capsys):
 
     info = json.loads(run_cli_in_process(["status", "--json"], capsys)[1])
     assert info["documents"] == 4
+    assert run_cli_in_process(["status", "--skipped"], capsys)[1] == (
+        "No skipped files: every file found was indexed.\n"
+    )
+    (root / "scan.pdf").write_bytes(b"%PDF-1.4 not really")
+    assert run_cli_in_process(["index", str(root), "--quiet"], capsys)[0] == 0
+    out = run_cli_in_process(["status"], capsys)[1]
+    assert f"({info['chunks']} chunks, 1 skipped file; `status --skipped` says why)" in out
+    code, out, _ = run_cli_in_process(["status", "--skipped"], capsys)
+    assert code == 0 and out.startswith(f"{root / 'scan.pdf'}: ")
+    [only] = json.loads(run_cli_in_process(["status", "--skipped", "--json"], capsys)[1])
+    assert only["path"] == str(root / "scan.pdf") and out == f"{only['path']}: {only['reason']}\n"
     assert info["model"] == "all-MiniLM-L6-v2"
     assert info["roots"][0]["path"] == str(root)
     assert info["chunks"] >= 5

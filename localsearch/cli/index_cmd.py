@@ -85,13 +85,17 @@ def index(
 @click.command()
 @home_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--skipped", is_flag=True, help="List the files not indexed, and why.")
 @click.pass_context
-def status(ctx: click.Context, home: Path | None, as_json: bool) -> None:
+def status(ctx: click.Context, home: Path | None, as_json: bool, skipped: bool) -> None:
     """Show what is indexed: roots, counts, model, sizes."""
     settings = settings_from(ctx, home)
     require_index(settings)
     engine = Index(settings)
     try:
+        if skipped:
+            _print_skipped(engine.store.skipped(), as_json)
+            return
         info = engine.status()
     finally:
         engine.close()
@@ -106,7 +110,8 @@ def status(ctx: click.Context, home: Path | None, as_json: bool) -> None:
     stdout.print(f"Home:       {info.home}", markup=False)
     stdout.print(
         f"Documents:  {info.documents}  ({plural(info.chunks, 'chunk')},"
-        f" {plural(info.skipped, 'skipped file')})",
+        f" {plural(info.skipped, 'skipped file')}"
+        + ("; `status --skipped` says why)" if info.skipped else ")"),
         markup=False,
     )
     stdout.print(
@@ -135,6 +140,15 @@ def status(ctx: click.Context, home: Path | None, as_json: bool) -> None:
             f" {plural(root['chunks'], 'chunk')})",
             markup=False,
         )
+
+
+def _print_skipped(skipped: list[tuple[str, str]], as_json: bool) -> None:
+    if as_json:
+        print_json([{"path": path, "reason": reason} for path, reason in skipped])
+    elif not skipped:
+        stdout.print("No skipped files: every file found was indexed.", markup=False)
+    for path, reason in [] if as_json else skipped:
+        stdout.print(f"{one_line(path)}: {one_line(reason)}", markup=False)
 
 
 def _say_what_an_interruption_kept(settings: Settings) -> None:
