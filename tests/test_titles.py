@@ -7,7 +7,7 @@ import pytest
 from ingest_fixtures import corpus_file
 
 from localsearch.ingest.extract import extract_file
-from localsearch.ingest.extract_markup import clean_rst_heading
+from localsearch.ingest.extract_markup import clean_heading, clean_rst_heading
 
 DOCUTILS = "docutils/docutils/docs"
 
@@ -41,3 +41,27 @@ def test_docutils_titles_lose_their_markup(relative: str, title: str, heading: s
 )
 def test_rst_inline_markup_in_titles(source: str, shown: str) -> None:
     assert clean_rst_heading(source) == shown
+
+
+@pytest.mark.parametrize(
+    ("source", "shown"),
+    [
+        ("运行时 API {#runtime-api}", "运行时 API"),  # VitePress, as in the CJK corpus
+        ('Teleport {#teleport .tip data-x="1"}', "Teleport"),  # Pandoc attributes
+        ("Installing {: #install}", "Installing"),  # kramdown
+        ("フックでアクセスする\u3000{#hooks}", "フックでアクセスする"),  # an ideographic space
+        ("Use `{#each}`", "Use {#each}"),  # code, not an attribute
+        ("Blocks {#each items as item}", "Blocks {#each items as item}"),  # Svelte, not one
+        ("{#only-an-id}", "{#only-an-id}"),  # nothing would be left
+    ],
+)
+def test_markdown_heading_attributes_are_not_shown(source: str, shown: str) -> None:
+    assert clean_heading(source) == shown
+
+
+def test_a_vitepress_page_title_has_no_heading_id(tmp_path) -> None:
+    page = tmp_path / "teleport.md"
+    page.write_text("# Teleport {#teleport}\n\n## 基本的な使い方 {#basic-usage}\n\ntext\n")
+    document = extract_file(page)
+    assert document.title == "Teleport"
+    assert [s.heading for s in document.sections][-1] == "Teleport > 基本的な使い方"

@@ -20,10 +20,19 @@ _FRONT_MATTER_TITLE = re.compile(r"title\s*:\s*(.+)", re.IGNORECASE)
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 # Backticks and asterisks only: underscores are more often part of names (__init__).
 _INLINE_MARKS = re.compile(r"[`*]{1,3}(?=\S)|(?<=\S)[`*]{1,3}")
+# A heading's id and classes (VitePress and Pandoc `{#id .class key=value}`, kramdown
+# `{: #id}`), which the rendered page does not show (after any space, an ideographic one
+# too); Svelte's `{#each items as item}` is text.
+_HEADING_ATTRIBUTES = re.compile(
+    r"(?<=\S)[^\S\n]+\{:?[^\S\n]*#[\w:.-]+"
+    r"(?:[^\S\n]+(?:\.[\w-]+|[\w-]+=(?:\"[^\"]*\"|[^\s}]+)))*[^\S\n]*\}[^\S\n]*$"
+)
 
 
 def clean_heading(text: str) -> str:
-    """Heading text without inline markup: links become their label, emphasis marks go."""
+    """Heading text without inline markup: links become their label, emphasis marks and
+    attribute blocks go."""
+    text = _HEADING_ATTRIBUTES.sub("", text)
     text = _LINK.sub(r"\1", text)
     text = _INLINE_MARKS.sub("", text)
     return shorten(text.strip(), 120)
