@@ -145,9 +145,10 @@ def status(ctx: click.Context, home: Path | None, as_json: bool, skipped: bool) 
 def _print_skipped(skipped: list[tuple[str, str]], as_json: bool) -> None:
     if as_json:
         print_json([{"path": path, "reason": reason} for path, reason in skipped])
-    elif not skipped:
+        return
+    if not skipped:
         stdout.print("No skipped files: every file found was indexed.", markup=False)
-    for path, reason in [] if as_json else skipped:
+    for path, reason in skipped:
         stdout.print(f"{one_line(path)}: {one_line(reason)}", markup=False)
 
 
