@@ -230,7 +230,7 @@ def test_encrypted_pdf_is_reported_as_such(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "data",
-    [b"%PDF-1.4\n garbage \n%%EOF", b"", b"not a pdf at all", b"%PDF-1.7\n" + b"\x00" * 64],
+    [b"%PDF-1.4\n garbage \n%%EOF", b"not a pdf at all", b"%PDF-1.7\n" + b"\x00" * 64],
 )
 def test_corrupt_pdf(tmp_path: Path, data: bytes) -> None:
     path = tmp_path / "broken.pdf"
@@ -397,7 +397,13 @@ def test_image_is_a_binary_file() -> None:
         extract_file(corpus_file("multivae-paper/paper/code_structure.png"))
 
 
-@pytest.mark.parametrize("name", ["empty.txt", "empty.md", "blank.rst", "empty.py", "e.html"])
+@pytest.mark.parametrize(
+    "name",
+    ["empty.txt", "empty.md", "blank.rst", "empty.py", "e.html"]
+    # 0 bytes (`touch notes.docx`): empty, where they were reported as corrupt
+    + ["empty.pdf", "empty.docx", "empty.pptx", "empty.xlsx", "empty.epub", "empty.zip"]
+    + ["empty.ipynb", "empty.eml", "empty.csv"],
+)
 def test_empty_files_give_a_document_without_sections(tmp_path: Path, name: str) -> None:
     path = tmp_path / name
     path.write_text("" if name.startswith("e") else "\n  \n\t\n")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import stat
 from pathlib import Path
 
 from charset_normalizer import from_bytes
@@ -195,6 +196,10 @@ def _extract_as(path: Path, doc_type: str) -> ExtractedDocument:
         raise ExtractionError("binary file")
     if doc_type == "unsupported":
         raise ExtractionError(f"unsupported format ({path.suffix.lower()})")
+    info = path.stat()
+    if stat.S_ISREG(info.st_mode) and info.st_size == 0:
+        # `touch notes.docx` makes an empty document, not a corrupt one: nothing to index.
+        return ExtractedDocument(title=path.stem or path.name, doc_type=doc_type)
     if doc_type == "pdf":
         from localsearch.ingest.pdf_process import extract_pdf_in_child
 
