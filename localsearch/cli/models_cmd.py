@@ -46,11 +46,24 @@ def _list(ctx: click.Context, home: Path | None, as_json: bool) -> None:
     runs = run_log(settings.models_dir)
     if runs and not runs[-1].get("kept"):
         last = runs[-1]
+        when = _when(last.get("created_at"))
         stderr.print(
-            f"The last adapt run ({last.get('name')}) was not kept:"
+            f"The last adapt run ({last.get('name')}{when}) was not kept:"
             f" {last.get('metrics', {}).get('reason', 'not better')}.",
             markup=False,
         )
+
+
+def _when(timestamp: object) -> str:
+    """ ", 2026-11-30 14:05" for a run's time, or nothing for a record without one."""
+    import datetime as dt
+
+    if not isinstance(timestamp, int | float):
+        return ""
+    try:
+        return f", {dt.datetime.fromtimestamp(timestamp).strftime('%Y-%m-%d %H:%M')}"
+    except (OverflowError, OSError, ValueError):  # a hand-edited log
+        return ""
 
 
 def _status(info: ModelInfo) -> str:
