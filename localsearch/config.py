@@ -102,6 +102,8 @@ def _allowed(name: str) -> str:
         return "one of " + ", ".join(CHOICES[name])
     if name in _BOOLEANS:
         return "true or false, or 1/0, yes/no, on/off"
+    if name == "model":
+        return "a model name, folder or Hugging Face id"
     kind = "an integer" if name in _INTEGERS else "a number"
     low, high = RANGES.get(name, (None, None))
     if low is not None and high is not None:
@@ -190,6 +192,8 @@ def load_settings(home: Path | str | None = None, **overrides: Any) -> Settings:
             values.update(tomllib.loads(config_file.read_text(encoding="utf-8")))
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise UsageError(f"cannot read {config_file}: {exc}") from None
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"cannot read {config_file}: not UTF-8 text ({exc.reason})") from None
     for name in kinds:
         env = os.environ.get(f"LOCALSEARCH_{name.upper()}")
         if env is not None and name != "home":

@@ -16,6 +16,8 @@ import pytest
         ("candidates = -5", "'candidates': -5 (must be an integer from 1 to 10000)"),
         ('fusion = ""', "'fusion': '' (must be one of zscore, weighted, rrf)"),
         ("chunk_overlap = 300", "'chunk_overlap': 300 (must be smaller than chunk_tokens, 250)"),
+        ('model = ""', "'model': '' (must be a model name, folder or Hugging Face id)"),
+        ("model = 5", "'model': 5 (must be a model name, folder or Hugging Face id)"),
         (
             'record_history = "banana"',
             "'record_history': 'banana' (must be true or false, or 1/0, yes/no, on/off)",
@@ -59,3 +61,14 @@ def test_every_fusion_is_a_valid_setting(isolated_home, monkeypatch):
     for fusion in FUSIONS:
         monkeypatch.setenv("LOCALSEARCH_FUSION", fusion)
         assert load_settings(isolated_home).fusion == fusion
+
+
+def test_a_config_file_that_is_not_utf8_is_a_one_line_error(isolated_home, capsys):
+    from helpers import run_cli
+
+    isolated_home.mkdir()
+    config = isolated_home / "config.toml"
+    config.write_bytes(b"\xff\xfe bad = 1\n")
+    code, out, err = run_cli(["search", "anything"], capsys)
+    assert (code, out) == (2, "")
+    assert err.startswith(f"Error: cannot read {config}: not UTF-8 text (")
