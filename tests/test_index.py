@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -383,7 +384,6 @@ def test_status_json_and_cli_errors(settings, make_docs, tmp_path, capsys):
     code, _, err = run_cli_in_process(["index", str(root), "--quiet"], capsys)
     assert code == 0, err
     assert "4 added, 0 updated, 0 removed" in err
-    import json
 
     info = json.loads(run_cli_in_process(["status", "--json"], capsys)[1])
     assert info["documents"] == 4
@@ -491,3 +491,18 @@ def test_a_full_disk_is_a_clear_error_and_keeps_the_previous_index(tiny_disk, co
     assert conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0] >= first.added
     conn.close()
     assert "rst-directives.rst" in search_paths(settings, "how do I create my own directive")
+
+
+def test_a_name_spelt_as_another_files_escaped_bytes_is_a_document_of_its_own(tmp_path, capsys):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / os.fsdecode(b"bad\xff.md")).write_text("armadillo from the odd bytes\n")
+    (docs / "bad\\xff.md").write_text("armadillo from the backslash\n")  # the escape, literally
+    home = str(tmp_path / "home")
+    code, _, err = run_cli_in_process(["index", str(docs), "--home", home, "-q"], capsys)
+    assert code == 0 and "2 added, 0 updated, 0 removed, 0 unchanged" in err
+    code, out, _ = run_cli_in_process(["search", "armadillo", "--home", home, "--json"], capsys)
+    paths = {hit["path"] for hit in json.loads(out)["results"]}
+    assert paths == {str(docs / "bad\\xff.md"), str(docs / "bad\\xff (2).md")}
+    code, _, err = run_cli_in_process(["index", "--home", home, "-q"], capsys)
+    assert "0 added, 0 updated, 0 removed, 2 unchanged" in err  # was 1 updated on every run

@@ -17,8 +17,21 @@ def stored_path(path: str) -> tuple[str, bytes | None]:
         path.encode("utf-8")
     except UnicodeEncodeError:
         raw = os.fsencode(path)
-        return raw.decode("utf-8", "backslashreplace"), raw
+        text = raw.decode("utf-8", "backslashreplace")
+        return _unlike_a_real_file(text) if os.path.isabs(path) else text, raw
     return path, None
+
+
+def _unlike_a_real_file(text: str) -> str:
+    """`text`, unless a file is really named so (`bad\\xff.md`, backslash and all): that file
+    is stored under its own name, so this one takes `bad\\xff (2).md`, or the next free."""
+    if not os.path.lexists(text):
+        return text
+    stem, suffix = os.path.splitext(text)
+    number = 2
+    while os.path.lexists(candidate := f"{stem} ({number}){suffix}"):
+        number += 1
+    return candidate
 
 
 def display_path(path: str) -> str:
