@@ -195,6 +195,12 @@ def test_a_blank_query_is_an_error_in_the_cli_and_finds_nothing_in_the_engine(
         (["--type", "md,txt"], {"tides.md", "bread.md", "notes.txt"}),
         (["--type", "md", "--type", "rst"], {"tides.md", "bread.md", "glacier.rst"}),
         (["--path", "nowhere/*"], set()),
+        # A relative glob starts at a name inside the indexed folder, never mid-name nor in the
+        # folders above it (the temporary folder's own names start with "t" and "p").
+        (["--path", "t*"], {"tides.md"}),
+        (["--path", "ides.md"], set()),
+        (["--path", "g*"], {"glacier.rst"}),
+        (["--path", "sub"], {"glacier.rst"}),
     ],
 )
 @pytest.mark.parametrize("mode", ["bm25", "dense", "hybrid"])

@@ -10,15 +10,32 @@ from __future__ import annotations
 import shlex
 from collections.abc import Sequence
 
+# The document's path below its root, from its '/' (a root that is a file: its name).
+_BELOW_ROOT = (
+    "CASE WHEN d.path = r.path"
+    " THEN '/' || replace(d.path, rtrim(d.path, replace(d.path, '/', '')), '')"
+    " ELSE substr(d.path, length(r.path) + 1) END"
+)
+# Matched from any name down (`notes*`, `src/*.py`), or as a folder (`src`).
+_INSIDE_ROOT = f"{_BELOW_ROOT} GLOB '*/' || ? OR {_BELOW_ROOT} GLOB '*/' || ? || '/*'"
+
 
 def path_filter_sql(path_glob: str | None, doc_types: Sequence[str]) -> tuple[str, list[object]]:
     """A WHERE clause over documents `d` for the --path and --type filters."""
     clauses: list[str] = []
     params: list[object] = []
     if path_glob:
-        pattern = path_glob if path_glob.startswith(("/", "*")) else "*" + path_glob
-        clauses.append("(d.path GLOB ? OR d.path GLOB ?)")
-        params += [pattern, pattern.rstrip("/") + "/*"]
+        if path_glob.startswith(("/", "*")):
+            clauses.append("(d.path GLOB ? OR d.path GLOB ?)")
+            params += [path_glob, path_glob.rstrip("/") + "/*"]
+        else:
+            # Relative: from a name at any depth inside the document's root (itself a file's
+            # name when the root is that file), never mid-name nor in the folders above.
+            pattern = path_glob.rstrip("/")
+            clauses.append(
+                f"EXISTS (SELECT 1 FROM roots r WHERE r.id = d.root_id AND ({_INSIDE_ROOT}))"
+            )
+            params += [pattern, pattern]
     if doc_types:
         parts = []
         for doc_type in doc_types:
