@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +26,7 @@ STEP_MS = 200  # quiet time that ends a batch
 DEBOUNCE_MS = 1600  # the longest a batch collects during a burst
 LOCK_POLL_SECONDS = 1.0
 IDLE_YIELD_MS = 300  # how often the watch loop wakes when nothing changes
+ROOTS_CHECK_SECONDS = 2.0  # how often watching every indexed folder looks for new ones
 
 
 @dataclass
@@ -66,8 +67,11 @@ class Watcher:
             roots = self._start(index)
             while True:
                 try:
-                    self._watch(index, roots)
-                    return
+                    changed_roots = self._watch(index, roots)
+                    if changed_roots is None:
+                        return
+                    roots = changed_roots  # a folder indexed or removed meanwhile
+                    self.callbacks.on_ready(roots)
                 except WatchfilesRustInternalError:
                     # A changed file whose name is not UTF-8, which watchfiles cannot name and
                     # ends on: look over every root (the walk reads such names), watch anew.
@@ -75,20 +79,13 @@ class Watcher:
         finally:
             index.close()
 
-    def _watch(self, index: Index, roots: list[Path]) -> None:
-        import watchfiles
-
+    def _watch(self, index: Index, roots: list[Path]) -> list[Path] | None:
+        """Watch until stopped (None), or until the indexed roots change while every indexed
+        folder is watched (the new roots, to watch anew)."""
         caught_up = False
-        for changes in watchfiles.watch(
-            *roots,
-            watch_filter=self._filter(),
-            step=STEP_MS,
-            debounce=DEBOUNCE_MS,
-            stop_event=self.stop,
-            rust_timeout=IDLE_YIELD_MS,
-            yield_on_timeout=True,
-            raise_interrupt=True,
-        ):
+        files = _FileStamps([r for r in roots if not r.is_dir()])
+        next_roots_check = time.monotonic() + ROOTS_CHECK_SECONDS
+        for changes in self._changes([r for r in roots if r.is_dir()]):
             if not caught_up:
                 # Files saved between the last update and the watch starting: once.
                 self._update(index, roots, ["(watch started)"])
@@ -96,10 +93,35 @@ class Watcher:
                 if not self.ready.is_set():  # once, not again after a new start
                     self.ready.set()
                     self.callbacks.on_ready(roots)
-            changed = sorted({path for _, path in changes})
+            changed = sorted({path for _, path in changes} | {str(f) for f in files.changed()})
             touched = [r for r in roots if any(_within(Path(p), r) for p in changed)]
             if touched:
                 self._update(index, touched, changed)
+            if not self.roots and time.monotonic() >= next_roots_check:
+                next_roots_check = time.monotonic() + ROOTS_CHECK_SECONDS
+                indexed = _indexed_roots(index)
+                if indexed != roots:
+                    return indexed
+        return None
+
+    def _changes(self, folders: list[Path]) -> Iterator[set[tuple[object, str]]]:
+        """watchfiles' batches for `folders`, and an empty one at least every IDLE_YIELD_MS."""
+        import watchfiles
+
+        if not folders:  # only single files, which are polled: just wake up
+            while not self.stop.wait(IDLE_YIELD_MS / 1000):
+                yield set()
+            return
+        yield from watchfiles.watch(
+            *folders,
+            watch_filter=self._filter(),
+            step=STEP_MS,
+            debounce=DEBOUNCE_MS,
+            stop_event=self.stop,
+            rust_timeout=IDLE_YIELD_MS,
+            yield_on_timeout=True,
+            raise_interrupt=True,
+        )
 
     def _start(self, index: Index) -> list[Path]:
         """Index the given folders (or check the known ones) and return what to watch."""
@@ -112,15 +134,15 @@ class Watcher:
         if not wanted and not self.settings.database_path.exists():
             raise NoIndexError("no folders are indexed yet", "run `localsearch watch PATH`")
         self._update(index, wanted, [])
-        known = [Path(path) for _, path, _ in index.store.roots()]
+        known = _indexed_roots(index)
         if wanted:
             # A folder inside a known root is indexed as part of it: watch the root.
             known = [k for k in known if any(_within(w, k) or _within(k, w) for w in wanted)]
-        return [root for root in known if root.is_dir()]
+        return known
 
     def _update(self, index: Index, roots: Sequence[Path], changed: list[str]) -> None:
         if changed:
-            roots = [r for r in roots if r.is_dir()]  # a deleted root keeps its documents
+            roots = [r for r in roots if r.exists()]  # a deleted root keeps its documents
             if not roots:
                 return
         self.busy = True
@@ -158,6 +180,32 @@ class Watcher:
             return default(change, path) and not _within(Path(path), home)  # type: ignore[arg-type]
 
         return wanted
+
+
+def _indexed_roots(index: Index) -> list[Path]:
+    """The roots there are to watch: folders, and files indexed on their own."""
+    return [root for root in (Path(p) for _, p, _ in index.store.roots()) if root.exists()]
+
+
+class _FileStamps:
+    """Roots that are single files, polled: watching a file itself misses every change after
+    an editor's save by rename, and watching its folder could mean watching a whole home."""
+
+    def __init__(self, files: list[Path]) -> None:
+        self.stamps = {f: _stamp(f) for f in files}
+
+    def changed(self) -> list[Path]:
+        changed = [f for f, stamp in self.stamps.items() if _stamp(f) != stamp]
+        self.stamps.update({f: _stamp(f) for f in changed})
+        return changed
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_size
 
 
 def _within(child: Path, parent: Path) -> bool:

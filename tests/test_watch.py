@@ -82,6 +82,41 @@ def watched(tmp_path):  # type: ignore[no-untyped-def]
     assert not errors, errors
 
 
+def test_watching_every_root_follows_folders_and_single_files_indexed_later(tmp_path) -> None:
+    docs, home = index_files(tmp_path, {"a.md": "# Alpha\n\nThe first note, about tides.\n"})
+    later = tmp_path / "later"
+    later.mkdir()
+    single = tmp_path / "single.md"
+    single.write_text("# Single\n\nA file indexed on its own.\n")
+    watcher = Watcher(load_settings(home), [], WatchCallbacks())  # every indexed root
+    thread = threading.Thread(target=watcher.run, daemon=True)
+    thread.start()
+    try:
+        wait_for(watcher.ready.is_set, "the watcher to start")
+        index = Index(load_settings(home))  # as `localsearch index` beside `serve --watch`
+        try:
+            index.update([later, single])
+        finally:
+            index.close()
+        time.sleep(3)  # past the next look at the roots
+        (later / "narwhal.md").write_text("# Narwhal\n\nA tusked whale.\n")
+        wait_for(
+            lambda: "later/narwhal.md" in documents(home, tmp_path),
+            "a file in a folder indexed after the watch began",
+        )
+        # An editor's save by rename, then a plain append: both reach the index.
+        temporary = tmp_path / ".single.md.tmp"
+        temporary.write_text("# Single\n\nRewritten about glaciers.\n")
+        os.replace(temporary, single)
+        wait_for(lambda: "glaciers" in documents(home, tmp_path).get("single.md", ""), "a save")
+        with single.open("a") as handle:
+            handle.write("\nAnd then moraines.\n")
+        wait_for(lambda: "moraines" in documents(home, tmp_path).get("single.md", ""), "an append")
+    finally:
+        watcher.stop.set()
+        thread.join(30)
+
+
 def test_create_modify_rename_delete_and_save_by_rename(watched) -> None:
     docs, home, _ = watched
     (docs / "b.md").write_text("# Beta\n\nSourdough starter notes.\n")

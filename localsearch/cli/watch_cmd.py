@@ -17,8 +17,9 @@ from localsearch.cli import GivenPath, home_option, quiet_option, settings_from
 def watch(ctx: click.Context, paths: tuple[Path, ...], home: Path | None, quiet: bool) -> None:
     """Index folders, then re-index files as they are created, changed, moved or deleted.
 
-    With no PATH, watches every indexed folder. Stop with Ctrl-C. Waits while another
-    `localsearch index` runs. `localsearch serve --watch` does the same inside the server.
+    With no PATH, watches every indexed folder and file, and those indexed later. Stop with
+    Ctrl-C. Waits while another `localsearch index` runs. `localsearch serve --watch` does the
+    same inside the server.
     """
     from localsearch.cli.output import stderr
     from localsearch.watch import WatchCallbacks, Watcher, WatchUpdate
@@ -39,7 +40,10 @@ def watch(ctx: click.Context, paths: tuple[Path, ...], home: Path | None, quiet:
         on_update=on_update,
         on_waiting=lambda why: stderr.print(f"Waiting: {why}.", markup=False),
         on_ready=lambda roots: stderr.print(
-            "Watching " + ", ".join(str(r) for r in roots) + " (Ctrl-C stops).", markup=False
+            "Watching "
+            + (", ".join(str(r) for r in roots) or "for folders to be indexed")
+            + " (Ctrl-C stops).",
+            markup=False,
         ),
     )
     if quiet:
