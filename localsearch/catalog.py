@@ -41,6 +41,7 @@ class CatalogEntry:
     multilingual: bool = False  # trained on many languages, CJK included
     runtime: str = SENTENCE_TRANSFORMERS  # what loads it; only sentence-transformers trains
     extra: str = ""  # the localsearch extra whose package carries a "package:" model
+    weak_cosine: float | None = None  # where its nearest-chunk cosine means noise (calibrate.py)
 
     @property
     def package(self) -> str:
@@ -195,9 +196,14 @@ def _base_entry(reference: str, models_dir: Path) -> CatalogEntry | None:
 
 def is_multilingual(reference: str, models_dir: Path) -> bool:
     """Whether the catalogue calls `reference` (or the model it was adapted from) multilingual."""
-    adapted = (models_dir / "adapted" / reference / "card.json").is_file()
-    entry = _base_entry(reference, models_dir) if adapted else find_entry(reference)
+    entry = catalogued_entry(reference, models_dir)
     return bool(entry and entry.multilingual)
+
+
+def catalogued_entry(reference: str, models_dir: Path) -> CatalogEntry | None:
+    """The catalogue entry of `reference`, or of the model it was adapted from."""
+    adapted = (models_dir / "adapted" / reference / "card.json").is_file()
+    return _base_entry(reference, models_dir) if adapted else find_entry(reference)
 
 
 def hf_cache_snapshot(repo_id: str) -> Path | None:

