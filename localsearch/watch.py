@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from localsearch.config import Settings
 from localsearch.errors import IndexBusyError, NoIndexError, UsageError
@@ -104,7 +105,7 @@ class Watcher:
                     return indexed
         return None
 
-    def _changes(self, folders: list[Path]) -> Iterator[set[tuple[object, str]]]:
+    def _changes(self, folders: list[Path]) -> Iterator[set[tuple[Any, str]]]:
         """watchfiles' batches for `folders`, and an empty one at least every IDLE_YIELD_MS."""
         import watchfiles
 

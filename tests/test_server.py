@@ -3,14 +3,18 @@ the fallback when it dies mid-query, and its stop and idle paths."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import socket
 import stat
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
@@ -77,6 +81,29 @@ def awaiting_a_reply(pid: int) -> bool:
     return connected and ("poll" in asleep or "unix_stream" in asleep)
 
 
+@contextmanager
+def busy(home: Path) -> Iterator[None]:
+    """A client that trickles a request a byte at a time: the server, which serves one request
+    at a time, reads it until the client goes."""
+    stop = threading.Event()
+
+    def trickle() -> None:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.connect(str(socket_path(home)))
+            conn.sendall(b'{"protocol": 1, "op": "status", "pad": "')
+            with contextlib.suppress(OSError):  # the server is killed under it
+                while not stop.wait(0.5):
+                    conn.sendall(b"x")
+
+    thread = threading.Thread(target=trickle, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(10)
+
+
 @pytest.mark.slow
 def test_server_answers_the_cli_is_alone_and_a_kill_9_mid_query_falls_back(tmp_path) -> None:
     docs, home = index_files(tmp_path, DOCS)
@@ -109,15 +136,46 @@ def test_server_answers_the_cli_is_alone_and_a_kill_9_mid_query_falls_back(tmp_p
             " — stop it with `localsearch serve --stop`\n",
         )
 
-        # Freeze the server, let a search send its request, then kill the server under it.
-        os.kill(pid, signal.SIGSTOP)
-        waiting = cli(home, *query)
-        wait_for(lambda: awaiting_a_reply(waiting.pid), "the search to await the server")
-        os.kill(pid, signal.SIGKILL)
-        assert finish(waiting) == (0, cold, "")
+        # Keep the server busy reading a request that never ends, let a search send its
+        # request behind it, then kill the server under it.
+        with busy(home):
+            waiting = cli(home, *query)
+            wait_for(lambda: awaiting_a_reply(waiting.pid), "the search to await the server")
+            os.kill(pid, signal.SIGKILL)
+            assert finish(waiting) == (0, cold, "")
     finally:
         if psutil.pid_exists(pid):
             os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.slow
+def test_a_suspended_server_is_searched_around_reported_and_stopped(tmp_path) -> None:
+    # Ctrl-Z on a `serve` in a terminal: every search waited 15 s for it, --status waited and
+    # then said no server was running, and --stop said so too and left it holding the lock.
+    _, home = index_files(tmp_path, DOCS)
+    server = cli(home, "serve")
+    try:
+        wait_for(lambda: server_status(home) is not None, "the server")
+        os.kill(server.pid, signal.SIGSTOP)
+        resume = f"`kill -CONT {server.pid}`"
+        code, out, err = finish(cli(home, "search", "wild yeast starter", "-k", "1"))
+        assert code == 0 and out.startswith("1. Sourdough bread  ")
+        assert err == (
+            f"Note: the server for {home} (pid {server.pid}) is suspended (Ctrl-Z or SIGSTOP),"
+            f" so this searched without it; resume it with {resume} or end it with"
+            " `localsearch serve --stop`.\n"
+        )
+        assert finish(cli(home, "serve", "--status")) == (
+            1,
+            "",
+            f"The server for {home} (pid {server.pid}) is suspended (Ctrl-Z or SIGSTOP): resume"
+            f" it with {resume} or end it with `localsearch serve --stop`.\n",
+        )
+        assert finish(cli(home, "serve", "--stop")) == (0, "", f"Stopped the server for {home}.\n")
+        assert server.wait(DEADLINE_SECONDS) == 0 and not server_lock_held(home)
+    finally:
+        server.kill()
+        server.communicate()
 
 
 @pytest.mark.slow
@@ -165,6 +223,24 @@ def test_stop_and_idle_timeout_remove_the_socket(tmp_path, capsys) -> None:
     _, thread = serve_in_thread(home, idle_seconds=0.5)
     thread.join(DEADLINE_SECONDS)
     assert not thread.is_alive() and not socket_path(home).exists()
+
+
+def test_a_server_that_does_not_answer_is_reported_as_such(tmp_path, capsys, monkeypatch) -> None:
+    # --status waited, then said that no server was running while one held the lock.
+    _, home = index_files(tmp_path, DOCS)
+    server, thread = serve_in_thread(home, idle_seconds=0)
+    monkeypatch.setattr("localsearch.server.client.REPLY_TIMEOUT_SECONDS", 1.0)
+    try:
+        with busy(home):
+            assert run_cli(["serve", "--status", "--home", str(home)], capsys) == (
+                1,
+                "",
+                f"The server for {home} (pid {os.getpid()}) does not answer; end it with"
+                " `localsearch serve --stop`.\n",
+            )
+    finally:
+        server.stop()
+        thread.join(10)
 
 
 def test_a_server_whose_socket_is_deleted_stops_and_frees_the_lock(tmp_path) -> None:

@@ -123,13 +123,20 @@ def search(
 
 def run_search(settings: Settings, request: dict[str, Any]) -> dict[str, Any]:
     """Results as SearchResults.to_dict(explain=True), from the server or from this process."""
-    from localsearch.server.client import ask, start_in_background
+    from localsearch.server.client import ask, start_in_background, suspended_server
     from localsearch.server.protocol import search_settings
 
-    reply = ask(settings.home, {**request, "settings": search_settings(settings)})
-    if reply is not None:
-        results: dict[str, Any] = reply["results"]
-        return results
+    suspended = suspended_server(settings.home)
+    if suspended is None:
+        reply = ask(settings.home, {**request, "settings": search_settings(settings)})
+        if reply is not None:
+            results: dict[str, Any] = reply["results"]
+            return results
+    else:
+        from localsearch.cli.serve_cmd import suspended_words
+
+        what, remedy = suspended_words(settings.home, suspended)
+        sys.stderr.write(terminal_safe(f"Note: {what}, so this searched without it; {remedy}.\n"))
     from localsearch.search.engine import SearchEngine
 
     engine = SearchEngine(settings)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -11,6 +14,8 @@ import click
 
 from localsearch.cli import home_option, quiet_option, settings_from
 from localsearch.config import Settings, require_index
+from localsearch.errors import ServerRunningError
+from localsearch.server.client import server_lock_held
 from localsearch.server.protocol import starting_path
 from localsearch.wording import plural
 
@@ -49,11 +54,31 @@ def serve(
     server_autostart is false.
     """
     from localsearch.cli.output import stderr, stdout
-    from localsearch.server.client import ask_once_started
+    from localsearch.server.client import ask_once_started, server_pid, suspended_server
 
     settings = settings_from(ctx, home)
     if stop or show_status:
+        suspended = suspended_server(settings.home)
+        if suspended is not None:
+            if stop:
+                _terminate(settings.home, suspended)
+                stderr.print(f"Stopped the server for {settings.home}.", markup=False)
+                return
+            what, remedy = suspended_words(settings.home, suspended)
+            stderr.print(f"{what[0].upper()}{what[1:]}: {remedy}.", markup=False)
+            sys.exit(1)
         reply = ask_once_started(settings.home, {"op": "stop" if stop else "status"})
+        if reply is None and (silent := server_pid(settings.home)) is not None:
+            if stop:
+                _terminate(settings.home, silent)
+                stderr.print(f"Stopped the server for {settings.home}.", markup=False)
+                return
+            stderr.print(
+                f"The server for {settings.home} (pid {silent}) does not answer; end it with"
+                " `localsearch serve --stop`.",
+                markup=False,
+            )
+            sys.exit(1)
         if reply is None:
             stderr.print(f"No server is running for {settings.home}.", markup=False)
             if show_status:
@@ -99,9 +124,28 @@ def _finite(minutes: float | None) -> float | None:
     return minutes
 
 
-def _wait_until_gone(home: Path, timeout: float = 10.0) -> None:
-    from localsearch.server.client import server_lock_held
+def suspended_words(home: Path, pid: int) -> tuple[str, str]:
+    """What a suspended server is, and what to do about it (search and --status say both)."""
+    return (
+        f"the server for {home} (pid {pid}) is suspended (Ctrl-Z or SIGSTOP)",
+        f"resume it with `kill -CONT {pid}` or end it with `localsearch serve --stop`",
+    )
 
+
+def _terminate(home: Path, pid: int) -> None:
+    """Stop a server that cannot be asked to: SIGTERM (which it handles as --stop), and SIGCONT
+    so that a suspended one runs to act on it."""
+    for signum in (signal.SIGTERM, signal.SIGCONT):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signum)
+    _wait_until_gone(home)
+    if server_lock_held(home):
+        raise ServerRunningError(
+            f"the server for {home} (pid {pid}) did not stop", f"`kill -9 {pid}` ends it"
+        )
+
+
+def _wait_until_gone(home: Path, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while server_lock_held(home) and time.monotonic() < deadline:
         time.sleep(0.05)

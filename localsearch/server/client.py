@@ -1,8 +1,10 @@
 """The CLI's side of the resident server: ask it, or say that it could not be asked.
 
 Every failure (no socket, a refused or dropped connection, a server killed mid-answer, a reply
-from another protocol version) returns None, and the caller searches in-process instead.
-Standard library only, so that asking costs milliseconds.
+from another protocol version) returns None, and the caller searches in-process instead. A
+server that is suspended (Ctrl-Z on a `serve` in a terminal) is found before asking: its socket
+still accepts, and a search would wait the whole reply timeout for it. Standard library only, so
+that asking costs milliseconds.
 """
 
 from __future__ import annotations
@@ -33,9 +35,7 @@ STARTING_SECONDS = 60.0  # a started server not listening by then is not coming
 STARTING_POLL_SECONDS = 0.1
 
 
-def ask(
-    home: Path, request: dict[str, Any], timeout: float = REPLY_TIMEOUT_SECONDS
-) -> dict[str, Any] | None:
+def ask(home: Path, request: dict[str, Any], timeout: float | None = None) -> dict[str, Any] | None:
     """The server's reply to `request`, or None when no server answered.
 
     An error the engine raised in the server (a bad -k, say) is raised here as the same
@@ -46,7 +46,7 @@ def ask(
         return None
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-            conn.settimeout(timeout)
+            conn.settimeout(REPLY_TIMEOUT_SECONDS if timeout is None else timeout)
             with short_address(path) as address:
                 conn.connect(address)
             conn.sendall(encode({"protocol": PROTOCOL_VERSION, **request}))
@@ -126,3 +126,28 @@ def server_lock_held(home: Path) -> bool:
     finally:
         os.close(handle)
     return False
+
+
+def server_pid(home: Path) -> int | None:
+    """The pid of the server holding this data folder's lock, or None when none holds it."""
+    if not server_lock_held(home):
+        return None
+    try:
+        word, _, number = lock_path(home).read_text(errors="replace").partition(" ")
+    except OSError:
+        return None
+    return int(number) if word == "pid" and number.isdigit() else None
+
+
+def suspended_server(home: Path) -> int | None:
+    """The pid of this data folder's server if it is stopped by a signal or a debugger, else
+    None. Linux only (it reads /proc); elsewhere a suspended server costs the reply timeout."""
+    pid = server_pid(home)
+    if pid is None:
+        return None
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return None
+    state = stat[stat.rfind(b")") + 2 :][:1]  # the name in parentheses may hold anything
+    return pid if state in (b"T", b"t") else None
