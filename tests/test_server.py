@@ -243,6 +243,24 @@ def test_a_server_that_does_not_answer_is_reported_as_such(tmp_path, capsys, mon
         thread.join(10)
 
 
+@pytest.mark.parametrize(("seconds", "said"), [(0, "no idle timeout"), (90, "idle timeout 90s")])
+def test_the_server_says_its_idle_timeout(tmp_path, seconds, said) -> None:
+    # `serve --watch` said "idle timeout 0s", which means it never times out.
+    from localsearch.server.service import SearchServer
+
+    _, home = index_files(tmp_path, DOCS)
+    lines: list[str] = []
+    server = SearchServer(load_settings(home), idle_seconds=seconds, log=lines.append)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: lines, "the server")
+        assert lines[0].endswith(f" (pid {os.getpid()}); {said}.")
+    finally:
+        server.stop()
+        thread.join(10)
+
+
 def test_a_server_whose_socket_is_deleted_stops_and_frees_the_lock(tmp_path) -> None:
     # It served nobody and could not be stopped, yet its lock kept any new server out.
     _, home = index_files(tmp_path, DOCS)

@@ -113,7 +113,11 @@ class SearchServer:
                 self._install_signal_handlers()
                 self.log(
                     f"Serving {self.settings.home} on {self.socket_path} (pid {os.getpid()});"
-                    f" idle timeout {self.idle_seconds:.0f}s."
+                    + (
+                        f" idle timeout {self.idle_seconds:.0f}s."
+                        if self.idle_seconds > 0
+                        else " no idle timeout."
+                    )
                 )
                 self._serve(listener)
             self.stop()
