@@ -187,6 +187,8 @@ def load_settings(home: Path | str | None = None, **overrides: Any) -> Settings:
     kinds = {f.name: type(getattr(base, f.name)) for f in fields(base) if f.name != "chosen"}
     values: dict[str, Any] = {}
     config_file = base.home / "config.toml"
+    if config_file.is_dir():
+        raise UsageError(f"cannot read {config_file}: it is a folder")
     if config_file.is_file():
         try:
             values.update(tomllib.loads(config_file.read_text(encoding="utf-8")))
@@ -212,6 +214,11 @@ def load_settings(home: Path | str | None = None, **overrides: Any) -> Settings:
         raise UsageError(
             f"invalid value for setting 'chunk_overlap': {settings.chunk_overlap}"
             f" (must be smaller than chunk_tokens, {settings.chunk_tokens})"
+        )
+    if settings.bm25_weight == 0 and settings.dense_weight == 0:  # every score would be 0
+        raise UsageError(
+            f"invalid value for setting 'dense_weight': {settings.dense_weight!r}"
+            " (must be above 0 when bm25_weight is 0)"
         )
     return settings
 

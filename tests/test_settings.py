@@ -16,6 +16,10 @@ import pytest
         ("candidates = -5", "'candidates': -5 (must be an integer from 1 to 10000)"),
         ('fusion = ""', "'fusion': '' (must be one of zscore, weighted, rrf)"),
         ("chunk_overlap = 300", "'chunk_overlap': 300 (must be smaller than chunk_tokens, 250)"),
+        (
+            "bm25_weight = 0\ndense_weight = 0.0",
+            "'dense_weight': 0.0 (must be above 0 when bm25_weight is 0)",
+        ),
         ('model = ""', "'model': '' (must be a model name, folder or Hugging Face id)"),
         ("model = 5", "'model': 5 (must be a model name, folder or Hugging Face id)"),
         (
@@ -72,3 +76,13 @@ def test_a_config_file_that_is_not_utf8_is_a_one_line_error(isolated_home, capsy
     code, out, err = run_cli(["search", "anything"], capsys)
     assert (code, out) == (2, "")
     assert err.startswith(f"Error: cannot read {config}: not UTF-8 text (")
+
+
+def test_a_config_file_that_is_a_folder_is_a_one_line_error(isolated_home, capsys):
+    # It was ignored: the settings the user wrote in it silently did nothing.
+    from helpers import run_cli
+
+    (isolated_home / "config.toml").mkdir(parents=True)
+    code, out, err = run_cli(["search", "anything"], capsys)
+    config = isolated_home / "config.toml"
+    assert (code, out, err) == (2, "", f"Error: cannot read {config}: it is a folder\n")
