@@ -50,6 +50,8 @@ class Tools:
     ) -> dict[str, Any]:
         if not query.strip():
             raise UsageError("the query is empty: give words to search for")
+        if k < 1:  # before the engine, whose message names the CLI's -k
+            raise UsageError("k must be at least 1")
         with self._lock:
             results = self.engine.current().search(
                 query, k=k, mode=mode, path_glob=path or None, doc_types=types or []
