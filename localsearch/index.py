@@ -155,7 +155,7 @@ class Index:
     def existing_space(self, model: str | None, reembed: bool) -> EmbeddingSpace | None:
         """The space this run's vectors go into if it exists already, checked against the
         model's name and files without loading the model (the text is indexed before it)."""
-        active, wanted = self._active_and_wanted(model)
+        active, wanted = self._active_and_wanted(model, reembed)
         if active and not reembed:
             if wanted != active.model:
                 raise ModelMismatchError(
@@ -190,7 +190,7 @@ class Index:
                     "run `localsearch index --reembed`",
                 )
             return space, encoder
-        active, wanted = self._active_and_wanted(model)
+        active, wanted = self._active_and_wanted(model, reembed)
         encoder = self.encoder(wanted)
         with self.store.transaction():
             space = self.store.create_space(
@@ -200,11 +200,28 @@ class Index:
                 self.store.activate_space(space)
         return space, encoder
 
-    def _active_and_wanted(self, model: str | None) -> tuple[EmbeddingSpace | None, str]:
+    def _active_and_wanted(
+        self, model: str | None, reembed: bool
+    ) -> tuple[EmbeddingSpace | None, str]:
         """The active space, and the model vectors are for: the one asked for, else the
-        active space's, else the configured one."""
+        active space's (unless a re-embed follows a model setting), else the configured one."""
         active = self.store.active_space()
-        return active, model or (active.model if active else self.settings.model)
+        if model:
+            return active, model
+        if active is None or (reembed and "model" in self.settings.chosen):
+            return active, self.settings.model
+        return active, active.model
+
+    def _ignored_model_setting(self) -> str | None:
+        """A warning when the model setting names another model than the index keeps."""
+        active = self.store.active_space()
+        configured = self.settings.model
+        if active is None or "model" not in self.settings.chosen or configured == active.model:
+            return None
+        return (
+            f"the model setting names {configured!r}, but this index was built with"
+            f" {active.model!r} and keeps it: run `localsearch index --reembed` to switch"
+        )
 
     # -- lexical ------------------------------------------------------------------------------
 
@@ -280,6 +297,8 @@ class Index:
             if self.lexical_repaired:
                 report.warnings.append(self.lexical_repaired)
             reusable = self.existing_space(model, reembed)
+            if model is None and not reembed and (ignored := self._ignored_model_setting()):
+                report.warnings.append(ignored)
             for root_id, root in root_rows:
                 if not root.exists():
                     report.warnings.append(f"{root} is missing; its documents were kept")

