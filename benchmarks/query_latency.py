@@ -355,7 +355,9 @@ def compare_dense_paths(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="100000,1000000", help="synthetic chunk counts")
+    parser.add_argument(
+        "--sizes", default="100000,1000000", help="synthetic chunk counts (0: SciFact alone)"
+    )
     parser.add_argument("--queries", type=int, default=200, help="queries per mode")
     parser.add_argument("--threads", type=int, default=2, help="torch and BLAS threads")
     parser.add_argument(
@@ -385,7 +387,7 @@ def main() -> None:
     engine.close()
 
     collections = [("scifact", source)]
-    for size in (int(s) for s in args.sizes.split(",") if s):
+    for size in (int(s) for s in args.sizes.split(",") if s and int(s) > 0):
         collections.append((f"synthetic-{size}", synthetic_home(args.cache, size, source)))
     print(f"{len(queries)} queries per mode, k=10, {args.threads} threads")
     for label, home in collections:
