@@ -65,3 +65,24 @@ def test_a_vitepress_page_title_has_no_heading_id(tmp_path) -> None:
     document = extract_file(page)
     assert document.title == "Teleport"
     assert [s.heading for s in document.sections][-1] == "Teleport > 基本的な使い方"
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        # mdBook's sub-chapters (the Rust book) open on an H2: the file name, in English, was the
+        # title of a Chinese page.
+        ("## 注释\n\n所有程序员都力求使其代码易于理解。\n", "注释"),
+        (
+            "---\nlayout: doc\n---\n\n### Proposal: Persistent Memory\n\nAuthors: A\n",
+            "Proposal: Persistent Memory",
+        ),
+        ("Text before any heading.\n\n## Gcshapes\n\nMore.\n", "ch03-04-comments"),
+        ("## Overview\n\nIntro.\n\n# The Real Title\n\nBody.\n", "The Real Title"),
+        ("Setext second level\n-------------------\n\nBody.\n", "Setext second level"),
+    ],
+)
+def test_a_markdown_page_that_opens_on_a_lower_heading_is_titled_by_it(text, title, tmp_path):
+    path = tmp_path / "ch03-04-comments.md"
+    path.write_text(text, encoding="utf-8")
+    assert extract_file(path).title == title

@@ -61,13 +61,14 @@ def extract_markdown(text: str, path: Path) -> ExtractedDocument:
     """Sections at ATX (`## x`) and setext headings; fenced code is never mistaken for one.
 
     The title is the front matter's title: when a file has one, it is the author's own title
-    (a JOSS paper's first H1 is "Summary"); otherwise the first H1, else the file name.
+    (a JOSS paper's first H1 is "Summary"); otherwise the first H1; else the heading the page
+    opens on, whatever its level (mdBook's sub-chapters open on an H2); else the file name.
     """
     lines = text.split("\n")
     first, front_title = _skip_front_matter(lines)
     heading_path = HeadingPath()
     boundaries: list[tuple[int, str]] = []
-    first_h1 = ""
+    first_h1 = opening = ""
     fence = ""
     for number in range(first, len(lines)):
         line = lines[number]
@@ -87,13 +88,14 @@ def extract_markdown(text: str, path: Path) -> ExtractedDocument:
         level, title, start = _markdown_heading(lines, number, first)
         if not level:
             continue
+        if not boundaries and not any(line.strip() for line in lines[first:start]):
+            opening = title
         boundaries.append((start, heading_path.push(level, title)))
         if level == 1 and not first_h1:
             first_h1 = title
     sections = sections_from_lines(lines, boundaries, first)
-    return ExtractedDocument(
-        title=clean_heading(front_title) or first_h1 or path.stem, doc_type="md", sections=sections
-    )
+    title = clean_heading(front_title) or first_h1 or opening or path.stem
+    return ExtractedDocument(title=title, doc_type="md", sections=sections)
 
 
 def _markdown_heading(lines: list[str], number: int, first: int) -> tuple[int, str, int]:
