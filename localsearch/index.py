@@ -32,16 +32,27 @@ from localsearch.index_status import IndexStatus, read_status
 from localsearch.ingest.chunk import MAX_DOCUMENT_CHARS, limit_document
 from localsearch.ingest.regular_file import os_error_reason
 from localsearch.ingest.sources import Expansion, SourceDocument, file_source, stored_members
-from localsearch.ingest.types import Chunk, ExtractedDocument, FoundFile, SkippedFile
+from localsearch.ingest.types import (
+    EXTRACTION_VERSION,
+    Chunk,
+    ExtractedDocument,
+    FoundFile,
+    SkippedFile,
+)
 from localsearch.language.model_choice import model_for_new_index
 from localsearch.lexical import LexicalIndex
 from localsearch.lock import WriterLock
 from localsearch.progress import ProgressCallback, ProgressEvent, ignore_progress
 from localsearch.store import EmbeddingSpace, Store
 from localsearch.store.paths import display_path
+from localsearch.wording import plural
 
 BATCH_CHUNKS = 256  # chunks per commit: small enough that an interruption loses little
 BATCH_DOCUMENTS = 200
+
+
+# Stored after each document's content hash: a file read by an older extraction is read again.
+EXTRACTED_BY = f"+x{EXTRACTION_VERSION}"
 
 
 @dataclass
@@ -54,6 +65,7 @@ class IndexReport:
     chunks: int = 0
     chunks_embedded: int = 0
     chunks_reused: int = 0
+    read_again: int = 0  # unchanged files an older extraction had read
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)  # what the run decided for the user
@@ -67,6 +79,7 @@ class IndexReport:
             "chunks",
             "chunks_embedded",
             "chunks_reused",
+            "read_again",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.skipped.extend(other.skipped)
@@ -310,6 +323,11 @@ class Index:
                     model = choice.model
                     report.notices.append(choice.reason)
             self.embed_pending(model, reembed, report, progress)
+            if report.read_again:
+                report.notices.append(
+                    f"Read {plural(report.read_again, 'unchanged file')} again: this version of"
+                    f" localsearch extracts text differently (extraction {EXTRACTION_VERSION})."
+                )
             report.seconds = time.monotonic() - started
             return report
 
@@ -467,12 +485,19 @@ class Index:
                 done += 1
                 progress(ProgressEvent("files", done, total, source.path))
                 old = stored.get(key)
-                if old and old.size == source.size and old.mtime_ns == source.mtime_ns:
+                outdated = old is not None and not old.content_hash.endswith(EXTRACTED_BY)
+                if (
+                    old
+                    and not outdated
+                    and old.size == source.size
+                    and old.mtime_ns == source.mtime_ns
+                ):
                     report.unchanged += 1
                     seen.update(members_of.get(key, ()))
                     continue
                 try:
-                    content_hash = source.content_hash()
+                    raw_hash = source.content_hash()
+                    content_hash = raw_hash + EXTRACTED_BY
                     if old and old.content_hash == content_hash:
                         touched.append((old.id, source.size, source.mtime_ns))
                         report.unchanged += 1
@@ -505,6 +530,8 @@ class Index:
                         " are indexed"
                     )
                 chunks = self._chunk(document)
+                if old and outdated and old.content_hash == raw_hash:  # read by an older extraction
+                    report.read_again += 1
                 pending.append(
                     _Pending(source, content_hash, document, chunks, old.id if old else None)
                 )

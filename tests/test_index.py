@@ -506,3 +506,42 @@ def test_a_name_spelt_as_another_files_escaped_bytes_is_a_document_of_its_own(tm
     assert paths == {str(docs / "bad\\xff.md"), str(docs / "bad\\xff (2).md")}
     code, _, err = run_cli_in_process(["index", "--home", home, "-q"], capsys)
     assert "0 added, 0 updated, 0 removed, 2 unchanged" in err  # was 1 updated on every run
+
+
+def test_an_upgrade_that_extracts_differently_reads_unchanged_files_again(
+    settings, make_docs, capsys
+) -> None:
+    # Files indexed by an older extraction kept its titles and text until they changed: the
+    # fixes to extraction never reached an existing index.
+    from localsearch.ingest.types import EXTRACTION_VERSION
+
+    root = make_docs(
+        {
+            "tides.md": "# Tides\n\nThe moon pulls the sea twice a day.\n",
+            "ch03-04-comments.md": "## 注释\n\n所有程序员都力求使其代码易于理解。\n",
+        }
+    )
+    assert run_cli_in_process(["index", str(root)], capsys)[0] == 0
+    # As an index written by the extraction before this one left them.
+    conn = open_connection(settings.database_path)
+    with conn:
+        conn.execute(
+            "UPDATE documents SET content_hash = substr(content_hash, 1, 64),"
+            " title = CASE WHEN path LIKE '%comments.md' THEN 'ch03-04-comments' ELSE title END"
+        )
+    conn.close()
+    code, _, err = run_cli_in_process(["index"], capsys)
+    assert code == 0
+    assert " 0 added, 2 updated, 0 removed, 0 unchanged, 0 skipped; 2 chunks written (" in err
+    assert err.splitlines()[-1] == (
+        "Read 2 unchanged files again: this version of localsearch extracts text differently"
+        f" (extraction {EXTRACTION_VERSION})."
+    )
+    conn = open_connection(settings.database_path)
+    try:
+        titles = dict(conn.execute("SELECT path, title FROM documents"))
+    finally:
+        conn.close()
+    assert titles == {str(root / "tides.md"): "Tides", str(root / "ch03-04-comments.md"): "注释"}
+    code, _, err = run_cli_in_process(["index"], capsys)
+    assert code == 0 and " 0 updated, 0 removed, 2 unchanged," in err and "again" not in err

@@ -5,6 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# Bump when an unchanged file would extract differently (its text, title or sections): the
+# next `index` then reads every file again, keeping the vectors of passages that did not change.
+# 2: Markdown heading attributes dropped; pages that open on an H2 titled by it.
+EXTRACTION_VERSION = 2
+
 
 @dataclass(frozen=True)
 class FoundFile:
