@@ -205,6 +205,14 @@ def test_eval_table_on_a_tiny_dataset(tiny_home, capsys) -> None:
     assert row.split("│")[1:5] == [" bm25 ", "  1.0000 ", "     1.0000 ", " 1.0000 "]
 
 
+def test_eval_takes_the_home_given_before_the_command_too(tiny_home, capsys) -> None:
+    # `localsearch --home H eval D` built a throwaway index in a temporary folder instead.
+    dataset, home = tiny_home
+    code, out, err = run_cli(["--home", str(home), "eval", str(dataset), "--json", "-q"], capsys)
+    assert code == 0, err
+    assert json.loads(out)["index_reused"] is True
+
+
 def test_eval_rebuilds_when_the_model_changes_and_refuses_foreign_homes(
     tmp_path: Path, capsys
 ) -> None:

@@ -73,7 +73,7 @@ def eval_command(
         report = evaluate(
             dataset_dir,
             split=split,
-            home=home,
+            home=home or (ctx.obj or {}).get("home"),  # not LOCALSEARCH_HOME: the user's index
             model=model,
             modes=chosen,
             depth=depth,
