@@ -216,6 +216,27 @@ def recording_editor(tmp_path: Path) -> tuple[str, Path]:
     return str(script), calls
 
 
+def test_open_reaches_a_file_whose_name_is_not_utf8(tmp_path, monkeypatch, capsys) -> None:
+    # The result showed the name escaped (bad\\xffname.txt) and --open looked for that name:
+    # "no longer exists".
+    import os
+
+    from helpers import index_files
+
+    docs, home = index_files(tmp_path, {"placeholder.md": "# Placeholder\n\nNothing here.\n"})
+    real = os.path.join(os.fsencode(docs), b"bad\xffname.txt")
+    with open(real, "wb") as file:
+        file.write(b"Bilby ears are long and thin.\n")
+    assert run_cli(["index", "--home", str(home)], capsys)[0] == 0
+    editor, calls = recording_editor(tmp_path)
+    monkeypatch.setenv("EDITOR", editor)
+    code, out, err = run_cli(
+        ["search", "bilby ears", "-k", "1", "--open", "1", "--home", str(home)], capsys
+    )
+    assert (code, err) == (0, f"Opened {docs}/bad\\xffname.txt:1\n")
+    assert os.fsencode(calls.read_text(errors="surrogateescape")) == b"+1 " + real + b"\n"
+
+
 def test_cli_search_open_feedback_and_history(indexed, tmp_path, monkeypatch, capsys) -> None:
     docs, home = indexed
     h = ["--home", str(home)]

@@ -177,12 +177,26 @@ def open_result(settings: Settings, search_id: int | None, hit: dict[str, Any]) 
                 path = unpack_member(hit["path"])
             except ExtractionError as exc:
                 raise OpenFailed(f"cannot open {hit['path']}: {exc}") from None
+        else:
+            path = Path(_file_named(settings, hit["path"]))
     page = hit.get("page")
     SystemOpener().open_file(path, None if page is not None else hit["start_line"], page)
     if search_id is not None:
         with open_history(settings) as history:
             history.record_action(search_id, hit["chunk_id"], "open")
     sys.stderr.write(f"Opened {location(hit)}\n")
+
+
+def _file_named(settings: Settings, shown: str) -> str:
+    """The file a result names: its exact bytes where the name is not UTF-8 (shown escaped)."""
+    from localsearch.store import Store
+
+    store = Store(settings.database_path)
+    try:
+        found = store.indexed_path(shown)
+    finally:
+        store.close()
+    return shown if found is None else found[1]
 
 
 def print_results(results: dict[str, Any], explain: bool) -> None:
