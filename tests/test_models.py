@@ -123,6 +123,30 @@ def test_use_unknown_model_fails_clearly(indexed, capsys):
     assert active_model(indexed) == "all-MiniLM-L6-v2"
 
 
+def test_index_with_an_unknown_model_says_so_before_suggesting_a_reembed(indexed, capsys):
+    # It said "run `localsearch index --reembed --model nosuch` to switch", which then failed.
+    code, _, err = run_cli(["index", "--model", "nosuch"], capsys)
+    assert code == 1
+    assert err.startswith("Error: unknown model 'nosuch' — ")
+
+
+def test_a_model_folder_that_is_gone_is_named_as_such(indexed, tmp_path, capsys):
+    # Moved away after `models use FOLDER`, it was "not on this machine — run `localsearch
+    # models pull FOLDER` once with network", which fails.
+    import shutil
+
+    folder = tmp_path / "my model"
+    shutil.copytree(bundled_folder(indexed), folder)
+    assert run_cli(["models", "use", str(folder)], capsys)[0] == 0
+    folder.rename(tmp_path / "moved")
+    code, out, err = run_cli(["search", "telescope mirror"], capsys)
+    assert (code, out) == (1, "")
+    assert err == (
+        f"Error: no model folder at {folder} (moved or deleted?) — put it back, or embed with"
+        " another model: `localsearch index --reembed --model NAME`\n"
+    )
+
+
 def test_use_and_rollback_commands(indexed, capsys):
     other = bundled_folder(indexed)
     code, out, _ = run_cli(["models", "use", other, "-q"], capsys)
