@@ -275,6 +275,11 @@ def test_gate_scores_and_decision():
     keep, reason = gate_decision(old, worse_dense)
     assert keep is False and reason.startswith("worse for dense search")
     assert gate_decision(old, old)[0] is False  # equal is not better
+    # A loss is not a gain that could be chance (what it was called).
+    hybrid_worse = {"dense": better["dense"], "hybrid": score_ranks([3] * 8)}
+    keep, reason = gate_decision(old, hybrid_worse)
+    assert keep is False and reason.startswith("not better for hybrid search on held-out queries")
+    assert "chance" not in reason
 
 
 def test_gate_fuses_a_cjk_query_as_search_does(settings):

@@ -158,6 +158,8 @@ def gate_decision(
         return False, f"worse for {worse} search on {judged} ({gains})"
     if t > SIGNIFICANT_T:
         return True, f"better on {judged} ({gains})"
+    if not real and hybrid_gain <= 0:
+        return False, f"not better for hybrid search on {judged} ({gains})"
     mode = "gain" if real else "hybrid gain"
     return False, (
         f"not clearly better on {judged} ({gains}; the {mode} could be chance,"
