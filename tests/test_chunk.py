@@ -205,3 +205,25 @@ def test_every_corpus_format_chunks(count: TokenCounter, tmp_path: Path) -> None
         doc, chunks = chunks_of(relative, count)
         assert chunks, relative
         assert all(count(c.text) <= 250 for c in chunks)
+
+
+@pytest.mark.parametrize(
+    "relative", [f"{MARKITDOWN}/test_blog.html", "pcre2/doc/html/pcre2api.html"]
+)
+def test_html_chunks_stay_within_the_lines_of_their_file(count: TokenCounter, relative) -> None:
+    # Each block of an HTML page is a line of its text, not of its source: a chunk of the
+    # 69-line test_blog.html ended at line 85.
+    lines = corpus_file(relative).read_bytes().count(b"\n") + 1
+    _, chunks = chunks_of(relative, count)
+    assert all(1 <= c.start_line <= c.end_line <= lines for c in chunks)
+
+
+def test_a_small_html_page_ends_on_its_last_line(count: TokenCounter, tmp_path: Path) -> None:
+    page = tmp_path / "a.html"
+    page.write_text(
+        "<html><head><title>T</title></head><body>\n<h1>Serval notes</h1>\n<p>The serval has"
+        " long legs.</p><ul>" + "".join(f"<li>{n}</li>" for n in range(6)) + "</ul><p>end</p>\n"
+        "</body></html>\n"
+    )
+    [chunk] = chunk_document(extract_file(page), count)
+    assert (chunk.start_line, chunk.end_line) == (2, 4)

@@ -402,8 +402,8 @@ def _merged_chunk(sections: Sequence[Section], units: list[list[_Unit]], group: 
         text="\n\n".join(texts),
         heading=heading,
         page=first.page,
-        start_line=first.start_line + first.text.count("\n", 0, spans[0][0]),
-        end_line=last.start_line + last.text.count("\n", 0, spans[-1][1] - 1),
+        start_line=_line(first, first.text.count("\n", 0, spans[0][0])),
+        end_line=_line(last, last.text.count("\n", 0, spans[-1][1] - 1)),
     )
 
 
@@ -424,9 +424,16 @@ def _chunk(section: Section, newlines: list[int], start: int, end: int) -> Chunk
         text=section.text[start:end],
         heading=section.heading,
         page=section.page,
-        start_line=section.start_line + bisect_right(newlines, start - 1),
-        end_line=section.start_line + bisect_right(newlines, end - 2),
+        start_line=_line(section, bisect_right(newlines, start - 1)),
+        end_line=_line(section, bisect_right(newlines, end - 2)),
     )
+
+
+def _line(section: Section, newlines_before: int) -> int:
+    """The source line of a point in section.text that has `newlines_before` line breaks
+    before it."""
+    line = section.start_line + newlines_before
+    return line if section.last_line is None else min(line, section.last_line)
 
 
 def _common_heading(headings: list[str]) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -130,7 +131,15 @@ class _SectionCollector:
 
     def finish(self) -> list[Section]:
         self._flush()
-        return self._sections
+        if not self._sections:
+            return []
+        source = self._source
+        ends = [after.start_line - 1 for after in self._sections[1:]]
+        ends.append(source.count("\n") + (0 if source.endswith("\n") else 1))
+        return [
+            replace(section, last_line=max(section.start_line, end))
+            for section, end in zip(self._sections, ends, strict=True)
+        ]
 
     def _flush(self) -> None:
         text = _BREAKS.sub(_break_text, "".join(self._parts))

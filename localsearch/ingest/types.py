@@ -7,7 +7,8 @@ from pathlib import Path
 
 # Bump when an unchanged file would extract differently (its text, title or sections): the
 # next `index` then reads every file again, keeping the vectors of passages that did not change.
-# 2: Markdown heading attributes dropped; pages that open on an H2 titled by it.
+# 2: Markdown heading attributes dropped; pages that open on an H2 titled by it; HTML chunks end
+# within their file.
 EXTRACTION_VERSION = 2
 
 
@@ -37,6 +38,9 @@ class Section:
     heading: str = ""  # heading path, "Install > From source"; "" when there is none
     page: int | None = None  # 1-based page, slide (pptx) or sheet number
     start_line: int = 1  # 1-based line in the source file (in the page's text for PDFs)
+    # The source line it ends on, where the lines of its text are not the source's (HTML, one
+    # line per block): its chunks' lines stay within start_line..last_line.
+    last_line: int | None = None
 
 
 @dataclass
