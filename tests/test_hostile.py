@@ -320,6 +320,26 @@ def test_a_minified_one_line_file_is_skipped_with_a_reason(tmp_path):
         assert str(caught.value) == "minified or one-line text (600,000 characters a line)"
 
 
+def test_one_line_prose_is_text_and_one_line_data_is_not(tmp_path):
+    # A transcript with no line breaks was skipped as "minified or one-line text".
+    import json
+
+    from localsearch.ingest.extract import ExtractionError, extract_file
+
+    sentence = "The committee met on Tuesday and agreed to publish the minutes next week. "
+    for name, text in [
+        ("transcript.txt", sentence * 4000),
+        ("会议记录.txt", "委员会星期二开会，同意下周公布会议记录。" * 20_000),
+    ]:
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        assert sum(len(s.text) for s in extract_file(tmp_path / name).sections) > 256 * 1024
+    dump = tmp_path / "dump.json.txt"
+    rows = [{"id": n, "name": f"item{n}", "tags": ["a", "b"], "value": n / 7} for n in range(5000)]
+    dump.write_text(json.dumps(rows), encoding="utf-8")
+    with pytest.raises(ExtractionError, match="^minified or one-line text"):
+        extract_file(dump)
+
+
 def test_a_huge_document_is_indexed_up_to_a_bounded_size_with_a_warning(tmp_path):
     from localsearch.ingest.chunk import MAX_DOCUMENT_CHARS, limit_document
     from localsearch.ingest.extract import extract_file
