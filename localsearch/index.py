@@ -31,7 +31,13 @@ from localsearch.errors import (
 from localsearch.index_status import IndexStatus, read_status
 from localsearch.ingest.chunk import MAX_DOCUMENT_CHARS, limit_document
 from localsearch.ingest.regular_file import os_error_reason
-from localsearch.ingest.sources import Expansion, SourceDocument, file_source, stored_members
+from localsearch.ingest.sources import (
+    Expansion,
+    SourceDocument,
+    file_source,
+    outermost_file,
+    stored_members,
+)
 from localsearch.ingest.types import (
     EXTRACTION_VERSION,
     Chunk,
@@ -468,6 +474,7 @@ class Index:
 
         # Members of containers follow their container; those of an unchanged one stay as stored.
         members_of = stored_members(stored)
+        unchanged_containers: set[str] = set()  # and plain files: their members were not read
         queue: deque[SourceDocument] = deque()
         opened: list[Expansion] = []
         remaining = iter(sources)
@@ -494,6 +501,7 @@ class Index:
                 ):
                     report.unchanged += 1
                     seen.update(members_of.get(key, ()))
+                    unchanged_containers.add(key)
                     continue
                 try:
                     raw_hash = source.content_hash()
@@ -502,6 +510,7 @@ class Index:
                         touched.append((old.id, source.size, source.mtime_ns))
                         report.unchanged += 1
                         seen.update(members_of.get(key, ()))
+                        unchanged_containers.add(key)
                         continue
                     if source.expand is not None:
                         expansion = source.expand()
@@ -547,7 +556,11 @@ class Index:
         if remove_missing:
             # Skip records of files this run did not skip again (fixed, or gone) are stale.
             still_skipped = {path for path, _ in report.skipped}
-            stale = store.skipped_under(root_id) - still_skipped
+            stale = {
+                path
+                for path in store.skipped_under(root_id) - still_skipped
+                if outermost_file(path) not in unchanged_containers
+            }
             if stale:
                 with store.transaction():
                     for path in stale:

@@ -368,3 +368,19 @@ async def test_tui_opens_an_archive_member_at_its_line(tmp_path: Path, settings)
         3,
     )
     shutil.rmtree(path.parents[1])
+
+
+def test_a_refused_member_stays_listed_while_its_archive_is_unchanged(tmp_path: Path, capsys):
+    # The next, unchanged `index` dropped the refusal: `status --skipped` said nothing was skipped.
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    with zipfile.ZipFile(docs / "a.zip", "w") as archive:
+        archive.writestr("../escape.md", "x")
+        archive.writestr("ok.md", "# Fossa\n\nThe fossa hunts lemurs.\n")
+    home = ["--home", str(tmp_path / "home")]
+    assert run_cli(["index", str(docs), *home], capsys)[0] == 0
+    refused = f"{docs / 'a.zip'} › ../escape.md: unsafe path: climbs out of the archive (../)"
+    for _ in range(2):
+        code, out, _ = run_cli(["status", "--skipped", *home], capsys)
+        assert code == 0 and refused in out
+        assert run_cli(["index", *home], capsys)[0] == 0

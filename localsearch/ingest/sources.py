@@ -110,3 +110,10 @@ def stored_members(stored: dict[str, Any]) -> dict[str, list[str]]:
         if MEMBER_SEPARATOR in path:
             members.setdefault(path.split(MEMBER_SEPARATOR, 1)[0], []).append(path)
     return members
+
+
+def outermost_file(path: str) -> str:
+    """The file a stored path is in: itself, or the outermost container of a member."""
+    from localsearch.ingest.containers import MEMBER_SEPARATOR
+
+    return path.split(MEMBER_SEPARATOR, 1)[0]
