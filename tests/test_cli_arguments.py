@@ -89,3 +89,19 @@ def test_a_relative_home_is_reported_as_the_folder_it_names(tmp_path, capsys, mo
     code, out, err = run_cli(["status", "--home", "rel"], capsys)
     assert code == 1
     assert err.startswith(f"Error: no index in {tmp_path / 'rel'} — ")
+
+
+def test_a_newline_in_a_path_cannot_split_a_line_of_output(tmp_path, capsys) -> None:
+    # roots, status and errors printed it raw: "no such file or folder: /…/nope" and "second"
+    # on two lines, where search results show ␊.
+    folder = tmp_path / "r with\nnl"
+    folder.mkdir()
+    (folder / "g.md").write_text("# Gecko\n\nGeckos lick their eyes.\n", encoding="utf-8")
+    home = ["--home", str(tmp_path / "home")]
+    assert run_cli(["index", str(folder), *home], capsys)[0] == 0
+    shown = str(folder).replace("\n", "\u240a")
+    assert run_cli(["roots", *home], capsys)[1] == f"{shown}\n"
+    assert f"\n  {shown}  (1 document, " in run_cli(["status", *home], capsys)[1]
+    code, out, err = run_cli(["index", str(tmp_path / "nope\nsecond"), *home], capsys)
+    assert (code, out) == (2, "")
+    assert err == f"Error: no such file or folder: {tmp_path}/nope\u240asecond\n"

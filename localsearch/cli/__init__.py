@@ -190,5 +190,6 @@ def _run(argv: list[str] | None) -> None:
 
 def _print_error(line: str) -> None:
     from localsearch.cli.output import stderr
+    from localsearch.terminal_text import one_line
 
-    stderr.print(line, markup=False)
+    stderr.print(one_line(line), markup=False)  # a path in it cannot break it into two

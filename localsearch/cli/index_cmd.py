@@ -140,7 +140,7 @@ def status(ctx: click.Context, home: Path | None, as_json: bool, skipped: bool) 
     stdout.print("Roots:", markup=False)
     for root in info.roots:
         stdout.print(
-            f"  {root['path']}  ({plural(root['documents'], 'document')},"
+            f"  {one_line(root['path'])}  ({plural(root['documents'], 'document')},"
             f" {plural(root['chunks'], 'chunk')})",
             markup=False,
         )
@@ -193,11 +193,13 @@ def roots(ctx: click.Context, home: Path | None, remove: Path | None, wait_secon
     try:
         if remove is not None:
             removed = engine.remove_root(remove, wait_seconds)
-            stderr.print(f"Removed {remove} ({plural(removed, 'document')}).", markup=False)
+            stderr.print(
+                f"Removed {one_line(str(remove))} ({plural(removed, 'document')}).", markup=False
+            )
             return
         found = engine.status().roots
         for root in found:
-            stdout.print(root["path"], markup=False)
+            stdout.print(one_line(root["path"]), markup=False)
         if not found:
             stderr.print("No folders are indexed: add one with `localsearch index PATH`.")
     finally:

@@ -184,7 +184,7 @@ def open_result(settings: Settings, search_id: int | None, hit: dict[str, Any]) 
     if search_id is not None:
         with open_history(settings) as history:
             history.record_action(search_id, hit["chunk_id"], "open")
-    sys.stderr.write(f"Opened {location(hit)}\n")
+    sys.stderr.write(f"Opened {one_line(location(hit))}\n")
 
 
 def _file_named(settings: Settings, shown: str) -> str:
