@@ -85,18 +85,21 @@ def awaiting_a_reply(pid: int) -> bool:
 def busy(home: Path) -> Iterator[None]:
     """A client that trickles a request a byte at a time: the server, which serves one request
     at a time, reads it until the client goes."""
-    stop = threading.Event()
+    stop, connected = threading.Event(), threading.Event()
 
     def trickle() -> None:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
             conn.connect(str(socket_path(home)))
             conn.sendall(b'{"protocol": 1, "op": "status", "pad": "')
+            connected.set()
             with contextlib.suppress(OSError):  # the server is killed under it
                 while not stop.wait(0.5):
                     conn.sendall(b"x")
 
     thread = threading.Thread(target=trickle, daemon=True)
     thread.start()
+    # First in the server's queue, before whatever the test sends next (it failed under load).
+    assert connected.wait(DEADLINE_SECONDS)
     try:
         yield
     finally:
