@@ -108,7 +108,7 @@ def stored_members(stored: dict[str, Any]) -> dict[str, list[str]]:
     members: dict[str, list[str]] = {}
     for path in stored:
         if MEMBER_SEPARATOR in path:
-            members.setdefault(path.split(MEMBER_SEPARATOR, 1)[0], []).append(path)
+            members.setdefault(outermost_file(path), []).append(path)
     return members
 
 
