@@ -59,22 +59,22 @@ def serve(
     settings = settings_from(ctx, home)
     if stop or show_status:
         suspended = suspended_server(settings.home)
-        if suspended is not None:
-            if stop:
-                _terminate(settings.home, suspended)
-                stderr.print(f"Stopped the server for {settings.home}.", markup=False)
-                return
+        if suspended is not None and show_status:
             what, remedy = suspended_words(settings.home, suspended)
             stderr.print(f"{what[0].upper()}{what[1:]}: {remedy}.", markup=False)
             sys.exit(1)
-        reply = ask_once_started(settings.home, {"op": "stop" if stop else "status"})
-        if reply is None and (silent := server_pid(settings.home)) is not None:
+        reply = None
+        if suspended is None:
+            reply = ask_once_started(settings.home, {"op": "stop" if stop else "status"})
+        # Suspended, or holding the lock without answering: only a signal reaches it.
+        stuck = suspended if suspended is not None or reply else server_pid(settings.home)
+        if stuck is not None:
             if stop:
-                _terminate(settings.home, silent)
+                _terminate(settings.home, stuck)
                 stderr.print(f"Stopped the server for {settings.home}.", markup=False)
                 return
             stderr.print(
-                f"The server for {settings.home} (pid {silent}) does not answer; end it with"
+                f"The server for {settings.home} (pid {stuck}) does not answer; end it with"
                 " `localsearch serve --stop`.",
                 markup=False,
             )
