@@ -586,6 +586,13 @@ def test_search_refuses_a_model_whose_files_changed_since_indexing(tmp_path):
         f"the files of model {str(model)!r} changed since the index was built"
         " (run `localsearch index --reembed`)"
     )
+    hybrid = search(home, "capybara")  # the words still match: BM25 answers, and says so
+    assert [hit.dense_rank for hit in hybrid.hits] == [None]
+    assert "capybara" in hybrid.hits[0].text.lower()
+    assert hybrid.warnings == [
+        f"the files of model {str(model)!r} changed since the index was built: results are"
+        " BM25 alone (run `localsearch index --reembed`)"
+    ]
 
 
 # -- 12 and 14-17. arguments, configuration and bookkeeping ------------------------------------

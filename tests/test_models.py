@@ -139,11 +139,19 @@ def test_a_model_folder_that_is_gone_is_named_as_such(indexed, tmp_path, capsys)
     shutil.copytree(bundled_folder(indexed), folder)
     assert run_cli(["models", "use", str(folder)], capsys)[0] == 0
     folder.rename(tmp_path / "moved")
-    code, out, err = run_cli(["search", "telescope mirror"], capsys)
+    code, out, err = run_cli(["search", "telescope mirror", "--mode", "dense"], capsys)
     assert (code, out) == (1, "")
     assert err == (
         f"Error: no model folder at {folder} (moved or deleted?) — put it back, or embed with"
         " another model: `localsearch index --reembed --model NAME`\n"
+    )
+    # Hybrid (the default) still has its words to go on: BM25 answers, and says why alone.
+    code, out, err = run_cli(["search", "telescope mirror"], capsys)
+    assert code == 0
+    assert "telescope" in out.lower()
+    assert err == (
+        f"Warning: no model folder at {folder} (moved or deleted?): results are BM25 alone (put"
+        " it back, or embed with another model: `localsearch index --reembed --model NAME`)\n"
     )
 
 

@@ -25,6 +25,7 @@ from localsearch.errors import (
     IndexBusyError,
     LexicalDiskFullError,
     LexicalIndexError,
+    ModelError,
     ModelMismatchError,
     NoIndexError,
     UsageError,
@@ -616,9 +617,18 @@ class SearchEngine:
             )
         if not coverage.embedded:
             return {}
-        return self._dense_candidates(
-            query, chunk_depth, where, params, results.parts_ms, threads, after_encoding
-        )
+        try:
+            return self._dense_candidates(
+                query, chunk_depth, where, params, results.parts_ms, threads, after_encoding
+            )
+        except ModelError as exc:
+            if mode != "hybrid":
+                raise
+            # A moved model folder still leaves the words to search by.
+            results.warnings.append(
+                str(ModelError(f"{exc.message}: results are BM25 alone", exc.hint))
+            )
+            return {}
 
     def _bm25(self, query: str, limit: int) -> list[tuple[int, float]]:
         weight = self.settings.bm25_function_weight
