@@ -105,3 +105,22 @@ def test_a_newline_in_a_path_cannot_split_a_line_of_output(tmp_path, capsys) -> 
     code, out, err = run_cli(["index", str(tmp_path / "nope\nsecond"), *home], capsys)
     assert (code, out) == (2, "")
     assert err == f"Error: no such file or folder: {tmp_path}/nope\u240asecond\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--path", ""], "--path is empty — give a glob such as 'notes/*' or '*.md'"),
+        (["--type", ""], "--type is empty — give a file type such as md or pdf"),
+        (["--type", ","], "--type is empty — give a file type such as md or pdf"),
+    ],
+)
+def test_an_empty_filter_is_refused_rather_than_searching_everything(
+    tmp_path, capsys, args, message
+):
+    # An empty query is refused; an empty filter (a shell variable that was not set) searched
+    # every file as if no filter had been given.
+    docs, home = index_files(tmp_path, NOTES)
+    code, out, err = run_cli(["search", "fox", *args, "--home", str(home)], capsys)
+    assert (code, out) == (2, "")
+    assert err == f"Error: {message}\n"

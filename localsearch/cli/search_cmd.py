@@ -82,8 +82,13 @@ def search(
 ) -> None:
     if not query.strip():
         raise UsageError("the query is empty", 'give words to search for: localsearch search "…"')
-    settings = settings_from(ctx, home)
     types = [t for value in doc_types for t in value.split(",") if t]
+    # An empty filter is most often a shell variable that was not set: not "every file".
+    if path_glob == "":
+        raise UsageError("--path is empty", "give a glob such as 'notes/*' or '*.md'")
+    if doc_types and not types:
+        raise UsageError("--type is empty", "give a file type such as md or pdf")
+    settings = settings_from(ctx, home)
     # Arguments that are not UTF-8 arrive with lone surrogates, which JSON to the server cannot
     # carry: the query reads such bytes as U+FFFD, a --path glob as the `\xNN` names are stored.
     query = os.fsencode(query).decode("utf-8", "replace")
