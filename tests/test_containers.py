@@ -79,7 +79,8 @@ def mail_bytes() -> bytes:
 @pytest.mark.parametrize(
     ("name", "doc_type"),
     [("a.zip", "archive"), ("a.tar.gz", "archive"), ("a.TGZ", "archive"), ("a.tar", "archive"),
-     ("a.eml", "mail"), ("a.msg", "mail"), ("a.gz", "binary"), ("a.7z", "binary")],
+     ("a.eml", "mail"), ("a.msg", "mail"), ("a.mbox", "mail"), ("Inbox.mbox/mbox", "mail"),
+     ("a.gz", "binary"), ("a.7z", "binary")],
 )  # fmt: skip
 def test_detect_containers(name: str, doc_type: str) -> None:
     assert detect_doc_type(Path(name)) == doc_type
@@ -213,6 +214,73 @@ def test_html_only_mail_and_a_forwarded_message_as_nested_member(tmp_path: Path)
         assert "Spring tides peak on the ninth." in forwarded.text
 
 
+def mailbox_bytes(*, with_kiln: bool = True) -> bytes:
+    """Three messages as mail programs export them (mboxrd: a body line "From " is quoted)."""
+    note = EmailMessage()
+    note["From"] = "harbour@example.org"
+    note["Subject"] = "Re: A/B buoy test"
+    note.set_content("From the east mole the buoys read 3 knots.\n>From memory, less.\n")
+    bare = EmailMessage()
+    bare["From"] = "tidewatch@example.org"
+    bare.set_content("Spring tides peak on the ninth.\n")
+    return b"".join(
+        b"From sender@example.org Tue Mar  5 09:30:00 2024\n"
+        + re.sub(rb"(?m)^(>*From )", rb">\1", message.as_bytes().replace(b"\r\n", b"\n"))
+        + b"\n"
+        for message in ([email_message_from(mail_bytes())] if with_kiln else []) + [note, bare]
+    )
+
+
+def email_message_from(data: bytes) -> EmailMessage:
+    import email
+    import email.policy
+
+    message = email.message_from_bytes(data, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def test_an_mbox_mailbox_has_each_message_as_a_member(tmp_path: Path) -> None:
+    path = tmp_path / "Takeout.mbox"
+    path.write_bytes(mailbox_bytes())
+    with unpack(path) as unpacked:
+        names = [m.name for m in unpacked.members]
+        assert names == [
+            "0001 Kiln firing schedule.eml",
+            f"0001 Kiln firing schedule.eml{SEP}kilns.csv",
+            "0002 Re: A-B buoy test.eml",
+            "0003.eml",
+        ]
+        documents = {m.name: m.document for m in unpacked.members}
+        kiln = documents["0001 Kiln firing schedule.eml"]
+        assert kiln is not None and kiln.title == "Kiln firing schedule"
+        assert "bisque firing moves to Thursday" in kiln.text
+        buoys = documents["0002 Re: A-B buoy test.eml"]
+        assert buoys is not None and buoys.title == "Re: A/B buoy test"
+        # The quoting a mailbox adds is taken off again; a line quoted in the mail stays so.
+        assert "From the east mole the buoys read 3 knots.\n>From memory, less." in buoys.text
+        bare = documents["0003.eml"]
+        assert bare is not None and "Spring tides peak on the ninth." in bare.text
+        assert unpacked.document.title == "Takeout.mbox"
+        assert unpacked.document.text.split("\n")[1:] == [
+            "0001 Kiln firing schedule.eml",
+            "0002 Re: A-B buoy test.eml",
+            "0003.eml",
+        ]
+    opened = unpack_member(f"{path}{SEP}0002 Re: A-B buoy test.eml")
+    try:
+        assert b"buoys read 3 knots" in opened.read_bytes()
+    finally:
+        shutil.rmtree(opened.parent.parent, ignore_errors=True)
+
+
+def test_a_file_named_mbox_that_is_not_a_mailbox_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "notes.mbox"
+    path.write_text("Just some notes about mailboxes.\n")
+    with pytest.raises(ExtractionError, match="not an mbox mailbox"):
+        unpack(path)
+
+
 def test_outlook_msg_headers_body_and_attachment(tmp_path: Path) -> None:
     path = outlook_message(tmp_path / "inspection.msg")
     with unpack(path) as unpacked:
@@ -288,6 +356,7 @@ def test_archive_and_mail_members_are_searchable_and_follow_changes(
     write_zip(docs / "bomb.zip", {"zeros.txt": b"\0" * (4 * 1024 * 1024)})
     (docs / "kiln.eml").write_bytes(mail_bytes())
     outlook_message(docs / "inspection.msg")
+    (docs / "harbour.mbox").write_bytes(mailbox_bytes(with_kiln=False))
 
     skipped = index_verbose(docs, capsys)
     assert re.fullmatch(r"zip bomb: compression ratio 10\d\d:1 \(limit 200:1\)", skipped[0][-48:])
@@ -310,6 +379,9 @@ def test_archive_and_mail_members_are_searchable_and_follow_changes(
         )
         assert search_paths("lamp hours logged", mode, capsys)[0] == (
             f"{docs / 'inspection.msg'}{SEP}lamp-log.txt"
+        )
+        assert search_paths("buoys east mole knots", mode, capsys)[0] == (
+            f"{docs / 'harbour.mbox'}{SEP}0001 Re: A-B buoy test.eml"
         )
 
     # An unchanged archive keeps its members without being opened again.

@@ -1,7 +1,9 @@
-"""Files that hold other files: .zip and .tar(.gz) archives, and e-mail with attachments.
+"""Files that hold other files: .zip and .tar(.gz) archives, e-mail with attachments, and
+.mbox mailboxes.
 
-A container is indexed as a document of its own (an archive's list of members, a message's
-headers and body), and each member as a document named "archive.zip › inner/path", so that
+A container is indexed as a document of its own (an archive's or a mailbox's list of members,
+a message's headers and body), and each member as a document named "archive.zip › inner/path",
+so that
 documents.path stays unique and a member is found like any file. Members are unpacked once
 into a private temporary folder and extracted from there; nested containers are opened too,
 down to MAX_NESTING levels.
@@ -31,6 +33,7 @@ from localsearch.ingest.extract import (
     ExtractionError,
     detect_doc_type,
     extract_file,
+    is_mailbox_name,
 )
 from localsearch.ingest.types import ExtractedDocument, Section
 from localsearch.ingest.walk import JUNK_DIRS
@@ -193,14 +196,16 @@ def _open(
     path: Path, display: str, folder: Path | None, budget: _Budget, depth: int, prefix: str = ""
 ) -> Unpacked:
     kind = detect_doc_type(path)
-    if kind == "mail":
+    if kind == "mail" and not is_mailbox_name(path.name):
         return _open_mail(path, folder, budget, depth, prefix)
     name = path.name.lower()
-    if name.endswith(".zip"):
+    if kind == "mail":
+        entries = _mailbox_entries(path, budget)
+    elif name.endswith(".zip"):
         entries = _zip_entries(path, budget)
     else:
         entries = _tar_entries(path, budget)
-    unpacked = Unpacked(ExtractedDocument(title=display, doc_type="archive"))
+    unpacked = Unpacked(ExtractedDocument(title=display, doc_type=kind))
     listed: list[str] = []
     for entry in entries:
         if isinstance(entry, _Refused):
@@ -340,6 +345,17 @@ def _zip_reader(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> _Reader:
             raise ExtractionError(f"broken zip member: {exc}") from exc
 
     return read
+
+
+def _mailbox_entries(path: Path, budget: _Budget) -> Iterator[_Entry | _Refused]:
+    from localsearch.ingest.extract_mail import mailbox_messages
+
+    for name, message in mailbox_messages(path):
+        refusal = _size_refusal(len(message), budget.limits) or budget.refusal(len(message))
+        if refusal is not None:
+            yield _Refused(name, refusal)
+        else:
+            yield _Entry(name, len(message), functools.partial(iter, [message]))
 
 
 def _tar_entries(path: Path, budget: _Budget) -> Iterator[_Entry | _Refused]:

@@ -45,7 +45,7 @@ CODE_FILENAMES = _suffixes(
 )
 # Containers: their members are indexed as documents of their own (see ingest/containers.py).
 ARCHIVE_ENDINGS = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
-MAIL_EXTENSIONS = _suffixes(".eml .msg")
+MAIL_EXTENSIONS = _suffixes(".eml .msg .mbox")
 SHEET_EXTENSIONS = _suffixes(".xlsx .xlsm .xlsb .xls .ods")
 DELIMITED_EXTENSIONS = _suffixes(".csv .tsv")
 FEED_EXTENSIONS = _suffixes(".rss .atom")
@@ -103,7 +103,8 @@ SUPPORTED_TYPES: dict[str, str] = {
     "ipynb": "Jupyter notebooks: cells in order with their text outputs",
     "feed": "RSS and Atom feeds (.rss, .atom, feed .xml): one section per item",
     "archive": "archives (.zip, .tar, .tar.gz): each member indexed as its own document",
-    "mail": "e-mail (.eml, .msg): headers and body; attachments as their own documents",
+    "mail": "e-mail (.eml, .msg, .mbox mailboxes): headers and body; each message of a"
+    " mailbox and each attachment as its own document",
 }
 
 _BOMS = (
@@ -118,6 +119,13 @@ _WIDE_ENCODINGS = ["utf_16", "utf_16_le", "utf_16_be", "utf_32", "utf_32_le", "u
 _NEWLINES = re.compile(r"\r\n?")
 
 
+def is_mailbox_name(name: str) -> bool:
+    """An mbox file: "x.mbox", or "mbox" alone (Apple Mail's exported "Inbox.mbox" folders
+    hold one, as did Unix home folders)."""
+    lower = name.lower()
+    return lower.endswith(".mbox") or lower == "mbox"
+
+
 def detect_doc_type(path: Path) -> str:
     """The extractor a file goes to, by name alone: a SUPPORTED_TYPES key, "binary" (a known
     binary extension) or "unsupported" (a known format we do not read).
@@ -127,7 +135,7 @@ def detect_doc_type(path: Path) -> str:
     suffix = path.suffix.lower()
     if is_archive_name(path.name):
         return "archive"
-    if suffix in MAIL_EXTENSIONS:
+    if suffix in MAIL_EXTENSIONS or is_mailbox_name(path.name):
         return "mail"
     if suffix in MARKDOWN_EXTENSIONS:
         return "md"

@@ -1,8 +1,10 @@
-"""E-mail: .eml (RFC 822, stdlib email) and Outlook .msg (OLE2, read with olefile, BSD).
+"""E-mail: .eml (RFC 822, stdlib email), Outlook .msg (OLE2, read with olefile, BSD) and
+.mbox mailboxes.
 
 A message gives a document of its headers (from, to, cc, date, subject) and body, plus its
 attachments as (file name, bytes) for the caller to index as documents of their own. The body
-is the plain-text part when there is one, else the HTML part's visible text.
+is the plain-text part when there is one, else the HTML part's visible text. A mailbox gives
+its messages, each named by its number and subject, for the caller to read as .eml files.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ import email.policy
 import posixpath
 import re
 import struct
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage, Message
+from email.parser import BytesHeaderParser
 from pathlib import Path
 
 from localsearch.ingest.extract import (
@@ -28,6 +32,8 @@ from localsearch.ingest.types import ExtractedDocument, Section
 Attachment = tuple[str, bytes]
 _HEADERS = ("From", "To", "Cc", "Date", "Subject")
 _MAX_ATTACHMENTS = 200
+_MBOX_FROM_LINE = re.compile(rb"^From ", re.MULTILINE)
+_MBOX_QUOTED_FROM = re.compile(rb"^>(>*From )", re.MULTILINE)
 
 
 def read_eml(path: Path) -> tuple[ExtractedDocument, list[Attachment]]:
@@ -45,6 +51,32 @@ def read_eml(path: Path) -> tuple[ExtractedDocument, list[Attachment]]:
             name = part.get_filename() or _default_name(part, number)
             attachments.append((safe_file_name(name, number), data))
     return mail_document(path, headers, body, is_html, attachments), attachments
+
+
+def mailbox_messages(path: Path) -> Iterator[tuple[str, bytes]]:
+    """The messages of an mbox mailbox as (member name, message bytes), in file order.
+
+    Each message opens with a line starting "From "; mail programs quote body lines that
+    start so (">From "), and one level of quoting comes off again, as they do on reading.
+    """
+    data = read_regular_file(path)
+    first = len(data) - len(data.lstrip())
+    if not data.startswith(b"From ", first):
+        raise ExtractionError('not an mbox mailbox: it does not begin with a "From " line')
+    starts = [match.start() for match in _MBOX_FROM_LINE.finditer(data, first)]
+    for number, (start, end) in enumerate(zip(starts, [*starts[1:], len(data)], strict=True), 1):
+        separator_end = data.find(b"\n", start, end)
+        message = b"" if separator_end < 0 else data[separator_end + 1 : end]
+        message = _MBOX_QUOTED_FROM.sub(rb"\1", message)
+        yield _mailbox_member_name(message, number), message
+
+
+def _mailbox_member_name(message: bytes, number: int) -> str:
+    headers = BytesHeaderParser(policy=email.policy.default).parsebytes(message)
+    subject = _header(headers, "Subject") if isinstance(headers, EmailMessage) else ""
+    # A subject's slashes would read as folders in the member's name.
+    subject = shorten(subject.replace("/", "-").replace("\\", "-"), 80)
+    return safe_file_name(f"{number:04d} {subject}".strip() + ".eml", number)
 
 
 def read_msg(path: Path) -> tuple[ExtractedDocument, list[Attachment]]:
