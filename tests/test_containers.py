@@ -279,6 +279,9 @@ def test_a_file_named_mbox_that_is_not_a_mailbox_is_refused(tmp_path: Path) -> N
     path.write_text("Just some notes about mailboxes.\n")
     with pytest.raises(ExtractionError, match="not an mbox mailbox"):
         unpack(path)
+    path.write_text("\n")  # an empty mailbox is one all the same
+    with unpack(path) as unpacked:
+        assert (unpacked.members, unpacked.skipped, unpacked.document.text) == ([], [], "")
 
 
 def test_outlook_msg_headers_body_and_attachment(tmp_path: Path) -> None:

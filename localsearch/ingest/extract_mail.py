@@ -61,6 +61,8 @@ def mailbox_messages(path: Path) -> Iterator[tuple[str, bytes]]:
     """
     data = read_regular_file(path)
     first = len(data) - len(data.lstrip())
+    if first == len(data):
+        return  # an empty mailbox
     if not data.startswith(b"From ", first):
         raise ExtractionError('not an mbox mailbox: it does not begin with a "From " line')
     starts = [match.start() for match in _MBOX_FROM_LINE.finditer(data, first)]
