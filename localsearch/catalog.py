@@ -14,6 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from localsearch.config import expand_user
 from localsearch.embed.formatting import POOLINGS, TextFormat
 from localsearch.errors import ModelError, UsageError
 from localsearch.jsonfile import read_json_object
@@ -146,7 +147,7 @@ def resolve_model(reference: str, models_dir: Path) -> ResolvedModel:
     if (adapted / "card.json").is_file():
         # Trained from a catalogue model, it wants the same prefixes and pooling.
         return ResolvedModel(reference, str(adapted), _base_entry(reference, models_dir))
-    as_path = Path(reference).expanduser()
+    as_path = expand_user(reference)
     if as_path.is_dir():
         return ResolvedModel(reference, str(as_path.resolve()), entry)
     if entry is not None and entry.source.startswith("package:"):

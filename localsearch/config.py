@@ -18,10 +18,16 @@ from localsearch.errors import NoIndexError, UsageError
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 
 
+def expand_user(path: str | os.PathLike[str]) -> Path:
+    """`path` with a leading `~` or `~user` expanded. "~Documents" (meant as ~/Documents) names
+    a user that does not exist and stays as typed, where Path.expanduser raises."""
+    return Path(os.path.expanduser(path))
+
+
 def default_home() -> Path:
     env = os.environ.get("LOCALSEARCH_HOME")
     if env:
-        return Path(env).expanduser().absolute()
+        return expand_user(env).absolute()
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("localsearch", appauthor=False))
@@ -156,7 +162,7 @@ def _coerce(name: str, raw: Any, kind: type) -> Any:
         return number
     try:
         if kind is Path:
-            return Path(str(raw)).expanduser()
+            return expand_user(str(raw))
         if kind is bool:
             # A typo must not turn a setting off silently (record_history feeds adapt).
             word = str(raw).strip().lower()
@@ -171,7 +177,7 @@ def _coerce(name: str, raw: Any, kind: type) -> Any:
 def load_settings(home: Path | str | None = None, **overrides: Any) -> Settings:
     """Build Settings from overrides, the environment and `<home>/config.toml`."""
     # Absolute, so messages and the resident server name the folder whatever the cwd.
-    base = Settings(home=Path(home).expanduser().absolute() if home else default_home())
+    base = Settings(home=expand_user(home).absolute() if home else default_home())
     if base.home.exists() and not base.home.is_dir():
         source = (
             "--home"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from localsearch.config import Settings
+from localsearch.config import Settings, expand_user
 from localsearch.embed.encoder import Encoder, format_passage
 from localsearch.embed_backlog import embed_backlog, embed_hash
 from localsearch.errors import (
@@ -104,7 +104,7 @@ class _Pending:
 
 def normalised(path: Path | str) -> Path:
     """Absolute with `..` folded, but symlinks kept: the user's view of the path."""
-    return Path(os.path.abspath(Path(path).expanduser()))
+    return Path(os.path.abspath(expand_user(path)))
 
 
 def _within(child: Path, parent: Path) -> bool:

@@ -124,3 +124,22 @@ def test_an_empty_filter_is_refused_rather_than_searching_everything(
     code, out, err = run_cli(["search", "fox", *args, "--home", str(home)], capsys)
     assert (code, out) == (2, "")
     assert err == f"Error: {message}\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["index", "~Documents"], "no such file or folder: {cwd}/~Documents"),
+        (["status", "--home", "~nosuchuser/home"], "no index in"),
+    ],
+)
+def test_a_tilde_before_a_user_that_does_not_exist_is_only_a_name(
+    tmp_path, capsys, monkeypatch, args, message
+):
+    # Python's Path.expanduser raises for "~Documents" (a user "Documents"): "internal error".
+    monkeypatch.chdir(tmp_path)
+    if "--home" not in args:
+        args = [*args, "--home", str(tmp_path / "home")]
+    code, out, err = run_cli(args, capsys)
+    assert message.format(cwd=tmp_path) in out + err
+    assert "internal error" not in err

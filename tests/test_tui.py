@@ -216,6 +216,11 @@ async def test_first_run_shows_a_welcome_that_adds_a_folder(
         await pilot.press(*"/no/such/folder", "enter")
         await pilot.pause()
         assert any("No such folder" in m for m in notifications(app))
+        # "~Documents" for "~/Documents" names a user that does not exist: it crashed the app.
+        screen.query_one("#welcome-path").value = ""
+        await pilot.press(*"~Documents", "enter")
+        await pilot.pause()
+        assert "No such folder: ~Documents" in notifications(app)
         screen.query_one("#welcome-path").value = str(one_pep)
         await pilot.press("enter")
         await wait_until(pilot, lambda: not app.indexing.running, timeout=120)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from localsearch.adapt.train import TrainingExample
+from localsearch.config import expand_user
 from localsearch.errors import DatasetError
 
 QUERY_KEYS = ("query", "anchor", "question")
@@ -27,7 +28,7 @@ HEADER_WORDS = {*QUERY_KEYS, *POSITIVE_KEYS, *NEGATIVE_KEYS}
 
 def read_pairs(path: Path | str) -> list[TrainingExample]:
     """Every row of a pairs file; raises DatasetError on the first bad one."""
-    path = Path(path).expanduser()
+    path = expand_user(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from localsearch.catalog import find_entry, package_model_dir, pulled_dir
+from localsearch.config import expand_user
 from localsearch.errors import MissingDependencyError, ModelError, UsageError
 from localsearch.progress import ProgressCallback, ProgressEvent, ignore_progress
 
@@ -58,7 +59,7 @@ def pull_target(name: str) -> tuple[str, str]:
         raise UsageError(f"{entry.name} ships with localsearch; there is nothing to pull")
     if entry is not None and entry.repo_id:
         return entry.name, entry.repo_id
-    if name.count("/") != 1 or name.startswith("/") or Path(name).expanduser().exists():
+    if name.count("/") != 1 or name.startswith("/") or expand_user(name).exists():
         raise UsageError(
             f"unknown model {name!r}",
             "give a name from `localsearch models` or a Hugging Face id such as ORG/NAME",

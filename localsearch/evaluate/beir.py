@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from localsearch.config import expand_user
 from localsearch.errors import DatasetError
 
 
@@ -136,7 +137,7 @@ def read_qrels(path: Path) -> dict[str, dict[str, int]]:
 
 def load_dataset(root: Path | str, split: str = "test") -> BeirDataset:
     """Check the folder's layout and read the split's queries and judgements."""
-    root = Path(root).expanduser()
+    root = expand_user(root)
     if root.exists() and not root.is_dir():
         raise DatasetError(f"not a folder: {root}", "a BEIR dataset is a folder")
     if not root.is_dir():

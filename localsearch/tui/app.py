@@ -20,7 +20,7 @@ from textual.reactive import reactive, var
 from textual.screen import Screen
 from textual.timer import Timer
 
-from localsearch.config import Settings
+from localsearch.config import Settings, expand_user
 from localsearch.errors import IndexBusyError, LocalSearchError, NoIndexError
 from localsearch.history import SearchHistory
 from localsearch.index import Index, IndexReport
@@ -346,7 +346,7 @@ class LocalSearchApp(App[None]):
         if not text:
             self.notify("Type the path of a folder first.", severity="warning")
             return False
-        path = Path(text).expanduser()
+        path = expand_user(text)
         if not path.exists():
             self.notify(f"No such folder: {path}", severity="error", markup=False)
             return False
