@@ -82,3 +82,11 @@ def test_snippet_highlights_point_into_the_cleaned_text() -> None:
     snippet = make_snippet("The **turbine** and ``turbine_blade`` parts", "turbine", doc_type="rst")
     assert snippet.text == "The turbine and turbine_blade parts"
     assert [snippet.text[a:b] for a, b in snippet.highlights][0] == "turbine"
+
+
+def test_strong_and_emphasis_inside_cjk_text_go() -> None:
+    # CJK text has no spaces around a bold word; the marks stayed in every snippet.
+    text = "信道被**关闭**（closed）了，*必须*重新打开。再起動が**必要**です。 2*3*4 と **kwargs"
+    assert strip_inline_markup(text, "md") == (
+        "信道被关闭（closed）了，必须重新打开。再起動が必要です。 2*3*4 と **kwargs"
+    )

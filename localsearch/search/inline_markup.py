@@ -11,15 +11,26 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from localsearch.language.scripts import CJK_CHARACTERS
+
 # A pattern, its replacement, and a substring the text must hold for the pattern to match
 # (checked first: most chunks have no markup of most kinds).
 Rule = tuple[re.Pattern[str], str | Callable[[re.Match[str]], str], str]
 
 # Emphasis and strong: the marks touch the text inside and no letter outside (so 2*3*4,
-# snake_case and **kwargs in prose stay as they are).
+# snake_case and **kwargs in prose stay as they are), other than CJK, written without spaces.
+_LETTER = f"[^\\W{CJK_CHARACTERS}]"
 _STRONG_EMPHASIS: list[Rule] = [
-    (re.compile(r"(?<![\w*\\])\*\*(?=\S)([^*\n]*?\S)\*\*(?![\w*])"), r"\1", "**"),
-    (re.compile(r"(?<![\w*\\])\*(?=[^\s*])([^*\n]*?[^\s*\\])\*(?![\w*])"), r"\1", "*"),
+    (
+        re.compile(rf"(?<![*\\])(?<!{_LETTER})\*\*(?=\S)([^*\n]*?\S)\*\*(?!\*)(?!{_LETTER})"),
+        r"\1",
+        "**",
+    ),
+    (
+        re.compile(rf"(?<![*\\])(?<!{_LETTER})\*(?=[^\s*])([^*\n]*?[^\s*\\])\*(?!\*)(?!{_LETTER})"),
+        r"\1",
+        "*",
+    ),
 ]
 
 _MARKDOWN: list[Rule] = [
