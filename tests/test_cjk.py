@@ -104,6 +104,35 @@ def test_bm25_finds_chinese_japanese_and_mixed_text(cjk_index, capsys, query, ex
     assert results and Path(results[0]["path"]).name == expected
 
 
+WIDTHS = {
+    "zenkaku.md": "# 公開\n\nこのプロジェクトはＧｉｔＨｕｂで公開されています。\n",
+    "hankaku.md": "# 公開\n\nこのプロジェクトはGitHubで公開されています。\n",
+    "notes.md": "# Notes\n\nThe ＦＡＱ lives on the wiki.\n",
+    "english.md": DOCS["english.md"],
+}
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("GitHub", {"zenkaku.md", "hankaku.md"}),
+        ("ＧｉｔＨｕｂ", {"zenkaku.md", "hankaku.md"}),
+        ("github 公開", {"zenkaku.md", "hankaku.md"}),
+        ("faq", {"notes.md"}),
+        ("ＦＡＱ", {"notes.md"}),
+    ],
+)
+def test_a_word_in_full_width_or_inside_cjk_text_is_found_as_typed(
+    tmp_path, capsys, query, expected
+) -> None:
+    # A Latin word written into Japanese text ("GitHubで") was one token with the kana around
+    # it for the English fields, which English queries alone searched; full-width letters
+    # (an IME's "ＧｉｔＨｕｂ") were matched by nothing but the same full-width spelling.
+    _, home = index_files(tmp_path, WIDTHS)
+    results = search_json(home, capsys, query, "--mode", "bm25")["results"]
+    assert {Path(r["path"]).name for r in results} == expected
+
+
 def test_each_chunk_records_its_language(cjk_index) -> None:
     _, home = cjk_index
     lexical = LexicalIndex(load_settings(home).lexical_dir)
@@ -154,6 +183,23 @@ def test_cjk_snippet_highlights_the_matched_words_and_cuts_at_characters() -> No
     start = text.index(body)
     # Cut after sentence marks, not mid-sentence, where one is near.
     assert text[start - 1] == "。" and body.endswith("。")
+
+
+@pytest.mark.parametrize(
+    ("query", "marked"),
+    [
+        ("github", ["ＧｉｔＨｕｂ"]),
+        ("ＧｉｔＨｕｂ", ["ＧｉｔＨｕｂ"]),
+        ("Teleport ｂｏｄｙ", ["body", "Teleport"]),
+        ("カタカナ", ["ｶﾀｶﾅ"]),
+        ("ｶﾀｶﾅ", ["ｶﾀｶﾅ"]),
+    ],
+)
+def test_snippets_mark_words_in_any_width(query, marked) -> None:
+    text = "このプロジェクトはＧｉｔＨｕｂで公開。ﾊﾝｶｸｶﾀｶﾅの説明。The body of Teleport."
+    snippet = make_snippet(text, query)
+    assert snippet.text == text
+    assert [text[a:b] for a, b in snippet.highlights] == marked
 
 
 def test_japanese_snippet_in_search_results(cjk_index, capsys) -> None:

@@ -30,7 +30,8 @@ from localsearch.language.scripts import (
     detect_language,
 )
 
-ANALYSIS_VERSION = 1
+# 2: the English fields NFKC-normalised too.
+ANALYSIS_VERSION = 2
 _OTHER_WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _TERM = re.compile(r"^[^\W_]+$", re.UNICODE)
 

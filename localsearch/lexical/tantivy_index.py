@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import tempfile
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, cast
@@ -102,6 +103,12 @@ def _schema() -> tantivy.Schema:
         builder.add_text_field(name, tokenizer_name="whitespace")
     builder.add_text_field("language", tokenizer_name="raw", stored=True)
     return builder.build()
+
+
+def _nfkc(text: str) -> str:
+    """Full-width letters and digits ("ＧｉｔＨｕｂ", an IME's), ligatures and the like in
+    their usual form, as the CJK fields have them."""
+    return unicodedata.normalize("NFKC", text)
 
 
 def _path_words(path: str) -> str:
@@ -226,9 +233,9 @@ class LexicalIndex:
         document = tantivy.Document(
             chunk_id=chunk.id,
             doc_id=chunk.document_id,
-            title=chunk.title,
-            heading=chunk.heading,
-            body=chunk.text,
+            title=_nfkc(chunk.title),
+            heading=_nfkc(chunk.heading),
+            body=_nfkc(chunk.text),
             path=_path_words(chunk.path),
             language=language,
         )
@@ -320,12 +327,13 @@ class LexicalIndex:
     def search(self, query: str, limit: int) -> list[tuple[int, float]]:
         """(chunk_id, bm25 score) best first; an empty or all-punctuation query finds nothing."""
         language = detect_language(query)
-        fields, boosts = SEARCH_FIELDS, FIELD_BOOSTS
         if language == ENGLISH:
-            text = build_query_text(query)
+            text = build_query_text(_nfkc(query))
         else:
             text = build_query_text(query, lambda part: cjk_terms(part, language))
-            fields, boosts = SEARCH_FIELDS + CJK_FIELDS, FIELD_BOOSTS | CJK_FIELD_BOOSTS
+        # An English query searches the CJK fields too: a Latin word written into CJK text
+        # ("GitHubで") is a word of those fields alone, one token with its kana for en_stem.
+        fields, boosts = SEARCH_FIELDS + CJK_FIELDS, FIELD_BOOSTS | CJK_FIELD_BOOSTS
         return self.search_query_text(text, limit, fields, boosts)
 
     def search_query_text(

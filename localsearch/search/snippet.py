@@ -9,15 +9,17 @@ the text as they are, and a snippet of such text is cut at a sentence mark or an
 from __future__ import annotations
 
 import re
+import unicodedata
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from localsearch.language import cjk_terms, has_cjk
-from localsearch.language.scripts import is_cjk
+from localsearch.language.scripts import CJK_CHARACTERS, CJK_RUN, is_cjk
 from localsearch.search.inline_markup import strip_inline_markup
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+_SPACED_WORD = re.compile(rf"[^\W{CJK_CHARACTERS}]+")  # a word that CJK text runs into ends
 _SUFFIXES = (
     "ations",
     "ation",
@@ -62,7 +64,8 @@ class QueryMatcher:
     """Finds a query's words in a text: by stem for spaced words, as written for CJK words."""
 
     def __init__(self, query: str) -> None:
-        self.stems = query_stems(query)
+        query = unicodedata.normalize("NFKC", query)
+        self.stems = query_stems(CJK_RUN.sub(" ", query))  # CJK words are matched as written
         self._ascii_stems = all(s.isascii() for s in self.stems)
         self._pattern: re.Pattern[str] | None = None  # compiled when a text needs it
         self.cjk_words: list[str] = []
@@ -74,7 +77,14 @@ class QueryMatcher:
         return bool(self.stems or self.cjk_words)
 
     def spans(self, text: str) -> list[tuple[int, int]]:
-        """[start, end) of each match, in order, overlapping matches merged."""
+        """[start, end) of each match, in order, overlapping matches merged. Matches are found
+        in the text's NFKC form, as BM25 reads it, so "github" marks "ＧｉｔＨｕｂ"."""
+        if unicodedata.is_normalized("NFKC", text):
+            return self._spans(text)
+        folded, origins = _folded(text)
+        return _merged([(origins[a], origins[b - 1] + 1) for a, b in self._spans(folded)])
+
+    def _spans(self, text: str) -> list[tuple[int, int]]:
         found = []
         lowered = text.lower()
         if self.stems:
@@ -95,7 +105,11 @@ class QueryMatcher:
         if self._pattern is None:
             longest_first = sorted(self.stems, key=len, reverse=True)
             alternatives = "|".join(re.escape(s) for s in longest_first)
-            self._pattern = re.compile(rf"\b(?:{alternatives})\w*", re.IGNORECASE)
+            # A word starts and ends at CJK characters too: "GitHubで公開".
+            self._pattern = re.compile(
+                rf"(?:^|(?<=[\W{CJK_CHARACTERS}]))(?:{alternatives})[^\W{CJK_CHARACTERS}]*",
+                re.IGNORECASE,
+            )
         return [
             (m.start(), m.end())
             for m in self._pattern.finditer(text)
@@ -111,15 +125,27 @@ class QueryMatcher:
         for query_stem in self.stems:
             at = lowered.find(query_stem)
             while at >= 0:
-                if at == 0 or not _is_word_character(lowered[at - 1]):
+                if at == 0 or not _is_word_character(lowered[at - 1]) or is_cjk(lowered[at - 1]):
                     starts.add(at)
                 at = lowered.find(query_stem, at + 1)
         found = []
         for start in sorted(starts):
-            end = _WORD.match(text, start).end()  # type: ignore[union-attr]
+            end = _SPACED_WORD.match(text, start).end()  # type: ignore[union-attr]
             if stem(text[start:end]) in self.stems:
                 found.append((start, end))
         return found
+
+
+def _folded(text: str) -> tuple[str, list[int]]:
+    """`text` with each character in its NFKC form, and for each character of that the index
+    of the character it came from."""
+    pieces: list[str] = []
+    origins: list[int] = []
+    for index, character in enumerate(text):
+        form = unicodedata.normalize("NFKC", character) if ord(character) > 0x7F else character
+        pieces.append(form)
+        origins.extend([index] * len(form))
+    return "".join(pieces), origins
 
 
 def _is_word_character(character: str) -> bool:
