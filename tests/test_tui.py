@@ -264,6 +264,29 @@ async def test_index_screen_adds_a_folder_with_progress(settings: Settings, one_
         assert any("Removed" in m for m in notifications(app))
 
 
+async def test_the_status_follows_an_index_run_in_another_process(
+    settings: Settings, one_pep: Path, tmp_path: Path
+) -> None:
+    # `localsearch index` in a shell beside the TUI: the status bar kept its first counts
+    # ("dense: 0 of 289 chunks embedded") however long one waited or searched.
+    Index(settings).update([one_pep])
+    more = tmp_path / "more"
+    more.mkdir()
+    (more / "tides.md").write_text("# Tides\n\nSpring tides peak after the new moon.\n")
+    app = make(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await wait_until(pilot, lambda: app.index_status and app.index_status.documents == 1)
+        index = subprocess.run(
+            [sys.executable, "-m", "localsearch", "index", str(more), "--home", str(settings.home)],
+            capture_output=True,
+            text=True,
+        )
+        assert index.returncode == 0, index.stderr
+        await wait_until(pilot, lambda: app.index_status.documents == 2, timeout=20)
+        assert {root["path"] for root in app.index_status.roots} == {str(one_pep), str(more)}
+
+
 async def test_a_busy_index_is_a_notification(settings: Settings, one_pep: Path) -> None:
     Index(settings).update([one_pep])
     app = make(settings)

@@ -59,6 +59,7 @@ from localsearch.tui.watching import SessionWatcher, WatchedFilesIndexed, Watchi
 from localsearch.wording import plural
 
 PROGRESS_INTERVAL_SECONDS = 0.1
+OTHER_WRITERS_SECONDS = 3.0  # how often to look whether another process changed the index
 
 
 class ThrottledProgress:
@@ -124,11 +125,21 @@ class LocalSearchApp(App[None]):
         self.opener: Opener = opener or SystemOpener(self.suspend, self._opening_failed)
         self._job_status_timer: Timer | None = None
         self._history: SearchHistory | None = None
+        self._database_stamp = self.backend.database_stamp()
 
     # -- start-up -----------------------------------------------------------------------------
 
     def on_mount(self) -> None:
         self.refresh_status()
+        self.set_interval(OTHER_WRITERS_SECONDS, self._notice_other_writers)
+
+    def _notice_other_writers(self) -> None:
+        """An `index` run in a shell beside the TUI changes what the status bar counts: read
+        the counts again when the database changed (this app's own jobs follow them already)."""
+        stamp = self.backend.database_stamp()
+        if stamp != self._database_stamp and self._job_status_timer is None:
+            self._database_stamp = stamp
+            self.refresh_status()
 
     def on_unmount(self) -> None:
         self.watcher.stop()

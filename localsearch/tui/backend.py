@@ -12,6 +12,7 @@ import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from localsearch.config import Settings
 from localsearch.index import Index
@@ -154,6 +155,19 @@ class SearchBackend:
             return store.skipped()
         finally:
             store.close()
+
+    def database_stamp(self) -> tuple[tuple[int, int], ...]:
+        """The size and mtime of the database and its write-ahead log: it changes when any
+        process commits, which is cheaper to look at (two stats) than the counts."""
+        stamps = []
+        for path in (self.settings.database_path, Path(f"{self.settings.database_path}-wal")):
+            try:
+                info = path.stat()
+            except OSError:
+                stamps.append((-1, -1))
+            else:
+                stamps.append((info.st_size, info.st_mtime_ns))
+        return tuple(stamps)
 
     def status(self) -> IndexStatus | None:
         if not self.has_index():
