@@ -280,6 +280,19 @@ def test_gate_scores_and_decision():
     keep, reason = gate_decision(old, hybrid_worse)
     assert keep is False and reason.startswith("not better for hybrid search on held-out queries")
     assert "chance" not in reason
+    # One query (or a few) gaining alike is no evidence: the t of equal gains was infinite,
+    # and adapt on a small folder judged on one held-out query.
+    for ranks in ([2], [3, 3, 3, 3]):
+        before = {"dense": score_ranks(ranks), "hybrid": score_ranks(ranks)}
+        after = {mode: score_ranks([r - 1 for r in ranks]) for mode in ("dense", "hybrid")}
+        keep, reason = gate_decision(before, after, real=len(ranks) == 1)
+        assert keep is False
+        assert reason.startswith(f"too few held-out {'searches' if len(ranks) == 1 else 'queries'}")
+        assert f"({len(ranks)}, fewer than 5;" in reason
+    assert gate_decision(
+        {m: score_ranks([3] * 5) for m in ("dense", "hybrid")},
+        {m: score_ranks([2] * 5) for m in ("dense", "hybrid")},
+    )[0]
 
 
 def test_gate_fuses_a_cjk_query_as_search_does(settings):

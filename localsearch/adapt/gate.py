@@ -134,6 +134,8 @@ def measure_model(
 
 # One-sided 95%: the held-out gain must be more than the luck of which queries were held out.
 SIGNIFICANT_T = 1.645
+# Below this, no t means much (one query has none; four alike gain with p = 1/16 by signs).
+MIN_JUDGED = 5
 
 
 def gate_decision(
@@ -156,6 +158,10 @@ def gate_decision(
     if dense_gain < 0 or (real and hybrid_gain < 0):
         worse = "dense" if dense_gain < 0 else "hybrid"
         return False, f"worse for {worse} search on {judged} ({gains})"
+    count = len(candidate["hybrid"].per_query)
+    if count < MIN_JUDGED:
+        few = "held-out searches" if real else "held-out queries"
+        return False, f"too few {few} to judge ({count}, fewer than {MIN_JUDGED}; {gains})"
     if t > SIGNIFICANT_T:
         return True, f"better on {judged} ({gains})"
     if not real and hybrid_gain <= 0:
