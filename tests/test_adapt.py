@@ -18,6 +18,7 @@ from helpers import active_model, index_files, run_cli
 
 from localsearch.adapt import AdaptOptions, adapt
 from localsearch.adapt import gate as gate_module
+from localsearch.adapt import pipeline as pipeline_module
 from localsearch.adapt import synthetic as synthetic_module
 from localsearch.adapt.models import adapted_root, run_log
 from localsearch.adapt.pairs import read_pairs
@@ -180,6 +181,13 @@ FAST = dict(
     batch_size=8, max_seq_length=64, epochs=3, max_steps=2, learning_rate=5e-5, device="cpu"
 )
 FAST_FLAGS = [f"--{name.replace('_', '-')}={value}" for name, value in FAST.items()]
+
+
+@pytest.fixture(autouse=True)
+def judged_on_few(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This corpus holds out a query or two: let the pipeline run on them (a test below keeps
+    the real minimum, and the gate's own test its check)."""
+    monkeypatch.setattr(pipeline_module, "MIN_JUDGED", 1)
 
 
 @pytest.fixture(scope="module")
@@ -372,6 +380,16 @@ def test_adapt_without_index_says_so(settings):
 
 
 @pytest.mark.slow
+def test_too_few_held_out_queries_are_refused_before_training(home_settings, monkeypatch):
+    # The gate cannot judge on a query or two; training first cost minutes to learn that.
+    monkeypatch.setattr(pipeline_module, "MIN_JUDGED", 5)
+    events = []
+    with pytest.raises(UsageError, match=r"^only \d query could be held out|^only [234] queries"):
+        adapt(home_settings, AdaptOptions(**FAST), progress=events.append)
+    assert "train" not in {e.stage for e in events}
+    assert active_model(home_settings) == "all-MiniLM-L6-v2"
+
+
 def test_adapt_trains_gates_and_switches(home_settings, monkeypatch, tmp_path):
     settings = home_settings
     force_gate(monkeypatch, keep=True)
@@ -609,8 +627,7 @@ def test_kill_during_adapt_leaves_the_old_model_active(home_settings):
     process = subprocess.Popen(
         [
             sys.executable,
-            "-m",
-            "localsearch",
+            str(Path(__file__).parent / "judged_on_few.py"),
             "adapt",
             "-q",
             "--batch-size",

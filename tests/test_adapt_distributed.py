@@ -75,7 +75,7 @@ DOCUMENTS = {
 def test_adapt_command_runs_unchanged_under_torchrun(tmp_path: Path):
     _, home = index_files(tmp_path, DOCUMENTS)
     done = torchrun(
-        ["-m", "localsearch", "adapt", "--json", "--device", "cpu", "--max-steps", "2"]
+        [str(TESTS / "judged_on_few.py"), "adapt", "--json", "--device", "cpu", "--max-steps", "2"]
         + ["--batch-size", "4", "--max-seq-length", "32"],
         {"LOCALSEARCH_HOME": str(home)},
     )

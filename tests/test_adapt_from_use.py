@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from helpers import active_model, index_files
-from test_adapt import FAST, corpus_files, force_gate
+from test_adapt import FAST, corpus_files, force_gate, judged_on_few  # noqa: F401 (autouse)
 
 from localsearch.adapt import AdaptOptions, adapt
 from localsearch.adapt.from_history import (

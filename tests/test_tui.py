@@ -306,8 +306,11 @@ async def test_a_busy_index_is_a_notification(settings: Settings, one_pep: Path)
 
 @pytest.mark.slow
 async def test_adapt_screen_runs_adapt_and_shows_before_and_after(
-    peps_home: Settings, tmp_path: Path
+    peps_home: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from localsearch.adapt import pipeline
+
+    monkeypatch.setattr(pipeline, "MIN_JUDGED", 1)  # a few PEPs hold out a query or two
     shutil.copytree(peps_home.home, tmp_path / "home-copy")
     settings = load_settings(tmp_path / "home-copy")
     states = []

@@ -34,7 +34,7 @@ from localsearch.adapt.from_history import (
     split_history,
     synthetic_weight,
 )
-from localsearch.adapt.gate import GateResult, gate_chunks, run_gate
+from localsearch.adapt.gate import MIN_JUDGED, GateResult, gate_chunks, run_gate
 from localsearch.adapt.negatives import CorpusView, MiningOptions, mine_hard_negatives
 from localsearch.adapt.options import AdaptOptions
 from localsearch.adapt.queries import training_passage
@@ -57,6 +57,7 @@ from localsearch.errors import NoIndexError, UsageError
 from localsearch.progress import ProgressCallback, ProgressEvent, ignore_progress
 from localsearch.store import EmbeddingSpace, Store
 from localsearch.store.adapt_queries import model_history
+from localsearch.wording import plural
 
 if TYPE_CHECKING:
     from localsearch.index import Index
@@ -263,9 +264,10 @@ class _Run:
             if history.judges
             else [(q.text, q.chunk.id) for q in held_out]
         )
-        if not judge:
+        if len(judge) < MIN_JUDGED:  # found before training: the gate would keep nothing
             raise UsageError(
-                "no pseudo-queries could be held out to judge the new model",
+                f"only {plural(len(judge), 'query')} could be held out to judge a new model,"
+                f" fewer than the {MIN_JUDGED} it takes",
                 "index more documents (titles and headings make the best pseudo-queries)",
             )
         tower_pairs: list[QueryPair] = []
