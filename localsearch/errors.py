@@ -63,6 +63,10 @@ class RanksDisagreeError(LocalSearchError):
     """The processes of a distributed training run ended with different weights."""
 
 
+class ReadOnlyDataError(LocalSearchError):
+    """A change was asked of a data folder this process can only read."""
+
+
 class DiskFullError(LocalSearchError):
     """A write ran out of space; what was committed before it is kept."""
 

@@ -192,6 +192,35 @@ def test_a_read_only_home_can_be_searched(tmp_path, mounts):
         assert not results.warnings
 
 
+def test_a_read_only_home_answers_every_command_that_only_reads(
+    tmp_path, mounts, capsys, monkeypatch
+):
+    # From the command line, search failed on the server's log file, and status, roots,
+    # history and models "cannot open the database … move the file aside and re-index".
+    from helpers import run_cli
+
+    docs = write_files(tmp_path / "docs", NOTES)
+    home = tmp_path / "home"
+    index_into(home, docs)
+    view = read_only_view(home, tmp_path / "view", mounts)
+    monkeypatch.setenv("LOCALSEARCH_SERVER_AUTOSTART", "1")  # as for a user: none can start here
+    for command in (["search", "capybara rodent"], ["status"], ["roots"], ["history"], ["models"]):
+        code, out, err = run_cli([*command, "--home", str(view)], capsys)
+        assert (code, err) == (0, ""), command
+        assert out, command
+    code, out, err = run_cli(["search", "capybara rodent", "--home", str(view)], capsys)
+    assert "capybara.md" in out.splitlines()[1]
+    assert not (view / "server.log").exists()
+    monkeypatch.setenv("EDITOR", "true")
+    code, out, err = run_cli(["search", "capybara", "--open", "1", "--home", str(view)], capsys)
+    assert code == 0 and err.startswith("Opened ")
+    assert err.endswith("Note: the data folder is read-only, so this search and open are not in"
+                        " your history (adapt learns from it).\n")  # fmt: skip
+    code, out, err = run_cli(["feedback", "1", "--good", "--home", str(view)], capsys)
+    assert code == 1 and "internal error" not in err and "move the file aside" not in err
+    assert "read-only" in err and err.count("\n") == 1
+
+
 # -- 2 and 18. files swapped or deleted between the walk and the read ---------------------------
 
 

@@ -169,6 +169,7 @@ def feedback(
     with open_history(settings) as log:
         if not log.enabled:
             raise LocalSearchError("the search history is off", OFF_HINT)
+        log.store.require_writable()
         search = chosen_search(log, search_id)
         chunk_id = log.shown_at(search.id, rank)
         if chunk_id is None:

@@ -190,6 +190,11 @@ def open_result(settings: Settings, search_id: int | None, hit: dict[str, Any]) 
         with open_history(settings) as history:
             history.record_action(search_id, hit["chunk_id"], "open")
     sys.stderr.write(f"Opened {one_line(location(hit))}\n")
+    if search_id is None and settings.record_history and not os.access(settings.home, os.W_OK):
+        sys.stderr.write(
+            "Note: the data folder is read-only, so this search and open are not in your"
+            " history (adapt learns from it).\n"
+        )
 
 
 def _file_named(settings: Settings, shown: str) -> str:

@@ -77,6 +77,8 @@ def start_in_background(home: Path) -> None:
     if server_lock_held(home):
         return  # one is starting (loading the model) or running
     home.mkdir(parents=True, exist_ok=True)
+    if not os.access(home, os.W_OK):
+        return  # a read-only data folder has no room for a server's socket: search in-process
     log_fd = os.open(home / LOG_NAME, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     starting_path(home).touch()  # before the start: the server removes it once it listens
     try:

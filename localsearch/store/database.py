@@ -7,6 +7,7 @@ their vectors land together or not at all: an interrupted run leaves the last co
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -16,7 +17,7 @@ from pathlib import Path
 import apsw
 import numpy as np
 
-from localsearch.errors import DiskFullError, LocalSearchError
+from localsearch.errors import DiskFullError, LocalSearchError, ReadOnlyDataError
 from localsearch.ingest.types import Chunk
 from localsearch.permissions import make_private_folder
 from localsearch.store.connection import in_batches, open_connection
@@ -92,9 +93,15 @@ def vector_blob(vector: np.ndarray) -> bytes:
 
 
 class Store:
-    def __init__(self, path: Path, *, create: bool = True, readonly: bool = False) -> None:
+    def __init__(self, path: Path, *, create: bool = True, readonly: bool | None = None) -> None:
         """`readonly` opens an existing database for reading only (a read-only data folder):
-        no migrations run, and an older schema is an error that names the fix."""
+        no migrations run, and an older schema is an error that names the fix. By default, a
+        database that this process cannot write (a read-only disk, another user's folder) is
+        opened so, and a write then fails with ReadOnlyDataError."""
+        if readonly is None:
+            readonly = path.exists() and not (
+                os.access(path.parent, os.W_OK) and os.access(path, os.W_OK)
+            )
         if (not create or readonly) and not path.exists():
             raise FileNotFoundError(path)
         try:
@@ -115,6 +122,15 @@ class Store:
                 "check the disk and permissions, or move the file aside and re-index",
             ) from None
         self.path = path
+        self.readonly = readonly
+
+    def require_writable(self) -> None:
+        """Raise ReadOnlyDataError before work that ends in a write this store cannot make."""
+        if self.readonly:
+            raise ReadOnlyDataError(
+                f"the data folder {self.path.parent} is read-only: nothing was changed",
+                "searching works as it is; changes need write access",
+            )
 
     def close(self) -> None:
         self.conn.close()
@@ -141,6 +157,9 @@ class Store:
                 "the database stayed locked by another process",
                 "wait for the other localsearch process to finish",
             ) from None
+        except apsw.ReadOnlyError:
+            self.readonly = True
+            self.require_writable()
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
