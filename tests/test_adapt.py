@@ -532,6 +532,32 @@ def test_rejected_model_leaves_the_old_one_active(home_settings, monkeypatch, ca
         store.close()
 
 
+def test_a_full_disk_while_the_model_is_saved_is_said_and_keeps_the_old_model(
+    indexed_home, tmp_path, capsys
+):
+    # It was "internal error (SafetensorError: … No space left on device) — a bug".
+    from helpers import run_cli
+    from test_hostile import tiny_tmpfs
+
+    mounted: list[Path] = []
+    try:
+        disk = tiny_tmpfs(tmp_path / "disk", mounted, size="12m")  # the index, not a model
+        shutil.copytree(indexed_home, disk / "home")
+        arguments = ["adapt", "-q", *FAST_FLAGS, "--home", str(disk / "home")]
+        code, out, err = run_cli(arguments, capsys)
+        assert code == 1
+        assert err == (
+            "Error: the disk is full; no new model was kept, and all-MiniLM-L6-v2 stays active"
+            " — free some space and run adapt again\n"
+        )
+        settings = load_settings(disk / "home")
+        assert active_model(settings) == "all-MiniLM-L6-v2"
+        assert [p.name for p in adapted_root(settings.models_dir).iterdir()] == []
+    finally:
+        for point in reversed(mounted):
+            subprocess.run(["umount", "-l", str(point)], check=False, capture_output=True)
+
+
 def test_adapt_refuses_a_tiny_index(settings, make_docs):
     root = make_docs({"one.md": "# One\n\nJust one document here.\n"})
     index = Index(settings)

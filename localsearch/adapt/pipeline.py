@@ -16,6 +16,7 @@ and the index searchable; a re-run reuses the stored queries and any vectors alr
 
 from __future__ import annotations
 
+import errno
 import random
 import shutil
 import time
@@ -53,7 +54,7 @@ from localsearch.adapt.training_plan import learning_rate, train_query_side, tra
 from localsearch.config import Settings, require_index
 from localsearch.embed.encoder import Encoder
 from localsearch.embed_backlog import require_all_embedded
-from localsearch.errors import NoIndexError, UsageError
+from localsearch.errors import DiskFullError, NoIndexError, UsageError
 from localsearch.progress import ProgressCallback, ProgressEvent, ignore_progress
 from localsearch.store import EmbeddingSpace, Store
 from localsearch.store.adapt_queries import model_history
@@ -313,8 +314,13 @@ class _Run:
             write_card(staging, card)
             final = adapted_root(self.settings.models_dir) / name
             staging.rename(final)
-        except BaseException:
+        except BaseException as exc:
             shutil.rmtree(staging, ignore_errors=True)
+            if _out_of_space(exc):  # also as safetensors words it, in an error of its own
+                raise DiskFullError(
+                    f"the disk is full; no new model was kept, and {active.model} stays active",
+                    "free some space and run adapt again",
+                ) from None
             raise
         self.reembed(name, gate_vectors)
         card["seconds"] = round(time.monotonic() - self.started, 1)
@@ -682,3 +688,9 @@ class _Run:
             query_side=self.query_side,
             history_pairs=self.history_pairs,
         )
+
+
+def _out_of_space(exc: BaseException) -> bool:
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    return "No space left on device" in str(exc) or "Disk quota exceeded" in str(exc)
