@@ -131,6 +131,27 @@ def test_compares_with_the_previous_model_by_default(logged_home, capsys) -> Non
     assert (now["model"], now["active"], now["vectors"]) == ("mini-copy", True, "own")
     assert (before["model"], before["active"], before["vectors"]) == (BUNDLED, False, "own")
     assert before["modes"] == now["modes"]
+    # After a rollback the model rolled back from is the one before: it was "no other model".
+    assert run_cli(["models", "rollback", "--home", str(home), "-q"], capsys)[0] == 0
+    now, before = history_json(home, capsys)["models"]
+    assert (now["model"], now["active"], before["model"]) == (BUNDLED, True, "mini-copy")
+
+
+def test_queries_an_adapted_model_trained_on_are_left_out(logged_home, capsys) -> None:
+    # Scored on its own training queries an adapted model gained 16 points it had learnt by
+    # heart; the gate's held-out searches gave it 2.
+    home = logged_home
+    adapted_copy(home, "mini-trained", {"history": {"trained_queries": ["sourdough  Starter"]}})
+    data = history_json(home, capsys, "--model", "mini-trained")
+    assert (data["queries"], data["left_out"]) == (2, {"mini-trained": 1})
+    all_three = history_json(home, capsys)
+    assert (all_three["queries"], all_three["left_out"]) == (3, {})
+    code, out, err = run_cli(
+        ["eval", "--history", "--home", str(home), "-q", "--model", "mini-trained"], capsys
+    )
+    assert code == 0, err
+    assert "Your searches: 2 queries with a result you opened or marked" in out
+    assert "Left out: 1 query that mini-trained was trained on (it would flatter it)." in out
 
 
 def test_errors(logged_home, tmp_path, capsys) -> None:

@@ -127,6 +127,12 @@ def eval_history(settings: Settings, model: str | None, as_json: bool, quiet: bo
         for mode, (mrr, hit) in scores.modes.items():
             table.add_row(name, scores.vectors, mode, f"{mrr:.4f}", f"{hit:.4f}")
     stdout.print(table)
+    for model, count in report.left_out.items():
+        stdout.print(
+            f"Left out: {plural(count, 'query')} that {model} was trained on (it would flatter"
+            " it).",
+            markup=False,
+        )
     for scores in report.models:
         if scores.note:
             stdout.print(f"Note: {scores.note}.", markup=False)

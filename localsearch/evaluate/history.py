@@ -5,7 +5,9 @@ later mark it "not this"); its query is run again through the engine and scored 
 documents of those results come: MRR@10 and Hit@10. The same query logged twice counts once,
 with the union of what was opened. Each model is searched with its own vectors; a query-side
 model that has none yet uses the vectors of the model whose passages it shares (its card's
-`base`). A model with no vectors in this index is reported as such, not scored.
+`base`). A model with no vectors in this index is reported as such, not scored. Queries an adapted
+model was trained on (its card lists them) are left out, and how many is said: on them it
+would be scored on what it learnt by heart.
 """
 
 from __future__ import annotations
@@ -59,13 +61,15 @@ class ModelScores:
 @dataclass
 class HistoryReport:
     searches: int  # logged searches with an opened or marked result
-    queries: int  # distinct queries among them
+    queries: int  # distinct queries among them that are scored
     models: list[ModelScores] = field(default_factory=list)
+    left_out: dict[str, int] = field(default_factory=dict)  # model: queries it trained on
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "searches": self.searches,
             "queries": self.queries,
+            "left_out": self.left_out,
             "models": [m.to_dict() for m in self.models],
         }
 
@@ -154,8 +158,10 @@ def evaluate_history(
             resolve_model(other_model, settings.models_dir)  # a clear error for a typo
         else:
             earlier = [m for m in model_history(store) if m != active.model]
+            if not earlier:  # after a rollback: the model rolled back from keeps its vectors
+                spaces = sorted(store.spaces(), key=lambda s: s.id)
+                earlier = [s.model for s in spaces if s.model != active.model]
             other_model = earlier[-1] if earlier else None
-        report = HistoryReport(searches=used, queries=len(queries))
         plans: list[tuple[str, bool, EmbeddingSpace | None, str]] = [
             (active.model, True, active, "own")
         ]
@@ -164,6 +170,13 @@ def evaluate_history(
             plans.append((other_model, False, space, vectors))
     finally:
         store.close()
+    queries, left_out = _untrained(queries, [model for model, *_ in plans], settings)
+    if not queries:
+        raise LocalSearchError(
+            f"every query you opened a result for trained {', '.join(left_out)}",
+            "search more, then run this again: a model scored on what it trained on flatters it",
+        )
+    report = HistoryReport(searches=used, queries=len(queries), left_out=left_out)
 
     total = len(plans) * len(MODES) * len(queries)
     done = 0
@@ -198,6 +211,31 @@ def evaluate_history(
         finally:
             engine.close()
     return report
+
+
+def _untrained(
+    queries: Sequence[JudgedQuery], models: Sequence[str], settings: Settings
+) -> tuple[list[JudgedQuery], dict[str, int]]:
+    """The queries that none of `models` was trained on, and how many each was trained on."""
+    from localsearch.adapt.from_history import normalised_query
+    from localsearch.adapt.models import adapted_root, read_card
+
+    trained: dict[str, set[str]] = {}
+    for model in models:
+        card = read_card(adapted_root(settings.models_dir) / model) or {}
+        history = card.get("history")
+        texts = history.get("trained_queries", []) if isinstance(history, dict) else []
+        trained[model] = {normalised_query(str(text)) for text in texts}
+    left_out: dict[str, int] = {}
+    kept = []
+    for query in queries:
+        key = normalised_query(query.query)
+        by = [model for model, texts in trained.items() if key in texts]
+        for model in by:
+            left_out[model] = left_out.get(model, 0) + 1
+        if not by:
+            kept.append(query)
+    return kept, left_out
 
 
 def _space_for(store: Store, settings: Settings, model: str) -> tuple[EmbeddingSpace | None, str]:
