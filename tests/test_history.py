@@ -237,6 +237,30 @@ def test_open_reaches_a_file_whose_name_is_not_utf8(tmp_path, monkeypatch, capsy
     assert os.fsencode(calls.read_text(errors="surrogateescape")) == b"+1 " + real + b"\n"
 
 
+def test_a_root_folder_that_is_gone_is_named_with_what_to_do(tmp_path, capsys) -> None:
+    # "re-index to bring the index up to date", but `index` keeps a missing root's documents
+    # (a disk not mounted), and `roots` listed it as any other.
+    import shutil
+
+    from helpers import index_files
+
+    docs, home = index_files(tmp_path, {"wombat.md": "# Wombats\n\nWombat droppings are cubes.\n"})
+    shutil.rmtree(docs)
+    code, out, err = run_cli(["search", "wombat cubes", "--open", "1", "--home", str(home)], capsys)
+    assert code == 1
+    assert err == (
+        f"Error: {docs}/wombat.md no longer exists: the indexed folder {docs} is gone — put it"
+        f" back (a disk not mounted?), or drop it from the index: `localsearch roots --remove"
+        f" {docs}`\n"
+    )
+    code, out, err = run_cli(["roots", "--home", str(home)], capsys)
+    assert (code, out) == (0, f"{docs}\n")
+    assert err == (
+        f"Warning: {docs} is missing; its documents are kept until it is back or"
+        f" `localsearch roots --remove {docs}`\n"
+    )
+
+
 def test_cli_search_open_feedback_and_history(indexed, tmp_path, monkeypatch, capsys) -> None:
     docs, home = indexed
     h = ["--home", str(home)]

@@ -200,6 +200,14 @@ def roots(ctx: click.Context, home: Path | None, remove: Path | None, wait_secon
         found = engine.status().roots
         for root in found:
             stdout.print(one_line(root["path"]), markup=False)
+        for root in found:
+            if not Path(root["path"]).exists():
+                gone = one_line(root["path"])
+                stderr.print(
+                    f"Warning: {gone} is missing; its documents are kept until it is back or"
+                    f" `localsearch roots --remove {gone}`",
+                    markup=False,
+                )
         if not found:
             stderr.print("No folders are indexed: add one with `localsearch index PATH`.")
     finally:

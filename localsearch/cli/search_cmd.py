@@ -184,6 +184,8 @@ def open_result(settings: Settings, search_id: int | None, hit: dict[str, Any]) 
                 raise OpenFailed(f"cannot open {hit['path']}: {exc}") from None
         else:
             path = Path(_file_named(settings, hit["path"]))
+            if not path.exists():
+                _say_if_its_root_is_gone(settings, path)
     page = hit.get("page")
     SystemOpener().open_file(path, None if page is not None else hit["start_line"], page)
     if search_id is not None:
@@ -195,6 +197,26 @@ def open_result(settings: Settings, search_id: int | None, hit: dict[str, Any]) 
             "Note: the data folder is read-only, so this search and open are not in your"
             " history (adapt learns from it).\n"
         )
+
+
+def _say_if_its_root_is_gone(settings: Settings, path: Path) -> None:
+    """Re-indexing keeps the documents of a folder that is gone (a disk not mounted), so a
+    file gone with it needs another remedy than "re-index"."""
+    from localsearch.opener import OpenFailed
+    from localsearch.store import Store
+
+    store = Store(settings.database_path)
+    try:
+        roots = [Path(root) for _, root, _ in store.roots()]
+    finally:
+        store.close()
+    for root in roots:
+        if not root.exists() and path.is_relative_to(root):
+            raise OpenFailed(
+                f"{path} no longer exists: the indexed folder {root} is gone",
+                f"put it back (a disk not mounted?), or drop it from the index:"
+                f" `localsearch roots --remove {root}`",
+            )
 
 
 def _file_named(settings: Settings, shown: str) -> str:
