@@ -81,9 +81,15 @@ def test_the_eval_library_imports_no_front_end_and_no_torch() -> None:
 # -- loading ---------------------------------------------------------------------------------
 
 
-def test_load_dataset_keeps_judged_queries(tmp_path: Path) -> None:
+def test_load_dataset_keeps_judged_queries(tmp_path: Path, monkeypatch) -> None:
     dataset = load_dataset(write_beir(tmp_path / "tiny"))
     assert dataset.name == "tiny"
+    monkeypatch.chdir(tmp_path / "tiny")
+    assert load_dataset(".").name == "tiny"  # it was ""
+    for name in ("corpus.jsonl", "queries.jsonl", "qrels/test.tsv"):  # a BOM, as Excel writes
+        path = tmp_path / "tiny" / name
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    dataset = load_dataset(tmp_path / "tiny")
     assert dataset.queries == {"q1": "bread starter flour", "q2": "ice carving valleys"}
     assert dataset.qrels == {"q1": {"d2": 1}, "q2": {"d3": 1}}
     assert [r.id for r in dataset.corpus()] == ["d1", "d2", "d3", "d4"]
@@ -121,6 +127,27 @@ def test_load_dataset_keeps_judged_queries(tmp_path: Path) -> None:
         (
             lambda root: (root / "qrels" / "test.tsv").write_text("q1\td2\tvery\n"),
             "{root}/qrels/test.tsv:1: score 'very' is not a number",
+        ),
+        (
+            lambda root: (root / "qrels" / "test.tsv").write_text("q1\td2\tinf\n"),
+            "{root}/qrels/test.tsv:1: score 'inf' is not a number",  # was "internal error"
+        ),
+        (
+            lambda root: (root / "corpus.jsonl").write_text("[" * 100_000 + "\n"),
+            "{root}/corpus.jsonl:1: invalid JSON (nested too deeply)",  # was "internal error"
+        ),
+        (
+            lambda root: (root / "queries.jsonl").write_text(
+                '{"_id": "q1", "text": "bread"}\n{"_id": "q1", "text": "ice"}\n'
+            ),
+            "{root}/queries.jsonl:2: duplicate _id 'q1'",  # the second replaced the first
+        ),
+        (
+            lambda root: [
+                (root / "qrels" / "test.tsv").unlink(),
+                (root / "qrels" / "test.tsv").mkdir(),
+            ],
+            "{root}/qrels/test.tsv is a folder, not a file",  # "missing (splits here: test)"
         ),
         (
             lambda root: (root / "qrels" / "test.tsv").write_text("q9\td2\t1\n"),
@@ -249,6 +276,18 @@ def test_eval_usage_errors(tmp_path: Path, capsys, args, code, message) -> None:
     root = write_beir(tmp_path / "tiny")
     result = run_cli(["eval", str(root), "-q", *args], capsys)
     assert result == (code, "", message.format(root=root))
+
+
+def test_relevant_documents_missing_from_the_corpus_are_said(tmp_path: Path, capsys) -> None:
+    # Recall fell with nothing to say why.
+    root = write_beir(tmp_path / "tiny", qrels="q1\td2\t1\nq1\td9\t1\nq2\td3\t1\n")
+    code, out, err = run_cli(["eval", str(root), "-q", "--modes", "bm25", "--json"], capsys)
+    assert code == 0
+    assert json.loads(out)["missing_relevant"] == ["d9"]
+    assert err == (
+        "Warning: 1 document judged relevant in qrels/test.tsv is not in corpus.jsonl (such as"
+        " 'd9'): no mode can find them, so the scores stay below what they would be\n"
+    )
 
 
 def test_an_error_before_any_progress_is_the_only_line_on_stderr(tmp_path: Path, capsys):

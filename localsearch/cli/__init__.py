@@ -18,11 +18,9 @@ from localsearch.errors import LocalSearchError, UsageError
 HOME_OPTION_HELP = "Data directory (default: LOCALSEARCH_HOME or the platform's user data dir)."
 
 
-def home_option(command: Callable[..., Any]) -> Callable[..., Any]:
+def home_option(command: Callable[..., Any], help: str = HOME_OPTION_HELP) -> Callable[..., Any]:
     """--home on every command, so it works before or after the command name."""
-    return click.option(
-        "--home", type=str, callback=_home_path, help=HOME_OPTION_HELP, metavar="PATH"
-    )(command)
+    return click.option("--home", type=str, callback=_home_path, help=help, metavar="PATH")(command)
 
 
 def _home_path(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:

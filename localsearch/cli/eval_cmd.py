@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import click
@@ -18,7 +19,12 @@ from localsearch.wording import plural
 @click.command(name="eval")
 @click.argument("dataset_dir", type=GivenPath("folder", "a BEIR dataset folder"), required=False)
 @click.option("--split", default="test", show_default=True, help="Which qrels/<split>.tsv to use.")
-@home_option
+@functools.partial(
+    home_option,
+    help="Where a dataset's index is built and kept (default: a temporary folder); with"
+    " --history, the data directory to score (default: LOCALSEARCH_HOME or the platform's"
+    " user data dir).",
+)
 @click.option("--model", help="Embedding model to evaluate (catalogue name, folder or HF id).")
 @click.option(
     "--modes",
@@ -78,6 +84,14 @@ def eval_command(
             modes=chosen,
             depth=depth,
             progress=progress,
+        )
+    if report.missing_relevant:
+        stderr.print(
+            f"Warning: {plural(len(report.missing_relevant), 'document')} judged relevant in"
+            f" qrels/{report.split}.tsv {'is' if len(report.missing_relevant) == 1 else 'are'}"
+            f" not in corpus.jsonl (such as {report.missing_relevant[0]!r}): no mode can find"
+            " them, so the scores stay below what they would be",
+            markup=False,
         )
     if as_json:
         print_json(report.to_dict())

@@ -46,7 +46,7 @@ class BeirDataset:
 
 def _json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     try:
-        handle = path.open(encoding="utf-8")
+        handle = path.open(encoding="utf-8-sig")  # a byte-order mark, as Windows tools write
     except FileNotFoundError:
         raise DatasetError(
             f"{path} is missing", "a BEIR folder has corpus.jsonl, queries.jsonl and qrels/"
@@ -61,6 +61,10 @@ def _json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                     record = json.loads(line)
                 except json.JSONDecodeError as exc:
                     raise DatasetError(f"{path}:{line_number}: invalid JSON ({exc.msg})") from None
+                except RecursionError:
+                    raise DatasetError(
+                        f"{path}:{line_number}: invalid JSON (nested too deeply)"
+                    ) from None
                 if not isinstance(record, dict):
                     raise DatasetError(f"{path}:{line_number}: expected a JSON object")
                 yield line_number, record
@@ -98,19 +102,23 @@ def read_queries(path: Path) -> dict[str, str]:
     queries: dict[str, str] = {}
     for line, record in _json_lines(path):
         query_id = _field(record, "_id", path, line, required=True)
+        if query_id in queries:
+            raise DatasetError(f"{path}:{line}: duplicate _id {query_id!r}")
         queries[query_id] = _field(record, "text", path, line, required=True)
     return queries
 
 
 def read_qrels(path: Path) -> dict[str, dict[str, int]]:
     """`query-id<TAB>corpus-id<TAB>score` rows after an optional header."""
+    if path.is_dir():
+        raise DatasetError(f"{path} is a folder, not a file")
     if not path.is_file():
         available = sorted(p.stem for p in path.parent.glob("*.tsv"))
         hint = f"splits here: {', '.join(available)}" if available else "expected qrels/test.tsv"
         raise DatasetError(f"{path} is missing", hint)
     qrels: dict[str, dict[str, int]] = {}
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
     except UnicodeDecodeError:
         raise DatasetError(f"{path}: not valid UTF-8") from None
     for number, line in enumerate(lines, start=1):
@@ -127,7 +135,7 @@ def read_qrels(path: Path) -> dict[str, dict[str, int]]:
         query_id, doc_id, score = (p.strip() for p in parts)
         try:
             relevance = int(float(score))
-        except ValueError:
+        except (ValueError, OverflowError):  # "very", "nan", "inf"
             raise DatasetError(f"{path}:{number}: score {score!r} is not a number") from None
         qrels.setdefault(query_id, {})[doc_id] = relevance
     if not qrels:
@@ -137,7 +145,7 @@ def read_qrels(path: Path) -> dict[str, dict[str, int]]:
 
 def load_dataset(root: Path | str, split: str = "test") -> BeirDataset:
     """Check the folder's layout and read the split's queries and judgements."""
-    root = expand_user(root)
+    root = expand_user(root).absolute()  # "." has a name to show
     if root.exists() and not root.is_dir():
         raise DatasetError(f"not a folder: {root}", "a BEIR dataset is a folder")
     if not root.is_dir():

@@ -63,6 +63,7 @@ class EvalReport:
     index_reused: bool
     index_seconds: float
     modes: dict[str, ModeResult] = field(default_factory=dict)
+    missing_relevant: list[str] = field(default_factory=list)  # judged, but not in the corpus
 
     def to_dict(self) -> dict[str, Any]:
         data = {k: v for k, v in asdict(self).items() if k != "modes"}
@@ -172,19 +173,21 @@ def build_index(
     return False
 
 
-def _require_a_judged_document(engine: Any, dataset: BeirDataset) -> None:
-    """Refuse a dataset whose relevant documents are none of the corpus's: every score would
-    be 0, with nothing to say why."""
+def _relevant_documents_missing(engine: Any, dataset: BeirDataset) -> list[str]:
+    """The documents judged relevant that the corpus lacks, which no mode can find; refuses a
+    dataset whose relevant documents are none of the corpus's: every score would be 0."""
     relevant = sorted(
         {doc for judged in dataset.qrels.values() for doc, score in judged.items() if score > 0}
     )
     prefix = f"{dataset.corpus_path.resolve()}#"
-    if not any(engine.store.document_id(prefix + doc) is not None for doc in relevant):
+    missing = [doc for doc in relevant if engine.store.document_id(prefix + doc) is None]
+    if len(missing) == len(relevant):
         raise DatasetError(
             f"none of the {len(relevant):,} documents judged relevant in"
             f" qrels/{dataset.split}.tsv is in {dataset.corpus_path.name}"
             f" (such as {relevant[0]!r})"
         )
+    return missing
 
 
 def run_queries(
@@ -246,7 +249,7 @@ def evaluate(
         index_seconds = time.monotonic() - started
         engine = SearchEngine(settings)
         try:
-            _require_a_judged_document(engine, dataset)
+            missing = _relevant_documents_missing(engine, dataset)
             if any(_split_mode(m)[0] != "bm25" for m in chosen):
                 engine.warm_up()
             report = EvalReport(
@@ -259,6 +262,7 @@ def evaluate(
                 queries=len(dataset.queries),
                 index_reused=reused,
                 index_seconds=index_seconds,
+                missing_relevant=missing,
             )
             corpus_path = dataset.corpus_path.resolve()
             for name in chosen:
