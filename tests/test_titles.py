@@ -59,6 +59,26 @@ def test_markdown_heading_attributes_are_not_shown(source: str, shown: str) -> N
     assert clean_heading(source) == shown
 
 
+@pytest.mark.parametrize(
+    ("source", "shown"),
+    [
+        ('MPA 模式 <Badge type="warning" text="experimental" />', "MPA 模式 experimental"),
+        ('`useData` <Badge type="info" text="composable" />', "useData composable"),
+        ('<a name="performance"></a>Performance', "Performance"),
+        ('Suppressing inferred conformance<a name="suppression"></a>', "Suppressing inferred"
+         " conformance"),
+        ("Line one<br>line two", "Line one line two"),
+        # Code and generics stay as written.
+        ("`<Content />` component", "<Content /> component"),
+        ("`Atomic<Value>`", "Atomic<Value>"),
+        ("Instance methods of UnsafePointer<Pointee>", "Instance methods of UnsafePointer<Pointee>"),
+    ],
+)  # fmt: skip
+def test_inline_html_in_markdown_headings_is_shown_as_rendered(source: str, shown: str) -> None:
+    # VitePress titles read 'MPA 模式 <Badge type="warning" text="experimental" />'.
+    assert clean_heading(source) == shown
+
+
 def test_a_vitepress_page_title_has_no_heading_id(tmp_path) -> None:
     page = tmp_path / "teleport.md"
     page.write_text("# Teleport {#teleport}\n\n## 基本的な使い方 {#basic-usage}\n\ntext\n")

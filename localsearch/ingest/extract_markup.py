@@ -29,10 +29,42 @@ _HEADING_ATTRIBUTES = re.compile(
 )
 
 
+# Inline HTML as a page renders it: a tag with attributes or a self-closing one (VitePress's
+# `<Badge text="experimental" />` shows its text), a closing tag, <br>; a bare `<Value>` in
+# `Atomic<Value>` is a generic, and code spans are left alone.
+_CODE_SPAN = re.compile(r"(`+)(?:.+?)\1")
+_HTML_TAG = re.compile(
+    r"</[A-Za-z][\w-]*\s*>"
+    r"|<br\s*/?>"
+    r"|<[A-Za-z][\w-]*(?P<attributes>(?:\s+[\w:@.-]+(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s\"'>/]+))?)+)"
+    r"\s*/?>"
+    r"|<[A-Za-z][\w-]*\s*/>",
+    re.IGNORECASE,
+)
+_TEXT_ATTRIBUTE = re.compile(r"\btext\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
+
+
+def _rendered_tag(match: re.Match[str]) -> str:
+    shown = _TEXT_ATTRIBUTE.search(match.group("attributes") or "")
+    return f" {shown.group(1) or shown.group(2)} " if shown else " "
+
+
+def _without_html(text: str) -> str:
+    if "<" not in text:
+        return text
+    parts, position = [], 0
+    for code in _CODE_SPAN.finditer(text):
+        parts += [_HTML_TAG.sub(_rendered_tag, text[position : code.start()]), code.group()]
+        position = code.end()
+    parts.append(_HTML_TAG.sub(_rendered_tag, text[position:]))
+    return " ".join("".join(parts).split())
+
+
 def clean_heading(text: str) -> str:
-    """Heading text without inline markup: links become their label, emphasis marks and
-    attribute blocks go."""
+    """Heading text without inline markup: links become their label, emphasis marks,
+    attribute blocks and HTML tags go."""
     text = _HEADING_ATTRIBUTES.sub("", text)
+    text = _without_html(text)
     text = _LINK.sub(r"\1", text)
     text = _INLINE_MARKS.sub("", text)
     return shorten(text.strip(), 120)

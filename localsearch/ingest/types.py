@@ -9,7 +9,8 @@ from pathlib import Path
 # next `index` then reads every file again, keeping the vectors of passages that did not change.
 # 2: Markdown heading attributes dropped; pages that open on an H2 titled by it; HTML chunks end
 # within their file.
-# 3: .mbox mailboxes (and files named "mbox") read as one document per message, not as text.
+# 3: .mbox mailboxes (and files named "mbox") read as one document per message, not as text;
+# inline HTML in Markdown headings shown as rendered.
 EXTRACTION_VERSION = 3
 
 
