@@ -71,7 +71,7 @@ def test_markdown_heading_attributes_are_not_shown(source: str, shown: str) -> N
         # Code and generics stay as written.
         ("`<Content />` component", "<Content /> component"),
         ("`Atomic<Value>`", "Atomic<Value>"),
-        ("Instance methods of UnsafePointer<Pointee>", "Instance methods of UnsafePointer<Pointee>"),
+        ("Methods of UnsafePointer<Pointee>", "Methods of UnsafePointer<Pointee>"),
     ],
 )  # fmt: skip
 def test_inline_html_in_markdown_headings_is_shown_as_rendered(source: str, shown: str) -> None:
