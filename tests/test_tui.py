@@ -287,6 +287,22 @@ async def test_the_status_follows_an_index_run_in_another_process(
         assert {root["path"] for root in app.index_status.roots} == {str(one_pep), str(more)}
 
 
+async def test_a_damaged_database_is_said_on_screen_not_taken_for_an_empty_home(
+    settings: Settings, one_pep: Path
+) -> None:
+    # The error came and went in 8 s; what stayed was "Nothing is indexed yet" and a box to
+    # add a folder to the broken index.
+    Index(settings).update([one_pep])
+    settings.database_path.write_bytes(b"not a database, " * 4096)
+    app = make(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.status_loaded)
+        screen = app.screen
+        assert not screen.has_class("-empty")
+        shown = str(result_list(app).get_option_at_index(0).prompt)
+        assert shown.startswith("Cannot read the index: "), shown
+
+
 async def test_a_busy_index_is_a_notification(settings: Settings, one_pep: Path) -> None:
     Index(settings).update([one_pep])
     app = make(settings)

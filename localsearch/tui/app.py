@@ -103,6 +103,7 @@ class LocalSearchApp(App[None]):
 
     index_status: reactive[IndexStatus | None] = reactive(None, always_update=True)
     status_loaded: var[bool] = var(False)
+    status_error: var[str | None] = var(None)  # why the index could not be read
     model_state: reactive[str] = reactive("idle")  # idle | loading | ready | failed
     mode: reactive[str] = reactive("hybrid")
     latency_ms: reactive[float | None] = reactive(None)
@@ -182,11 +183,14 @@ class LocalSearchApp(App[None]):
             status = self.backend.status()
         except Exception as exc:  # noqa: BLE001 - reported, never a crash
             self.call_from_thread(self.report_error, exc, "Cannot read the index")
-            status = None
+            message = exc.message if isinstance(exc, LocalSearchError) else str(exc)
+            self.post_message(IndexStatusLoaded(None, message))
+            return
         self.post_message(IndexStatusLoaded(status))
 
     def on_index_status_loaded(self, message: IndexStatusLoaded) -> None:
         self.status_loaded = True
+        self.status_error = message.error
         self.index_status = message.status
         status = message.status
         busy = self.indexing.running or self.adapting.running

@@ -58,9 +58,11 @@ class ModelFailed(Message):
 
 @dataclass
 class IndexStatusLoaded(Message):
-    """What is indexed; None when the home has no index yet."""
+    """What is indexed; None when the home has no index yet, or when it cannot be read (the
+    error says why)."""
 
     status: IndexStatus | None
+    error: str | None = None
 
 
 @dataclass

@@ -126,11 +126,15 @@ class SearchScreen(Screen[None]):
 
     def _index_status_changed(self, status: Any) -> None:
         loaded = self.localsearch.status_loaded
-        empty = loaded and (status is None or not status.documents)
+        error = self.localsearch.status_error
+        # An index that cannot be read is not an empty one to add folders to.
+        empty = loaded and not error and (status is None or not status.documents)
         was_empty = self.has_class("-empty")
         self.set_class(empty, "-empty")
         self.refresh_bindings()
-        if not self.query_one("#query", Input).value.strip():
+        if error:
+            self.query_one(ResultList).show_message(f"Cannot read the index: {error}")
+        elif not self.query_one("#query", Input).value.strip():
             self.query_one(ResultList).show_message(self._prompt())
         if empty and not was_empty:
             self.query_one("#welcome-path", PathInput).focus()
