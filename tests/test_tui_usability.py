@@ -403,3 +403,23 @@ def test_snapshot_search_at_80x24(peps_home: Settings, snap_compare) -> None:
 
 def test_snapshot_search_at_120x35(peps_home: Settings, snap_compare) -> None:
     assert snapshot_search(peps_home, snap_compare, (120, 35))
+
+
+async def test_a_small_terminal_shows_the_path_box_and_whole_dialogs(settings) -> None:
+    # At 40x12 the focused path box was below the screen, and a 64-column dialog hid Cancel.
+    from tui_helpers import make, settle
+
+    from localsearch.tui.screens.confirm import ConfirmScreen
+
+    app = make(settings)
+    async with app.run_test(size=(40, 12)) as pilot:
+        await settle(pilot)
+        await pilot.pause(0.2)
+        screen = app.screen.region
+        path_box = app.screen.query_one("#welcome-path")
+        assert app.screen.focused is path_box
+        assert screen.contains_region(path_box.region), path_box.region
+        app.push_screen(ConfirmScreen("Remove /home/someone/Documents/notes from the index?"))
+        await pilot.pause(0.2)
+        for button in ("#yes", "#no"):
+            assert screen.contains_region(app.screen.query_one(button).region), button

@@ -137,7 +137,10 @@ class SearchScreen(Screen[None]):
         elif not self.query_one("#query", Input).value.strip():
             self.query_one(ResultList).show_message(self._prompt())
         if empty and not was_empty:
-            self.query_one("#welcome-path", PathInput).focus()
+            path_input = self.query_one("#welcome-path", PathInput)
+            path_input.focus()
+            # Once laid out: in a short terminal the box is below the welcome text.
+            self.call_after_refresh(path_input.scroll_visible, animate=False)
         elif was_empty and not empty:
             self.query_one("#query", Input).focus()
 
