@@ -337,6 +337,21 @@ def test_preview_keeps_field_lines_and_joins_hard_wrapped_prose() -> None:
     )
 
 
+def test_preview_keeps_the_rows_of_rst_tables() -> None:
+    # The rows of "Directive Quick Reference" ran into one paragraph.
+    from localsearch.tui.widgets.preview import reflow
+
+    simple = (
+        "=========  ===========\nDirective  Purpose\n=========  ===========\nimage      a picture\n"
+    )
+    grid = (
+        "+------+-------+\n| a    | b     |\n+======+=======+\n| 1    | 2     |\n+------+-------+"
+    )
+    for table in (simple.rstrip("\n"), grid):
+        assert reflow(table) == table
+    assert reflow(f"Some prose\nwrapped.\n\n{grid}") == f"Some prose wrapped.\n\n{grid}"
+
+
 async def test_the_welcome_card_is_centred(settings: Settings) -> None:
     async with running(settings, size=(120, 35)) as pilot:
         app = pilot.app

@@ -29,6 +29,9 @@ _KEEP_LINE = re.compile(
     r"^(\s|[-*+•>|#]\s|\d+[.)]\s|([=\-~^\"'`#*+_.:])\2{2,}\s*$|\.\. |[A-Z][\w-]*: |:[\w -]+: )"
 )
 _ADORNMENT = re.compile(r"^([=\-~^\"'`#*+_.:])\1{2,}\s*$")
+# The border of a reStructuredText table, simple ("=====  =====") or grid ("+----+----+"):
+# its paragraph is a table, every line kept.
+_TABLE_BORDER = re.compile(r"^\s*(?:[=-]{2,}(?: +[=-]{2,})+|\+[-=]+(?:\+[-=]+)*\+)\s*$", re.M)
 PROSE_TYPES = frozenset({"md", "rst", "txt", "html", "pdf", "docx", "pptx", "epub"})
 
 
@@ -40,6 +43,9 @@ def reflow(text: str) -> str:
     """
     paragraphs = []
     for paragraph in re.split(r"\n\s*\n", text):
+        if _TABLE_BORDER.search(paragraph):
+            paragraphs.append(paragraph)
+            continue
         lines = paragraph.split("\n")
         out: list[str] = []
         for line in lines:
