@@ -178,7 +178,9 @@ def load_settings(home: Path | str | None = None, **overrides: Any) -> Settings:
     """Build Settings from overrides, the environment and `<home>/config.toml`."""
     # Absolute, so messages and the resident server name the folder whatever the cwd.
     base = Settings(home=expand_user(home).absolute() if home else default_home())
-    if base.home.exists() and not base.home.is_dir():
+    # The home, or the nearest folder above it that exists, must be a folder to create it in.
+    existing = next((p for p in (base.home, *base.home.parents) if p.exists()), base.home)
+    if existing.exists() and not existing.is_dir():
         source = (
             "--home"
             if home
@@ -186,8 +188,9 @@ def load_settings(home: Path | str | None = None, **overrides: Any) -> Settings:
             if os.environ.get("LOCALSEARCH_HOME")
             else "the data folder"
         )
+        below = f": {existing} is a file" if existing != base.home else ""
         raise UsageError(
-            f"{source} {base.home} is not a folder",
+            f"{source} {base.home} is not a folder{below}",
             "point it at a folder (it is created if missing)",
         )
     kinds = {f.name: type(getattr(base, f.name)) for f in fields(base) if f.name != "chosen"}

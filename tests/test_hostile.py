@@ -650,6 +650,16 @@ def test_a_home_that_is_a_file_is_said_to_be_one(isolated_home, tmp_path, capsys
     for args in (["search", "capybara"], ["index", str(docs)]):
         code, out, err = run_cli(args, capsys)
         assert (code, out, err) == (2, "", expected)
+    # Below a file: "no index … run `localsearch index PATH`", which then failed.
+    inside = isolated_home / "sub"
+    for args in (["status"], ["index", str(docs)]):
+        code, out, err = run_cli([*args, "--home", str(inside)], capsys)
+        assert (code, out, err) == (
+            2,
+            "",
+            f"Error: --home {inside} is not a folder: {isolated_home} is a file"
+            " — point it at a folder (it is created if missing)\n",
+        )
 
 
 def test_skip_records_of_files_that_are_gone_are_dropped(tmp_path):
