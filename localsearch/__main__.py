@@ -1,3 +1,3 @@
-from localsearch.cli import main
+from localsearch.launch import main
 
 main()

@@ -143,3 +143,21 @@ def test_a_tilde_before_a_user_that_does_not_exist_is_only_a_name(
     code, out, err = run_cli(args, capsys)
     assert message.format(cwd=tmp_path) in out + err
     assert "internal error" not in err
+
+
+def test_a_ctrl_c_while_the_cli_is_still_importing_is_one_line(tmp_path) -> None:
+    # It printed Python's traceback: the CLI's handler did not exist yet.
+    script = (
+        "import builtins, sys\n"
+        "real_import = builtins.__import__\n"
+        "def interrupted(name, *args, **kwargs):\n"
+        "    if name == 'localsearch.cli':\n"
+        "        raise KeyboardInterrupt\n"
+        "    return real_import(name, *args, **kwargs)\n"
+        "builtins.__import__ = interrupted\n"
+        "sys.argv = ['localsearch', 'status']\n"
+        "import runpy\n"
+        "runpy.run_module('localsearch', run_name='__main__')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert (done.returncode, done.stdout, done.stderr) == (130, "", "Interrupted.\n")
