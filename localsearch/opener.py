@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -192,6 +192,18 @@ def plan_open_folder(path: Path) -> LaunchPlan | None:
         cwd=path,
         banner=f"localsearch: a shell in {path}. Type `exit` to come back.",
     )
+
+
+def check_root_present(path: Path, roots: Iterable[str | Path], remove: str) -> None:
+    """Raise OpenFailed when `path` is gone with the whole folder it was indexed under: indexing
+    keeps such a folder's documents (a disk not mounted), so "re-index" would not help.
+    `remove` says how to drop the folder from the index ({root} is filled in)."""
+    for root in map(Path, roots):
+        if not root.exists() and path.is_relative_to(root):
+            raise OpenFailed(
+                f"{path} no longer exists: the indexed folder {root} is gone",
+                f"put it back (a disk not mounted?), or {remove.format(root=root)}",
+            )
 
 
 def check_readable(path: Path) -> None:

@@ -303,6 +303,22 @@ async def test_a_damaged_database_is_said_on_screen_not_taken_for_an_empty_home(
         assert shown.startswith("Cannot read the index: "), shown
 
 
+async def test_opening_a_file_whose_folder_is_gone_says_what_to_do(
+    settings: Settings, one_pep: Path
+) -> None:
+    Index(settings).update([one_pep])
+    app = make(settings, RecordingOpener())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.index_status and app.index_status.documents == 1)
+        shutil.rmtree(one_pep)
+        assert app.open_path(one_pep / "pep-0020.rst", 1) is False
+        await pilot.pause()
+        assert (
+            f"{one_pep}/pep-0020.rst no longer exists: the indexed folder {one_pep} is gone\n"
+            "put it back (a disk not mounted?), or remove it on the Index screen (F2)"
+        ) in notifications(app)
+
+
 async def test_a_busy_index_is_a_notification(settings: Settings, one_pep: Path) -> None:
     Index(settings).update([one_pep])
     app = make(settings)

@@ -202,21 +202,15 @@ def open_result(settings: Settings, search_id: int | None, hit: dict[str, Any]) 
 def _say_if_its_root_is_gone(settings: Settings, path: Path) -> None:
     """Re-indexing keeps the documents of a folder that is gone (a disk not mounted), so a
     file gone with it needs another remedy than "re-index"."""
-    from localsearch.opener import OpenFailed
+    from localsearch.opener import check_root_present
     from localsearch.store import Store
 
     store = Store(settings.database_path)
     try:
-        roots = [Path(root) for _, root, _ in store.roots()]
+        roots = [root for _, root, _ in store.roots()]
     finally:
         store.close()
-    for root in roots:
-        if not root.exists() and path.is_relative_to(root):
-            raise OpenFailed(
-                f"{path} no longer exists: the indexed folder {root} is gone",
-                f"put it back (a disk not mounted?), or drop it from the index:"
-                f" `localsearch roots --remove {root}`",
-            )
+    check_root_present(path, roots, "drop it from the index: `localsearch roots --remove {root}`")
 
 
 def _file_named(settings: Settings, shown: str) -> str:

@@ -25,7 +25,7 @@ from localsearch.errors import IndexBusyError, LocalSearchError, NoIndexError
 from localsearch.history import SearchHistory
 from localsearch.index import Index, IndexReport
 from localsearch.index_status import IndexStatus
-from localsearch.opener import Opener, SystemOpener
+from localsearch.opener import Opener, SystemOpener, check_root_present
 from localsearch.progress import ProgressEvent
 from localsearch.search.engine import MODES
 from localsearch.store import Store
@@ -323,6 +323,8 @@ class LocalSearchApp(App[None]):
                 if MEMBER_SEPARATOR in str(path):
                     # A member of an archive or a mail attachment: open a private unpacked copy.
                     path = unpack_member(str(path))
+                else:
+                    check_root_present(path, self.root_paths, "remove it on the Index screen (F2)")
             self.opener.open_file(path, line, page)
         except Exception as exc:  # noqa: BLE001 - unreadable file, no editor: a notification
             self.report_error(exc, "Cannot open the file")
