@@ -406,7 +406,11 @@ def test_bad_k_and_mode(small_index, capsys) -> None:
     )
     code, out, err = run_cli(["search", "x", "--mode", "fuzzy", "--home", str(home)], capsys)
     assert (code, out) == (2, "")
-    assert "Invalid value for '--mode': 'fuzzy' is not one of 'hybrid', 'bm25', 'dense'." in err
+    # One line, as every other error (click's own format took four: Usage, Try, blank, Error).
+    assert err == (
+        "Error: Invalid value for '--mode': 'fuzzy' is not one of 'hybrid', 'bm25', 'dense'."
+        " — see `localsearch search --help`\n"
+    )
 
 
 @pytest.mark.parametrize("mode", ["bm25", "dense", "hybrid"])

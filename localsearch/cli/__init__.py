@@ -157,6 +157,11 @@ def main(argv: list[str] | None = None) -> None:
 def _run(argv: list[str] | None) -> None:
     try:
         app.main(args=argv, prog_name="localsearch", standalone_mode=False)
+    except click.UsageError as exc:
+        # One line, as every other error; click's own format is four (Usage, Try, blank, Error).
+        where = f" — see `{exc.ctx.command_path} --help`" if exc.ctx is not None else ""
+        _print_error(f"Error: {' '.join(exc.format_message().split())}{where}")
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
