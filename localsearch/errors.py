@@ -66,6 +66,13 @@ class RanksDisagreeError(LocalSearchError):
 class ReadOnlyDataError(LocalSearchError):
     """A change was asked of a data folder this process can only read."""
 
+    @classmethod
+    def of(cls, folder: object) -> ReadOnlyDataError:
+        return cls(
+            f"the data folder {folder} is read-only: nothing was changed",
+            "searching works as it is; changes need write access",
+        )
+
 
 class DiskFullError(LocalSearchError):
     """A write ran out of space; what was committed before it is kept."""

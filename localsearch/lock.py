@@ -6,12 +6,13 @@ stale lock behind.
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 from pathlib import Path
 from types import TracebackType
 
-from localsearch.errors import IndexBusyError
+from localsearch.errors import IndexBusyError, ReadOnlyDataError
 
 try:
     import fcntl
@@ -28,7 +29,13 @@ class WriterLock:
 
     def acquire(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            handle = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+                raise
+            # Every writer takes this lock first: it is where a read-only folder is found.
+            raise ReadOnlyDataError.of(self.path.parent) from None
         deadline = time.monotonic() + self.wait_seconds
         while fcntl is not None:
             try:

@@ -127,10 +127,7 @@ class Store:
     def require_writable(self) -> None:
         """Raise ReadOnlyDataError before work that ends in a write this store cannot make."""
         if self.readonly:
-            raise ReadOnlyDataError(
-                f"the data folder {self.path.parent} is read-only: nothing was changed",
-                "searching works as it is; changes need write access",
-            )
+            raise ReadOnlyDataError.of(self.path.parent)
 
     def close(self) -> None:
         self.conn.close()
