@@ -28,6 +28,7 @@ from localsearch.errors import (
     ModelError,
     ModelMismatchError,
     NoIndexError,
+    ReadOnlyDataError,
     UsageError,
 )
 from localsearch.language import has_cjk
@@ -214,6 +215,8 @@ class SearchEngine:
             return "the disk is full"
         except LexicalIndexError as exc:
             return exc.message
+        except ReadOnlyDataError:
+            return "the data folder is read-only"
         except OSError as exc:
             return "the data folder is read-only" if _read_only(exc) else str(exc)
         finally:
