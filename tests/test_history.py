@@ -253,12 +253,15 @@ def test_a_root_folder_that_is_gone_is_named_with_what_to_do(tmp_path, capsys) -
         f" back (a disk not mounted?), or drop it from the index: `localsearch roots --remove"
         f" {docs}`\n"
     )
-    code, out, err = run_cli(["roots", "--home", str(home)], capsys)
-    assert (code, out) == (0, f"{docs}\n")
-    assert err == (
+    warning = (
         f"Warning: {docs} is missing; its documents are kept until it is back or"
         f" `localsearch roots --remove {docs}`\n"
     )
+    code, out, err = run_cli(["roots", "--home", str(home)], capsys)
+    assert (code, out, err) == (0, f"{docs}\n", warning)
+    code, out, err = run_cli(["status", "--home", str(home)], capsys)
+    assert (code, err) == (0, warning)  # status listed it as any other folder
+    assert f"  {docs}  (1 document, 1 chunk)" in out
 
 
 def test_cli_search_open_feedback_and_history(indexed, tmp_path, monkeypatch, capsys) -> None:

@@ -6,6 +6,7 @@ import datetime as dt
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -144,6 +145,19 @@ def status(ctx: click.Context, home: Path | None, as_json: bool, skipped: bool) 
             f" {plural(root['chunks'], 'chunk')})",
             markup=False,
         )
+    _warn_of_missing_roots(info.roots)
+
+
+def _warn_of_missing_roots(roots: list[dict[str, Any]]) -> None:
+    """Indexing keeps a missing folder's documents (a disk not mounted): say what does not."""
+    for root in roots:
+        if not Path(root["path"]).exists():
+            gone = one_line(root["path"])
+            stderr.print(
+                f"Warning: {gone} is missing; its documents are kept until it is back or"
+                f" `localsearch roots --remove {gone}`",
+                markup=False,
+            )
 
 
 def _print_skipped(skipped: list[tuple[str, str]], as_json: bool) -> None:
@@ -200,14 +214,7 @@ def roots(ctx: click.Context, home: Path | None, remove: Path | None, wait_secon
         found = engine.status().roots
         for root in found:
             stdout.print(one_line(root["path"]), markup=False)
-        for root in found:
-            if not Path(root["path"]).exists():
-                gone = one_line(root["path"])
-                stderr.print(
-                    f"Warning: {gone} is missing; its documents are kept until it is back or"
-                    f" `localsearch roots --remove {gone}`",
-                    markup=False,
-                )
+        _warn_of_missing_roots(found)
         if not found:
             stderr.print("No folders are indexed: add one with `localsearch index PATH`.")
     finally:
