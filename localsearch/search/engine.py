@@ -155,9 +155,8 @@ class SearchEngine:
     ) -> None:
         require_index(settings)
         self.settings = settings
-        # Searching needs no write access: a data folder we cannot write is read as it is.
-        writable = os.access(settings.home, os.W_OK) and os.access(settings.database_path, os.W_OK)
-        self.store = Store(settings.database_path, readonly=not writable)
+        # Searching needs no write access: Store reads a folder it cannot write as it is.
+        self.store = Store(settings.database_path)
         self.lexical = LexicalIndex(settings.lexical_dir)
         self._encoder_factory = encoder_factory
         self._encoder: Encoder | None = None
