@@ -22,6 +22,7 @@ from localsearch.errors import ModelError, UsageError
 
 if TYPE_CHECKING:
     from localsearch.embed.bert_folder import BertFolder
+    from localsearch.embed.device_batches import DeviceBatchEncoder
     from localsearch.embed.numpy_bert import NumpyBert
     from localsearch.embed.plain_bert import PlainBertEncoder
 
@@ -234,6 +235,8 @@ class SentenceTransformerEncoder:
             torch.inference_mode(),
             torch.autocast(device_type, dtype=dtype or torch.float32, enabled=dtype is not None),
         ):
+            if self.device_batches is not None:
+                return self.device_batches.encode(texts, on_progress)
             for start in range(0, len(texts), step):
                 part = list(texts[start : start + step])
                 vectors = self.model.encode(
@@ -279,6 +282,16 @@ class SentenceTransformerEncoder:
         if self.bert_folder is not None:
             return self._load_bert_folder(self.bert_folder)
         return plain_bert_encoder(self.model, self.precision, "document" if self.routed else None)
+
+    @cached_property
+    def device_batches(self) -> DeviceBatchEncoder | None:
+        """Off the CPU, the path that keeps the device fed (embed/device_batches.py); on a CPU
+        the model's compute dwarfs tokenisation and plain_bert is the faster path."""
+        if self.device == "cpu" or self.routed:
+            return None
+        from localsearch.embed.device_batches import device_batch_encoder
+
+        return device_batch_encoder(self.model, self.device_batch_size)
 
     @cached_property
     def plain_bert_queries(self) -> PlainBertEncoder | None:
