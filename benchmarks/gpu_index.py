@@ -28,8 +28,9 @@ Run on an H200 (16 CPU cores, torch 2.11 + CUDA 13, sentence-transformers 6.0.1)
 
 The forward pass of 1,024 chunks of 256 tokens takes 37 ms there (27,000 chunks/s): what is
 left is the tokenizer thread (Rust tokenisation 0.16 s and the ids into numpy 0.23 s for
-SciFact's 5,183 abstracts, which encode at 7,700 a second). The text phases differ by the
-files the host's page cache held. `benchmarks/embed_backlog.py` measures the embed phase's own
+SciFact's 5,183 abstracts, which encode at 7,700 a second). The two columns ran on two fresh
+machines; the text phase, which the change does not touch, took 35.6 s on one and 19.1 s on
+the other, unexplained. `benchmarks/embed_backlog.py` measures the embed phase's own
 cost on a CPU with a stand-in encoder.
 """
 
