@@ -132,10 +132,26 @@ def package_model_dir(source: str) -> Path | None:
     return folder if folder.is_dir() else None
 
 
+OFFLINE_VARIABLES = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+TRUE_WORDS = {"1", "ON", "YES", "TRUE"}  # as huggingface_hub reads such variables
+_offline_set_here: set[str] = set()
+
+
 def ensure_offline() -> None:
     """Hub libraries stay offline unless the user explicitly allowed the network."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", os.environ["HF_HUB_OFFLINE"])
+    for key in OFFLINE_VARIABLES:
+        if key not in os.environ:
+            os.environ[key] = os.environ.get("HF_HUB_OFFLINE", "1")
+            _offline_set_here.add(key)
+
+
+def offline_set_by_user() -> str | None:
+    """The variable (HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE) by which the user, not
+    ensure_offline, asked hub libraries to stay offline; None if neither says so."""
+    for key in OFFLINE_VARIABLES:
+        if key not in _offline_set_here and os.environ.get(key, "").upper() in TRUE_WORDS:
+            return key
+    return None
 
 
 def resolve_model(reference: str, models_dir: Path) -> ResolvedModel:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -165,17 +166,56 @@ def test_use_and_rollback_commands(indexed, capsys):
     assert f"Searches now use all-MiniLM-L6-v2 (was {other})." in out
 
 
-def test_pull_without_network_fails_clearly(settings, monkeypatch, capsys):
+@pytest.fixture
+def online_allowed(monkeypatch):
+    """No offline variable set by the user (conftest sets HF_HUB_OFFLINE for every test)."""
+    from localsearch import catalog
+
+    for key in catalog.OFFLINE_VARIABLES:
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setattr(catalog, "_offline_set_here", set())
+
+
+def test_pull_without_network_fails_clearly(settings, monkeypatch, capsys, online_allowed):
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens on port 9
     with pytest.raises(ModelError, match="the Hugging Face Hub cannot be reached"):
         pull_model("ms-marco-MiniLM-L6-v2", settings.models_dir)
-    assert not (settings.models_dir / "pulled" / "cross-encoder--ms-marco-MiniLM-L6-v2").exists()
+    pulled = settings.models_dir / "pulled"
+    assert not (pulled / "cross-encoder--ms-marco-MiniLM-L6-v2").exists()
+    assert list(pulled.iterdir()) == []  # nor an empty .partial folder
     code, _, err = run_cli(["models", "pull", "query-gen-msmarco-t5-base-v1"], capsys)
     assert code == 1
     assert (
         "Error: cannot download BeIR/query-gen-msmarco-t5-base-v1: the Hugging Face Hub cannot be"
         " reached" in err
     )
+
+
+@pytest.mark.parametrize("variable", ["HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"])
+def test_pull_honours_offline_set_by_the_user(
+    settings, monkeypatch, capsys, online_allowed, variable
+):
+    import socket
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("pull touched the network")
+
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(socket, "getaddrinfo", no_network)
+    monkeypatch.setenv(variable, "1")
+    code, _, err = run_cli(["models", "pull", "ms-marco-MiniLM-L6-v2"], capsys)
+    assert code == 2
+    assert f"Error: {variable}=1 is set, so `models pull` stays offline" in err
+    assert f"unset {variable} to download cross-encoder/ms-marco-MiniLM-L6-v2" in err
+    assert not (settings.models_dir / "pulled").exists()
+
+
+def test_offline_set_by_localsearch_itself_does_not_block_pull(online_allowed):
+    from localsearch import catalog
+
+    catalog.ensure_offline()
+    assert os.environ["HF_HUB_OFFLINE"] == os.environ["TRANSFORMERS_OFFLINE"] == "1"
+    assert catalog.offline_set_by_user() is None
 
 
 def test_pull_refuses_unknown_and_bundled_names(settings):

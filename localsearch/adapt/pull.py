@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from localsearch.catalog import find_entry, package_model_dir, pulled_dir
+from localsearch.catalog import find_entry, offline_set_by_user, package_model_dir, pulled_dir
 from localsearch.config import expand_user
 from localsearch.errors import MissingDependencyError, ModelError, UsageError
 from localsearch.progress import ProgressCallback, ProgressEvent, ignore_progress
@@ -104,12 +104,23 @@ def pull_model(
     target = pulled_dir(models_dir, repo_id)
     if target.is_dir() and any(target.iterdir()):
         return PulledModel(display, repo_id, target, _folder_bytes(target), 0.0, True)
+    if (variable := offline_set_by_user()) is not None:
+        raise UsageError(
+            f"{variable}={os.environ[variable]} is set, so `models pull` stays offline",
+            f"unset {variable} to download {repo_id}, or copy the model folder to {target}",
+        )
     staging = target.with_name(target.name + ".partial")
     staging.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     progress(ProgressEvent("pull", 0, None, repo_id))
-    with _online_hub() as hub:
-        _download(hub, repo_id, staging, target)
+    try:
+        with _online_hub() as hub:
+            _download(hub, repo_id, staging, target)
+    except BaseException:
+        # Keep what was fetched, for the next pull to resume; an empty folder is only litter.
+        if not any(p.is_file() for p in staging.rglob("*") if ".cache" not in p.parts):
+            shutil.rmtree(staging, ignore_errors=True)
+        raise
     shutil.rmtree(staging / ".cache", ignore_errors=True)
     if target.exists():
         shutil.rmtree(target)
