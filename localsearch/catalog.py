@@ -154,6 +154,18 @@ def offline_set_by_user() -> str | None:
     return None
 
 
+def model_reference(typed: str, models_dir: Path) -> str:
+    """The name to keep for a model the user typed: a folder given relative to the current
+    directory or by ~ becomes its absolute path, so the index finds it from anywhere;
+    catalogue, adapted and Hugging Face names stay as typed."""
+    if find_entry(typed) is not None or (models_dir / "adapted" / typed / "card.json").is_file():
+        return typed
+    as_path = expand_user(typed)
+    if as_path.is_dir() and (typed.startswith("~") or not as_path.is_absolute()):
+        return str(as_path.resolve())
+    return typed
+
+
 def resolve_model(reference: str, models_dir: Path) -> ResolvedModel:
     """Find a model locally; raises ModelError naming `models pull` when it is not here."""
     if not reference.strip():

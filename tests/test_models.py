@@ -156,6 +156,23 @@ def test_a_model_folder_that_is_gone_is_named_as_such(indexed, tmp_path, capsys)
     )
 
 
+@pytest.mark.parametrize("command", [["models", "use"], ["index", "--reembed", "--model"]])
+def test_a_folder_given_by_a_relative_path_is_kept_absolute(
+    indexed, tmp_path, monkeypatch, capsys, command
+):
+    # Kept as "./mine", it was found only from the folder it was typed in.
+    import shutil
+
+    shutil.copytree(bundled_folder(indexed), tmp_path / "mine")
+    monkeypatch.chdir(tmp_path)
+    assert run_cli([*command, "./mine", "-q"], capsys)[0] == 0
+    assert active_model(indexed) == str(tmp_path / "mine")
+    monkeypatch.chdir(tmp_path / "mine")
+    code, out, err = run_cli(["search", "telescope mirror", "--mode", "dense"], capsys)
+    assert (code, err) == (0, "")
+    assert "telescope" in out.lower()
+
+
 def test_use_and_rollback_commands(indexed, capsys):
     other = bundled_folder(indexed)
     code, out, _ = run_cli(["models", "use", other, "-q"], capsys)

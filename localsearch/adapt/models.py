@@ -22,6 +22,7 @@ from typing import Any
 from localsearch.catalog import (
     hf_cache_snapshot,
     load_catalog,
+    model_reference,
     package_model_dir,
     pulled_dir,
     resolve_model,
@@ -321,6 +322,7 @@ def switch_model(
     from localsearch.index import Index, IndexReport
 
     require_index(settings)
+    model = model_reference(model, settings.models_dir)
     started = time.monotonic()
     index = Index(settings)
     try:

@@ -45,8 +45,9 @@ def index(
     """Index folders (or re-index all known ones when none are given)."""
     settings = settings_from(ctx, home, device=device, max_file_mb=max_file_mb)
     if model is not None:
-        from localsearch.catalog import resolve_model
+        from localsearch.catalog import model_reference, resolve_model
 
+        model = model_reference(model, settings.models_dir)
         resolve_model(model, settings.models_dir)  # a model that is not here fails before any work
     engine = Index(settings)
     report = None
