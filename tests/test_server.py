@@ -302,6 +302,21 @@ def test_server_errors_reach_the_cli_as_its_own(tmp_path, capsys) -> None:
         thread.join(10)
 
 
+def test_a_server_running_other_code_is_stopped_not_asked(tmp_path, capsys) -> None:
+    # One left running by the version before an upgrade kept answering the new CLI.
+    _, home = index_files(tmp_path, DOCS)
+    server, thread = serve_in_thread(home, idle_seconds=0)
+    server.code = "the code before an upgrade"
+    try:
+        code, out, _ = run_cli(["search", "beekeeping hive", "--home", str(home)], capsys)
+        assert code == 0 and out.startswith("1. Beekeeping notes: ")
+        thread.join(10)
+        assert not thread.is_alive() and not socket_path(home).exists()
+    finally:
+        server.stop()
+        thread.join(10)
+
+
 def test_the_server_embeds_the_backlog_an_interrupted_index_left(
     settings, make_docs, monkeypatch
 ) -> None:

@@ -20,6 +20,7 @@ from localsearch import errors
 from localsearch.server.protocol import (
     LOG_NAME,
     PROTOCOL_VERSION,
+    code_stamp,
     encode,
     lock_path,
     read_message,
@@ -54,6 +55,11 @@ def ask(home: Path, request: dict[str, Any], timeout: float | None = None) -> di
     except OSError:
         return None
     if reply is None or reply.get("protocol") != PROTOCOL_VERSION:
+        return None
+    if request.get("op") == "search" and reply.get("code") != code_stamp():
+        # A server left running by other code (before an upgrade): its answers may be wrong.
+        # Stop it, so that the next search starts one from this code, and search in-process.
+        ask(home, {"op": "stop"}, timeout)
         return None
     error = reply.get("error")
     if isinstance(error, dict):

@@ -6,6 +6,8 @@ client side of `localsearch search` imports this module and little else.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import os
 import socket
@@ -63,6 +65,22 @@ def short_address(path: Path) -> Iterator[str]:
         yield f"/proc/self/fd/{folder}/{path.name}"
     finally:
         os.close(folder)
+
+
+@functools.cache
+def code_stamp() -> str:
+    """This process's localsearch code: its source files' names, sizes and times. A server
+    answers with its own, and a search from other code (an upgrade, an edit) stops it rather
+    than take its answers (client.ask)."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    files = []
+    for folder, folders, names in os.walk(package):
+        folders[:] = [name for name in folders if name != "__pycache__"]
+        for name in names:
+            if name.endswith(".py"):
+                info = os.stat(os.path.join(folder, name))
+                files.append(f"{folder[len(package) :]}/{name} {info.st_size} {info.st_mtime_ns}")
+    return hashlib.sha256("\n".join(sorted(files)).encode()).hexdigest()[:16]
 
 
 def search_settings(settings: Any) -> dict[str, Any]:

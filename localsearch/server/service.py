@@ -27,6 +27,7 @@ from localsearch.server.live_engine import LiveEngine
 from localsearch.server.protocol import (
     PROTOCOL_VERSION,
     SEARCH_SETTINGS,
+    code_stamp,
     encode,
     lock_path,
     read_message,
@@ -89,6 +90,7 @@ class SearchServer:
         self.settings = settings
         self.watch = watch
         self.idle_seconds = idle_seconds
+        self.code = code_stamp()  # of the code this process loaded, before any later edit
         self.log = log
         self.engine_factory = engine_factory
         self.stopping = threading.Event()
@@ -236,7 +238,8 @@ class SearchServer:
             request = read_message(conn)
             if request is None:
                 return
-            conn.sendall(encode({"protocol": PROTOCOL_VERSION, **self.reply_to(request)}))
+            reply = {"protocol": PROTOCOL_VERSION, "code": self.code, **self.reply_to(request)}
+            conn.sendall(encode(reply))
         except OSError:
             return  # the client went away; nothing to tell it
 
