@@ -660,7 +660,6 @@ class Index:
         progress: ProgressCallback = ignore_progress,
         *,
         activate: bool = True,
-        drop_previous: bool = True,
     ) -> None:
         """Embed every chunk the space lacks (the backlog, or all of them in a re-embed), then
         make it the active space.
@@ -677,10 +676,16 @@ class Index:
         report.chunks_embedded += done.embedded
         report.chunks_reused += done.reused
         active = store.active_space()
-        if activate and (active is None or active.id != space.id):
+        if activate and active is not None and active.model != space.model:
+            # Another model (`index --reembed --model`): a switch like `models use`, which
+            # `models rollback` can undo.
+            from localsearch.adapt.models import activate_model_space, history_switched_to
+
+            activate_model_space(store, space, history_switched_to(store, space.model))
+        elif activate and (active is None or active.id != space.id):
             with store.transaction():
                 store.activate_space(space)
-                if active is not None and drop_previous:
+                if active is not None:  # the same model's outdated vectors
                     store.drop_space(active)
 
     # -- roots and status ---------------------------------------------------------------------

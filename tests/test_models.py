@@ -173,6 +173,16 @@ def test_a_folder_given_by_a_relative_path_is_kept_absolute(
     assert "telescope" in out.lower()
 
 
+def test_a_switch_by_reembed_can_be_rolled_back_at_once(indexed, capsys):
+    # `index --reembed --model X` dropped the model before it and left no history to go back by.
+    other = bundled_folder(indexed)
+    assert run_cli(["index", "--reembed", "--model", other, "-q"], capsys)[0] == 0
+    assert active_model(indexed) == other
+    code, out, _ = run_cli(["models", "rollback", "-q"], capsys)
+    assert code == 0
+    assert out == f"Searches now use all-MiniLM-L6-v2 (was {other}).\n"  # nothing embedded
+
+
 def test_use_and_rollback_commands(indexed, capsys):
     other = bundled_folder(indexed)
     code, out, _ = run_cli(["models", "use", other, "-q"], capsys)

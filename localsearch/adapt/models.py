@@ -296,6 +296,19 @@ def prune_spaces(store: Store, keep_models: Sequence[str]) -> list[EmbeddingSpac
     return dropped
 
 
+def history_with_active(store: Store) -> list[str]:
+    """The models used, oldest first, ending with the active one."""
+    active = store.active_space()
+    history = model_history(store)
+    if active is not None and (not history or history[-1] != active.model):
+        history.append(active.model)
+    return history
+
+
+def history_switched_to(store: Store, model: str) -> list[str]:
+    return [*[h for h in history_with_active(store) if h != model], model]
+
+
 def activate_model_space(store: Store, space: EmbeddingSpace, history: Sequence[str]) -> None:
     """Make `space` active and set the history, in one transaction: searches see old or new.
 
@@ -330,9 +343,7 @@ def switch_model(
             store = index.store
             active = store.active_space()
             previous = active.model if active else None
-            history = model_history(store)
-            if previous and (not history or history[-1] != previous):
-                history.append(previous)
+            history = history_with_active(store)
             if rollback:
                 if len(history) < 2:
                     raise UsageError(
@@ -342,7 +353,7 @@ def switch_model(
                 model = history[-2]
                 new_history = history[:-1]
             else:
-                new_history = [*[h for h in history if h != model], model]
+                new_history = history_switched_to(store, model)
             resolve_model(model, settings.models_dir)  # a clear error before any work
             encoder = index.encoder(model)
             space = space_for_model(store, model, encoder.fingerprint)

@@ -58,7 +58,6 @@ from localsearch.embed_backlog import require_all_embedded
 from localsearch.errors import DiskFullError, NoIndexError, UsageError
 from localsearch.progress import ProgressCallback, ProgressEvent, ignore_progress
 from localsearch.store import EmbeddingSpace, Store
-from localsearch.store.adapt_queries import model_history
 from localsearch.wording import plural
 
 if TYPE_CHECKING:
@@ -574,7 +573,11 @@ class _Run:
 
     def reembed(self, name: str, known: dict[int, np.ndarray]) -> None:
         """Fill a new space (the gate's vectors first) while the old one serves; then switch."""
-        from localsearch.adapt.models import activate_model_space, space_for_model
+        from localsearch.adapt.models import (
+            activate_model_space,
+            history_switched_to,
+            space_for_model,
+        )
         from localsearch.index import BATCH_CHUNKS, IndexReport
 
         started = time.monotonic()
@@ -598,10 +601,7 @@ class _Run:
                 store.insert_vectors(space, part, np.stack([known[i] for i in part]))
             self.progress(ProgressEvent("reembed", min(start + len(part), total), total))
         self.index.fill_space(space, encoder, IndexReport(), self.progress, activate=False)
-        history = model_history(store)
-        if not history or history[-1] != self.active.model:
-            history.append(self.active.model)
-        activate_model_space(store, space, [*[h for h in history if h != name], name])
+        activate_model_space(store, space, history_switched_to(store, name))
         self._timed("reembed", started)
 
     def shares_vectors(self, name: str) -> bool:
