@@ -594,16 +594,17 @@ class Index:
         report: IndexReport,
     ) -> None:
         """Commit a batch of text. Passages whose exact text has a vector in `reusable` keep
-        it (a changed file's unchanged sections); the rest join the embed backlog."""
+        it (a changed file's unchanged sections); the rest join the embed backlog. The other
+        models' spaces (rollback targets) keep theirs too."""
         store = self.store
         hashes = [
             [embed_hash(format_passage(p.document.title, c.heading, c.text)) for c in p.chunks]
             for p in pending
         ]
-        known = store.vectors_by_embed_hash(reusable, sum(hashes, [])) if reusable else {}
         changed_doc_ids: list[int] = []
         added_chunk_ids: list[int] = []
         spaces = store.spaces()
+        known = [(space, store.vectors_by_embed_hash(space, sum(hashes, []))) for space in spaces]
         with store.transaction():
             for item, doc_hashes in zip(pending, hashes, strict=True):
                 doc_id = store.upsert_document(
@@ -621,12 +622,16 @@ class Index:
                 else:
                     report.added += 1
                 chunk_ids = store.insert_chunks(doc_id, item.chunks, doc_hashes)
-                reused = {
-                    c: known[h] for c, h in zip(chunk_ids, doc_hashes, strict=True) if h in known
-                }
-                if reusable and reused:
-                    store.insert_vectors(reusable, list(reused), np.stack(list(reused.values())))
-                    report.chunks_reused += len(reused)
+                for space, vectors in known:
+                    kept = {
+                        c: vectors[h]
+                        for c, h in zip(chunk_ids, doc_hashes, strict=True)
+                        if h in vectors
+                    }
+                    if kept:
+                        store.insert_vectors(space, list(kept), np.stack(list(kept.values())))
+                        if reusable is not None and space.id == reusable.id:
+                            report.chunks_reused += len(kept)
                 store.clear_skipped(item.source.path)
                 changed_doc_ids.append(doc_id)
                 added_chunk_ids.extend(chunk_ids)

@@ -183,6 +183,24 @@ def test_a_switch_by_reembed_can_be_rolled_back_at_once(indexed, capsys):
     assert out == f"Searches now use all-MiniLM-L6-v2 (was {other}).\n"  # nothing embedded
 
 
+def test_a_changed_file_keeps_its_vectors_in_every_models_space(indexed, make_docs, capsys):
+    # Only the active model's vectors were kept for its unchanged text, so a rollback after
+    # an upgrade (which reads every file again) re-embedded the whole corpus.
+    other = bundled_folder(indexed)
+    assert run_cli(["models", "use", other, "-q"], capsys)[0] == 0
+    bread = make_docs({}) / "bread.md"
+    bread.write_text(bread.read_text(encoding="utf-8") + "\n\n", encoding="utf-8")
+    index = Index(indexed)
+    try:
+        report = index.update([bread.parent])
+    finally:
+        index.close()
+    assert (report.updated, report.chunks_reused, report.chunks_embedded) == (1, 1, 0)
+    code, out, _ = run_cli(["models", "rollback", "-q"], capsys)
+    assert code == 0
+    assert out == f"Searches now use all-MiniLM-L6-v2 (was {other}).\n"  # nothing embedded
+
+
 def test_use_and_rollback_commands(indexed, capsys):
     other = bundled_folder(indexed)
     code, out, _ = run_cli(["models", "use", other, "-q"], capsys)
