@@ -85,6 +85,7 @@ class Watcher:
         folder is watched (the new roots, to watch anew)."""
         caught_up = False
         files = _FileStamps([r for r in roots if not r.is_dir()])
+        folders = _folder_identities(roots)
         next_roots_check = time.monotonic() + ROOTS_CHECK_SECONDS
         for changes in self._changes([r for r in roots if r.is_dir()]):
             if not caught_up:
@@ -98,11 +99,14 @@ class Watcher:
             touched = [r for r in roots if any(_within(Path(p), r) for p in changed)]
             if touched:
                 self._update(index, touched, changed)
-            if not self.roots and time.monotonic() >= next_roots_check:
+            if time.monotonic() >= next_roots_check:
                 next_roots_check = time.monotonic() + ROOTS_CHECK_SECONDS
-                indexed = _indexed_roots(index)
-                if indexed != roots:
+                if not self.roots and (indexed := _indexed_roots(index)) != roots:
                     return indexed
+                if _folder_identities(roots) != folders:
+                    # A watched folder deleted, or made again: the old watch sees nothing of
+                    # the new one. Watch anew, which indexes what changed meanwhile.
+                    return roots
         return None
 
     def _changes(self, folders: list[Path]) -> Iterator[set[tuple[Any, str]]]:
@@ -143,7 +147,10 @@ class Watcher:
 
     def _update(self, index: Index, roots: Sequence[Path], changed: list[str]) -> None:
         if changed:
-            roots = [r for r in roots if r.exists()]  # a deleted root keeps its documents
+            # A deleted root keeps its documents; one removed (`roots --remove`) since the
+            # watch began stays removed rather than be indexed again by a change in it.
+            indexed = {Path(p) for _, p, _ in index.store.roots()}
+            roots = [r for r in roots if r.exists() and r in indexed]
             if not roots:
                 return
         self.busy = True
@@ -181,6 +188,19 @@ class Watcher:
             return default(change, path) and not _within(Path(path), home)  # type: ignore[arg-type]
 
         return wanted
+
+
+def _folder_identities(roots: Sequence[Path]) -> list[tuple[int, int] | None]:
+    """Each root's device and inode, None where it is gone."""
+    identities: list[tuple[int, int] | None] = []
+    for root in roots:
+        try:
+            info = root.stat()
+        except OSError:
+            identities.append(None)
+        else:
+            identities.append((info.st_dev, info.st_ino))
+    return identities
 
 
 def _indexed_roots(index: Index) -> list[Path]:

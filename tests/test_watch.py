@@ -149,6 +149,49 @@ def test_a_file_whose_name_is_not_utf8_is_indexed_and_watching_goes_on(watched) 
     wait_for(lambda: "b.md" in documents(home, docs), "a file created after it")
 
 
+def test_a_watched_folder_deleted_and_made_again_is_watched_again(watched) -> None:
+    # The watch stayed on the deleted folder and saw nothing of the new one.
+    import shutil
+
+    docs, home, _ = watched
+    shutil.rmtree(docs)
+    time.sleep(3)  # past a look at the roots: the deleted folder keeps its documents
+    docs.mkdir()
+    (docs / "k2.md").write_text("# Kiwi\n\nKiwi again.\n")
+    wait_for(lambda: set(documents(home, docs)) == {"k2.md"}, "the folder made again")
+
+
+def test_a_root_removed_while_watched_stays_removed(tmp_path) -> None:
+    # A change in it soon after `roots --remove` indexed the whole folder again.
+    docs, home = index_files(tmp_path, {"a.md": "# Aardvark\n\nA private note.\n"})
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "b.md").write_text("# Badger\n\nAnother note.\n")
+    index = Index(load_settings(home))
+    try:
+        index.update([other])
+    finally:
+        index.close()
+    watcher = Watcher(load_settings(home), [], WatchCallbacks())  # every indexed root
+    thread = threading.Thread(target=watcher.run, daemon=True)
+    thread.start()
+    try:
+        wait_for(watcher.ready.is_set, "the watcher to start")
+        index = Index(load_settings(home))
+        try:
+            index.remove_root(docs)
+        finally:
+            index.close()
+        (docs / "n.md").write_text("# Note\n\nWritten just after the removal.\n")
+        updates = watcher.updates
+        (other / "c.md").write_text("# Cat\n\nA change elsewhere, seen after it.\n")
+        wait_for(lambda: watcher.updates > updates, "the change elsewhere")
+        assert set(documents(home, tmp_path)) == {"other/b.md", "other/c.md"}
+    finally:
+        watcher.stop.set()
+        thread.join(30)
+
+
 @pytest.mark.slow
 def test_a_burst_of_500_files_ends_as_a_fresh_index(watched, tmp_path) -> None:
     docs, home, watcher = watched
