@@ -26,6 +26,7 @@ from localsearch.server.live_engine import LiveEngine
 
 MAX_GET_CHARS = 200_000  # a whole book would drown an agent's context; it can ask for lines
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False)
+_CATCH_UP = "lines may not match what `search` reported; run `localsearch index` to catch up"
 INSTRUCTIONS = (
     "Semantic and keyword search over the user's own indexed files. Use `search` to find"
     " passages, then `get` with the path and lines to read more of a document."
@@ -84,8 +85,11 @@ class Tools:
         end_line: int | None = None,
         page: int | None = None,
     ) -> dict[str, Any]:
+        indexed_mtime = None
         with self._lock:
             found = self._indexed_document(path)
+            if found is not None:
+                indexed_mtime = self.engine.current().store.indexed_mtime_ns(found[0])
         if found is None:
             raise LocalSearchError(
                 f"not an indexed document: {path}",
@@ -93,6 +97,7 @@ class Tools:
             )
         stored, location = found
         document = read_document(stored, location)
+        changed = _mtime_ns(location) != indexed_mtime
         lines = [
             (section.page, section.start_line + offset, line)
             for section in document.sections
@@ -111,8 +116,12 @@ class Tools:
         first = 1 if start_line is None else start_line
         last_line = max((n for p, n, _ in lines if page is None or p == page), default=0)
         last = last_line if end_line is None else end_line
-        if first < 1 or (end_line is not None and last < first):
-            raise LocalSearchError(f"bad line range {first}-{last}: lines are 1-{last_line}")
+        if first < 1 or (end_line is not None and last < first) or (ranged and first > last_line):
+            raise LocalSearchError(
+                f"bad line range {first}-{last}: lines are 1-{last_line}",
+                _CATCH_UP if changed else None,
+            )
+        last = min(last, last_line)
         chosen = [
             text
             for line_page, number, text in lines
@@ -129,6 +138,11 @@ class Tools:
             "page": page,
             "text": text[:MAX_GET_CHARS],
             "truncated": len(text) > MAX_GET_CHARS,
+            **(
+                {"warning": f"{stored} changed since it was indexed: {_CATCH_UP}"}
+                if changed
+                else {}
+            ),
         }
 
     def _indexed_document(self, path: str) -> tuple[str, str] | None:
@@ -151,6 +165,19 @@ class Tools:
 
     def close(self) -> None:
         self.engine.close()
+
+
+def _mtime_ns(location: str) -> int | None:
+    """The modification time of the file at `location`, an archive member's being its
+    archive's, as the index keeps it."""
+    from localsearch.ingest.containers import MEMBER_SEPARATOR
+
+    if MEMBER_SEPARATOR in location and not Path(location).exists():
+        location = location.partition(MEMBER_SEPARATOR)[0]
+    try:
+        return Path(location).stat().st_mtime_ns
+    except OSError:
+        return None
 
 
 def read_document(stored: str, location: str) -> ExtractedDocument:

@@ -160,7 +160,9 @@ def test_get_reads_archive_members_odd_names_and_says_when_a_file_is_gone(tmp_pa
             tools.get(str(docs / "gone.md"))
         coffee = str(docs / "caf\\xe9.md")
         assert tools.get(coffee, start_line=3)["text"] == "A cortado is espresso cut with milk."
-        assert (odd["last_line"], tools.get(coffee, start_line=9)["text"]) == (3, "")
+        assert odd["last_line"] == 3 and "warning" not in odd
+        with pytest.raises(LocalSearchError, match="^bad line range 9-3: lines are 1-3$"):
+            tools.get(coffee, start_line=9)  # was an empty text
         with pytest.raises(LocalSearchError, match="^bad line range 0-3: lines are 1-3$"):
             tools.get(coffee, start_line=0)  # was read as line 1
         with pytest.raises(LocalSearchError, match="^no page 2 in .*: it has no pages$"):
@@ -168,3 +170,33 @@ def test_get_reads_archive_members_odd_names_and_says_when_a_file_is_gone(tmp_pa
     finally:
         tools.close()
     assert not list(Path(tempfile.gettempdir()).glob("localsearch-unpack-*/**/otter.md"))
+
+
+def test_get_says_when_a_file_changed_since_indexing_and_refuses_lines_past_its_end(
+    tmp_path,
+) -> None:
+    # A start past the end gave empty text, and a file changed on disk its new lines unremarked.
+    from localsearch.config import load_settings
+    from localsearch.errors import LocalSearchError
+    from localsearch.mcp_server import Tools
+
+    docs, home = index_files(tmp_path, DOCS)
+    bread = str(docs / "bread.md")
+    tools = Tools(load_settings(home))
+    try:
+        whole = tools.get(bread, start_line=5, end_line=10**20)
+        assert (whole["end_line"], whole["last_line"]) == (7, 7) and "warning" not in whole
+        with pytest.raises(LocalSearchError, match=r"bad line range 100-7: lines are 1-7$"):
+            tools.get(bread, start_line=100)
+        (docs / "bread.md").write_text("Changed on disk.\n", encoding="utf-8")
+        changed = tools.get(bread)
+        assert changed["text"] == "Changed on disk."
+        assert changed["warning"] == (
+            f"{bread} changed since it was indexed: lines may not match what `search` reported;"
+            " run `localsearch index` to catch up"
+        )
+        with pytest.raises(LocalSearchError) as refused:
+            tools.get(bread, start_line=3, end_line=3)
+        assert refused.value.hint is not None and "run `localsearch index`" in refused.value.hint
+    finally:
+        tools.close()

@@ -414,6 +414,12 @@ class Store:
         ).fetchone()
         return None if row is None else (str(row[0]), os_path(row[0], row[1]))
 
+    def indexed_mtime_ns(self, path: str) -> int | None:
+        """The modification time a document had when it was indexed (an archive member's is
+        its archive's)."""
+        row = self.conn.execute("SELECT mtime_ns FROM documents WHERE path = ?", (path,)).fetchone()
+        return None if row is None else int(row[0])
+
     def skipped_under(self, root_id: int) -> set[str]:
         return {
             r[0]
