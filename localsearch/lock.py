@@ -29,13 +29,7 @@ class WriterLock:
 
     def acquire(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            handle = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError as exc:
-            if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
-                raise
-            # Every writer takes this lock first: it is where a read-only folder is found.
-            raise ReadOnlyDataError.of(self.path.parent) from None
+        handle = open_lock_file(self.path)
         deadline = time.monotonic() + self.wait_seconds
         while fcntl is not None:
             try:
@@ -71,3 +65,14 @@ class WriterLock:
         tb: TracebackType | None,
     ) -> None:
         self.release()
+
+
+def open_lock_file(path: Path) -> int:
+    """A lock file in the data folder, opened for writing. Every writer (and the server) takes
+    one first: it is where a read-only folder is found, and said so."""
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+            raise
+        raise ReadOnlyDataError.of(path.parent) from None

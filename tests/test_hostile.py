@@ -220,7 +220,12 @@ def test_a_read_only_home_answers_every_command_that_only_reads(
         f"Error: the data folder {view} is read-only: nothing was changed — searching works as"
         " it is; changes need write access\n"
     )
-    for command in (["feedback", "1", "--good"], ["index"], ["roots", "--remove", str(docs)]):
+    for command in (
+        ["feedback", "1", "--good"],
+        ["index"],
+        ["roots", "--remove", str(docs)],
+        ["serve"],  # said "Read-only file system (…/server.starting)"
+    ):
         code, out, err = run_cli([*command, "--home", str(view)], capsys)
         assert (code, err) == (1, read_only), command  # index said "Read-only file system"
 

@@ -98,7 +98,8 @@ def serve(
     try:
         _serve(settings, idle_minutes, watch, quiet)
     finally:  # whatever ended it, it is no longer starting (client.ask_once_started)
-        starting_path(settings.home).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # a read-only home: what _serve raised says why
+            starting_path(settings.home).unlink(missing_ok=True)
 
 
 def _serve(settings: Settings, idle_minutes: float | None, watch: bool, quiet: bool) -> None:

@@ -22,6 +22,7 @@ from typing import Any
 
 from localsearch import errors
 from localsearch.config import Settings
+from localsearch.lock import open_lock_file
 from localsearch.search.engine import SearchEngine
 from localsearch.server.live_engine import LiveEngine
 from localsearch.server.protocol import (
@@ -55,7 +56,7 @@ class ServerLock:
 
     def acquire(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        handle = open_lock_file(self.path)
         if fcntl is not None:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
