@@ -24,6 +24,7 @@ from localsearch.embed_backlog import embed_backlog, embed_hash
 from localsearch.errors import (
     LexicalIndexError,
     LocalSearchError,
+    ModelError,
     ModelMismatchError,
     NoIndexError,
     UsageError,
@@ -315,7 +316,14 @@ class Index:
             self.sync_lexical(progress)
             if self.lexical_repaired:
                 report.warnings.append(self.lexical_repaired)
-            reusable = self.existing_space(model, reembed)
+            unusable_model: ModelError | None = None
+            try:
+                reusable = self.existing_space(model, reembed)
+            except ModelError as exc:
+                if model is not None or isinstance(exc, ModelMismatchError):
+                    raise
+                # The model's folder is gone: the text needs none, so index it, then say so.
+                reusable, unusable_model = None, exc
             if model is None and not reembed and (ignored := self._ignored_model_setting()):
                 report.warnings.append(ignored)
             for root_id, root in root_rows:
@@ -328,6 +336,12 @@ class Index:
                 if choice is not None:
                     model = choice.model
                     report.notices.append(choice.reason)
+            if unusable_model is not None:
+                raise ModelError(
+                    f"{unusable_model.message}; the files' text is indexed (BM25 finds it), and"
+                    " their vectors wait for the model",
+                    unusable_model.hint,
+                )
             self.embed_pending(model, reembed, report, progress)
             if report.read_again:
                 report.notices.append(

@@ -201,6 +201,25 @@ def test_a_changed_file_keeps_its_vectors_in_every_models_space(indexed, make_do
     assert out == f"Searches now use all-MiniLM-L6-v2 (was {other}).\n"  # nothing embedded
 
 
+def test_index_commits_the_text_when_the_models_folder_is_gone(
+    indexed, tmp_path, make_docs, capsys
+):
+    # It refused before reading a file, so BM25 did not find new files either.
+    import shutil
+
+    folder = tmp_path / "mine"
+    shutil.copytree(bundled_folder(indexed), folder)
+    assert run_cli(["models", "use", str(folder), "-q"], capsys)[0] == 0
+    folder.rename(tmp_path / "moved")
+    make_docs({"penguins.md": "# Penguins\n\nEmperor penguins huddle through the winter.\n"})
+    code, _, err = run_cli(["index", "-q"], capsys)
+    assert code == 1
+    assert err.startswith(f"Error: no model folder at {folder} (moved or deleted?); the files'")
+    assert "text is indexed (BM25 finds it), and their vectors wait for the model — put it" in err
+    code, out, _ = run_cli(["search", "emperor penguins", "--mode", "bm25"], capsys)
+    assert code == 0 and "penguins.md" in out
+
+
 def test_use_and_rollback_commands(indexed, capsys):
     other = bundled_folder(indexed)
     code, out, _ = run_cli(["models", "use", other, "-q"], capsys)
