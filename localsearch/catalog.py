@@ -158,11 +158,18 @@ def model_reference(typed: str, models_dir: Path) -> str:
     """The name to keep for a model the user typed: a folder given relative to the current
     directory or by ~ becomes its absolute path, so the index finds it from anywhere;
     catalogue, adapted and Hugging Face names stay as typed."""
-    if find_entry(typed) is not None or (models_dir / "adapted" / typed / "card.json").is_file():
+    if not typed.strip() or find_entry(typed) is not None:
+        return typed  # an empty name gets resolve_model's own error
+    if (models_dir / "adapted" / typed / "card.json").is_file():
         return typed
     as_path = expand_user(typed)
+    folder_hint = "give the folder that holds the model's config.json"
+    if as_path.is_dir() and not (as_path / "config.json").is_file():
+        raise ModelError(f"{typed} is not a model folder: it has no config.json", folder_hint)
     if as_path.is_dir() and (typed.startswith("~") or not as_path.is_absolute()):
         return str(as_path.resolve())
+    if not as_path.exists() and (as_path.is_absolute() or typed.startswith(("~", "./", "../"))):
+        raise ModelError(f"no such model folder: {typed}", folder_hint)
     return typed
 
 

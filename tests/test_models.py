@@ -220,6 +220,23 @@ def test_index_commits_the_text_when_the_models_folder_is_gone(
     assert code == 0 and "penguins.md" in out
 
 
+def test_use_of_a_mistyped_path_or_a_folder_that_is_no_model_says_which(indexed, tmp_path, capsys):
+    # A mistyped path was "moved or deleted?", a folder with no config.json a Transformers
+    # message about a model_type key.
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "readme.txt").write_text("not a model", encoding="utf-8")
+    hint = " — give the folder that holds the model's config.json\n"
+    for typed, said in [
+        (str(tmp_path / "nosuch"), f"Error: no such model folder: {tmp_path / 'nosuch'}"),
+        (str(tmp_path / "notes"), f"Error: {tmp_path / 'notes'} is not a model folder: it has no"),
+    ]:
+        code, _, err = run_cli(["models", "use", typed], capsys)
+        assert code == 1 and err.startswith(said) and err.endswith(hint), err
+        code, _, err = run_cli(["index", "--reembed", "--model", typed], capsys)
+        assert code == 1 and err.startswith(said), err
+    assert active_model(indexed) == "all-MiniLM-L6-v2"
+
+
 def test_use_and_rollback_commands(indexed, capsys):
     other = bundled_folder(indexed)
     code, out, _ = run_cli(["models", "use", other, "-q"], capsys)

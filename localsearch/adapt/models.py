@@ -335,7 +335,8 @@ def switch_model(
     from localsearch.index import Index, IndexReport
 
     require_index(settings)
-    model = model_reference(model, settings.models_dir)
+    if not rollback:
+        model = model_reference(model, settings.models_dir)
     started = time.monotonic()
     index = Index(settings)
     try:
