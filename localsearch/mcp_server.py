@@ -255,4 +255,9 @@ def build_server(settings: Settings) -> MCPServer:
 
 
 def run_stdio(settings: Settings) -> None:
-    build_server(settings).run("stdio")
+    import anyio
+
+    from localsearch.mcp_stdio import serve_stdio
+
+    # The SDK's own stdio transport drops the requests in flight when stdin closes.
+    anyio.run(serve_stdio, build_server(settings)._lowlevel_server)

@@ -200,3 +200,47 @@ def test_get_says_when_a_file_changed_since_indexing_and_refuses_lines_past_its_
         assert refused.value.hint is not None and "run `localsearch index`" in refused.value.hint
     finally:
         tools.close()
+
+
+def test_requests_piped_in_are_all_answered_before_the_server_exits(tmp_path) -> None:
+    # With stdin closed after them, only the first one or two got an answer.
+    import json
+    import subprocess
+
+    _, home = index_files(tmp_path, DOCS)
+    requests = [
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": {"name": "sh", "version": "0"},
+            },
+        },
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
+        {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "status"}},
+        {
+            "jsonrpc": "2.0",
+            "id": 4,
+            "method": "tools/call",
+            "params": {"name": "search", "arguments": {"query": "wild yeast", "k": 1}},
+        },
+        {"jsonrpc": "2.0", "id": 5, "method": "ping"},
+    ]
+    parameters = server_parameters(home)
+    done = subprocess.run(
+        [parameters.command, *parameters.args],
+        input="".join(json.dumps(r) + "\n" for r in requests),
+        capture_output=True,
+        text=True,
+        env=parameters.env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    replies = {m["id"]: m for m in map(json.loads, done.stdout.splitlines())}
+    assert sorted(replies) == [1, 2, 3, 4, 5]
+    found = replies[4]["result"]["structuredContent"]["results"]
+    assert Path(found[0]["path"]).name == "bread.md"
