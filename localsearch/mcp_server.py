@@ -167,6 +167,16 @@ class Tools:
         self.engine.close()
 
 
+def line_range(lines: str, start_line: int | None, end_line: int | None) -> tuple[int, int]:
+    """`lines` as search reports them ("12-29", or "12") as (start, end)."""
+    if start_line is not None or end_line is not None:
+        raise UsageError("give `lines` or start_line and end_line, not both")
+    first, dash, last = (part.strip() for part in lines.strip().partition("-"))
+    if not first.isdigit() or (dash and not last.isdigit()):
+        raise UsageError(f'lines must be as search reports them, e.g. "12-29": not {lines!r}')
+    return int(first), int(last or first)
+
+
 def _mtime_ns(location: str) -> int | None:
     """The modification time of the file at `location`, an archive member's being its
     archive's, as the index keeps it."""
@@ -237,11 +247,15 @@ def build_server(settings: Settings) -> MCPServer:
         start_line: int | None = None,
         end_line: int | None = None,
         page: int | None = None,
+        lines: str | None = None,
     ) -> dict[str, Any]:
         """The text of an indexed document, or of lines start_line..end_line (1-based,
-        inclusive, as `search` reports them). A PDF, pptx or workbook numbers lines per page,
-        slide or sheet: give a line range with the `page` the result reported.
+        inclusive, as `search` reports them; or `lines` as a search result gives them, e.g.
+        "12-29"). A PDF, pptx or workbook numbers lines per page, slide or sheet: give a line
+        range with the `page` the result reported.
         `last_line`: the document's (or page's) last line number."""
+        if lines is not None:
+            start_line, end_line = guarded(line_range, lines, start_line, end_line)
         result: dict[str, Any] = guarded(tools.get, path, start_line, end_line, page)
         return result
 

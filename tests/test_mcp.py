@@ -57,6 +57,13 @@ def test_mcp_tools_search_get_status_and_bad_arguments(tmp_path) -> None:
             assert lines.structured_content["text"] == (
                 "## Feeding\n\nFeed it daily; bake when it doubles."
             )
+            # `lines` as search gave them, which an agent passes on (it was ignored: the
+            # whole document came back).
+            same = await client.call_tool("get", {"path": bread, "lines": "5-7"})
+            assert same.structured_content["text"] == lines.structured_content["text"]
+            for bad in ("7-5", "abc", "5-"):
+                refused = await client.call_tool("get", {"path": bread, "lines": bad})
+                assert refused.is_error, bad
             whole = await client.call_tool("get", {"path": bread})
             assert whole.structured_content["text"].startswith("# Sourdough bread\n")
 
