@@ -269,7 +269,8 @@ def test_watch_refuses_a_file_and_an_empty_home(tmp_path, capsys) -> None:
     )
 
 
-def test_ctrl_c_while_watching_stops_cleanly(tmp_path) -> None:
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])  # SIGTERM ended it with -15
+def test_ctrl_c_or_sigterm_while_watching_stops_cleanly(tmp_path, signal_name) -> None:
     import signal
     import subprocess
     import sys
@@ -289,7 +290,7 @@ def test_ctrl_c_while_watching_stops_cleanly(tmp_path) -> None:
         while not (lines and lines[-1].startswith("Watching ")):
             lines.append(watch.stderr.readline())
             assert lines[-1], lines  # it ended before watching
-        watch.send_signal(signal.SIGINT)
+        watch.send_signal(getattr(signal, signal_name))
         code, rest = watch.wait(DEADLINE_SECONDS), watch.stderr.read()
     finally:
         watch.kill()

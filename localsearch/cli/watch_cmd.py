@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import click
@@ -49,9 +50,14 @@ def watch(ctx: click.Context, paths: tuple[Path, ...], home: Path | None, quiet:
     if quiet:
         callbacks = WatchCallbacks(on_waiting=callbacks.on_waiting)
     watcher = Watcher(settings_from(ctx, home), list(paths), callbacks)
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill`, a service manager: as Ctrl-C
     try:
         watcher.run()
     except KeyboardInterrupt:
         if watcher.busy or not watcher.ready.is_set():
             raise  # mid-update: the usual word on what was kept
         stderr.print("Stopped watching.", markup=False)  # how watch is meant to end
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
