@@ -42,9 +42,24 @@ def index_peps(base: Path, corpus: Path) -> Settings:
 
 
 def make(settings: Settings, opener: RecordingOpener | None = None):
+    """The app, with every notification it posts kept for notifications(): a toast expires
+    after seconds, which a slow machine can spend before a test looks."""
+    from textual.notifications import Notify
+
     from localsearch.tui.app import make_app
 
-    return make_app(settings, opener=opener)
+    app = make_app(settings, opener=opener)
+    posted: list[str] = []
+    post_message = app.post_message
+
+    def kept(message):  # type: ignore[no-untyped-def]
+        if isinstance(message, Notify):  # as shown: after the app made the text safe
+            posted.append(message.notification.message)
+        return post_message(message)
+
+    app.post_message = kept  # type: ignore[method-assign]
+    app.posted_notifications = posted  # type: ignore[attr-defined]
+    return app
 
 
 @asynccontextmanager
@@ -130,4 +145,6 @@ def result_list(app):
 
 
 def notifications(app) -> list[str]:
-    return [n.message for n in app._notifications]
+    """Every notification the app posted, expired ones too (make())."""
+    posted = getattr(app, "posted_notifications", None)
+    return list(posted) if posted is not None else [n.message for n in app._notifications]
