@@ -618,7 +618,8 @@ class Index:
         changed_doc_ids: list[int] = []
         added_chunk_ids: list[int] = []
         spaces = store.spaces()
-        known = [(space, store.vectors_by_embed_hash(space, sum(hashes, []))) for space in spaces]
+        every_hash = sum(hashes, [])
+        known = [(space, store.vectors_by_embed_hash(space, every_hash)) for space in spaces]
         with store.transaction():
             for item, doc_hashes in zip(pending, hashes, strict=True):
                 doc_id = store.upsert_document(

@@ -177,15 +177,20 @@ def line_range(lines: str, start_line: int | None, end_line: int | None) -> tupl
     return int(first), int(last or first)
 
 
+def _file_of(location: str) -> tuple[Path, bool]:
+    """The file on disk that holds the document at `location` (an archive member's archive),
+    and whether the document is such a member."""
+    from localsearch.ingest.containers import MEMBER_SEPARATOR
+
+    member = MEMBER_SEPARATOR in location and not Path(location).exists()
+    return Path(location.partition(MEMBER_SEPARATOR)[0] if member else location), member
+
+
 def _mtime_ns(location: str) -> int | None:
     """The modification time of the file at `location`, an archive member's being its
     archive's, as the index keeps it."""
-    from localsearch.ingest.containers import MEMBER_SEPARATOR
-
-    if MEMBER_SEPARATOR in location and not Path(location).exists():
-        location = location.partition(MEMBER_SEPARATOR)[0]
     try:
-        return Path(location).stat().st_mtime_ns
+        return _file_of(location)[0].stat().st_mtime_ns
     except OSError:
         return None
 
@@ -193,12 +198,11 @@ def _mtime_ns(location: str) -> int | None:
 def read_document(stored: str, location: str) -> ExtractedDocument:
     """The indexed document at `location` read again, an archive's member or a mail's
     attachment from a private unpacked copy; raises LocalSearchError when it cannot be read."""
-    from localsearch.ingest.containers import MEMBER_SEPARATOR, member_document
+    from localsearch.ingest.containers import member_document
     from localsearch.ingest.extract import ExtractionError, extract_file
 
     catch_up = "run `localsearch index` to bring the index up to date"
-    member = MEMBER_SEPARATOR in location and not Path(location).exists()
-    file = Path(location.partition(MEMBER_SEPARATOR)[0] if member else location)
+    file, member = _file_of(location)
     if not file.exists():
         raise LocalSearchError(f"{stored} is gone since it was indexed", catch_up)
     try:

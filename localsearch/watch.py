@@ -149,8 +149,8 @@ class Watcher:
         if changed:
             # A deleted root keeps its documents; one removed (`roots --remove`) since the
             # watch began stays removed rather than be indexed again by a change in it.
-            indexed = {Path(p) for _, p, _ in index.store.roots()}
-            roots = [r for r in roots if r.exists() and r in indexed]
+            indexed = set(_indexed_roots(index))  # those that exist
+            roots = [r for r in roots if r in indexed]
             if not roots:
                 return
         self.busy = True
