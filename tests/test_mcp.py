@@ -209,23 +209,43 @@ def test_get_says_when_a_file_changed_since_indexing_and_refuses_lines_past_its_
         tools.close()
 
 
-def test_requests_piped_in_are_all_answered_before_the_server_exits(tmp_path) -> None:
-    # With stdin closed after them, only the first one or two got an answer.
+def piped(home: Path, lines: list[str]) -> list[dict]:
+    """The messages `localsearch mcp` writes for `lines` piped into it, stdin then closed."""
     import json
     import subprocess
 
+    parameters = server_parameters(home)
+    done = subprocess.run(
+        [parameters.command, *parameters.args],
+        input="".join(line + "\n" for line in lines),
+        capture_output=True,
+        text=True,
+        env=parameters.env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    return list(map(json.loads, done.stdout.splitlines()))
+
+
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "sh", "version": "0"},
+    },
+}
+
+
+def test_requests_piped_in_are_all_answered_before_the_server_exits(tmp_path) -> None:
+    # With stdin closed after them, only the first one or two got an answer.
+    import json
+
     _, home = index_files(tmp_path, DOCS)
     requests = [
-        {
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "initialize",
-            "params": {
-                "protocolVersion": "2025-06-18",
-                "capabilities": {},
-                "clientInfo": {"name": "sh", "version": "0"},
-            },
-        },
+        INITIALIZE,
         {"jsonrpc": "2.0", "method": "notifications/initialized"},
         {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
         {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "status"}},
@@ -237,17 +257,31 @@ def test_requests_piped_in_are_all_answered_before_the_server_exits(tmp_path) ->
         },
         {"jsonrpc": "2.0", "id": 5, "method": "ping"},
     ]
-    parameters = server_parameters(home)
-    done = subprocess.run(
-        [parameters.command, *parameters.args],
-        input="".join(json.dumps(r) + "\n" for r in requests),
-        capture_output=True,
-        text=True,
-        env=parameters.env,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    replies = {m["id"]: m for m in map(json.loads, done.stdout.splitlines())}
+    replies = {m["id"]: m for m in piped(home, [json.dumps(r) for r in requests])}
     assert sorted(replies) == [1, 2, 3, 4, 5]
     found = replies[4]["result"]["structuredContent"]["results"]
     assert Path(found[0]["path"]).name == "bread.md"
+
+
+def test_lines_that_are_not_json_rpc_get_json_rpc_errors(tmp_path) -> None:
+    # They went unanswered, so a client waiting on its id hung, and nothing said why.
+    import json
+
+    _, home = index_files(tmp_path, DOCS)
+    replies = piped(
+        home,
+        [
+            json.dumps(INITIALIZE),
+            "{bad json",
+            json.dumps({"id": 7, "method": "tools/list"}),
+            json.dumps([1, 2]),
+            "",
+            json.dumps({"jsonrpc": "2.0", "id": 8, "method": "ping"}),
+        ],
+    )
+    assert [r.get("id") for r in replies] == [1, None, 7, None, 8]
+    parse_error, no_version, not_a_message = replies[1:4]
+    assert parse_error["error"]["code"] == -32700
+    assert parse_error["error"]["message"].startswith("Parse error: ")
+    assert (no_version["error"]["code"], not_a_message["error"]["code"]) == (-32600, -32600)
+    assert all(r["jsonrpc"] == "2.0" for r in replies) and "result" in replies[4]
