@@ -130,11 +130,11 @@ def test_an_interrupted_mailbox_keeps_its_committed_messages_and_the_rerun_reads
 
     read_eml, calls = extract_mail.read_eml, []
 
-    def interrupted_read_eml(path: Path):
+    def interrupted_read_eml(path: Path, *data: bytes):
         calls.append(path)
         if len(calls) == 21:
             raise KeyboardInterrupt
-        return read_eml(path)
+        return read_eml(path, *data)
 
     monkeypatch.setattr(extract_mail, "read_eml", interrupted_read_eml)
     index = text_only_index(settings, monkeypatch)
@@ -179,7 +179,10 @@ def test_a_grown_mailbox_reads_only_its_new_messages_and_a_shrunk_one_drops_the_
 @pytest.mark.parametrize(
     ("content", "reason"),
     [
-        (b"Dear diary, not a mailbox.\n", 'not an mbox mailbox: it does not begin with a "From " line'),
+        (
+            b"Dear diary, not a mailbox.\n",
+            'not an mbox mailbox: it does not begin with a "From " line',
+        ),
         (b"\x00\x01binary\xff" * 100, 'not an mbox mailbox: it does not begin with a "From " line'),
     ],
 )
@@ -201,7 +204,9 @@ def test_empty_truncated_and_broken_mailboxes_give_what_they_hold(settings, tmp_
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "empty.mbox").write_bytes(b"")
-    whole = mbox_of([message_bytes(1), message_bytes(2, "The ferry leaves at noon from pier nine.")])
+    whole = mbox_of(
+        [message_bytes(1), message_bytes(2, "The ferry leaves at noon from pier nine.")]
+    )
     (docs / "cut.mbox").write_bytes(whole[: whole.index(b"pier nine")])
     (docs / "broken.mbox").write_bytes(
         mbox_of([b"no headers at all, just a line\n", message_bytes(3)])

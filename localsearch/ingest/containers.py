@@ -230,13 +230,15 @@ def _open(
 def unpack_message(data: bytes, name: str, limits: UnpackLimits) -> Unpacked:
     """One message read from a mailbox, unpacked as unpack() unpacks it inside the mailbox
     (its attachments one level down), with limits of its own: a mailbox is read a message at
-    a time, never unpacked whole."""
+    a time, never unpacked whole. Only a message with attachments gets a folder."""
+    from localsearch.ingest.extract_mail import read_eml
+
+    document, attachments = read_eml(Path(name), data)
+    if not attachments:
+        return Unpacked(document)
     folder = Path(tempfile.mkdtemp(prefix=UNPACK_PREFIX))
     try:
-        target = folder / "message" / _base_name(name)
-        target.parent.mkdir()
-        target.write_bytes(data)
-        unpacked = _open_mail(target, folder, _Budget(limits), depth=1, prefix=name)
+        unpacked = _unpacked_mail(document, attachments, folder, _Budget(limits), 1, name)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -250,6 +252,17 @@ def _open_mail(
     from localsearch.ingest.extract_mail import read_eml, read_msg
 
     document, attachments = (read_msg if path.suffix.lower() == ".msg" else read_eml)(path)
+    return _unpacked_mail(document, attachments, folder, budget, depth, prefix)
+
+
+def _unpacked_mail(
+    document: ExtractedDocument,
+    attachments: list[tuple[str, bytes]],
+    folder: Path | None,
+    budget: _Budget,
+    depth: int,
+    prefix: str,
+) -> Unpacked:
     unpacked = Unpacked(document)
     seen: set[str] = set()
     for name, data in attachments:

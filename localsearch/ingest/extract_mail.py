@@ -32,8 +32,11 @@ _HEADERS = ("From", "To", "Cc", "Date", "Subject")
 _MAX_ATTACHMENTS = 200
 
 
-def read_eml(path: Path) -> tuple[ExtractedDocument, list[Attachment]]:
-    message = email.message_from_bytes(read_regular_file(path), policy=email.policy.default)
+def read_eml(path: Path, data: bytes | None = None) -> tuple[ExtractedDocument, list[Attachment]]:
+    """The message in the file at `path`, or in `data` (a mailbox's, named `path`)."""
+    if data is None:
+        data = read_regular_file(path)
+    message = email.message_from_bytes(data, policy=email.policy.default)
     if not isinstance(message, EmailMessage) or not any(message.get(h) for h in _HEADERS):
         raise ExtractionError("not an e-mail message: no From, To, Date or Subject header")
     headers = {name: header_text(message, name) for name in _HEADERS}
