@@ -388,11 +388,12 @@ def _zip_reader(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> _Reader:
 def _mailbox_entries(path: Path, limits: UnpackLimits) -> Iterator[_Entry | _Refused]:
     from localsearch.ingest.mailbox import read_mailbox
 
-    for message in read_mailbox(path, limits.max_member_bytes):
-        if message.data is None:
-            yield _Refused(message.name, size_refusal(limits.max_member_bytes))
-        else:
-            yield _Entry(message.name, message.size, functools.partial(iter, [message.data]))
+    with read_mailbox(path, limits.max_member_bytes) as messages:
+        for message in messages:
+            if message.data is None:
+                yield _Refused(message.name, size_refusal(limits.max_member_bytes))
+            else:
+                yield _Entry(message.name, message.size, functools.partial(iter, [message.data]))
 
 
 def _tar_entries(path: Path, budget: _Budget) -> Iterator[_Entry | _Refused]:

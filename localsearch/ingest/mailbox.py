@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import email.policy
 import re
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
@@ -39,8 +39,29 @@ class MailboxMessage:
     size: int
 
 
-def read_mailbox(path: Path, max_message_bytes: int | None = None) -> Generator[MailboxMessage]:
-    """The messages of the mailbox at `path`, in file order, read as they are asked for.
+class Mailbox:
+    """An open mailbox: iterate over it for its messages (once), close it when done."""
+
+    def __init__(self, handle: BinaryIO, separator: bytes, max_message_bytes: int | None):
+        self._handle = handle
+        self._messages = _messages(handle, separator, max_message_bytes)
+
+    def __iter__(self) -> Iterator[MailboxMessage]:
+        return self._messages
+
+    def close(self) -> None:
+        self._messages.close()
+        self._handle.close()
+
+    def __enter__(self) -> Mailbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def read_mailbox(path: Path, max_message_bytes: int | None = None) -> Mailbox:
+    """The mailbox at `path`, whose messages are read, in file order, as they are asked for.
 
     Raises ExtractionError at once when the file is no mailbox (its first line that is not
     blank does not begin "From "); a file of blank lines is an empty mailbox.
@@ -53,7 +74,7 @@ def read_mailbox(path: Path, max_message_bytes: int | None = None) -> Generator[
     except BaseException:
         handle.close()
         raise
-    return _messages(handle, first, max_message_bytes)
+    return Mailbox(handle, first, max_message_bytes)
 
 
 def _first_line(handle: BinaryIO) -> bytes:
@@ -67,29 +88,28 @@ def _first_line(handle: BinaryIO) -> bytes:
 def _messages(
     handle: BinaryIO, separator: bytes, max_message_bytes: int | None
 ) -> Generator[MailboxMessage]:
-    with handle:
-        if not separator:
-            return
-        limit = max_message_bytes if max_message_bytes is not None else float("inf")
-        number = 1
-        message = _Message(limit)
-        in_separator = not separator.endswith(b"\n")  # a separator line longer than a read
-        at_line_start = True
-        while line := handle.readline(_LINE_BYTES):
-            starts_line, at_line_start = at_line_start, line.endswith(b"\n")
-            if in_separator:
-                in_separator = not at_line_start
-                continue
-            if starts_line and line.startswith(_SEPARATOR):
-                yield message.finish(number)
-                number += 1
-                message = _Message(limit)
-                in_separator = not at_line_start
-                continue
-            if starts_line and _QUOTED_SEPARATOR.match(line):
-                line = line[1:]
-            message.add(line)
-        yield message.finish(number)
+    if not separator:  # an empty mailbox
+        return
+    limit = max_message_bytes if max_message_bytes is not None else float("inf")
+    number = 1
+    message = _Message(limit)
+    in_separator = not separator.endswith(b"\n")  # a separator line longer than a read
+    at_line_start = True
+    while line := handle.readline(_LINE_BYTES):
+        starts_line, at_line_start = at_line_start, line.endswith(b"\n")
+        if in_separator:
+            in_separator = not at_line_start
+            continue
+        if starts_line and line.startswith(_SEPARATOR):
+            yield message.finish(number)
+            number += 1
+            message = _Message(limit)
+            in_separator = not at_line_start
+            continue
+        if starts_line and _QUOTED_SEPARATOR.match(line):
+            line = line[1:]
+        message.add(line)
+    yield message.finish(number)
 
 
 class _Message:
