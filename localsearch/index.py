@@ -31,7 +31,6 @@ from localsearch.errors import (
 from localsearch.index_status import IndexStatus, read_status
 from localsearch.ingest.chunk import MAX_DOCUMENT_CHARS, limit_document
 from localsearch.ingest.regular_file import os_error_reason
-from localsearch.ingest.source_queue import FinishedContainer, SourceQueue
 from localsearch.ingest.sources import (
     SourceDocument,
     containers_of,
@@ -49,6 +48,7 @@ from localsearch.language.model_choice import model_for_new_index
 from localsearch.lexical import LexicalIndex
 from localsearch.lock import WriterLock
 from localsearch.progress import ProgressCallback, ProgressEvent, ignore_progress
+from localsearch.source_queue import FinishedContainer, SourceQueue
 from localsearch.store import DocumentRow, EmbeddingSpace, Store
 from localsearch.store.paths import display_path
 from localsearch.wording import plural
