@@ -226,3 +226,25 @@ def test_empty_truncated_and_broken_mailboxes_give_what_they_hold(settings, tmp_
     assert bm25(settings, "word3x")[0] == f"{docs / 'broken.mbox'}{SEP}0002 Tide report 3.eml"
     # A multipart body with no part in it keeps its headers (today's extraction of .eml).
     assert bm25(settings, "broken")[0] == f"{docs / 'broken.mbox'}{SEP}0003 =?utf-8?q?broken.eml"
+
+
+def test_the_reader_splits_on_from_lines_only_at_line_starts_and_unquotes_one_level(tmp_path):
+    from localsearch.ingest.mailbox import read_mailbox
+
+    # A line longer than one read, with "From " where the second read of it begins.
+    long_line = b"x" * (64 * 1024) + b"From the middle of a long line\n"
+    first = b"Subject: One\n\n>From the quay.\n>>From the pier.\n" + long_line
+    second = b"Subject: Two\r\n\r\nCRLF body\r\n"
+    path = tmp_path / "mbox"  # Apple Mail's Inbox.mbox/mbox
+    path.write_bytes(b"\n\n" + mbox_of([first, second]))  # blank lines before the first
+    with read_mailbox(path) as messages:
+        read = [(m.name, m.data) for m in messages]
+    assert [name for name, _ in read] == ["0001 One.eml", "0002 Two.eml"]
+    assert read[0][1] == b"Subject: One\n\nFrom the quay.\n>From the pier.\n" + long_line + b"\n"
+    assert read[1][1] == second + b"\n"
+    with read_mailbox(path, max_message_bytes=1000) as messages:
+        assert [(m.name, m.data, m.size) for m in messages][0] == (
+            "0001 One.eml",
+            None,
+            len(first) + 1 - 2,  # the blank line before "From", less a ">" per quoted line
+        )
