@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,10 +32,9 @@ from localsearch.index_status import IndexStatus, read_status
 from localsearch.ingest.chunk import MAX_DOCUMENT_CHARS, limit_document
 from localsearch.ingest.regular_file import os_error_reason
 from localsearch.ingest.sources import (
-    Expansion,
     SourceDocument,
+    containers_of,
     file_source,
-    outermost_file,
     stored_members,
 )
 from localsearch.ingest.types import (
@@ -50,7 +48,8 @@ from localsearch.language.model_choice import model_for_new_index
 from localsearch.lexical import LexicalIndex
 from localsearch.lock import WriterLock
 from localsearch.progress import ProgressCallback, ProgressEvent, ignore_progress
-from localsearch.store import EmbeddingSpace, Store
+from localsearch.source_queue import FinishedContainer, SourceQueue
+from localsearch.store import DocumentRow, EmbeddingSpace, Store
 from localsearch.store.paths import display_path
 from localsearch.wording import plural
 
@@ -486,25 +485,67 @@ class Index:
             touched.clear()
             new_skips.clear()
 
-        # Members of containers follow their container; those of an unchanged one stay as stored.
+        def pend(
+            source: SourceDocument,
+            content_hash: str,
+            raw_hash: str,
+            document: ExtractedDocument,
+            old: DocumentRow | None,
+        ) -> None:
+            if limit_document(document) > MAX_DOCUMENT_CHARS:
+                report.warnings.append(
+                    f"{source.path}: only its first {MAX_DOCUMENT_CHARS:,} characters are indexed"
+                )
+            chunks = self._chunk(document)
+            if old is not None and old.content_hash == raw_hash:  # read by an older extraction
+                report.read_again += 1
+            pending.append(
+                _Pending(source, content_hash, document, chunks, old.id if old else None)
+            )
+            if (
+                sum(len(p.chunks) for p in pending) >= BATCH_CHUNKS
+                or len(pending) >= BATCH_DOCUMENTS
+            ):
+                flush()
+
+        def skip(path: str, key: str, exc: BaseException) -> None:
+            reason = (
+                os_error_reason(exc) if isinstance(exc, OSError) else str(exc) or type(exc).__name__
+            )
+            new_skips.append((path, reason))
+            report.skipped.append((key, reason))
+            seen.discard(key)
+
+        # A container's members come before it (source_queue.py); those of an unchanged one
+        # stay as stored.
         members_of = stored_members(stored)
         unchanged_containers: set[str] = set()  # and plain files: their members were not read
-        queue: deque[SourceDocument] = deque()
-        opened: list[Expansion] = []
-        remaining = iter(sources)
-        try:
-            while True:
-                if not queue:
-                    for expansion in opened:
-                        expansion.close()
-                    opened.clear()
-                source = queue.popleft() if queue else next(remaining, None)
-                if source is None:
-                    break
+        with SourceQueue(sources, (extraction_error, OSError)) as queue:
+            for item in queue:
+                if isinstance(item, FinishedContainer):
+                    source, expansion = item.source, item.expansion
+                    key = display_path(source.path)
+                    new_skips.extend(expansion.skipped)
+                    report.skipped.extend((display_path(p), r) for p, r in expansion.skipped)
+                    try:
+                        if item.error is not None:
+                            raise item.error
+                        document = expansion.document()
+                    except (extraction_error, OSError) as exc:
+                        skip(source.path, key, exc)
+                        seen.update(members_of.get(key, ()))  # the part not read stays as it was
+                        continue
+                    pend(source, item.content_hash, item.raw_hash, document, item.stored)
+                    continue
+                source = item
                 key = display_path(source.path)  # how the store names it
                 seen.add(key)
                 done += 1
-                progress(ProgressEvent("files", done, total, source.path))
+                if total is not None:
+                    total = max(total, done)  # a mailbox's messages are counted as they come
+                progress(
+                    ProgressEvent("files", done, total if queue.counting else None, source.path)
+                )
                 old = stored.get(key)
                 outdated = old is not None and not old.content_hash.endswith(EXTRACTED_BY)
                 if (
@@ -528,52 +569,25 @@ class Index:
                         continue
                     if source.expand is not None:
                         expansion = source.expand()
-                        opened.append(expansion)
-                        document = expansion.document
-                        queue.extend(expansion.members)
-                        if total is not None:
-                            total += len(expansion.members)
-                        new_skips.extend(expansion.skipped)
-                        report.skipped.extend((display_path(p), r) for p, r in expansion.skipped)
-                    else:
-                        document = source.extract()
+                        if total is not None and expansion.count is not None:
+                            total += expansion.count
+                        queue.open(
+                            FinishedContainer(source, expansion, content_hash, raw_hash, old)
+                        )
+                        continue
+                    document = source.extract()
                 except (extraction_error, OSError) as exc:
-                    reason = (
-                        os_error_reason(exc)
-                        if isinstance(exc, OSError)
-                        else str(exc) or type(exc).__name__
-                    )
-                    new_skips.append((source.path, reason))
-                    report.skipped.append((key, reason))
-                    seen.discard(key)
+                    skip(source.path, key, exc)
                     continue
-                if limit_document(document) > MAX_DOCUMENT_CHARS:
-                    report.warnings.append(
-                        f"{source.path}: only its first {MAX_DOCUMENT_CHARS:,} characters"
-                        " are indexed"
-                    )
-                chunks = self._chunk(document)
-                if old and outdated and old.content_hash == raw_hash:  # read by an older extraction
-                    report.read_again += 1
-                pending.append(
-                    _Pending(source, content_hash, document, chunks, old.id if old else None)
-                )
-                if (
-                    sum(len(p.chunks) for p in pending) >= BATCH_CHUNKS
-                    or len(pending) >= BATCH_DOCUMENTS
-                ):
-                    flush()
+                pend(source, content_hash, raw_hash, document, old)
             flush()
-        finally:
-            for expansion in opened:
-                expansion.close()
         if remove_missing:
             # Skip records of files this run did not skip again (fixed, or gone) are stale.
             still_skipped = {path for path, _ in report.skipped}
             stale = {
                 path
                 for path in store.skipped_under(root_id) - still_skipped
-                if outermost_file(path) not in unchanged_containers
+                if unchanged_containers.isdisjoint(containers_of(path))
             }
             if stale:
                 with store.transaction():

@@ -36,7 +36,7 @@ from localsearch.ingest.extract import (
     is_mailbox_name,
 )
 from localsearch.ingest.types import ExtractedDocument, Section
-from localsearch.ingest.walk import JUNK_DIRS
+from localsearch.ingest.walk import JUNK_DIRS, format_size
 
 MEMBER_SEPARATOR = " › "
 UNPACK_PREFIX = "localsearch-unpack-"
@@ -199,23 +199,50 @@ def _open(
     if kind == "mail" and not is_mailbox_name(path.name):
         return _open_mail(path, folder, budget, depth, prefix)
     name = path.name.lower()
-    if kind == "mail":
-        entries = _mailbox_entries(path, budget)
+    mailbox = kind == "mail"
+    if mailbox:
+        entries = _mailbox_entries(path, budget.limits)
     elif name.endswith(".zip"):
         entries = _zip_entries(path, budget)
     else:
         entries = _tar_entries(path, budget)
     unpacked = Unpacked(ExtractedDocument(title=display, doc_type=kind))
     listed: list[str] = []
+    unlisted = 0
     for entry in entries:
         if isinstance(entry, _Refused):
             unpacked.skipped.append((entry.name, entry.reason))
             continue
-        listed.append(entry.name)
-        budget.spend(entry.size)
+        if len(listed) < budget.limits.max_entries:
+            listed.append(entry.name)
+        else:
+            unlisted += 1
+        if not mailbox:  # a mailbox is no bomb, its size is on disk: only each message's counts
+            budget.spend(entry.size)
         if folder is not None and budget.needs(_full_name(prefix, entry.name)):
             _add_member(unpacked, entry.name, entry.read, entry.size, folder, budget, depth, prefix)
-    unpacked.document.sections = _listing(display, listed)
+            if mailbox and budget.wanted is not None:
+                break  # the message to open: the rest of a mailbox of gigabytes is not read
+    unpacked.document.sections = listing(display, listed, unlisted)
+    return unpacked
+
+
+def unpack_message(data: bytes, name: str, limits: UnpackLimits) -> Unpacked:
+    """One message read from a mailbox, unpacked as unpack() unpacks it inside the mailbox
+    (its attachments one level down), with limits of its own: a mailbox is read a message at
+    a time, never unpacked whole. Only a message with attachments gets a folder."""
+    from localsearch.ingest.extract_mail import read_eml
+
+    document, attachments = read_eml(Path(name), data)
+    if not attachments:
+        return Unpacked(document)
+    folder = Path(tempfile.mkdtemp(prefix=UNPACK_PREFIX))
+    try:
+        unpacked = _unpacked_mail(document, attachments, folder, _Budget(limits), 1, name)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    unpacked.folder = folder
     return unpacked
 
 
@@ -225,6 +252,17 @@ def _open_mail(
     from localsearch.ingest.extract_mail import read_eml, read_msg
 
     document, attachments = (read_msg if path.suffix.lower() == ".msg" else read_eml)(path)
+    return _unpacked_mail(document, attachments, folder, budget, depth, prefix)
+
+
+def _unpacked_mail(
+    document: ExtractedDocument,
+    attachments: list[tuple[str, bytes]],
+    folder: Path | None,
+    budget: _Budget,
+    depth: int,
+    prefix: str,
+) -> Unpacked:
     unpacked = Unpacked(document)
     seen: set[str] = set()
     for name, data in attachments:
@@ -347,15 +385,15 @@ def _zip_reader(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> _Reader:
     return read
 
 
-def _mailbox_entries(path: Path, budget: _Budget) -> Iterator[_Entry | _Refused]:
-    from localsearch.ingest.extract_mail import mailbox_messages
+def _mailbox_entries(path: Path, limits: UnpackLimits) -> Iterator[_Entry | _Refused]:
+    from localsearch.ingest.mailbox import read_mailbox
 
-    for name, message in mailbox_messages(path):
-        refusal = _size_refusal(len(message), budget.limits) or budget.refusal(len(message))
-        if refusal is not None:
-            yield _Refused(name, refusal)
-        else:
-            yield _Entry(name, len(message), functools.partial(iter, [message]))
+    with read_mailbox(path, limits.max_member_bytes) as messages:
+        for message in messages:
+            if message.data is None:
+                yield _Refused(message.name, size_refusal(limits.max_member_bytes))
+            else:
+                yield _Entry(message.name, message.size, functools.partial(iter, [message.data]))
 
 
 def _tar_entries(path: Path, budget: _Budget) -> Iterator[_Entry | _Refused]:
@@ -422,19 +460,24 @@ def _name_refusal(name: str) -> str | None:
 
 
 def _size_refusal(size: int, limits: UnpackLimits) -> str | None:
-    if size > limits.max_member_bytes:
-        return f"over {_megabytes(limits.max_member_bytes)}"
-    return None
+    return size_refusal(limits.max_member_bytes) if size > limits.max_member_bytes else None
+
+
+def size_refusal(max_bytes: int) -> str:
+    """Why a member over the size limit is skipped, in the walker's words for a file."""
+    return f"over {format_size(max_bytes)}"
 
 
 def _full_name(prefix: str, name: str) -> str:
     return member_path(prefix, name) if prefix else name
 
 
-def _listing(display: str, names: list[str]) -> list[Section]:
+def listing(display: str, names: list[str], unlisted: int = 0) -> list[Section]:
+    """A container's own text: the names of its members (`unlisted` more left out)."""
     if not names:
         return []
-    return [Section(text=f"{display} holds:\n" + "\n".join(names), heading="")]
+    more = [f"and {unlisted:,} more"] if unlisted else []
+    return [Section(text=f"{display} holds:\n" + "\n".join(names + more), heading="")]
 
 
 def _unique(name: str, seen: set[str]) -> str:

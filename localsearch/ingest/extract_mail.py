@@ -14,10 +14,8 @@ import email.policy
 import posixpath
 import re
 import struct
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage, Message
-from email.parser import BytesHeaderParser
 from pathlib import Path
 
 from localsearch.ingest.extract import (
@@ -32,15 +30,16 @@ from localsearch.ingest.types import ExtractedDocument, Section
 Attachment = tuple[str, bytes]
 _HEADERS = ("From", "To", "Cc", "Date", "Subject")
 _MAX_ATTACHMENTS = 200
-_MBOX_FROM_LINE = re.compile(rb"^From ", re.MULTILINE)
-_MBOX_QUOTED_FROM = re.compile(rb"^>(>*From )", re.MULTILINE)
 
 
-def read_eml(path: Path) -> tuple[ExtractedDocument, list[Attachment]]:
-    message = email.message_from_bytes(read_regular_file(path), policy=email.policy.default)
+def read_eml(path: Path, data: bytes | None = None) -> tuple[ExtractedDocument, list[Attachment]]:
+    """The message in the file at `path`, or in `data` (a mailbox's, named `path`)."""
+    if data is None:
+        data = read_regular_file(path)
+    message = email.message_from_bytes(data, policy=email.policy.default)
     if not isinstance(message, EmailMessage) or not any(message.get(h) for h in _HEADERS):
         raise ExtractionError("not an e-mail message: no From, To, Date or Subject header")
-    headers = {name: _header(message, name) for name in _HEADERS}
+    headers = {name: header_text(message, name) for name in _HEADERS}
     body, is_html = _eml_body(message)
     attachments: list[Attachment] = []
     for number, part in enumerate(message.iter_attachments(), 1):
@@ -51,34 +50,6 @@ def read_eml(path: Path) -> tuple[ExtractedDocument, list[Attachment]]:
             name = part.get_filename() or _default_name(part, number)
             attachments.append((safe_file_name(name, number), data))
     return mail_document(path, headers, body, is_html, attachments), attachments
-
-
-def mailbox_messages(path: Path) -> Iterator[tuple[str, bytes]]:
-    """The messages of an mbox mailbox as (member name, message bytes), in file order.
-
-    Each message opens with a line starting "From "; mail programs quote body lines that
-    start so (">From "), and one level of quoting comes off again, as they do on reading.
-    """
-    data = read_regular_file(path)
-    first = len(data) - len(data.lstrip())
-    if first == len(data):
-        return  # an empty mailbox
-    if not data.startswith(b"From ", first):
-        raise ExtractionError('not an mbox mailbox: it does not begin with a "From " line')
-    starts = [match.start() for match in _MBOX_FROM_LINE.finditer(data, first)]
-    for number, (start, end) in enumerate(zip(starts, [*starts[1:], len(data)], strict=True), 1):
-        separator_end = data.find(b"\n", start, end)
-        message = b"" if separator_end < 0 else data[separator_end + 1 : end]
-        message = _MBOX_QUOTED_FROM.sub(rb"\1", message)
-        yield _mailbox_member_name(message, number), message
-
-
-def _mailbox_member_name(message: bytes, number: int) -> str:
-    headers = BytesHeaderParser(policy=email.policy.default).parsebytes(message)
-    subject = _header(headers, "Subject") if isinstance(headers, EmailMessage) else ""
-    # A subject's slashes would read as folders in the member's name.
-    subject = shorten(subject.replace("/", "-").replace("\\", "-"), 80)
-    return safe_file_name(f"{number:04d} {subject}".strip() + ".eml", number)
 
 
 def read_msg(path: Path) -> tuple[ExtractedDocument, list[Attachment]]:
@@ -144,7 +115,7 @@ def safe_file_name(name: str, number: int) -> str:
     return base[:200] or f"attachment-{number}"
 
 
-def _header(message: EmailMessage, name: str) -> str:
+def header_text(message: EmailMessage, name: str) -> str:
     try:
         value = message.get(name)
     except (ValueError, IndexError, TypeError):  # malformed headers trip the parser

@@ -9,12 +9,17 @@ a container only when its hash did.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from localsearch.ingest.types import ExtractedDocument, FoundFile
+
+if TYPE_CHECKING:
+    from localsearch.ingest.containers import Unpacked, UnpackLimits
+
+_HASH_BLOCK = 1024 * 1024
 
 
 @dataclass
@@ -32,16 +37,31 @@ class SourceDocument:
 
 @dataclass
 class Expansion:
-    """A container opened: its document, its members as sources, refusals, and a cleanup."""
+    """A container opened: its members as sources, then its own document and the members it
+    refused, and a cleanup. A mailbox's members are a generator that reads them one at a time,
+    so its document (the list of them) and its refusals are whole once they have all been read.
+    """
 
-    document: ExtractedDocument
-    members: list[SourceDocument]
+    members: Iterable[SourceDocument]
+    document: Callable[[], ExtractedDocument]
     skipped: list[tuple[str, str]]
     close: Callable[[], None]
+    count: int | None = None  # how many members, when that is known before reading them
 
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    """The file's hash, read a block at a time: a mailbox may be gigabytes."""
+    from localsearch.ingest.regular_file import open_regular_file
+
+    digest = hashlib.sha256()
+    with open_regular_file(path) as handle:
+        while block := handle.read(_HASH_BLOCK):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def file_source(
@@ -50,17 +70,20 @@ def file_source(
     max_member_bytes: int | None = None,
 ) -> SourceDocument:
     from localsearch.ingest.containers import is_container
-    from localsearch.ingest.regular_file import read_regular_file
+    from localsearch.ingest.extract import is_mailbox_name
 
     source = SourceDocument(
         path=str(found.path),
         size=found.size,
         mtime_ns=found.mtime_ns,
-        content_hash=lambda: sha256_bytes(read_regular_file(found.path)),
+        content_hash=lambda: sha256_file(found.path),
         extract=lambda: extract(found.path),
     )
-    if is_container(found.path):
-        source.expand = lambda: expand_container(source, found.path, extract, max_member_bytes)
+    limits = _limits(max_member_bytes)
+    if is_mailbox_name(found.path.name):
+        source.expand = lambda: expand_mailbox(source, found.path, extract, limits)
+    elif is_container(found.path):
+        source.expand = lambda: expand_container(source, found.path, extract, limits)
     return source
 
 
@@ -68,19 +91,97 @@ def expand_container(
     source: SourceDocument,
     path: Path,
     extract: Callable[[Path], ExtractedDocument],
-    max_member_bytes: int | None = None,
+    limits: UnpackLimits,
 ) -> Expansion:
     """Unpack an archive or message; its members become sources named "container › member"."""
-    from localsearch.ingest.containers import UnpackLimits, member_path, unpack
+    from localsearch.ingest.containers import unpack
+
+    unpacked = _unpacked(lambda: unpack(path, limits), f"{path.suffix.lstrip('.')} file")
+    return _expansion(source, unpacked, extract)
+
+
+def expand_mailbox(
+    source: SourceDocument,
+    path: Path,
+    extract: Callable[[Path], ExtractedDocument],
+    limits: UnpackLimits,
+) -> Expansion:
+    """Open a mailbox: its messages are read one at a time as they are asked for, each a
+    source unpacked only if it changed, with its attachments as its own members. The size
+    limit is each message's; the mailbox's own document lists them (the first max_entries).
+    """
+    from localsearch.ingest.containers import listing, member_path, size_refusal, unpack_message
+    from localsearch.ingest.mailbox import read_mailbox
+
+    messages = read_mailbox(path, limits.max_member_bytes)  # refuses a file that is no mailbox
+    listed: list[str] = []
+    unlisted = 0
+    skipped: list[tuple[str, str]] = []
+
+    def message_source(name: str, data: list[bytes], size: int) -> SourceDocument:
+        message = SourceDocument(
+            path=member_path(source.path, name),
+            size=size,
+            mtime_ns=source.mtime_ns,
+            content_hash=lambda: sha256_bytes(data[0]),
+            extract=lambda: _document_of(message),
+        )
+        message.expand = lambda: _expansion(
+            message,
+            _unpacked(lambda: unpack_message(data[0], name, limits), "message"),
+            extract,
+        )
+        return message
+
+    def members() -> Iterator[SourceDocument]:
+        nonlocal unlisted
+        for message in messages:
+            member = member_path(source.path, message.name)
+            if message.data is None:
+                skipped.append((member, size_refusal(limits.max_member_bytes)))
+                continue
+            if len(listed) < limits.max_entries:
+                listed.append(message.name)
+            else:
+                unlisted += 1
+            data = [message.data]
+            try:
+                yield message_source(message.name, data, message.size)
+            finally:
+                data.clear()  # the index is done with it: let its bytes go
+
+    return Expansion(
+        members=members(),
+        document=lambda: ExtractedDocument(
+            title=path.name, doc_type="mail", sections=listing(path.name, listed, unlisted)
+        ),
+        skipped=skipped,
+        close=messages.close,
+    )
+
+
+def _limits(max_member_bytes: int | None) -> UnpackLimits:
+    from localsearch.ingest.containers import UnpackLimits
+
+    return UnpackLimits(max_member_bytes=max_member_bytes or UnpackLimits.max_member_bytes)
+
+
+def _unpacked(unpack: Callable[[], Unpacked], what: str) -> Unpacked:
     from localsearch.ingest.extract import ExtractionError
 
-    limits = UnpackLimits(max_member_bytes=max_member_bytes or UnpackLimits.max_member_bytes)
     try:
-        unpacked = unpack(path, limits)
+        return unpack()
     except (ExtractionError, OSError):
         raise
     except Exception as exc:  # noqa: BLE001 - archive and mail parsers raise all sorts
-        raise ExtractionError(f"unreadable {path.suffix.lstrip('.')} file: {exc}") from exc
+        raise ExtractionError(f"unreadable {what}: {exc}") from exc
+
+
+def _expansion(
+    source: SourceDocument, unpacked: Unpacked, extract: Callable[[Path], ExtractedDocument]
+) -> Expansion:
+    """An unpacked container's members as sources named "container › member"."""
+    from localsearch.ingest.containers import member_path
 
     def member(
         name: str, file: Path, size: int, document: ExtractedDocument | None
@@ -93,23 +194,41 @@ def expand_container(
             extract=(lambda: document) if document is not None else (lambda: extract(file)),
         )
 
+    members = [member(m.name, m.path, m.size, m.document) for m in unpacked.members]
     return Expansion(
-        document=unpacked.document,
-        members=[member(m.name, m.path, m.size, m.document) for m in unpacked.members],
+        members=members,
+        document=lambda: unpacked.document,
         skipped=[(member_path(source.path, name), reason) for name, reason in unpacked.skipped],
         close=unpacked.close,
+        count=len(members),
     )
 
 
-def stored_members(stored: dict[str, Any]) -> dict[str, list[str]]:
-    """Stored container path -> the stored paths of its members (nested ones included)."""
-    from localsearch.ingest.containers import MEMBER_SEPARATOR
+def _document_of(container: SourceDocument) -> ExtractedDocument:
+    assert container.expand is not None
+    expansion = container.expand()
+    try:
+        return expansion.document()
+    finally:
+        expansion.close()
 
+
+def stored_members(stored: Iterable[str]) -> dict[str, list[str]]:
+    """Stored container path -> the stored paths of its members, nested ones included; a
+    message in a mailbox is a container of its own attachments as well."""
     members: dict[str, list[str]] = {}
     for path in stored:
-        if MEMBER_SEPARATOR in path:
-            members.setdefault(outermost_file(path), []).append(path)
+        for container in containers_of(path):
+            members.setdefault(container, []).append(path)
     return members
+
+
+def containers_of(path: str) -> list[str]:
+    """The containers a stored path lies in, outermost first: none for a file's own path."""
+    from localsearch.ingest.containers import MEMBER_SEPARATOR
+
+    parts = path.split(MEMBER_SEPARATOR)
+    return [MEMBER_SEPARATOR.join(parts[:end]) for end in range(1, len(parts))]
 
 
 def outermost_file(path: str) -> str:

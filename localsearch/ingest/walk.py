@@ -1,8 +1,9 @@
 """Find the files under the indexed folders, as git would see them, in a stable order.
 
 Walking is its own module because deciding what to leave out is most of the work: hidden and
-junk folders, .gitignore/.ignore rules at every level, files too big or of a binary kind, and
-symlinks, which are followed only while they stay inside the indexed folders, and only once.
+junk folders, .gitignore/.ignore rules at every level, files too big (mailboxes aside: they are
+read a message at a time) or of a binary kind, and symlinks, which are followed only while
+they stay inside the indexed folders, and only once.
 Nothing here opens a file; extraction decides what a file holds.
 """
 
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from pathspec import GitIgnoreSpec
 
-from localsearch.ingest.extract import BINARY_EXTENSIONS, is_archive_name
+from localsearch.ingest.extract import BINARY_EXTENSIONS, is_archive_name, is_mailbox_name
 from localsearch.ingest.types import FoundFile, SkippedFile
 
 DEFAULT_MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -179,8 +180,9 @@ class _Walker:
         )
         if binary_kind is not None:
             yield SkippedFile(path, binary_kind)
-        elif info.st_size > self._max_file_bytes:
-            yield SkippedFile(path, f"over {_format_size(self._max_file_bytes)}")
+        elif info.st_size > self._max_file_bytes and not is_mailbox_name(path.name):
+            # A mailbox is read a message at a time, and each message has to fit the limit.
+            yield SkippedFile(path, f"over {format_size(self._max_file_bytes)}")
         elif not os.access(path, os.R_OK):
             yield SkippedFile(path, "permission denied")
         else:
@@ -232,7 +234,7 @@ def _load_ignore_rules(folder: Path, parent: _IgnoreRules | None) -> _IgnoreRule
     return _IgnoreRules(folder, GitIgnoreSpec.from_lines(lines), parent)
 
 
-def _format_size(size: int) -> str:
+def format_size(size: int) -> str:
     for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
         if size >= scale:
             return f"{size / scale:.3g} {unit}"
