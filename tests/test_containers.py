@@ -427,6 +427,38 @@ def test_unpack_member_gives_a_private_copy_of_one_nested_member(tmp_path: Path)
         unpack_member(f"{archive}{SEP}gone.md")
 
 
+def test_opening_a_member_clears_copies_that_earlier_openings_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A copy is left for the program that opens it; they piled up in /tmp until a reboot,
+    # private mail attachments among them.
+    import os
+    import tempfile
+    import time
+
+    from localsearch.ingest.containers import UNPACK_PREFIX
+
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    archive = write_zip(tmp_path / "a.zip", {"x.md": "# X\n\nkea"})
+    old, recent = (temporary / f"{UNPACK_PREFIX}{n}" for n in ("old", "recent"))
+    for folder in (old, recent):
+        (folder / "inner").mkdir(parents=True)
+        (folder / "inner" / "secret.pdf").write_bytes(b"%PDF")
+    other = temporary / "someone-else"
+    other.mkdir()
+    day_ago = time.time() - 86400
+    for path in (old, other):
+        os.utime(path, (day_ago, day_ago))
+    opened = unpack_member(f"{archive}{SEP}x.md")
+    assert opened.read_text() == "# X\n\nkea"
+    new = next(p for p in opened.parents if p.parent == temporary)
+    assert sorted(p.name for p in temporary.iterdir()) == sorted(
+        [recent.name, other.name, new.name]
+    )
+
+
 async def test_tui_opens_an_archive_member_at_its_line(tmp_path: Path, settings) -> None:
     from tui_helpers import RecordingOpener, make
 

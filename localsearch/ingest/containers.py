@@ -17,10 +17,13 @@ member with its reason; nothing is ever written outside the temporary folder.
 from __future__ import annotations
 
 import functools
+import os
 import posixpath
 import shutil
+import stat
 import tarfile
 import tempfile
+import time
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -40,6 +43,7 @@ from localsearch.ingest.walk import JUNK_DIRS, format_size
 
 MEMBER_SEPARATOR = " › "
 UNPACK_PREFIX = "localsearch-unpack-"
+OPENED_COPY_HOURS = 12  # how long a member opened for a viewer keeps its private copy
 MAX_NESTING = 2  # an archive in an archive is opened; one more level down is not
 _READ_BLOCK = 1024 * 1024
 _Reader = Callable[[], Iterator[bytes]]
@@ -105,11 +109,13 @@ def unpack_member(indexed_path: str) -> Path:
     """One member of an indexed container ("/x/a.zip › inner/b.md") as a file that can be opened.
 
     The member alone is unpacked into a new private folder (mode 700) under the system's
-    temporary directory, which is left for the program that opens it; the OS clears it later.
+    temporary directory, which is left for the program that opens it; the copies earlier
+    openings left are removed once they are OPENED_COPY_HOURS old.
     """
     container, _, name = indexed_path.partition(MEMBER_SEPARATOR)
     if not name:
         raise ExtractionError(f"not a member of an archive or message: {indexed_path}")
+    _remove_old_copies()
     unpacked = unpack(Path(container), wanted=name)
     found = next((m.path for m in unpacked.members if m.name == name), None)
     if found is None:
@@ -126,6 +132,24 @@ def member_document(indexed_path: str) -> ExtractedDocument:
         return extract_file(found)
     finally:
         shutil.rmtree(_unpack_folder(found), ignore_errors=True)
+
+
+def _remove_old_copies() -> None:
+    """Remove this user's unpack folders older than OPENED_COPY_HOURS (by their own mtime):
+    a viewer has long read its copy by then, and a mail attachment should not outlive that."""
+    oldest = time.time() - OPENED_COPY_HOURS * 3600
+    try:
+        folders = list(Path(tempfile.gettempdir()).glob(f"{UNPACK_PREFIX}*"))
+    except OSError:
+        return
+    for folder in folders:
+        try:
+            status = folder.lstat()
+        except OSError:
+            continue
+        mine = status.st_uid == os.getuid() and stat.S_ISDIR(status.st_mode)
+        if mine and status.st_mtime < oldest:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _unpack_folder(member: Path) -> Path:
