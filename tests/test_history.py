@@ -481,3 +481,15 @@ def test_only_settled_searches_are_logged_and_an_action_settles_one() -> None:
     no_index = SettledSearchLog(lambda: None, "tui")
     no_index.showing("tidal", "hybrid", [1])
     assert no_index.settle() is None and no_index.act(1, "open") is False
+
+
+def test_clear_leaves_no_trace_of_the_queries_in_the_database_files(indexed, capsys) -> None:
+    """`history --clear` is a privacy control: the deleted queries must not stay readable in
+    SQLite's free pages or its write-ahead log (`strings localsearch.db` showed them)."""
+    docs, home = indexed
+    h = ["--home", str(home)]
+    secret = "zanzibar pregnancy test results"
+    assert run_cli(["search", secret, "--mode", "bm25", *h], capsys)[0] == 0
+    assert run_cli(["history", "--clear", "--yes", *h], capsys)[0] == 0
+    for path in home.glob("localsearch.db*"):
+        assert secret.encode() not in path.read_bytes(), path.name

@@ -137,9 +137,13 @@ class SearchHistory:
             return sql.count_searches(self.store)
 
     def clear(self) -> int:
-        """Delete every logged search; returns how many there were."""
-        with self._lock, self.store.transaction():
-            return sql.delete_all(self.store)
+        """Delete every logged search, leaving no trace of it in the database's files;
+        returns how many there were."""
+        with self._lock:
+            with self.store.transaction():
+                deleted = sql.delete_all(self.store)
+            sql.empty_write_ahead_log(self.store)
+        return deleted
 
     def _resolved(self, rows: Sequence[SearchRow]) -> list[LoggedSearch]:
         entries = sql.entries_of(self.store, [r.id for r in rows])

@@ -189,7 +189,21 @@ def count_searches(store: Store) -> int:
 
 
 def delete_all(store: Store) -> int:
+    """Delete every search; their pages are overwritten with zeros, not merely freed, so the
+    queries cannot be read back from the file (`strings localsearch.db` found them)."""
     count = count_searches(store)
-    store.conn.execute("DELETE FROM search_log_chunks")
-    store.conn.execute("DELETE FROM search_log")
+    (before,) = store.conn.execute("PRAGMA secure_delete").fetchone() or (0,)
+    store.conn.execute("PRAGMA secure_delete=ON")
+    try:
+        store.conn.execute("DELETE FROM search_log_chunks")
+        store.conn.execute("DELETE FROM search_log")
+    finally:
+        store.conn.execute(f"PRAGMA secure_delete={int(before)}")
     return count
+
+
+def empty_write_ahead_log(store: Store) -> None:
+    """Copy the write-ahead log into the database and truncate it: until then it still holds
+    the pages as they were before a delete. Outside a transaction; a reader in another
+    process can keep it from finishing, and the next checkpoint then does it."""
+    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
