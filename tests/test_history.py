@@ -493,3 +493,24 @@ def test_clear_leaves_no_trace_of_the_queries_in_the_database_files(indexed, cap
     assert run_cli(["history", "--clear", "--yes", *h], capsys)[0] == 0
     for path in home.glob("localsearch.db*"):
         assert secret.encode() not in path.read_bytes(), path.name
+
+
+def test_a_damaged_row_is_left_out_not_fatal(indexed, capsys) -> None:
+    """A row whose values are not of their column's type (a hand edit, a damaged page) used to
+    stop `history`, `eval --history` and adapt with "internal error (ValueError ...)"; the
+    searches that can be read are read."""
+    docs, home = indexed
+    h = ["--home", str(home)]
+    for query in ("sourdough starter", "beekeeping hive", "tidal power"):
+        assert run_cli(["search", query, "--mode", "bm25", *h], capsys)[0] == 0
+    store = Store(load_settings(home).database_path)
+    with store.transaction():
+        store.conn.execute("UPDATE search_log SET at = 'yesterday' WHERE id = 1")
+        store.conn.execute("UPDATE search_log_chunks SET start_line = 'abc' WHERE search_id = 2")
+    store.close()
+    code, out, err = run_cli(["history", "--json", *h], capsys)
+    assert (code, err) == (0, "")
+    assert [(s["id"], len(s["shown"])) for s in json.loads(out)] == [(3, 1), (2, 0)]
+    code, out, err = run_cli(["history", *h], capsys)
+    assert (code, err) == (0, "")
+    assert "#3" in out and "sourdough" not in out

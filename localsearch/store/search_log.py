@@ -16,6 +16,14 @@ from localsearch.store.connection import in_batches
 from localsearch.store.database import Store
 
 SHOWN = "shown"  # the kind of a row that records a result as shown, at its rank
+NUMBERS = "('integer', 'real')"
+# search_log_chunks rows whose references can be read back; others (a hand edit, a damaged
+# page) are left out rather than failing every reader of the log.
+READABLE_ENTRY = (
+    "typeof(document_id) = 'integer' AND typeof(ordinal) = 'integer'"
+    " AND typeof(start_line) = 'integer' AND typeof(end_line) = 'integer'"
+    " AND (rank IS NULL OR typeof(rank) = 'integer')"
+)
 
 
 @dataclass(frozen=True)
@@ -119,8 +127,12 @@ def search_rows(
     search_id: int | None = None,
     source: str | None = None,
 ) -> list[SearchRow]:
-    """Searches, newest first."""
-    sql = "SELECT id, query, mode, source, at, path_glob, doc_types FROM search_log WHERE 1"
+    """Searches, newest first. A row whose time is not a number (a hand edit, a damaged page)
+    is left out rather than failing every reader of the log."""
+    sql = (
+        "SELECT id, query, mode, source, at, path_glob, doc_types FROM search_log"
+        f" WHERE typeof(at) IN {NUMBERS}"
+    )
     params: list[object] = []
     if search_id is not None:
         sql += " AND id = ?"
@@ -152,7 +164,8 @@ def entries_of(store: Store, search_ids: Sequence[int]) -> list[LogEntry]:
     for part, marks in in_batches(search_ids):
         for r in store.conn.execute(
             "SELECT id, search_id, kind, rank, document_id, ordinal, embed_hash, start_line,"
-            f" end_line FROM search_log_chunks WHERE search_id IN ({marks}) ORDER BY id",
+            f" end_line FROM search_log_chunks WHERE search_id IN ({marks}) AND {READABLE_ENTRY}"
+            " ORDER BY id",
             part,
         ):
             entries.append(
