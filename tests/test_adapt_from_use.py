@@ -16,6 +16,7 @@ from localsearch.adapt import AdaptOptions, adapt
 from localsearch.adapt.from_history import (
     MIN_JUDGED_SEARCHES,
     pairs_from_searches,
+    query_digest,
     split_history,
 )
 from localsearch.config import load_settings
@@ -200,7 +201,10 @@ def test_adapt_trains_on_the_log_and_judges_on_held_out_searches(home_settings, 
     assert set(trained) == set(queries) - set(judged)
     history = dict(result.card["history"])
     # Listed so that `eval --history` leaves them out: scored on them the model flatters itself.
-    assert sorted(history.pop("trained_queries")) == sorted(q.lower() for q in set(trained))
+    # As digests: the card must not keep the user's searches readable after `history --clear`.
+    assert sorted(history.pop("trained_query_digests")) == sorted(
+        {query_digest(q) for q in trained}
+    )
     assert history == {
         "searches": 48, "with_opened_result": 48, "trained_on": 36, "held_out": 12
     }  # fmt: skip

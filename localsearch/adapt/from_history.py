@@ -74,6 +74,13 @@ def normalised_query(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().casefold()
 
 
+def query_digest(text: str) -> str:
+    """What a model card keeps of a query it trained on: enough for `eval --history` to know
+    the query again, without leaving the user's searches readable beside the model (where
+    `history --clear` does not reach)."""
+    return hashlib.sha256(normalised_query(text).encode("utf-8")).hexdigest()
+
+
 def pairs_from_searches(searches: Sequence[Any]) -> list[LoggedPair]:
     """One LoggedPair per distinct query (case and spacing folded) that has a positive."""
     grouped: dict[str, dict[str, Any]] = {}

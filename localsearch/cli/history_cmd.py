@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from localsearch.adapt.models import forget_trained_queries
 from localsearch.cli import home_option, settings_from
 from localsearch.cli.output import print_json, stdout
 from localsearch.errors import LocalSearchError, UsageError
@@ -57,6 +58,7 @@ def history(
                 stdout.print("Nothing deleted.", markup=False)
                 return
             deleted = log.clear()
+            forget_trained_queries(settings.models_dir)
             if as_json:
                 print_json({"deleted": deleted})
             else:
