@@ -514,3 +514,18 @@ def test_a_damaged_row_is_left_out_not_fatal(indexed, capsys) -> None:
     code, out, err = run_cli(["history", *h], capsys)
     assert (code, err) == (0, "")
     assert "#3" in out and "sourdough" not in out
+
+
+def test_a_pasted_page_is_shortened_in_the_listing_and_whole_in_json(indexed, capsys) -> None:
+    """A 110 KB query (a page pasted into search) filled 1,400 terminal lines of `history`."""
+    docs, home = indexed
+    h = ["--home", str(home)]
+    pasted = "sourdough starter " * 6000
+    assert run_cli(["search", pasted, "--mode", "bm25", *h], capsys)[0] == 0
+    code, out, err = run_cli(["history", *h], capsys)
+    assert (code, err) == (0, "")
+    [line] = out.splitlines()
+    assert len(line) < 300
+    assert f"  {pasted[:100]}" in line and f"… ({len(pasted.strip()):,} characters)" in line
+    [logged] = json.loads(run_cli(["history", "--json", *h], capsys)[1])
+    assert logged["query"] == pasted.strip()

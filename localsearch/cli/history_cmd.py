@@ -21,6 +21,7 @@ from localsearch.wording import plural
 
 OFF_HINT = "set record_history = true in config.toml and unset LOCALSEARCH_RECORD_HISTORY"
 MARK_LABELS = {"opened": "opened", "relevant": "this is it", "not_relevant": "not this"}
+LISTED_QUERY_CHARS = 150  # a page pasted into search is shown by its start; --json has it whole
 
 
 @click.command()
@@ -78,7 +79,7 @@ def history(
         for search in searches:
             when = datetime.fromtimestamp(search.at).strftime("%Y-%m-%d %H:%M")
             stdout.print(
-                f"#{search.id}  {when}  {search.source} {search.mode}  {one_line(search.query)}"
+                f"#{search.id}  {when}  {search.source} {search.mode}  {listed_query(search.query)}"
                 f"{filters_text(search)}  ({plural(len(search.shown), 'result')})",
                 markup=False,
             )
@@ -100,6 +101,12 @@ def _confirm_clear(count: int) -> bool:
         )
     except click.Abort:  # end of input: no answer is not a yes
         return False
+
+
+def listed_query(query: str) -> str:
+    if len(query) <= LISTED_QUERY_CHARS:
+        return one_line(query)
+    return f"{one_line(query[:LISTED_QUERY_CHARS]).rstrip()}… ({len(query):,} characters)"
 
 
 def filters_text(search: LoggedSearch) -> str:
