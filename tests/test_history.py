@@ -290,10 +290,11 @@ def test_cli_search_open_feedback_and_history(indexed, tmp_path, monkeypatch, ca
     assert code == 0
     assert err == f"Opened {docs / 'bees.txt'}:1\n"
     assert calls.read_text() == f"+1 {docs / 'bees.txt'}\n"
-    assert run_cli(["search", "beekeeping hive", "--open", "3", "-k", "2", *h], capsys)[::2] == (
-        2,
-        "Error: no result 3: the search found 2 results\n",
-    )
+    # The search is logged with what it showed, so it shows it: the user gets to see what there
+    # is (and `feedback N` works on it) instead of an error alone.
+    code, out, err = run_cli(["search", "beekeeping hive", "--open", "3", "-k", "2", *h], capsys)
+    assert (code, err) == (2, "Error: no result 3: the search found 2 results\n")
+    assert out.startswith("1. ") and "\n2. " in out
     assert run_cli(["feedback", "2", "--bad", "--search", "2", *h], capsys)[0] == 0
 
     second, first = logged_at(home)[1:]
