@@ -530,3 +530,38 @@ def test_a_pasted_page_is_shortened_in_the_listing_and_whole_in_json(indexed, ca
     assert f"  {pasted[:100]}" in line and f"… ({len(pasted.strip()):,} characters)" in line
     [logged] = json.loads(run_cli(["history", "--json", *h], capsys)[1])
     assert logged["query"] == pasted.strip()
+
+
+def test_one_search_can_be_deleted_and_n_does_not_narrow_clear(indexed, capsys) -> None:
+    """The only privacy control was --clear, all or nothing, and `history -n 1 --clear --yes`
+    (meant: the last one) deleted the whole log that adapt learns from."""
+    docs, home = indexed
+    h = ["--home", str(home)]
+    secret = "zanzibar sourdough starter"
+    for query in ("beekeeping hive", secret, "tidal power"):
+        assert run_cli(["search", query, "--mode", "bm25", *h], capsys)[0] == 0
+    assert run_cli(["history", "-n", "1", "--clear", "--yes", *h], capsys) == (
+        2,
+        "",
+        "Error: -n does not narrow --clear, which deletes every search — to delete some,"
+        " give --delete ID (the #ID `localsearch history` lists)\n",
+    )
+    assert run_cli(["history", "--delete", "2", *h], capsys) == (
+        0,
+        "Deleted 1 search from the history.\n",
+        "",
+    )
+    assert [s["id"] for s in json.loads(run_cli(["history", "--json", *h], capsys)[1])] == [3, 1]
+    for path in home.glob("localsearch.db*"):
+        assert b"zanzibar" not in path.read_bytes(), path.name
+    assert run_cli(["history", "--delete", "2", "--delete", "3", *h], capsys) == (
+        2,
+        "",
+        "Error: no search #2 in the history — see `localsearch history`\n",
+    )
+    assert len(json.loads(run_cli(["history", "--json", *h], capsys)[1])) == 2  # all or none
+    assert run_cli(["history", "--delete", "3", "--delete", "1", "--json", *h], capsys) == (
+        0,
+        '{\n  "deleted": 2\n}\n',
+        "",
+    )

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from localsearch.adapt.models import forget_trained_queries
 from localsearch.cli import home_option, settings_from
@@ -36,17 +37,40 @@ LISTED_QUERY_CHARS = 150  # a page pasted into search is shown by its start; --j
 )
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 @click.option("--clear", is_flag=True, help="Delete every recorded search.")
+@click.option(
+    "--delete",
+    "delete_ids",
+    type=int,
+    multiple=True,
+    metavar="ID",
+    help="Delete the search #ID (as listed); repeat for more.",
+)
 @click.option("-y", "--yes", is_flag=True, help="With --clear: do not ask first.")
 @click.pass_context
 def history(
-    ctx: click.Context, home: Path | None, limit: int, as_json: bool, clear: bool, yes: bool
+    ctx: click.Context,
+    home: Path | None,
+    limit: int,
+    as_json: bool,
+    clear: bool,
+    delete_ids: tuple[int, ...],
+    yes: bool,
 ) -> None:
     """List your recorded searches and what you opened or marked.
 
     The log stays in your database and never leaves the machine; record_history = false in
     config.toml (or LOCALSEARCH_RECORD_HISTORY=0) turns recording off.
     """
+    if clear and ctx.get_parameter_source("limit") is not ParameterSource.DEFAULT:
+        raise UsageError(
+            "-n does not narrow --clear, which deletes every search",
+            "to delete some, give --delete ID (the #ID `localsearch history` lists)",
+        )
+    if clear and delete_ids:
+        raise UsageError("give --clear or --delete, not both")
     settings = settings_from(ctx, home)
+    if delete_ids and not settings.database_path.exists():
+        raise UsageError(f"no search #{delete_ids[0]} in the history", "see `localsearch history`")
     if not settings.database_path.exists():
         if as_json:
             print_json([])
@@ -54,6 +78,14 @@ def history(
             stdout.print("No searches recorded.", markup=False)
         return
     with open_history(settings) as log:
+        if delete_ids:
+            deleted = log.delete(delete_ids)
+            forget_trained_queries(settings.models_dir)
+            if as_json:
+                print_json({"deleted": deleted})
+            else:
+                stdout.print(f"Deleted {plural(deleted, 'search')} from the history.", markup=False)
+            return
         if clear:
             if not (yes or as_json) and sys.stdin.isatty() and not _confirm_clear(log.count()):
                 stdout.print("Nothing deleted.", markup=False)

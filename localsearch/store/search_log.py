@@ -9,7 +9,8 @@ transaction where they write.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from localsearch.store.connection import in_batches
@@ -205,14 +206,29 @@ def delete_all(store: Store) -> int:
     """Delete every search; their pages are overwritten with zeros, not merely freed, so the
     queries cannot be read back from the file (`strings localsearch.db` found them)."""
     count = count_searches(store)
+    with _erasing(store):
+        store.conn.execute("DELETE FROM search_log_chunks")
+        store.conn.execute("DELETE FROM search_log")
+    return count
+
+
+def delete_searches(store: Store, search_ids: Sequence[int]) -> None:
+    """Delete these searches and their rows, erased as delete_all erases them."""
+    with _erasing(store):
+        for part, marks in in_batches(list(search_ids)):
+            store.conn.execute(f"DELETE FROM search_log_chunks WHERE search_id IN ({marks})", part)
+            store.conn.execute(f"DELETE FROM search_log WHERE id IN ({marks})", part)
+
+
+@contextmanager
+def _erasing(store: Store) -> Iterator[None]:
+    """Deletes inside are overwritten with zeros (SQLite's secure_delete), then as before."""
     (before,) = store.conn.execute("PRAGMA secure_delete").fetchone() or (0,)
     store.conn.execute("PRAGMA secure_delete=ON")
     try:
-        store.conn.execute("DELETE FROM search_log_chunks")
-        store.conn.execute("DELETE FROM search_log")
+        yield
     finally:
         store.conn.execute(f"PRAGMA secure_delete={int(before)}")
-    return count
 
 
 def empty_write_ahead_log(store: Store) -> None:
