@@ -10,9 +10,9 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from localsearch.adapt.models import forget_trained_queries
 from localsearch.cli import home_option, settings_from
 from localsearch.cli.output import print_json, stdout
+from localsearch.config import Settings
 from localsearch.errors import LocalSearchError, UsageError
 from localsearch.history import LoggedSearch, SearchHistory, open_history
 from localsearch.store.database import ChunkRow
@@ -80,7 +80,7 @@ def history(
     with open_history(settings) as log:
         if delete_ids:
             deleted = log.delete(delete_ids)
-            forget_trained_queries(settings.models_dir)
+            _forget_trained_queries(settings)
             if as_json:
                 print_json({"deleted": deleted})
             else:
@@ -91,7 +91,7 @@ def history(
                 stdout.print("Nothing deleted.", markup=False)
                 return
             deleted = log.clear()
-            forget_trained_queries(settings.models_dir)
+            _forget_trained_queries(settings)
             if as_json:
                 print_json({"deleted": deleted})
             else:
@@ -118,6 +118,12 @@ def history(
             for field, label in MARK_LABELS.items():
                 for chunk_id in getattr(search, field):
                     stdout.print(f"    {label}: {describe(search, chunk_id, chunks)}", markup=False)
+
+
+def _forget_trained_queries(settings: Settings) -> None:
+    from localsearch.adapt.models import forget_trained_queries  # adapt is slow to import
+
+    forget_trained_queries(settings.models_dir)
 
 
 def _confirm_clear(count: int) -> bool:
