@@ -229,6 +229,23 @@ def test_a_short_log_falls_back_to_synthetic_queries(home_settings, monkeypatch,
 
 
 @pytest.mark.slow
+def test_no_history_says_the_log_was_left_out_not_that_it_is_empty(
+    home_settings, monkeypatch, capsys
+):
+    """`adapt --no-history` with a log of opened results said "your search log has no opened
+    results yet"."""
+    from helpers import run_cli
+
+    log_searches(home_settings, 5)
+    force_gate(monkeypatch, keep=False)
+    quick = "adapt -q --batch-size 8 --max-steps 1 --device cpu --no-history".split()
+    code, _, err = run_cli(quick, capsys)
+    assert code == 0, err
+    assert "Judged on synthetic queries: --no-history leaves your search log out." in err
+    assert "no opened results" not in err
+
+
+@pytest.mark.slow
 def test_mining_options_take_the_whole_model_and_a_missing_reranker_fails_first(
     home_settings, monkeypatch, capsys
 ):

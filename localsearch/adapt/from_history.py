@@ -47,6 +47,7 @@ class HistorySplit:
     held_out: list[LoggedPair] = field(default_factory=list)
     searches: int = 0  # logged searches
     usable: int = 0  # distinct queries with an opened or marked result
+    ignored: bool = False  # --no-history: the log was not read
 
     @property
     def judges(self) -> bool:
@@ -56,6 +57,8 @@ class HistorySplit:
         """The line that says what the gate judged on."""
         if self.judges:
             return f"judged on {len(self.held_out)} of your searches held out"
+        if self.ignored:
+            return "judged on synthetic queries: --no-history leaves your search log out"
         if self.usable == 0:
             return "judged on synthetic queries: your search log has no opened results yet"
         return (

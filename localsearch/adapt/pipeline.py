@@ -359,7 +359,7 @@ class _Run:
 
     def read_history(self) -> HistorySplit:
         if not self.options.use_history:
-            return HistorySplit()
+            return HistorySplit(ignored=True)
         from localsearch.history import SearchHistory
 
         return split_history(SearchHistory(self.store).searches(), seed=self.options.seed)
