@@ -176,7 +176,7 @@ def test_trained_queries_are_kept_as_digests_and_clearing_the_history_forgets_ol
     run_log = load_settings(home).models_dir / "adapted" / RUN_LOG_NAME
     run_log.write_text(
         json.dumps({"name": "mini-gone", "history": {"trained_queries": ["sourdough starter"]}})
-        + "\n",
+        + "\n[1, 2]\n",  # a line that is not a record is kept as it is
         encoding="utf-8",
     )
     assert run_cli(["history", "--clear", "--yes", "--home", str(home)], capsys)[0] == 0

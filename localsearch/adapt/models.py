@@ -75,10 +75,10 @@ def trained_query_digests(card: dict[str, Any]) -> list[str]:
     return digests + [query_digest(str(q)) for q in history.get("trained_queries", []) or []]
 
 
-def _without_plain_queries(record: dict[str, Any]) -> dict[str, Any] | None:
+def _without_plain_queries(record: Any) -> dict[str, Any] | None:
     """The record with its plain list of trained queries turned into digests; None when it
-    has none."""
-    history = record.get("history")
+    has none (or is not a record at all: a hand-edited run log)."""
+    history = record.get("history") if isinstance(record, dict) else None
     if not isinstance(history, dict) or "trained_queries" not in history:
         return None
     digests = sorted(set(trained_query_digests(record)))
