@@ -324,6 +324,27 @@ def test_gate_fuses_a_cjk_query_as_search_does(settings):
     assert english["dense"] == multilingual["dense"]
 
 
+def test_gate_ranks_documents_as_search_does(settings):
+    """Search shows documents, each as its best chunk; the gate ranked chunks, so another
+    passage of the very document the user opened counted as a miss. On a log of 40 held-out
+    searches the gate said dense MRR@10 +2.6 while `eval --history` said -1.9 on the same
+    queries."""
+    from localsearch.adapt.gate import measure_model
+    from localsearch.adapt.negatives import CorpusView
+
+    corpus = CorpusView(
+        np.array([1, 2, 3]),
+        np.array([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]], dtype=np.float32),
+        {1: 10, 2: 10, 3: 30},  # chunks 1 and 2 are one document
+    )
+    bm25 = [[(1, 5.0), (3, 1.0)]]
+    queries = [("the query", 2)]  # the user opened the document at its second chunk
+    vectors = np.array([[1.0, 0.0]], dtype=np.float32)
+    scores = measure_model(queries, vectors, corpus, bm25, settings)
+    assert scores["dense"].mrr_at_10 == 1.0
+    assert scores["hybrid"].mrr_at_10 == 1.0
+
+
 # -- --pairs ----------------------------------------------------------------------------------
 
 

@@ -16,6 +16,7 @@ from localsearch.adapt import AdaptOptions, adapt
 from localsearch.adapt.from_history import (
     MIN_JUDGED_SEARCHES,
     pairs_from_searches,
+    query_digest,
     split_history,
 )
 from localsearch.config import load_settings
@@ -200,7 +201,10 @@ def test_adapt_trains_on_the_log_and_judges_on_held_out_searches(home_settings, 
     assert set(trained) == set(queries) - set(judged)
     history = dict(result.card["history"])
     # Listed so that `eval --history` leaves them out: scored on them the model flatters itself.
-    assert sorted(history.pop("trained_queries")) == sorted(q.lower() for q in set(trained))
+    # As digests: the card must not keep the user's searches readable after `history --clear`.
+    assert sorted(history.pop("trained_query_digests")) == sorted(
+        {query_digest(q) for q in trained}
+    )
     assert history == {
         "searches": 48, "with_opened_result": 48, "trained_on": 36, "held_out": 12
     }  # fmt: skip
@@ -222,6 +226,23 @@ def test_a_short_log_falls_back_to_synthetic_queries(home_settings, monkeypatch,
     assert "Held-out pseudo-queries" in out
     assert "Trained the query side on" in err and "(5 from your searches, the rest from" in err
     assert active_model(settings) == "all-MiniLM-L6-v2"
+
+
+@pytest.mark.slow
+def test_no_history_says_the_log_was_left_out_not_that_it_is_empty(
+    home_settings, monkeypatch, capsys
+):
+    """`adapt --no-history` with a log of opened results said "your search log has no opened
+    results yet"."""
+    from helpers import run_cli
+
+    log_searches(home_settings, 5)
+    force_gate(monkeypatch, keep=False)
+    quick = "adapt -q --batch-size 8 --max-steps 1 --device cpu --no-history".split()
+    code, _, err = run_cli(quick, capsys)
+    assert code == 0, err
+    assert "Judged on synthetic queries: --no-history leaves your search log out." in err
+    assert "no opened results" not in err
 
 
 @pytest.mark.slow

@@ -154,6 +154,39 @@ def test_queries_an_adapted_model_trained_on_are_left_out(logged_home, capsys) -
     assert "Left out: 1 query that mini-trained was trained on (it would flatter it)." in out
 
 
+def test_trained_queries_are_kept_as_digests_and_clearing_the_history_forgets_old_ones(
+    logged_home, capsys
+) -> None:
+    """A card (and adapt's run log) listed every query a model trained on in plain text, so
+    `history --clear` left the user's searches readable in models/adapted/. Digests serve
+    `eval --history` as well; clearing the history turns old plain lists into digests."""
+    from localsearch.adapt.from_history import query_digest
+    from localsearch.adapt.models import RUN_LOG_NAME
+
+    home = logged_home
+    adapted_copy(
+        home,
+        "mini-digests",
+        {"history": {"trained_query_digests": [query_digest("sourdough starter")]}},
+    )
+    data = history_json(home, capsys, "--model", "mini-digests")
+    assert (data["queries"], data["left_out"]) == (2, {"mini-digests": 1})
+
+    adapted_copy(home, "mini-plain", {"history": {"trained_queries": ["sourdough starter"]}})
+    run_log = load_settings(home).models_dir / "adapted" / RUN_LOG_NAME
+    run_log.write_text(
+        json.dumps({"name": "mini-gone", "history": {"trained_queries": ["sourdough starter"]}})
+        + "\n[1, 2]\n",  # a line that is not a record is kept as it is
+        encoding="utf-8",
+    )
+    assert run_cli(["history", "--clear", "--yes", "--home", str(home)], capsys)[0] == 0
+    adapted = load_settings(home).models_dir / "adapted"
+    for path in (adapted / "mini-plain" / "card.json", run_log):
+        text = path.read_text(encoding="utf-8")
+        assert "sourdough" not in text, path
+        assert query_digest("sourdough starter") in text, path
+
+
 def test_errors(logged_home, tmp_path, capsys) -> None:
     assert run_cli(["eval", "-q"], capsys) == (
         2,

@@ -290,10 +290,11 @@ def test_cli_search_open_feedback_and_history(indexed, tmp_path, monkeypatch, ca
     assert code == 0
     assert err == f"Opened {docs / 'bees.txt'}:1\n"
     assert calls.read_text() == f"+1 {docs / 'bees.txt'}\n"
-    assert run_cli(["search", "beekeeping hive", "--open", "3", "-k", "2", *h], capsys)[::2] == (
-        2,
-        "Error: no result 3: the search found 2 results\n",
-    )
+    # The search is logged with what it showed, so it shows it: the user gets to see what there
+    # is (and `feedback N` works on it) instead of an error alone.
+    code, out, err = run_cli(["search", "beekeeping hive", "--open", "3", "-k", "2", *h], capsys)
+    assert (code, err) == (2, "Error: no result 3: the search found 2 results\n")
+    assert out.startswith("1. ") and "\n2. " in out
     assert run_cli(["feedback", "2", "--bad", "--search", "2", *h], capsys)[0] == 0
 
     second, first = logged_at(home)[1:]
@@ -481,3 +482,86 @@ def test_only_settled_searches_are_logged_and_an_action_settles_one() -> None:
     no_index = SettledSearchLog(lambda: None, "tui")
     no_index.showing("tidal", "hybrid", [1])
     assert no_index.settle() is None and no_index.act(1, "open") is False
+
+
+def test_clear_leaves_no_trace_of_the_queries_in_the_database_files(indexed, capsys) -> None:
+    """`history --clear` is a privacy control: the deleted queries must not stay readable in
+    SQLite's free pages or its write-ahead log (`strings localsearch.db` showed them)."""
+    docs, home = indexed
+    h = ["--home", str(home)]
+    secret = "zanzibar pregnancy test results"
+    assert run_cli(["search", secret, "--mode", "bm25", *h], capsys)[0] == 0
+    assert run_cli(["history", "--clear", "--yes", *h], capsys)[0] == 0
+    for path in home.glob("localsearch.db*"):
+        assert secret.encode() not in path.read_bytes(), path.name
+
+
+def test_a_damaged_row_is_left_out_not_fatal(indexed, capsys) -> None:
+    """A row whose values are not of their column's type (a hand edit, a damaged page) used to
+    stop `history`, `eval --history` and adapt with "internal error (ValueError ...)"; the
+    searches that can be read are read."""
+    docs, home = indexed
+    h = ["--home", str(home)]
+    for query in ("sourdough starter", "beekeeping hive", "tidal power"):
+        assert run_cli(["search", query, "--mode", "bm25", *h], capsys)[0] == 0
+    store = Store(load_settings(home).database_path)
+    with store.transaction():
+        store.conn.execute("UPDATE search_log SET at = 'yesterday' WHERE id = 1")
+        store.conn.execute("UPDATE search_log_chunks SET start_line = 'abc' WHERE search_id = 2")
+    store.close()
+    code, out, err = run_cli(["history", "--json", *h], capsys)
+    assert (code, err) == (0, "")
+    assert [(s["id"], len(s["shown"])) for s in json.loads(out)] == [(3, 1), (2, 0)]
+    code, out, err = run_cli(["history", *h], capsys)
+    assert (code, err) == (0, "")
+    assert "#3" in out and "sourdough" not in out
+
+
+def test_a_pasted_page_is_shortened_in_the_listing_and_whole_in_json(indexed, capsys) -> None:
+    """A 110 KB query (a page pasted into search) filled 1,400 terminal lines of `history`."""
+    docs, home = indexed
+    h = ["--home", str(home)]
+    pasted = "sourdough starter " * 6000
+    assert run_cli(["search", pasted, "--mode", "bm25", *h], capsys)[0] == 0
+    code, out, err = run_cli(["history", *h], capsys)
+    assert (code, err) == (0, "")
+    [line] = out.splitlines()
+    assert len(line) < 300
+    assert f"  {pasted[:100]}" in line and f"… ({len(pasted.strip()):,} characters)" in line
+    [logged] = json.loads(run_cli(["history", "--json", *h], capsys)[1])
+    assert logged["query"] == pasted.strip()
+
+
+def test_one_search_can_be_deleted_and_n_does_not_narrow_clear(indexed, capsys) -> None:
+    """The only privacy control was --clear, all or nothing, and `history -n 1 --clear --yes`
+    (meant: the last one) deleted the whole log that adapt learns from."""
+    docs, home = indexed
+    h = ["--home", str(home)]
+    secret = "zanzibar sourdough starter"
+    for query in ("beekeeping hive", secret, "tidal power"):
+        assert run_cli(["search", query, "--mode", "bm25", *h], capsys)[0] == 0
+    assert run_cli(["history", "-n", "1", "--clear", "--yes", *h], capsys) == (
+        2,
+        "",
+        "Error: -n does not narrow --clear, which deletes every search — to delete some,"
+        " give --delete ID (the #ID `localsearch history` lists)\n",
+    )
+    assert run_cli(["history", "--delete", "2", *h], capsys) == (
+        0,
+        "Deleted 1 search from the history.\n",
+        "",
+    )
+    assert [s["id"] for s in json.loads(run_cli(["history", "--json", *h], capsys)[1])] == [3, 1]
+    for path in home.glob("localsearch.db*"):
+        assert b"zanzibar" not in path.read_bytes(), path.name
+    assert run_cli(["history", "--delete", "2", "--delete", "3", *h], capsys) == (
+        2,
+        "",
+        "Error: no search #2 in the history — see `localsearch history`\n",
+    )
+    assert len(json.loads(run_cli(["history", "--json", *h], capsys)[1])) == 2  # all or none
+    assert run_cli(["history", "--delete", "3", "--delete", "1", "--json", *h], capsys) == (
+        0,
+        '{\n  "deleted": 2\n}\n',
+        "",
+    )

@@ -47,6 +47,7 @@ class HistorySplit:
     held_out: list[LoggedPair] = field(default_factory=list)
     searches: int = 0  # logged searches
     usable: int = 0  # distinct queries with an opened or marked result
+    ignored: bool = False  # --no-history: the log was not read
 
     @property
     def judges(self) -> bool:
@@ -56,6 +57,8 @@ class HistorySplit:
         """The line that says what the gate judged on."""
         if self.judges:
             return f"judged on {len(self.held_out)} of your searches held out"
+        if self.ignored:
+            return "judged on synthetic queries: --no-history leaves your search log out"
         if self.usable == 0:
             return "judged on synthetic queries: your search log has no opened results yet"
         return (
@@ -72,6 +75,13 @@ def synthetic_weight(real_pairs: int) -> float:
 
 def normalised_query(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().casefold()
+
+
+def query_digest(text: str) -> str:
+    """What a model card keeps of a query it trained on: enough for `eval --history` to know
+    the query again, without leaving the user's searches readable beside the model (where
+    `history --clear` does not reach)."""
+    return hashlib.sha256(normalised_query(text).encode("utf-8")).hexdigest()
 
 
 def pairs_from_searches(searches: Sequence[Any]) -> list[LoggedPair]:

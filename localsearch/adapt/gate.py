@@ -1,10 +1,12 @@
 """The gate: score the current and the new model on held-out pseudo-queries, keep the better.
 
 The held-out queries come from documents the new model never trained on (not as positives, not
-as negatives). Each query should find the chunk it was made from; MRR@10 and nDCG@10 of that
-chunk are measured for dense search and for the hybrid search users run by default, with the
-same fusion as the search engine. The new model is kept only if hybrid search is better by
-more than chance and neither mode is worse (`gate_decision`).
+as negatives). Each query should find the document of the chunk it was made from (or that the
+user opened); as in search, each side's chunks are grouped into documents, a document scoring
+as its best chunk, and MRR@10 and nDCG@10 of that document are measured for dense search and
+for the hybrid search users run by default, with the same fusion as the search engine. The
+new model is kept only if hybrid search is better by more than chance and neither mode is
+worse (`gate_decision`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 
 from localsearch.adapt.negatives import CorpusView, dense_top
 from localsearch.config import Settings
+from localsearch.search.aggregate import documents_from_chunks
 from localsearch.search.fusion import fuse_hybrid
 from localsearch.search.language_weights import dense_weight_for
 
@@ -91,7 +94,7 @@ def fused_ranking(
     settings: Settings,
     multilingual: bool = False,
 ) -> list[int]:
-    """Chunk ids best first, fused as the search engine fuses documents (a CJK query and an
+    """Document ids best first, fused as the search engine fuses them (a CJK query and an
     English-only model trust the dense side less, as in search)."""
     scores = fuse_hybrid(
         dict(bm25),
@@ -104,9 +107,19 @@ def fused_ranking(
     return sorted(scores, key=lambda c: -scores[c])
 
 
-def _rank_of(ranking: Sequence[int], target: int) -> int | None:
-    for position, chunk_id in enumerate(ranking[:10], start=1):
-        if chunk_id == target:
+def _documents(
+    chunk_scores: dict[int, float], owners: dict[int, int], depth: int, decay: float
+) -> list[tuple[int, float]]:
+    """(document id, score) best first, each document as search scores it from its chunks."""
+    documents = documents_from_chunks(chunk_scores, owners, depth, decay)
+    return [(doc_id, score) for doc_id, (score, _) in documents.items()]
+
+
+def _rank_of(ranking: Sequence[int], target: int | None) -> int | None:
+    if target is None:
+        return None
+    for position, item in enumerate(ranking[:10], start=1):
+        if item == target:
             return position
     return None
 
@@ -121,13 +134,18 @@ def measure_model(
 ) -> dict[str, RetrievalScores]:
     """Dense and hybrid scores of one model (its query vectors and corpus vectors)."""
     rows, scores = dense_top(query_vectors, corpus, settings.candidates)
+    owners = corpus.document_of
+    depth = settings.candidates
     dense_ranks, hybrid_ranks = [], []
-    for i, (query, target) in enumerate(queries):
-        dense = [
-            (int(corpus.chunk_ids[r]), float(s)) for r, s in zip(rows[i], scores[i], strict=True)
-        ]
-        dense_ranks.append(_rank_of([c for c, _ in dense], target))
-        fused = fused_ranking(query, bm25_rankings[i], dense, settings, multilingual)
+    for i, (query, target_chunk) in enumerate(queries):
+        target = owners.get(target_chunk)
+        dense_chunks = {
+            int(corpus.chunk_ids[r]): float(s) for r, s in zip(rows[i], scores[i], strict=True)
+        }
+        dense = _documents(dense_chunks, owners, depth, settings.chunk_decay)
+        bm25 = _documents(dict(bm25_rankings[i]), owners, depth, settings.chunk_decay)
+        dense_ranks.append(_rank_of([d for d, _ in dense], target))
+        fused = fused_ranking(query, bm25, dense, settings, multilingual)
         hybrid_ranks.append(_rank_of(fused, target))
     return {"dense": score_ranks(dense_ranks), "hybrid": score_ranks(hybrid_ranks)}
 

@@ -11,6 +11,7 @@ instant; older ones are dropped, and switching back to one of those re-embeds.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import time
@@ -60,6 +61,53 @@ def adapted_models(models_dir: Path) -> list[dict[str, Any]]:
             if card is not None:
                 cards.append({**card, "name": folder.name, "location": str(folder)})
     return sorted(cards, key=lambda c: (c.get("created_at", 0), c["name"]))
+
+
+def trained_query_digests(card: dict[str, Any]) -> list[str]:
+    """The digests of the queries a model trained on; a card written before digests lists
+    the queries themselves."""
+    from localsearch.adapt.from_history import query_digest
+
+    history = card.get("history")
+    if not isinstance(history, dict):
+        return []
+    digests = [str(d) for d in history.get("trained_query_digests", []) or []]
+    return digests + [query_digest(str(q)) for q in history.get("trained_queries", []) or []]
+
+
+def _without_plain_queries(record: Any) -> dict[str, Any] | None:
+    """The record with its plain list of trained queries turned into digests; None when it
+    has none (or is not a record at all: a hand-edited run log)."""
+    history = record.get("history") if isinstance(record, dict) else None
+    if not isinstance(history, dict) or "trained_queries" not in history:
+        return None
+    digests = sorted(set(trained_query_digests(record)))
+    kept = {k: v for k, v in history.items() if k != "trained_queries"}
+    return {**record, "history": {**kept, "trained_query_digests": digests}}
+
+
+def forget_trained_queries(models_dir: Path) -> None:
+    """Leave no query in plain text in the cards and the run log (older versions listed every
+    query a model trained on): clearing the search history has to reach them too."""
+    root = adapted_root(models_dir)
+    if not root.is_dir():
+        return
+    for folder in root.iterdir():
+        card = read_card(folder) if folder.is_dir() else None
+        changed = _without_plain_queries(card) if card is not None else None
+        if changed is not None:
+            write_card(folder, changed)
+    records = run_log(models_dir)
+    rewritten = [_without_plain_queries(r) for r in records]
+    if any(r is not None for r in rewritten):
+        path = root / RUN_LOG_NAME
+        tmp = path.with_name(f".{path.name}.tmp")
+        lines = [
+            json.dumps(new or old, sort_keys=True) + "\n"
+            for old, new in zip(records, rewritten, strict=True)
+        ]
+        tmp.write_text("".join(lines), encoding="utf-8")
+        os.replace(tmp, path)
 
 
 def root_base(reference: str, models_dir: Path) -> str:

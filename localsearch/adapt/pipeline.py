@@ -31,7 +31,7 @@ import numpy as np
 from localsearch.adapt import distributed
 from localsearch.adapt.from_history import (
     HistorySplit,
-    normalised_query,
+    query_digest,
     query_pairs,
     split_history,
     synthetic_weight,
@@ -303,7 +303,7 @@ class _Run:
                 "trained_on": len(history.training),
                 "held_out": len(history.held_out),
                 # `eval --history` leaves these out: a model flatters itself on them.
-                "trained_queries": sorted({normalised_query(p.query) for p in history.training}),
+                "trained_query_digests": sorted({query_digest(p.query) for p in history.training}),
             }
             if not gate.keep:
                 shutil.rmtree(staging, ignore_errors=True)
@@ -359,7 +359,7 @@ class _Run:
 
     def read_history(self) -> HistorySplit:
         if not self.options.use_history:
-            return HistorySplit()
+            return HistorySplit(ignored=True)
         from localsearch.history import SearchHistory
 
         return split_history(SearchHistory(self.store).searches(), seed=self.options.seed)

@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from localsearch.cli import home_option, settings_from
 from localsearch.cli.output import print_json, stdout
+from localsearch.config import Settings
 from localsearch.errors import LocalSearchError, UsageError
 from localsearch.history import LoggedSearch, SearchHistory, open_history
 from localsearch.store.database import ChunkRow
@@ -20,6 +22,7 @@ from localsearch.wording import plural
 
 OFF_HINT = "set record_history = true in config.toml and unset LOCALSEARCH_RECORD_HISTORY"
 MARK_LABELS = {"opened": "opened", "relevant": "this is it", "not_relevant": "not this"}
+LISTED_QUERY_CHARS = 150  # a page pasted into search is shown by its start; --json has it whole
 
 
 @click.command()
@@ -34,17 +37,40 @@ MARK_LABELS = {"opened": "opened", "relevant": "this is it", "not_relevant": "no
 )
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 @click.option("--clear", is_flag=True, help="Delete every recorded search.")
+@click.option(
+    "--delete",
+    "delete_ids",
+    type=int,
+    multiple=True,
+    metavar="ID",
+    help="Delete the search #ID (as listed); repeat for more.",
+)
 @click.option("-y", "--yes", is_flag=True, help="With --clear: do not ask first.")
 @click.pass_context
 def history(
-    ctx: click.Context, home: Path | None, limit: int, as_json: bool, clear: bool, yes: bool
+    ctx: click.Context,
+    home: Path | None,
+    limit: int,
+    as_json: bool,
+    clear: bool,
+    delete_ids: tuple[int, ...],
+    yes: bool,
 ) -> None:
     """List your recorded searches and what you opened or marked.
 
     The log stays in your database and never leaves the machine; record_history = false in
     config.toml (or LOCALSEARCH_RECORD_HISTORY=0) turns recording off.
     """
+    if clear and ctx.get_parameter_source("limit") is not ParameterSource.DEFAULT:
+        raise UsageError(
+            "-n does not narrow --clear, which deletes every search",
+            "to delete some, give --delete ID (the #ID `localsearch history` lists)",
+        )
+    if clear and delete_ids:
+        raise UsageError("give --clear or --delete, not both")
     settings = settings_from(ctx, home)
+    if delete_ids and not settings.database_path.exists():
+        raise UsageError(f"no search #{delete_ids[0]} in the history", "see `localsearch history`")
     if not settings.database_path.exists():
         if as_json:
             print_json([])
@@ -52,11 +78,20 @@ def history(
             stdout.print("No searches recorded.", markup=False)
         return
     with open_history(settings) as log:
+        if delete_ids:
+            deleted = log.delete(delete_ids)
+            _forget_trained_queries(settings)
+            if as_json:
+                print_json({"deleted": deleted})
+            else:
+                stdout.print(f"Deleted {plural(deleted, 'search')} from the history.", markup=False)
+            return
         if clear:
             if not (yes or as_json) and sys.stdin.isatty() and not _confirm_clear(log.count()):
                 stdout.print("Nothing deleted.", markup=False)
                 return
             deleted = log.clear()
+            _forget_trained_queries(settings)
             if as_json:
                 print_json({"deleted": deleted})
             else:
@@ -76,13 +111,19 @@ def history(
         for search in searches:
             when = datetime.fromtimestamp(search.at).strftime("%Y-%m-%d %H:%M")
             stdout.print(
-                f"#{search.id}  {when}  {search.source} {search.mode}  {one_line(search.query)}"
+                f"#{search.id}  {when}  {search.source} {search.mode}  {listed_query(search.query)}"
                 f"{filters_text(search)}  ({plural(len(search.shown), 'result')})",
                 markup=False,
             )
             for field, label in MARK_LABELS.items():
                 for chunk_id in getattr(search, field):
                     stdout.print(f"    {label}: {describe(search, chunk_id, chunks)}", markup=False)
+
+
+def _forget_trained_queries(settings: Settings) -> None:
+    from localsearch.adapt.models import forget_trained_queries  # adapt is slow to import
+
+    forget_trained_queries(settings.models_dir)
 
 
 def _confirm_clear(count: int) -> bool:
@@ -98,6 +139,12 @@ def _confirm_clear(count: int) -> bool:
         )
     except click.Abort:  # end of input: no answer is not a yes
         return False
+
+
+def listed_query(query: str) -> str:
+    if len(query) <= LISTED_QUERY_CHARS:
+        return one_line(query)
+    return f"{one_line(query[:LISTED_QUERY_CHARS]).rstrip()}… ({len(query):,} characters)"
 
 
 def filters_text(search: LoggedSearch) -> str:

@@ -112,9 +112,6 @@ def search(
         sys.stderr.write(terminal_safe(f"Warning: {warning}") + "\n")
     results.setdefault("search_id", None)  # an older server does not say
     hits = results["results"]
-    if open_rank is not None and open_rank > len(hits):
-        found = plural(len(hits), "result")
-        raise UsageError(f"no result {open_rank}: the search found {found}")
     if as_json:
         if not explain:
             for hit in hits:
@@ -122,6 +119,10 @@ def search(
         _write(_json(results))
     else:
         print_results(results, explain)
+    # After the results: the search is in the history with what it showed, so it shows them.
+    if open_rank is not None and open_rank > len(hits):
+        found = plural(len(hits), "result")
+        raise UsageError(f"no result {open_rank}: the search found {found}")
     if open_rank is not None:
         open_result(settings, results["search_id"], hits[open_rank - 1])
 

@@ -217,19 +217,17 @@ def _untrained(
     queries: Sequence[JudgedQuery], models: Sequence[str], settings: Settings
 ) -> tuple[list[JudgedQuery], dict[str, int]]:
     """The queries that none of `models` was trained on, and how many each was trained on."""
-    from localsearch.adapt.from_history import normalised_query
-    from localsearch.adapt.models import adapted_root, read_card
+    from localsearch.adapt.from_history import query_digest
+    from localsearch.adapt.models import adapted_root, read_card, trained_query_digests
 
     trained: dict[str, set[str]] = {}
     for model in models:
         card = read_card(adapted_root(settings.models_dir) / model) or {}
-        history = card.get("history")
-        texts = history.get("trained_queries", []) if isinstance(history, dict) else []
-        trained[model] = {normalised_query(str(text)) for text in texts}
+        trained[model] = set(trained_query_digests(card))
     left_out: dict[str, int] = {}
     kept = []
     for query in queries:
-        key = normalised_query(query.query)
+        key = query_digest(query.query)
         by = [model for model, texts in trained.items() if key in texts]
         for model in by:
             left_out[model] = left_out.get(model, 0) + 1

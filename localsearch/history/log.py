@@ -137,9 +137,28 @@ class SearchHistory:
             return sql.count_searches(self.store)
 
     def clear(self) -> int:
-        """Delete every logged search; returns how many there were."""
-        with self._lock, self.store.transaction():
-            return sql.delete_all(self.store)
+        """Delete every logged search, leaving no trace of it in the database's files;
+        returns how many there were."""
+        with self._lock:
+            with self.store.transaction():
+                deleted = sql.delete_all(self.store)
+            sql.empty_write_ahead_log(self.store)
+        return deleted
+
+    def delete(self, search_ids: Sequence[int]) -> int:
+        """Delete these searches, leaving no trace of them in the database's files; all or
+        none: an id not in the log is an error and nothing is deleted."""
+        ids = sorted(set(search_ids))
+        with self._lock:
+            with self.store.transaction():
+                for search_id in ids:
+                    if not sql.search_rows(self.store, search_id=search_id):
+                        raise UsageError(
+                            f"no search #{search_id} in the history", "see `localsearch history`"
+                        )
+                sql.delete_searches(self.store, ids)
+            sql.empty_write_ahead_log(self.store)
+        return len(ids)
 
     def _resolved(self, rows: Sequence[SearchRow]) -> list[LoggedSearch]:
         entries = sql.entries_of(self.store, [r.id for r in rows])

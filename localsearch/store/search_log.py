@@ -9,13 +9,22 @@ transaction where they write.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from localsearch.store.connection import in_batches
 from localsearch.store.database import Store
 
 SHOWN = "shown"  # the kind of a row that records a result as shown, at its rank
+NUMBERS = "('integer', 'real')"
+# search_log_chunks rows whose references can be read back; others (a hand edit, a damaged
+# page) are left out rather than failing every reader of the log.
+READABLE_ENTRY = (
+    "typeof(document_id) = 'integer' AND typeof(ordinal) = 'integer'"
+    " AND typeof(start_line) = 'integer' AND typeof(end_line) = 'integer'"
+    " AND (rank IS NULL OR typeof(rank) = 'integer')"
+)
 
 
 @dataclass(frozen=True)
@@ -119,8 +128,12 @@ def search_rows(
     search_id: int | None = None,
     source: str | None = None,
 ) -> list[SearchRow]:
-    """Searches, newest first."""
-    sql = "SELECT id, query, mode, source, at, path_glob, doc_types FROM search_log WHERE 1"
+    """Searches, newest first. A row whose time is not a number (a hand edit, a damaged page)
+    is left out rather than failing every reader of the log."""
+    sql = (
+        "SELECT id, query, mode, source, at, path_glob, doc_types FROM search_log"
+        f" WHERE typeof(at) IN {NUMBERS}"
+    )
     params: list[object] = []
     if search_id is not None:
         sql += " AND id = ?"
@@ -152,7 +165,8 @@ def entries_of(store: Store, search_ids: Sequence[int]) -> list[LogEntry]:
     for part, marks in in_batches(search_ids):
         for r in store.conn.execute(
             "SELECT id, search_id, kind, rank, document_id, ordinal, embed_hash, start_line,"
-            f" end_line FROM search_log_chunks WHERE search_id IN ({marks}) ORDER BY id",
+            f" end_line FROM search_log_chunks WHERE search_id IN ({marks}) AND {READABLE_ENTRY}"
+            " ORDER BY id",
             part,
         ):
             entries.append(
@@ -189,7 +203,36 @@ def count_searches(store: Store) -> int:
 
 
 def delete_all(store: Store) -> int:
+    """Delete every search; their pages are overwritten with zeros, not merely freed, so the
+    queries cannot be read back from the file (`strings localsearch.db` found them)."""
     count = count_searches(store)
-    store.conn.execute("DELETE FROM search_log_chunks")
-    store.conn.execute("DELETE FROM search_log")
+    with _erasing(store):
+        store.conn.execute("DELETE FROM search_log_chunks")
+        store.conn.execute("DELETE FROM search_log")
     return count
+
+
+def delete_searches(store: Store, search_ids: Sequence[int]) -> None:
+    """Delete these searches and their rows, erased as delete_all erases them."""
+    with _erasing(store):
+        for part, marks in in_batches(list(search_ids)):
+            store.conn.execute(f"DELETE FROM search_log_chunks WHERE search_id IN ({marks})", part)
+            store.conn.execute(f"DELETE FROM search_log WHERE id IN ({marks})", part)
+
+
+@contextmanager
+def _erasing(store: Store) -> Iterator[None]:
+    """Deletes inside are overwritten with zeros (SQLite's secure_delete), then as before."""
+    (before,) = store.conn.execute("PRAGMA secure_delete").fetchone() or (0,)
+    store.conn.execute("PRAGMA secure_delete=ON")
+    try:
+        yield
+    finally:
+        store.conn.execute(f"PRAGMA secure_delete={int(before)}")
+
+
+def empty_write_ahead_log(store: Store) -> None:
+    """Copy the write-ahead log into the database and truncate it: until then it still holds
+    the pages as they were before a delete. Outside a transaction; a reader in another
+    process can keep it from finishing, and the next checkpoint then does it."""
+    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
