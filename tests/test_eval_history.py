@@ -278,3 +278,29 @@ def test_each_row_is_scored_with_its_own_model(logged_home) -> None:
     # last of four, and MRR@10 a quarter.
     assert backwards.modes["dense"][0] == pytest.approx(0.25)
     assert backwards.modes["bm25"] == active.modes["bm25"]
+
+
+def test_clearing_the_history_says_when_the_active_model_learnt_from_it(
+    logged_home, capsys
+) -> None:
+    # The searches were gone, but the active model kept what it learnt from them, unsaid.
+    from localsearch.adapt.from_history import query_digest
+
+    home = logged_home
+    taught = {"history": {"trained_query_digests": [query_digest("sourdough starter")]}}
+    adapted_copy(home, "mini-taught", taught)
+    adapted_copy(home, "mini-on-top", {})
+    card = load_settings(home).models_dir / "adapted" / "mini-on-top" / "card.json"
+    card.write_text(json.dumps({"base": "mini-taught"}), encoding="utf-8")
+    assert run_cli(["models", "use", "mini-on-top", "--home", str(home)], capsys)[0] == 0
+    code, out, err = run_cli(["history", "--clear", "--yes", "--home", str(home)], capsys)
+    assert code == 0, err
+    assert out.splitlines()[1:] == [
+        "The active model, mini-on-top, was adapted from searches in it and keeps what it"
+        f" learnt; `localsearch models use {BUNDLED}` goes back to a model that did not learn"
+        " from them.",
+    ]
+    assert run_cli(["models", "use", BUNDLED, "--home", str(home)], capsys)[0] == 0
+    simulate_log(home)
+    code, out, _ = run_cli(["history", "--clear", "--yes", "--home", str(home)], capsys)
+    assert (code, len(out.splitlines())) == (0, 1), out

@@ -353,7 +353,7 @@ def test_cli_search_open_feedback_and_history(indexed, tmp_path, monkeypatch, ca
     assert len(json.loads(run_cli(["history", "--json", *h], capsys)[1])) == 6
     assert run_cli(["history", "--clear", "--json", *h], capsys) == (
         0,
-        '{\n  "deleted": 6\n}\n',
+        '{\n  "deleted": 6,\n  "active_model_learnt_from_them": false\n}\n',
         "",
     )
     assert run_cli(["search", "yeast", "--mode", "bm25", *h], capsys)[0] == 0

@@ -110,6 +110,22 @@ def forget_trained_queries(models_dir: Path) -> None:
         os.replace(tmp, path)
 
 
+def model_before_history(models_dir: Path, model: str) -> str | None:
+    """The model `model` was adapted from, however many steps down, that learnt nothing from
+    the search log, when `model` or one between them did; None when none of them did."""
+    taught, seen = False, set()
+    while model not in seen:
+        seen.add(model)
+        card = read_card(adapted_root(models_dir) / model)
+        if card is None:
+            break
+        taught = taught or bool(trained_query_digests(card))
+        if not card.get("base"):
+            break
+        model = str(card["base"])
+    return model if taught else None
+
+
 def root_base(reference: str, models_dir: Path) -> str:
     """The model an adapted model was ultimately made from (itself for any other model)."""
     seen = set()

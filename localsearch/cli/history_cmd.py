@@ -92,10 +92,19 @@ def history(
                 return
             deleted = log.clear()
             _forget_trained_queries(settings)
+            active = log.store.active_space()
+            untaught = _model_before_history(settings, active.model) if active else None
             if as_json:
-                print_json({"deleted": deleted})
-            else:
-                stdout.print(f"Deleted {plural(deleted, 'search')} from the history.", markup=False)
+                print_json({"deleted": deleted, "active_model_learnt_from_them": bool(untaught)})
+                return
+            stdout.print(f"Deleted {plural(deleted, 'search')} from the history.", markup=False)
+            if active and untaught:
+                stdout.print(
+                    f"The active model, {active.model}, was adapted from searches in it and keeps"
+                    f" what it learnt; `localsearch models use {untaught}` goes back to a model"
+                    " that did not learn from them.",
+                    markup=False,
+                )
             return
         searches = log.searches(limit=limit)
         chunks = log.store.chunks_by_id(
@@ -124,6 +133,12 @@ def _forget_trained_queries(settings: Settings) -> None:
     from localsearch.adapt.models import forget_trained_queries  # adapt is slow to import
 
     forget_trained_queries(settings.models_dir)
+
+
+def _model_before_history(settings: Settings, model: str) -> str | None:
+    from localsearch.adapt.models import model_before_history
+
+    return model_before_history(settings.models_dir, model)
 
 
 def _confirm_clear(count: int) -> bool:
