@@ -1,12 +1,14 @@
 """The gate: score the current and the new model on held-out pseudo-queries, keep the better.
 
 The held-out queries come from documents the new model never trained on (not as positives, not
-as negatives). Each query should find the document of the chunk it was made from (or that the
-user opened); as in search, each side's chunks are grouped into documents, a document scoring
-as its best chunk, and MRR@10 and nDCG@10 of that document are measured for dense search and
-for the hybrid search users run by default, with the same fusion as the search engine. The
-new model is kept only if hybrid search is better by more than chance and neither mode is
-worse (`gate_decision`).
+as negatives). Each query should find the chunk it was made from (or that the user opened), and
+it is measured twice, for dense search and for the hybrid search users run by default, with the
+same fusion as the search engine: by document, as search lists them (each document as its best
+chunk), and by passage (the chunk itself, whose snippet search shows). The new model is kept
+only if it is better by more than chance at either level and no worse by document
+(`gate_decision`). By document alone, the gain on a log of searches whose opened results were
+already in the top 20 was mostly too small to tell from chance: on SciFact a model that lifted
+the test split by +5.4 points dense was refused.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from localsearch.search.fusion import fuse_hybrid
 from localsearch.search.language_weights import dense_weight_for
 
 MODES = ("dense", "hybrid")
+PASSAGE = " passage"  # the key of a mode's passage-level scores: "dense passage"
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,9 @@ class GateResult:
     def rows(self) -> list[tuple[str, str, float, float, float]]:
         """(mode, measure, current, new, change) for printing a table."""
         table = []
-        for mode in MODES:
+        for mode in (*MODES, *(m + PASSAGE for m in MODES)):
+            if mode not in self.current or mode not in self.candidate:
+                continue
             for measure in ("ndcg_at_10", "mrr_at_10"):
                 old = getattr(self.current[mode], measure)
                 new = getattr(self.candidate[mode], measure)
@@ -132,22 +137,27 @@ def measure_model(
     settings: Settings,
     multilingual: bool = False,
 ) -> dict[str, RetrievalScores]:
-    """Dense and hybrid scores of one model (its query vectors and corpus vectors)."""
+    """Dense and hybrid scores of one model (its query vectors and corpus vectors), by
+    document ("dense", "hybrid") and by passage ("dense passage", "hybrid passage")."""
     rows, scores = dense_top(query_vectors, corpus, settings.candidates)
     owners = corpus.document_of
     depth = settings.candidates
-    dense_ranks, hybrid_ranks = [], []
+    ranks: dict[str, list[int | None]] = {m: [] for m in (*MODES, *(m + PASSAGE for m in MODES))}
     for i, (query, target_chunk) in enumerate(queries):
         target = owners.get(target_chunk)
-        dense_chunks = {
-            int(corpus.chunk_ids[r]): float(s) for r, s in zip(rows[i], scores[i], strict=True)
-        }
-        dense = _documents(dense_chunks, owners, depth, settings.chunk_decay)
+        dense_chunks = [
+            (int(corpus.chunk_ids[r]), float(s)) for r, s in zip(rows[i], scores[i], strict=True)
+        ]
+        dense = _documents(dict(dense_chunks), owners, depth, settings.chunk_decay)
         bm25 = _documents(dict(bm25_rankings[i]), owners, depth, settings.chunk_decay)
-        dense_ranks.append(_rank_of([d for d, _ in dense], target))
-        fused = fused_ranking(query, bm25, dense, settings, multilingual)
-        hybrid_ranks.append(_rank_of(fused, target))
-    return {"dense": score_ranks(dense_ranks), "hybrid": score_ranks(hybrid_ranks)}
+        ranks["dense"].append(_rank_of([d for d, _ in dense], target))
+        ranks["hybrid"].append(
+            _rank_of(fused_ranking(query, bm25, dense, settings, multilingual), target)
+        )
+        ranks["dense" + PASSAGE].append(_rank_of([c for c, _ in dense_chunks], target_chunk))
+        fused = fused_ranking(query, bm25_rankings[i], dense_chunks, settings, multilingual)
+        ranks["hybrid" + PASSAGE].append(_rank_of(fused, target_chunk))
+    return {mode: score_ranks(found) for mode, found in ranks.items()}
 
 
 # One-sided 95%: the held-out gain must be more than the luck of which queries were held out.
@@ -160,7 +170,8 @@ def gate_decision(
     current: dict[str, RetrievalScores], candidate: dict[str, RetrievalScores], real: bool = False
 ) -> tuple[bool, str]:
     """Keep the new model only if it gets better by more than chance, by a paired t-test over
-    the held-out queries' nDCG@10, and neither dense nor hybrid search gets worse.
+    the held-out queries' nDCG@10 by document or by passage, and neither dense nor hybrid
+    search ranks the documents worse.
 
     On pseudo-queries the gain that counts is hybrid search's (the default): measured on
     SciFact, held-out pseudo-queries flatter the new model (it learnt their distribution), and
@@ -171,8 +182,14 @@ def gate_decision(
     hybrid_gain = candidate["hybrid"].ndcg_at_10 - current["hybrid"].ndcg_at_10
     judged = "your held-out searches" if real else "held-out queries"
     gains = f"nDCG@10 {dense_gain * 100:+.1f} points dense, {hybrid_gain * 100:+.1f} hybrid"
+    passages = [m + PASSAGE for m in MODES if m + PASSAGE in candidate and m + PASSAGE in current]
+    if passages:
+        passage_gains = [candidate[m].ndcg_at_10 - current[m].ndcg_at_10 for m in passages]
+        gains += " by document; " + ", ".join(f"{g * 100:+.1f}" for g in passage_gains)
+        gains += " by passage"
     modes = MODES if real else ("hybrid",)
-    t = max(paired_t(candidate[m].per_query, current[m].per_query) for m in modes)
+    tested = [m for m in (*modes, *(m + PASSAGE for m in modes)) if m in candidate]
+    t = max(paired_t(candidate[m].per_query, current[m].per_query) for m in tested)
     if dense_gain < 0 or (real and hybrid_gain < 0):
         worse = "dense" if dense_gain < 0 else "hybrid"
         return False, f"worse for {worse} search on {judged} ({gains})"
@@ -182,7 +199,11 @@ def gate_decision(
         return False, f"too few {few} to judge ({count}, fewer than {MIN_JUDGED}; {gains})"
     if t > SIGNIFICANT_T:
         return True, f"better on {judged} ({gains})"
-    if not real and hybrid_gain <= 0:
+    if (
+        not real
+        and hybrid_gain <= 0
+        and all(candidate[m].ndcg_at_10 <= current[m].ndcg_at_10 for m in tested)
+    ):
         return False, f"not better for hybrid search on {judged} ({gains})"
     mode = "gain" if real else "hybrid gain"
     return False, (
