@@ -31,11 +31,16 @@ from localsearch.errors import (
 )
 from localsearch.index_status import IndexStatus, read_status
 from localsearch.ingest.chunk import MAX_DOCUMENT_CHARS, limit_document
+from localsearch.ingest.read_workers import (
+    ChunkedDocument,
+    ChunkOptions,
+    ReadJob,
+    files_read,
+)
 from localsearch.ingest.regular_file import os_error_reason
 from localsearch.ingest.sources import (
     Expansion,
     SourceDocument,
-    file_source,
     outermost_file,
     stored_members,
 )
@@ -50,7 +55,7 @@ from localsearch.language.model_choice import model_for_new_index
 from localsearch.lexical import LexicalIndex
 from localsearch.lock import WriterLock
 from localsearch.progress import ProgressCallback, ProgressEvent, ignore_progress
-from localsearch.store import EmbeddingSpace, Store
+from localsearch.store import DocumentRow, EmbeddingSpace, Store
 from localsearch.store.paths import display_path
 from localsearch.wording import plural
 
@@ -106,6 +111,17 @@ class _Pending:
 def normalised(path: Path | str) -> Path:
     """Absolute with `..` folded, but symlinks kept: the user's view of the path."""
     return Path(os.path.abspath(expand_user(path)))
+
+
+def _unchanged_on_disk(old: DocumentRow | None, size: int, mtime_ns: int) -> bool:
+    """Whether a stored document (or None) is a file's text as this extraction reads it and
+    the file's size and time are as stored: then it is not read again."""
+    return (
+        old is not None
+        and old.content_hash.endswith(EXTRACTED_BY)
+        and old.size == size
+        and old.mtime_ns == mtime_ns
+    )
 
 
 def _within(child: Path, parent: Path) -> bool:
@@ -444,15 +460,34 @@ class Index:
             except Exception as exc:  # noqa: BLE001 - a parser bug must not stop the run
                 raise ExtractionError(f"extraction failed: {type(exc).__name__}") from exc
 
-        report = self._ingest(
-            root_id,
-            (file_source(f, extract, self.settings.max_file_bytes) for f in found),
-            reusable,
-            progress,
-            total=len(found),
-            skipped=skipped,
-            extraction_error=ExtractionError,
-        )
+        stored = self.store.documents_under(root_id)
+
+        def job_for(item: FoundFile) -> ReadJob | None:
+            old = stored.get(display_path(str(item.path)))
+            if _unchanged_on_disk(old, item.size, item.mtime_ns):
+                return None
+            return ReadJob(item.path, old.content_hash if old else None, EXTRACTED_BY)
+
+        with files_read(
+            found,
+            job_for,
+            extract,
+            self.settings.max_file_bytes,
+            self._limit_and_chunk,
+            self.settings.extract_workers,
+            ChunkOptions(self.settings.chunk_tokens, self.settings.chunk_overlap),
+        ) as (sources, chunked):
+            report = self._ingest(
+                root_id,
+                sources,
+                reusable,
+                progress,
+                total=len(found),
+                skipped=skipped,
+                extraction_error=ExtractionError,
+                stored=stored,
+                chunked=chunked,
+            )
         with self.store.transaction():
             self.store.mark_root_indexed(root_id)
         return report
@@ -468,10 +503,14 @@ class Index:
         skipped: Sequence[SkippedFile] = (),
         extraction_error: type[Exception] = LocalSearchError,
         remove_missing: bool = True,
+        stored: dict[str, DocumentRow] | None = None,
+        chunked: ChunkedDocument | None = None,
     ) -> IndexReport:
         store = self.store
         report = IndexReport()
-        stored = store.documents_under(root_id)
+        if stored is None:
+            stored = store.documents_under(root_id)
+        chunked = chunked or self._limit_and_chunk
         seen: set[str] = set()
         pending: list[_Pending] = []
         touched: list[tuple[int, int, int]] = []
@@ -507,12 +546,7 @@ class Index:
                 progress(ProgressEvent("files", done, total, source.path))
                 old = stored.get(key)
                 outdated = old is not None and not old.content_hash.endswith(EXTRACTED_BY)
-                if (
-                    old
-                    and not outdated
-                    and old.size == source.size
-                    and old.mtime_ns == source.mtime_ns
-                ):
+                if _unchanged_on_disk(old, source.size, source.mtime_ns):
                     report.unchanged += 1
                     seen.update(members_of.get(key, ()))
                     unchanged_containers.add(key)
@@ -547,12 +581,12 @@ class Index:
                     report.skipped.append((key, reason))
                     seen.discard(key)
                     continue
-                if limit_document(document) > MAX_DOCUMENT_CHARS:
+                chars, chunks = chunked(document)
+                if chars > MAX_DOCUMENT_CHARS:
                     report.warnings.append(
                         f"{source.path}: only its first {MAX_DOCUMENT_CHARS:,} characters"
                         " are indexed"
                     )
-                chunks = self._chunk(document)
                 if old and outdated and old.content_hash == raw_hash:  # read by an older extraction
                     report.read_again += 1
                 pending.append(
@@ -588,10 +622,11 @@ class Index:
                 report.removed += len(gone)
         return report
 
-    def _chunk(self, document: ExtractedDocument) -> list[Chunk]:
+    def _limit_and_chunk(self, document: ExtractedDocument) -> tuple[int, list[Chunk]]:
+        """(the document's characters, its chunks), cut first to MAX_DOCUMENT_CHARS."""
         from localsearch.ingest.chunk import chunk_document
 
-        return chunk_document(
+        return limit_document(document), chunk_document(
             document,
             self.token_counter,
             max_tokens=self.settings.chunk_tokens,
