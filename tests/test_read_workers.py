@@ -269,3 +269,20 @@ def test_kill_9_with_workers_leaves_a_searchable_index_and_no_workers(settings, 
     proc.communicate(timeout=60)
     assert _gone(workers)  # each sees its pipe close and ends
     _assert_searchable(settings)
+
+
+def test_a_script_without_a_main_guard_indexes_with_workers(tmp_path: Path, make_docs) -> None:
+    """multiprocessing's spawn would run the script again in each worker, and fail."""
+    root = make_docs({f"note{i}.md": f"# Note {i}\n\nRye bread number {i}.\n" for i in range(4)})
+    script = tmp_path / "index_notes.py"
+    script.write_text(
+        "from localsearch.config import load_settings\n"
+        "from localsearch.index import Index\n"
+        f"index = Index(load_settings({str(tmp_path / 'home')!r}, extract_workers=2))\n"
+        f"print(index.update([{str(root)!r}]).added)\n"
+        "index.close()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, "4\n", "")

@@ -6,8 +6,8 @@ the indexing process keeps every write to SQLite and BM25, in the same order and
 when it reads the files itself, so an interruption or a kill leaves what it always did.
 
 A module of its own so that index.py only asks "which files need reading" and gets sources
-back. Workers are spawned, not forked: the indexing process may have torch's threads running.
-Each worker holds one file at a time, so a worker that dies (a parser's segfault, the OOM
+back. Workers are started afresh, not forked: the indexing process may have torch's threads
+running. Each worker holds one file at a time, so a worker that dies (a parser's segfault, the OOM
 killer) names the file that killed it; that file is skipped with a reason and a new worker
 takes its place.
 """
@@ -15,26 +15,28 @@ takes its place.
 from __future__ import annotations
 
 import math
-import multiprocessing
 import os
 import signal
-import threading
+import subprocess
+import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection, wait
-from multiprocessing.process import BaseProcess
+from multiprocessing.connection import wait
 from pathlib import Path
+from typing import IO
 
 from localsearch.cpu_budget import cpu_quota, threads_within, usable_cpus
 from localsearch.ingest.extract import ExtractionError
+from localsearch.ingest.pdf_process import read_frame, write_frame
 from localsearch.ingest.sources import SourceDocument, file_source, sha256_bytes
 from localsearch.ingest.types import Chunk, ExtractedDocument, FoundFile
 
 # A worker takes about 0.3 s of a core to start, the time it takes to read ~20 average files:
 # with the worker count left to the machine, one starts per this many files to read.
 FILES_PER_WORKER = 16
+_PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
 # Files read ahead of the one being written, per worker: enough that no worker waits for the
 # writer, few enough that the texts waiting stay small.
 AHEAD_PER_WORKER = 4
@@ -115,48 +117,66 @@ ChunkedDocument = Callable[[ExtractedDocument], tuple[int, list[Chunk]]]
 ReadFunction = Callable[[ReadJob, Callable[[ExtractedDocument], list[Chunk]]], ReadOutcome]
 
 
-def _serve(connection: Connection, read: ReadFunction, options: ChunkOptions) -> None:
-    """A worker: read the jobs the indexing process sends until it sends None or is gone."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the indexing process's to handle
-    # One tokenizer thread per worker: the workers are the parallelism.
-    os.environ["TOKENIZERS_PARALLELISM"] = "false"
+def serve() -> None:
+    """A worker: read the jobs the indexing process sends on stdin until it closes it (a
+    kill -9 of that process included) or sends None; each outcome goes back on stdout."""
     from localsearch.ingest.chunk import chunk_document
     from localsearch.ingest.tokens import load_token_counter
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the indexing process's to handle
+    replies = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # a library's stray print must not land in the middle of a reply
+    requests = sys.stdin.buffer
+    # The indexing process's import path, so that its `read` (a test's, say) imports here.
+    sys.path[:] = read_frame(requests) or sys.path
+    read, options = read_frame(requests)
     count_tokens = load_token_counter()
 
     def chunk(document: ExtractedDocument) -> list[Chunk]:
         return chunk_document(document, count_tokens, options.max_tokens, options.overlap_tokens)
 
     try:
-        while (job := connection.recv()) is not None:
-            connection.send(read(job, chunk))
-    except (EOFError, OSError):  # the indexing process ended (a kill -9 included)
+        while (job := read_frame(requests)) is not None:
+            write_frame(replies, read(job, chunk))
+    except OSError:  # the indexing process has gone
         pass
 
 
-def crash_reason(exitcode: int | None) -> str:
-    if exitcode is not None and exitcode < 0:
+def crash_reason(returncode: int) -> str:
+    if returncode < 0:
         try:
-            name = signal.Signals(-exitcode).name
+            name = signal.Signals(-returncode).name
         except ValueError:
-            name = f"signal {-exitcode}"
+            name = f"signal {-returncode}"
         return f"extraction crashed ({name})"
-    return f"extraction stopped (exit status {exitcode})"
+    return f"extraction stopped (exit status {returncode})"
 
 
 @dataclass
 class _Worker:
-    process: BaseProcess
-    connection: Connection
+    process: subprocess.Popen[bytes]
     key: int | None = None  # the job in hand
+
+    @property
+    def replies(self) -> IO[bytes]:
+        assert self.process.stdout is not None
+        return self.process.stdout
+
+    @property
+    def requests(self) -> IO[bytes]:
+        assert self.process.stdin is not None
+        return self.process.stdin
 
 
 class ReadWorkers:
-    """Worker processes that run `read` on jobs; outcomes are collected by key, in any order."""
+    """Worker processes that run `read` on jobs; outcomes are collected by key, in any order.
+
+    Workers are started as `python -c` children, as pdf_process.py starts its own: unlike
+    multiprocessing's spawn, that never runs the caller's main script again, so a script that
+    indexes needs no `if __name__ == "__main__"` guard. Each is in a session of its own: a
+    Ctrl-C at the terminal goes to the indexing process only, which stops them."""
 
     def __init__(self, count: int, options: ChunkOptions, read: ReadFunction = read_file) -> None:
-        self._context = multiprocessing.get_context("spawn")
         self._options = options
         self._read = read
         self._waiting: deque[tuple[int, ReadJob]] = deque()
@@ -170,21 +190,23 @@ class ReadWorkers:
             raise
 
     def _start(self) -> _Worker:
-        ours, theirs = self._context.Pipe()
-        process = self._context.Process(
-            target=_serve, args=(theirs, self._read, self._options), daemon=True
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (_PACKAGE_PARENT, env.get("PYTHONPATH", "")) if p
         )
-        # A Ctrl-C while a worker starts up must not reach it before it ignores SIGINT; an
-        # ignored signal stays ignored in the child. Only the main thread may change handlers.
-        in_main_thread = threading.current_thread() is threading.main_thread()
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main_thread else None
-        try:
-            process.start()
-        finally:
-            if in_main_thread:
-                signal.signal(signal.SIGINT, previous)
-        theirs.close()
-        return _Worker(process, ours)
+        # One tokenizer thread a worker: the workers are the parallelism.
+        env["TOKENIZERS_PARALLELISM"] = "false"
+        process = subprocess.Popen(
+            [sys.executable, "-c", "from localsearch.ingest.read_workers import serve; serve()"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            start_new_session=True,
+        )
+        worker = _Worker(process)
+        write_frame(worker.requests, sys.path)
+        write_frame(worker.requests, (self._read, self._options))
+        return worker
 
     def submit(self, key: int, job: ReadJob) -> None:
         self._waiting.append((key, job))
@@ -204,7 +226,7 @@ class ReadWorkers:
                 continue
             key, job = self._waiting.popleft()
             try:
-                worker.connection.send(job)
+                write_frame(worker.requests, job)
             except OSError:  # it died between jobs: a new one takes the job
                 self._waiting.appendleft((key, job))
                 self._workers[index] = self._replace(worker)
@@ -215,44 +237,49 @@ class ReadWorkers:
         busy = [w for w in self._workers if w.key is not None]
         if not busy:
             raise RuntimeError("waiting for a job no worker holds")
-        ready = set(wait([w.connection for w in busy] + [w.process.sentinel for w in busy]))
+        ready = set(wait([w.replies.fileno() for w in busy]))
         for worker in busy:
-            if worker.connection not in ready and worker.process.sentinel not in ready:
+            if worker.replies.fileno() not in ready:
                 continue
             key = worker.key
             assert key is not None
+            worker.key = None
             try:
-                self._outcomes[key] = worker.connection.recv()
-                worker.key = None
-            except (EOFError, OSError):  # it died on this job: the file that killed it
-                worker.process.join()
-                self._outcomes[key] = ReadOutcome(failure=crash_reason(worker.process.exitcode))
+                reply = read_frame(worker.replies)
+            except OSError:
+                reply = None
+            if reply is None:  # it died on this job: the file that killed it
+                self._outcomes[key] = ReadOutcome(failure=crash_reason(worker.process.wait()))
                 self._workers[self._workers.index(worker)] = self._replace(worker)
+            else:
+                self._outcomes[key] = reply
         self._hand_out()
 
     def _replace(self, worker: _Worker) -> _Worker:
-        worker.connection.close()
-        worker.process.join(timeout=1)
+        self._stop(worker, kill=True)
         return self._start()
 
     def close(self, wait: bool = True) -> None:
         """Stop the workers: when done with the job in hand (`wait`), or at once."""
         for worker in self._workers:
-            try:
-                if wait:
-                    worker.connection.send(None)
-            except OSError:
-                pass
-            worker.connection.close()
-        for worker in self._workers:
-            worker.process.join(timeout=5 if wait else 0)
-            if worker.process.is_alive():
-                worker.process.terminate()
-                worker.process.join(timeout=5)
-            if worker.process.is_alive():
-                worker.process.kill()
-                worker.process.join()
+            self._stop(worker, kill=not wait)
         self._workers.clear()
+
+    @staticmethod
+    def _stop(worker: _Worker, kill: bool) -> None:
+        if kill:
+            worker.process.kill()
+        for stream in (worker.process.stdin, worker.process.stdout):
+            if stream is not None:
+                try:
+                    stream.close()
+                except OSError:  # a request it never read
+                    pass
+        try:
+            worker.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            worker.process.kill()
+            worker.process.wait()
 
 
 class ReadAhead:
