@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -31,12 +32,6 @@ from localsearch.errors import (
 )
 from localsearch.index_status import IndexStatus, read_status
 from localsearch.ingest.chunk import MAX_DOCUMENT_CHARS, limit_document
-from localsearch.ingest.read_workers import (
-    ChunkedDocument,
-    ChunkOptions,
-    ReadJob,
-    files_read,
-)
 from localsearch.ingest.regular_file import os_error_reason
 from localsearch.ingest.sources import (
     Expansion,
@@ -58,6 +53,9 @@ from localsearch.progress import ProgressCallback, ProgressEvent, ignore_progres
 from localsearch.store import DocumentRow, EmbeddingSpace, Store
 from localsearch.store.paths import display_path
 from localsearch.wording import plural
+
+if TYPE_CHECKING:
+    from localsearch.ingest.read_workers import ChunkedDocument, ReadJob
 
 BATCH_CHUNKS = 256  # chunks per commit: small enough that an interruption loses little
 BATCH_DOCUMENTS = 200
@@ -438,6 +436,7 @@ class Index:
         progress: ProgressCallback,
     ) -> IndexReport:
         from localsearch.ingest.extract import ExtractionError, extract_file
+        from localsearch.ingest.read_workers import ChunkOptions, ReadJob, files_read
         from localsearch.ingest.walk import walk_roots
 
         found: list[FoundFile] = []
