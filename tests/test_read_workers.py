@@ -22,6 +22,7 @@ import localsearch.ingest.read_workers as read_workers
 from localsearch.config import load_settings
 from localsearch.index import Index
 from localsearch.ingest.read_workers import worker_count
+from localsearch.progress import ProgressEvent
 from localsearch.search import SearchEngine
 from localsearch.store.connection import open_connection
 
@@ -52,12 +53,16 @@ def _zip(files: dict[str, str]) -> bytes:
     return buffer.getvalue()
 
 
-def _index(home: Path, root: Path, workers: int):  # type: ignore[no-untyped-def]
+def _index(home: Path, root: Path, workers: int, progress=None):  # type: ignore[no-untyped-def]
     index = Index(load_settings(home, extract_workers=workers))
     try:
-        return index.update([root])
+        return index.update([root], progress=progress or (lambda event: None))
     finally:
         index.close()
+
+
+def _files_counted(events: list[ProgressEvent]) -> list[tuple[int, int | None, str]]:
+    return [(e.completed, e.total, str(e.detail)) for e in events if e.stage == "files"]
 
 
 def _contents(home: Path, root: Path) -> tuple[set[tuple[object, ...]], ...]:
@@ -123,10 +128,15 @@ def test_workers_make_the_index_the_indexing_process_makes(
 ) -> None:
     root = make_docs(MIXED)
     (root / "bundle.zip").write_bytes(_zip({"inner.md": "# Inner\n\nA note inside a zip.\n"}))
-    alone = _index(tmp_path / "alone", root, workers=1)
+    alone_events: list[ProgressEvent] = []
+    parallel_events: list[ProgressEvent] = []
+    alone = _index(tmp_path / "alone", root, workers=1, progress=alone_events.append)
     assert started == []
-    parallel = _index(tmp_path / "parallel", root, workers=3)
+    parallel = _index(tmp_path / "parallel", root, workers=3, progress=parallel_events.append)
     assert started == [3]
+    # The progress bar counts the same files, in the same order, to the same total.
+    assert _files_counted(alone_events) == _files_counted(parallel_events)
+    assert _files_counted(parallel_events)[-1][:2] == (11, 11)  # the zip and its member
     first = _contents(tmp_path / "alone", root)
     assert first == _contents(tmp_path / "parallel", root)
     documents, chunks, skipped = first

@@ -7,9 +7,9 @@ when it reads the files itself, so an interruption or a kill leaves what it alwa
 
 A module of its own so that index.py only asks "which files need reading" and gets sources
 back. Workers are started afresh, not forked: the indexing process may have torch's threads
-running. Each worker holds one file at a time, so a worker that dies (a parser's segfault, the OOM
-killer) names the file that killed it; that file is skipped with a reason and a new worker
-takes its place.
+running. Each worker holds one file at a time, so a worker that dies (a parser's segfault, the
+OOM killer) names the file that killed it; that file is skipped with a reason and a new
+worker takes its place.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from localsearch.ingest.pdf_process import read_frame, write_frame
 from localsearch.ingest.sources import SourceDocument, file_source, sha256_bytes
 from localsearch.ingest.types import Chunk, ExtractedDocument, FoundFile
 
-# A worker takes about 0.3 s of a core to start, the time it takes to read ~20 average files:
+# A worker takes about 0.3 s of a core to start, the time it takes to read ~16 average files:
 # with the worker count left to the machine, one starts per this many files to read.
 FILES_PER_WORKER = 16
 _PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
@@ -128,8 +128,14 @@ def serve() -> None:
     os.dup2(2, 1)  # a library's stray print must not land in the middle of a reply
     requests = sys.stdin.buffer
     # The indexing process's import path, so that its `read` (a test's, say) imports here.
-    sys.path[:] = read_frame(requests) or sys.path
-    read, options = read_frame(requests)
+    path = read_frame(requests)
+    if path is None:  # the indexing process has gone already
+        return
+    sys.path[:] = path  # before `read` is unpickled: it may live on that path only
+    setup = read_frame(requests)
+    if setup is None:
+        return
+    read, options = setup
     count_tokens = load_token_counter()
 
     def chunk(document: ExtractedDocument) -> list[Chunk]:
