@@ -296,3 +296,9 @@ def test_a_script_without_a_main_guard_indexes_with_workers(tmp_path: Path, make
         [sys.executable, str(script)], capture_output=True, text=True, timeout=300
     )
     assert (result.returncode, result.stdout, result.stderr) == (0, "4\n", "")
+
+
+def test_the_environment_sets_the_worker_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOCALSEARCH_EXTRACT_WORKERS", "3")
+    assert load_settings().extract_workers == 3
+    assert load_settings(extract_workers=1).extract_workers == 1  # a flag or argument wins
