@@ -52,6 +52,8 @@ def worker_count(
 
     `setting` (extract_workers) 0 leaves it to the machine: a core for each worker but one,
     which the indexing process keeps for its writes (on two cores, no workers)."""
+    if os.name == "nt":  # waiting on several pipes at once (connection.wait) is POSIX's
+        return 1
     if setting > 0:
         return max(1, min(setting, files_to_read))
     cores = len(cpus())
