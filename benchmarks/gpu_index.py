@@ -2,6 +2,7 @@
 against SentenceTransformer.encode itself on the same chunks.
 
     python benchmarks/gpu_index.py FOLDER... [--batches 64,256,1024] [--device cuda] [--home H]
+        [--extract-workers N]
 
 1. Indexes the folders into a fresh home on the device, as `localsearch index --device cuda`
    does (Index.update): end to end and per phase (text: extract, chunk, commit, BM25; then
@@ -59,6 +60,7 @@ import localsearch.embed_backlog as backlog  # noqa: E402
 from localsearch.config import load_settings  # noqa: E402
 from localsearch.embed.encoder import format_passage  # noqa: E402
 from localsearch.index import Index  # noqa: E402
+from localsearch.ingest.read_workers import worker_count  # noqa: E402
 
 
 class GpuSampler:
@@ -188,12 +190,33 @@ def raw_rate(encoder: Any, texts: list[str], batch: int, sampler: GpuSampler) ->
     return rate
 
 
+def commit_clock(index: Index) -> list[float]:
+    """A list that gets the time of the index's first text commit (its first BM25 update)."""
+    first: list[float] = []
+    apply_lexical = index._apply_lexical
+
+    def noted(*args: Any, **kwargs: Any) -> None:
+        apply_lexical(*args, **kwargs)
+        if not first:
+            first.append(time.perf_counter())
+
+    index._apply_lexical = noted  # type: ignore[method-assign]
+    return first
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="+", type=Path)
     parser.add_argument("--batches", default="64,256,1024", help="raw-encoder batch sizes")
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--home", type=Path, help="index into this new home and keep it")
+    parser.add_argument(
+        "--extract-workers",
+        type=int,
+        default=0,
+        help="processes that extract and chunk files (the extract_workers setting): 0, the"
+        " default, leaves it to the machine; 1 reads in the indexing process",
+    )
     args = parser.parse_args()
 
     import torch
@@ -208,8 +231,11 @@ def main() -> None:
     sampler = GpuSampler()
     with tempfile.TemporaryDirectory() as tmp:
         home = args.home or Path(tmp) / "home"
-        settings = replace(load_settings(home), device=args.device)
+        settings = replace(
+            load_settings(home), device=args.device, extract_workers=args.extract_workers
+        )
         index = Index(settings)
+        first_commit = commit_clock(index)
         encoder: Any = index.encoder(settings.model)
         encoder.encode_passages(["warm up"] * 8)  # the model loads outside the timing
         print(
@@ -231,8 +257,13 @@ def main() -> None:
             f" {report.chunks_embedded:,} embedded ({report.chunks_reused:,} reused) in"
             f" {seconds:.1f} s: {report.chunks / seconds:,.0f} chunks/s end to end"
         )
+        workers = worker_count(args.extract_workers, report.added)
+        first_bm25 = (first_commit or [started])[0] - started
+        load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
         print(
-            f"  text phase {text_seconds:.1f} s; embed phase {embed_seconds:.2f} s,"
+            f"  text phase {text_seconds:.1f} s with {workers} extraction worker(s) (first"
+            f" BM25-searchable batch at {first_bm25:.2f} s; load average {load});"
+            f" embed phase {embed_seconds:.2f} s,"
             f" {report.chunks_embedded / max(embed_seconds, 1e-9):,.0f} chunks/s"
         )
         print(f"  {sampler.between(started + text_seconds, started + seconds)}")

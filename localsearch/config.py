@@ -43,6 +43,9 @@ class Settings:
     chunk_tokens: int = 250
     chunk_overlap: int = 40
     embed_batch_size: int = 64
+    # Processes that extract and chunk files while indexing; 0: one per core but one (none on
+    # two cores), 1: read in the indexing process itself (ingest/read_workers.py).
+    extract_workers: int = 0
     fusion: str = "zscore"  # zscore | weighted (min-max) | rrf: benchmarks/ranking.py
     rrf_k: int = 60
     bm25_weight: float = 0.5
@@ -92,6 +95,7 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "chunk_tokens": (16, 8192),
     "chunk_overlap": (0, 4096),
     "embed_batch_size": (1, 65536),
+    "extract_workers": (0, 1024),
     "rrf_k": (1, None),
     "bm25_weight": (0, None),
     "dense_weight": (0, None),
@@ -129,6 +133,7 @@ _INTEGERS = frozenset(
         "chunk_tokens",
         "chunk_overlap",
         "embed_batch_size",
+        "extract_workers",
         "rrf_k",
         "candidates",
         "bm25_proximity_slop",

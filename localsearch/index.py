@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -34,7 +35,6 @@ from localsearch.ingest.regular_file import os_error_reason
 from localsearch.ingest.sources import (
     SourceDocument,
     containers_of,
-    file_source,
     stored_members,
 )
 from localsearch.ingest.types import (
@@ -52,6 +52,9 @@ from localsearch.source_queue import FinishedContainer, SourceQueue
 from localsearch.store import DocumentRow, EmbeddingSpace, Store
 from localsearch.store.paths import display_path
 from localsearch.wording import plural
+
+if TYPE_CHECKING:
+    from localsearch.ingest.read_workers import ChunkedDocument, ReadJob
 
 BATCH_CHUNKS = 256  # chunks per commit: small enough that an interruption loses little
 BATCH_DOCUMENTS = 200
@@ -105,6 +108,17 @@ class _Pending:
 def normalised(path: Path | str) -> Path:
     """Absolute with `..` folded, but symlinks kept: the user's view of the path."""
     return Path(os.path.abspath(expand_user(path)))
+
+
+def _unchanged_on_disk(old: DocumentRow | None, size: int, mtime_ns: int) -> bool:
+    """Whether a stored document (or None) is a file's text as this extraction reads it and
+    the file's size and time are as stored: then it is not read again."""
+    return (
+        old is not None
+        and old.content_hash.endswith(EXTRACTED_BY)
+        and old.size == size
+        and old.mtime_ns == mtime_ns
+    )
 
 
 def _within(child: Path, parent: Path) -> bool:
@@ -421,6 +435,7 @@ class Index:
         progress: ProgressCallback,
     ) -> IndexReport:
         from localsearch.ingest.extract import ExtractionError, extract_file
+        from localsearch.ingest.read_workers import ChunkOptions, ReadJob, files_read
         from localsearch.ingest.walk import walk_roots
 
         found: list[FoundFile] = []
@@ -443,15 +458,34 @@ class Index:
             except Exception as exc:  # noqa: BLE001 - a parser bug must not stop the run
                 raise ExtractionError(f"extraction failed: {type(exc).__name__}") from exc
 
-        report = self._ingest(
-            root_id,
-            (file_source(f, extract, self.settings.max_file_bytes) for f in found),
-            reusable,
-            progress,
-            total=len(found),
-            skipped=skipped,
-            extraction_error=ExtractionError,
-        )
+        stored = self.store.documents_under(root_id)
+
+        def job_for(item: FoundFile) -> ReadJob | None:
+            old = stored.get(display_path(str(item.path)))
+            if _unchanged_on_disk(old, item.size, item.mtime_ns):
+                return None
+            return ReadJob(item.path, old.content_hash if old else None, EXTRACTED_BY)
+
+        with files_read(
+            found,
+            job_for,
+            extract,
+            self.settings.max_file_bytes,
+            self._limit_and_chunk,
+            self.settings.extract_workers,
+            ChunkOptions(self.settings.chunk_tokens, self.settings.chunk_overlap),
+        ) as (sources, chunked):
+            report = self._ingest(
+                root_id,
+                sources,
+                reusable,
+                progress,
+                total=len(found),
+                skipped=skipped,
+                extraction_error=ExtractionError,
+                stored=stored,
+                chunked=chunked,
+            )
         with self.store.transaction():
             self.store.mark_root_indexed(root_id)
         return report
@@ -467,10 +501,14 @@ class Index:
         skipped: Sequence[SkippedFile] = (),
         extraction_error: type[Exception] = LocalSearchError,
         remove_missing: bool = True,
+        stored: dict[str, DocumentRow] | None = None,
+        chunked: ChunkedDocument | None = None,
     ) -> IndexReport:
         store = self.store
         report = IndexReport()
-        stored = store.documents_under(root_id)
+        if stored is None:
+            stored = store.documents_under(root_id)
+        chunked = chunked or self._limit_and_chunk
         seen: set[str] = set()
         pending: list[_Pending] = []
         touched: list[tuple[int, int, int]] = []
@@ -492,11 +530,11 @@ class Index:
             document: ExtractedDocument,
             old: DocumentRow | None,
         ) -> None:
-            if limit_document(document) > MAX_DOCUMENT_CHARS:
+            chars, chunks = chunked(document)
+            if chars > MAX_DOCUMENT_CHARS:
                 report.warnings.append(
                     f"{source.path}: only its first {MAX_DOCUMENT_CHARS:,} characters are indexed"
                 )
-            chunks = self._chunk(document)
             if old is not None and old.content_hash == raw_hash:  # read by an older extraction
                 report.read_again += 1
             pending.append(
@@ -547,13 +585,7 @@ class Index:
                     ProgressEvent("files", done, total if queue.counting else None, source.path)
                 )
                 old = stored.get(key)
-                outdated = old is not None and not old.content_hash.endswith(EXTRACTED_BY)
-                if (
-                    old
-                    and not outdated
-                    and old.size == source.size
-                    and old.mtime_ns == source.mtime_ns
-                ):
+                if _unchanged_on_disk(old, source.size, source.mtime_ns):
                     report.unchanged += 1
                     seen.update(members_of.get(key, ()))
                     unchanged_containers.add(key)
@@ -602,10 +634,11 @@ class Index:
                 report.removed += len(gone)
         return report
 
-    def _chunk(self, document: ExtractedDocument) -> list[Chunk]:
+    def _limit_and_chunk(self, document: ExtractedDocument) -> tuple[int, list[Chunk]]:
+        """(the document's characters, its chunks), cut first to MAX_DOCUMENT_CHARS."""
         from localsearch.ingest.chunk import chunk_document
 
-        return chunk_document(
+        return limit_document(document), chunk_document(
             document,
             self.token_counter,
             max_tokens=self.settings.chunk_tokens,

@@ -14,6 +14,7 @@ import pytest
         ('bm25_weight = "nan"', "'bm25_weight': 'nan' (must be a number of at least 0)"),
         ('precision = "fp8"', "'precision': 'fp8' (must be one of auto, fp32, bf16)"),
         ("candidates = -5", "'candidates': -5 (must be an integer from 1 to 10000)"),
+        ("extract_workers = -1", "'extract_workers': -1 (must be an integer from 0 to 1024)"),
         ('fusion = ""', "'fusion': '' (must be one of zscore, weighted, rrf)"),
         ("chunk_overlap = 300", "'chunk_overlap': 300 (must be smaller than chunk_tokens, 250)"),
         (
