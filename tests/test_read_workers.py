@@ -45,6 +45,14 @@ MIXED = {
 }
 
 
+MAILBOX = (
+    "From a@example.org Mon Jan  1 00:00:00 2024\nFrom: a@example.org\nSubject: Kiln\n\n"
+    "The kiln reached cone six.\n\n"
+    "From b@example.org Tue Jan  2 00:00:00 2024\nFrom: b@example.org\nSubject: Glaze\n\n"
+    "The glaze crawled on the rim.\n"
+)
+
+
 def _zip(files: dict[str, str]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -128,6 +136,7 @@ def test_workers_make_the_index_the_indexing_process_makes(
 ) -> None:
     root = make_docs(MIXED)
     (root / "bundle.zip").write_bytes(_zip({"inner.md": "# Inner\n\nA note inside a zip.\n"}))
+    (root / "mail.mbox").write_text(MAILBOX)
     alone_events: list[ProgressEvent] = []
     parallel_events: list[ProgressEvent] = []
     alone = _index(tmp_path / "alone", root, workers=1, progress=alone_events.append)
@@ -136,11 +145,12 @@ def test_workers_make_the_index_the_indexing_process_makes(
     assert started == [3]
     # The progress bar counts the same files, in the same order, to the same total.
     assert _files_counted(alone_events) == _files_counted(parallel_events)
-    assert _files_counted(parallel_events)[-1][:2] == (11, 11)  # the zip and its member
+    assert _files_counted(parallel_events)[-1][:2] == (14, 14)  # and the members of the zip, mbox
     first = _contents(tmp_path / "alone", root)
     assert first == _contents(tmp_path / "parallel", root)
     documents, chunks, skipped = first
     assert {d[0] for d in documents} >= {"/paper.pdf", "/bundle.zip", "/bundle.zip › inner.md"}
+    assert sum(d[0].startswith("/mail.mbox › ") for d in documents) == 2
     assert ("/broken.pdf", "corrupt PDF") in {(p, r.split(":")[0]) for p, r in skipped}
     assert (alone.added, alone.chunks, sorted(alone.skipped), alone.warnings) == (
         parallel.added,
@@ -154,8 +164,9 @@ def test_workers_make_the_index_the_indexing_process_makes(
         (root / "notes" / "cooking.txt").write_text("Rye bread needs a longer proof.\n")
         os.utime(root / "guide" / "install.md", ns=(1, 1))
         report = _index(tmp_path / folder, root, workers=1 if folder == "alone" else 3)
-        # Every file but the edited one; the zip's member is not counted, only the zip.
-        assert (report.added, report.updated, report.unchanged) == (0, 1, len(documents) - 2)
+        # Every file but the edited one; the members of the zip and the mailbox are not
+        # counted, only their containers.
+        assert (report.added, report.updated, report.unchanged) == (0, 1, len(documents) - 4)
     assert started == [3, 3]  # the edited, the touched and the skipped files read again
     assert _contents(tmp_path / "alone", root) == _contents(tmp_path / "parallel", root)
 
