@@ -56,6 +56,7 @@ from localsearch.wording import plural
 if TYPE_CHECKING:
     from localsearch.ingest.read_workers import ChunkedDocument, ReadJob
 
+MB = 1024 * 1024
 BATCH_CHUNKS = 256  # chunks per commit: small enough that an interruption loses little
 BATCH_DOCUMENTS = 200
 
@@ -584,6 +585,9 @@ class Index:
                 progress(
                     ProgressEvent("files", done, total if queue.counting else None, source.path)
                 )
+                if (reading := queue.reading()) is not None:
+                    path, read, size = reading  # a mailbox's messages: its megabytes read
+                    progress(ProgressEvent("mailbox", read // MB, max(1, size // MB), path))
                 old = stored.get(key)
                 if _unchanged_on_disk(old, source.size, source.mtime_ns):
                     report.unchanged += 1

@@ -47,6 +47,14 @@ class SourceQueue:
     def open(self, container: FinishedContainer) -> None:
         self._open.append((container, iter(container.expansion.members)))
 
+    def reading(self) -> tuple[str, int, int] | None:
+        """(path, bytes read, bytes in all) of the innermost open container read as its
+        members are asked for (a mailbox), whose members cannot be counted ahead."""
+        for container, _ in reversed(self._open):
+            if container.expansion.read_so_far is not None:
+                return (container.source.path, *container.expansion.read_so_far())
+        return None
+
     @property
     def counting(self) -> bool:
         """Whether every open container said how many members it has (a mailbox cannot)."""

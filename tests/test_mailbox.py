@@ -91,6 +91,28 @@ def test_a_mailbox_over_the_file_size_limit_is_indexed_and_a_message_over_it_is_
     assert bm25(settings, "word302x")[0] == f"{mailbox}{SEP}0302 Tide report 302.eml"
 
 
+def test_a_mailbox_shows_its_progress_in_megabytes_read(settings, tmp_path, monkeypatch):
+    # Its messages cannot be counted ahead, so the files bar had no total and no time left
+    # for the hour a Takeout mailbox takes.
+    from localsearch.progress import ProgressEvent
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    mailbox = write_mbox(docs / "All mail.mbox", 40, filler=10_000)  # about 60 KB each
+    size_mb = mailbox.stat().st_size // MB
+    assert size_mb >= 2
+    events: list[ProgressEvent] = []
+    index = text_only_index(settings, monkeypatch)
+    index.update([docs], progress=events.append)
+    index.close()
+    read = [(e.completed, e.total, e.detail) for e in events if e.stage == "mailbox"]
+    assert len(read) >= 40
+    assert {total for _, total, _ in read} == {size_mb}
+    assert {detail for _, _, detail in read} == {str(mailbox)}
+    assert [done for done, _, _ in read] == sorted(done for done, _, _ in read)
+    assert read[0][0] < size_mb and read[-1][0] == size_mb
+
+
 def test_a_mailbox_is_read_one_message_at_a_time(tmp_path):
     mailbox = write_mbox(tmp_path / "All mail.mbox", 150, filler=20_000)  # about 120 KB each
     size = mailbox.stat().st_size

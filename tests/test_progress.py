@@ -59,6 +59,20 @@ def test_time_left_follows_the_files_then_the_chunks() -> None:
     assert running(ProgressEvent("files", 1, 80), seconds_ago=0.0).eta_seconds is None
 
 
+def test_time_left_inside_a_mailbox_follows_its_megabytes() -> None:
+    # Its messages cannot be counted ahead: the files bar has no total, so no time was left.
+    from localsearch.tui.widgets.job_progress import describe_progress
+
+    state = running(
+        ProgressEvent("files", 300, None, "m.mbox › 0300.eml"),
+        ProgressEvent("mailbox", 100, 500, "m.mbox"),
+    )
+    eta = state.eta_seconds
+    assert eta is not None and 39 < eta < 41  # 100 MB in 10 s, 400 to go
+    line = str(describe_progress(state, INDEX_STAGE_LABELS))
+    assert line.startswith("Reading a mailbox (MB) 100/500 · reading files 300 · 10.0 MB/s · ~")
+
+
 def test_status_bar_shows_adapting() -> None:
     from localsearch.tui.widgets.status_bar import describe_status
 

@@ -47,6 +47,7 @@ STAGE_LABELS = {
     "model": "Loading the model",
     "scan": "Scanning",
     "files": "Files",
+    "mailbox": "Mailbox (MB)",
     "embed": "Embedding chunks",
     "reembed": "Re-embedding",
     "lexical": "BM25 index",

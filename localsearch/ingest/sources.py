@@ -47,6 +47,8 @@ class Expansion:
     skipped: list[tuple[str, str]]
     close: Callable[[], None]
     count: int | None = None  # how many members, when that is known before reading them
+    # (bytes read, bytes in all) of a container read as its members are asked for (a mailbox)
+    read_so_far: Callable[[], tuple[int, int]] | None = None
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -157,6 +159,7 @@ def expand_mailbox(
         ),
         skipped=skipped,
         close=messages.close,
+        read_so_far=lambda: (messages.bytes_read(), source.size),
     )
 
 

@@ -15,6 +15,7 @@ INDEX_STAGE_LABELS = {
     "model": "Loading the model",
     "scan": "Scanning folders",
     "files": "Reading files",
+    "mailbox": "Reading a mailbox (MB)",
     "embed": "Embedding chunks",
     "reembed": "Re-embedding",
     "lexical": "Rebuilding the keyword index",
@@ -22,7 +23,13 @@ INDEX_STAGE_LABELS = {
 
 
 # What a stage counts, for rates ("85 chunks/s").
-STAGE_UNITS = {"files": "files", "embed": "chunks", "reembed": "chunks", "train": "steps"}
+STAGE_UNITS = {
+    "files": "files",
+    "mailbox": "MB",
+    "embed": "chunks",
+    "reembed": "chunks",
+    "train": "steps",
+}
 # The stage that measures a whole indexing run: every file passes through it once.
 WHOLE_RUN_STAGE = "files"
 
@@ -97,6 +104,9 @@ class JobState:
         done, total = self.stages[stage]
         if stage == WHOLE_RUN_STAGE and total and done >= total and self.stage == "embed":
             stage = "embed"
+            done, total = self.stages[stage]
+        if stage == WHOLE_RUN_STAGE and not total and self.stage == "mailbox":
+            stage = "mailbox"  # its messages cannot be counted ahead: the time left in it
             done, total = self.stages[stage]
         rate = self.rate(stage)
         if not total or rate is None:
