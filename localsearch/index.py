@@ -564,6 +564,8 @@ class Index:
                 if isinstance(item, FinishedContainer):
                     source, expansion = item.source, item.expansion
                     key = display_path(source.path)
+                    if expansion.count is None and queue.counting:  # a mailbox's total, known
+                        progress(ProgressEvent("files", done, total, source.path))
                     new_skips.extend(expansion.skipped)
                     report.skipped.extend((display_path(p), r) for p, r in expansion.skipped)
                     try:

@@ -111,6 +111,9 @@ def test_a_mailbox_shows_its_progress_in_megabytes_read(settings, tmp_path, monk
     assert {detail for _, _, detail in read} == {str(mailbox)}
     assert [done for done, _, _ in read] == sorted(done for done, _, _ in read)
     assert read[0][0] < size_mb and read[-1][0] == size_mb
+    # Once the mailbox is through, the files are counted again: the messages among them.
+    files = [(e.completed, e.total) for e in events if e.stage == "files"]
+    assert files[-1] == (41, 41)
 
 
 def test_a_mailbox_is_read_one_message_at_a_time(tmp_path):

@@ -105,3 +105,15 @@ def test_status_bar_says_how_much_dense_search_sees_while_vectors_are_missing() 
     text = str(describe_status(status(1_234), "ready", "hybrid", None, JobState()))
     assert "model all-MiniLM-L6-v2  │  dense: 1,234 of 36,000 chunks embedded  │  mode" in text
     assert "dense:" not in str(describe_status(status(36_000), "ready", "hybrid", None, JobState()))
+
+
+def test_a_cli_bar_whose_total_becomes_unknown_drops_the_old_one() -> None:
+    # rich's update() keeps a total it is given as None: "Files 35/1" inside a mailbox.
+    from localsearch.cli.output import RichProgress
+
+    bars = RichProgress(enabled=False)
+    bars(ProgressEvent("files", 1, 1, "a.md"))
+    bars(ProgressEvent("files", 35, None, "m.mbox › 0034.eml"))
+    assert [(t.completed, t.total) for t in bars.progress.tasks] == [(35, None)]
+    bars(ProgressEvent("files", 36, 36, "m.mbox"))
+    assert [(t.completed, t.total) for t in bars.progress.tasks] == [(36, 36)]

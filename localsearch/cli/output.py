@@ -113,6 +113,9 @@ class RichProgress:
             self.started[event.stage] = time.monotonic()
         elapsed = max(time.monotonic() - self.started[event.stage], 1e-6)
         rate = f"{event.completed / elapsed:.1f}/s" if event.completed and elapsed > 1 else ""
-        self.progress.update(
-            self.tasks[event.stage], completed=event.completed, total=event.total, rate=rate
-        )
+        task_id = self.tasks[event.stage]
+        if event.total is None:  # no longer known (a mailbox's messages): update() keeps the old
+            for task in self.progress.tasks:
+                if task.id == task_id:
+                    task.total = None
+        self.progress.update(task_id, completed=event.completed, total=event.total, rate=rate)
