@@ -304,3 +304,19 @@ def test_clearing_the_history_says_when_the_active_model_learnt_from_it(
     simulate_log(home)
     code, out, _ = run_cli(["history", "--clear", "--yes", "--home", str(home)], capsys)
     assert (code, len(out.splitlines())) == (0, 1), out
+
+
+def test_an_interrupted_history_eval_says_nothing_was_written(logged_home, monkeypatch, capsys):
+    # It said "Everything committed so far is kept and searchable; run the command again to
+    # finish", as an interrupted index does, though scoring writes nothing.
+    import localsearch.evaluate.history as history_eval
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(history_eval, "evaluate_history", interrupted)
+    assert run_cli(["eval", "--history", "-q", "--home", str(logged_home)], capsys) == (
+        130,
+        "",
+        "Interrupted; nothing was written.\n",
+    )

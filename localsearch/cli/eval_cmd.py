@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 from pathlib import Path
 
 import click
@@ -125,8 +126,12 @@ def eval_command(
 def eval_history(settings: Settings, model: str | None, as_json: bool, quiet: bool) -> None:
     from localsearch.evaluate.history import evaluate_history
 
-    with RichProgress({"history": "Your searches"}, enabled=not quiet) as progress:
-        report = evaluate_history(settings, other_model=model, progress=progress)
+    try:
+        with RichProgress({"history": "Your searches"}, enabled=not quiet) as progress:
+            report = evaluate_history(settings, other_model=model, progress=progress)
+    except KeyboardInterrupt:
+        stderr.print("Interrupted; nothing was written.", markup=False)  # scoring only reads
+        sys.exit(130)
     if as_json:
         print_json(report.to_dict())
         return
