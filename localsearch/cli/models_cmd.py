@@ -76,8 +76,13 @@ def _notes(info: ModelInfo) -> str:
         new = info.card.get("metrics", {}).get("new", {})
         old = info.card.get("metrics", {}).get("current", {})
         if new and old:
-            gain = (new["dense"]["ndcg_at_10"] - old["dense"]["ndcg_at_10"]) * 100
-            notes += f"; held-out nDCG@10 {gain:+.1f} dense"
+            gains = [
+                f"{(new[mode]['ndcg_at_10'] - old[mode]['ndcg_at_10']) * 100:+.1f} {mode}"
+                for mode in ("dense", "hybrid")
+                if mode in new and mode in old
+            ]
+            if gains:
+                notes += "; held-out nDCG@10 " + ", ".join(gains)
     return notes
 
 
