@@ -30,7 +30,7 @@ from localsearch.errors import (
     UsageError,
 )
 from localsearch.index_status import IndexStatus, read_status
-from localsearch.ingest.chunk import MAX_DOCUMENT_CHARS, limit_document
+from localsearch.ingest.chunk import MAX_DOCUMENT_CHARS, limit_and_chunk
 from localsearch.ingest.regular_file import os_error_reason
 from localsearch.ingest.sources import (
     SourceDocument,
@@ -642,13 +642,9 @@ class Index:
 
     def _limit_and_chunk(self, document: ExtractedDocument) -> tuple[int, list[Chunk]]:
         """(the document's characters, its chunks), cut first to MAX_DOCUMENT_CHARS."""
-        from localsearch.ingest.chunk import chunk_document
-
-        return limit_document(document), chunk_document(
-            document,
-            self.token_counter,
-            max_tokens=self.settings.chunk_tokens,
-            overlap_tokens=self.settings.chunk_overlap,
+        settings = self.settings
+        return limit_and_chunk(
+            document, self.token_counter, settings.chunk_tokens, settings.chunk_overlap
         )
 
     def _write_batch(

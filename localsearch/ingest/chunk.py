@@ -62,6 +62,14 @@ def limit_document(doc: ExtractedDocument, max_chars: int = MAX_DOCUMENT_CHARS) 
     return total
 
 
+def limit_and_chunk(
+    doc: ExtractedDocument, count_tokens: Callable[[str], int], max_tokens: int, overlap_tokens: int
+) -> tuple[int, list[Chunk]]:
+    """(the characters `doc` had, its chunks) once cut to MAX_DOCUMENT_CHARS: what the index
+    stores of a document, whether a worker process reads it or the index itself."""
+    return limit_document(doc), chunk_document(doc, count_tokens, max_tokens, overlap_tokens)
+
+
 def chunk_document(
     doc: ExtractedDocument,
     count_tokens: Callable[[str], int],

@@ -90,9 +90,12 @@ class ChunkOptions:
     overlap_tokens: int
 
 
-def read_file(job: ReadJob, chunk: Callable[[ExtractedDocument], list[Chunk]]) -> ReadOutcome:
+# A document -> (its characters before limit_document cut it, its chunks).
+ChunkedDocument = Callable[[ExtractedDocument], tuple[int, list[Chunk]]]
+
+
+def read_file(job: ReadJob, chunk: ChunkedDocument) -> ReadOutcome:
     """What the index does with a file it reads: hash, extract, limit, chunk."""
-    from localsearch.ingest.chunk import limit_document
     from localsearch.ingest.extract import extract_file
     from localsearch.ingest.regular_file import os_error_reason, read_regular_file
 
@@ -110,19 +113,17 @@ def read_file(job: ReadJob, chunk: Callable[[ExtractedDocument], list[Chunk]]) -
         return ReadOutcome(raw_hash, failure=os_error_reason(exc))
     except Exception as exc:  # noqa: BLE001 - a parser bug must not stop the run
         return ReadOutcome(raw_hash, failure=f"extraction failed: {type(exc).__name__}")
-    chars = limit_document(document)
-    return ReadOutcome(raw_hash, document, chunk(document), chars)
+    chars, chunks = chunk(document)
+    return ReadOutcome(raw_hash, document, chunks, chars)
 
 
-# A document -> (its characters before limit_document cut it, its chunks).
-ChunkedDocument = Callable[[ExtractedDocument], tuple[int, list[Chunk]]]
-ReadFunction = Callable[[ReadJob, Callable[[ExtractedDocument], list[Chunk]]], ReadOutcome]
+ReadFunction = Callable[[ReadJob, ChunkedDocument], ReadOutcome]
 
 
 def serve() -> None:
     """A worker: read the jobs the indexing process sends on stdin until it closes it (a
     kill -9 of that process included) or sends None; each outcome goes back on stdout."""
-    from localsearch.ingest.chunk import chunk_document
+    from localsearch.ingest.chunk import limit_and_chunk
     from localsearch.ingest.tokens import load_token_counter
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the indexing process's to handle
@@ -140,8 +141,8 @@ def serve() -> None:
     read, options = setup
     count_tokens = load_token_counter()
 
-    def chunk(document: ExtractedDocument) -> list[Chunk]:
-        return chunk_document(document, count_tokens, options.max_tokens, options.overlap_tokens)
+    def chunk(document: ExtractedDocument) -> tuple[int, list[Chunk]]:
+        return limit_and_chunk(document, count_tokens, options.max_tokens, options.overlap_tokens)
 
     try:
         while (job := read_frame(requests)) is not None:
@@ -299,18 +300,18 @@ class ReadAhead:
         self,
         workers: ReadWorkers,
         found: Sequence[FoundFile],
-        job_for: Callable[[FoundFile], ReadJob | None],
+        jobs: Sequence[ReadJob | None],
         extract: Callable[[Path], ExtractedDocument],
         max_member_bytes: int,
         ahead: int,
     ) -> None:
-        """`job_for(found)`: what a worker is to do with a file, or None for one the index
+        """`jobs`: what a worker is to do with each found file, or None for one the index
         will not read (unchanged on disk)."""
         from localsearch.ingest.containers import is_container
 
         self._workers = workers
         self._found = found
-        self._job_for = job_for
+        self._jobs = jobs
         self._extract = extract
         self._max_member_bytes = max_member_bytes
         self._ahead = ahead
@@ -343,7 +344,7 @@ class ReadAhead:
         while self._submitted < min(end, len(self._found)):
             position, found = self._submitted, self._found[self._submitted]
             self._submitted += 1
-            job = self._job_for(found)
+            job = self._jobs[position]
             if job is None or self._is_container(found.path):
                 continue
             self._workers.submit(position, job)
@@ -392,8 +393,8 @@ def files_read(
     """(sources for `found`, how to get a document's characters and chunks): read by workers
     where worker_count says so, else in this process as they are asked for. Leaving the block
     stops the workers; on an error or Ctrl-C at once."""
-    to_read = sum(1 for f in found if job_for(f) is not None)
-    count = worker_count(workers_setting, to_read)
+    jobs = [job_for(f) for f in found]
+    count = worker_count(workers_setting, sum(1 for job in jobs if job is not None))
     if count == 1:
         yield (file_source(f, extract, max_member_bytes) for f in found), chunk_here
         return
@@ -402,7 +403,7 @@ def files_read(
         ahead = ReadAhead(
             workers,
             found,
-            job_for,
+            jobs,
             extract,
             max_member_bytes,
             ahead=count * AHEAD_PER_WORKER,
