@@ -687,6 +687,40 @@ def test_a_crash_in_the_pdf_reader_skips_that_file_and_the_next_one_is_read(tmp_
         extractor.close()
 
 
+def test_a_pdf_that_keeps_the_reader_busy_is_skipped_past_its_cpu_budget(tmp_path, monkeypatch):
+    from ingest_fixtures import one_page_pdf
+
+    from localsearch.ingest.extract import ExtractionError
+    from localsearch.ingest.pdf_process import PdfExtractorProcess
+
+    # The reader child starts with this on its path: its pdfium call never returns, as a
+    # parser caught in a loop on a broken file would not.
+    stuck = tmp_path / "stuck_reader"
+    stuck.mkdir()
+    (stuck / "sitecustomize.py").write_text(
+        "import localsearch.ingest.extract_pdf as reader\n"
+        "def extract_forever(path):\n"
+        "    if path.name == 'stuck.pdf':\n"
+        "        while True:\n"
+        "            pass\n"
+        "    return extract_pdf(path)\n"
+        "extract_pdf, reader.extract_pdf = reader.extract_pdf, extract_forever\n"
+    )
+    monkeypatch.setenv("PYTHONPATH", str(stuck))
+    (tmp_path / "stuck.pdf").write_bytes(one_page_pdf("stuck"))
+    (tmp_path / "small.pdf").write_bytes(one_page_pdf("capybara"))
+    extractor = PdfExtractorProcess(cpu_limit_seconds=1)
+    try:
+        with pytest.raises(ExtractionError) as raised:
+            extractor.extract(tmp_path / "stuck.pdf")
+        assert str(raised.value) == (
+            "too slow to extract: the PDF reader was still busy after 1 s of CPU"
+        )
+        assert extractor.extract(tmp_path / "small.pdf").text == "capybara"
+    finally:
+        extractor.close()
+
+
 def _resident_bytes(pid: int) -> int:
     import os
 

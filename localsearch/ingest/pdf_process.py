@@ -4,7 +4,9 @@ pdfium parses a page's whole content stream into objects before it gives any tex
 nothing says how big that is beforehand: a 200 KB file whose compressed stream draws three
 million one-letter runs takes 1.5 GB. In a child whose address space is capped, such a page
 ends the child (pdfium aborts when an allocation fails) instead of the indexer, and the file is
-skipped as "too large to extract". A crash in pdfium on a broken file stays in the child too.
+skipped as "too large to extract". A crash in pdfium on a broken file stays in the child too,
+and so does a file that would keep it busy for good: each file gets a budget of CPU time, past
+which the kernel ends the child (SIGXCPU) and the file is skipped as "too slow to extract".
 
 One child serves every PDF of the process, one at a time (pdfium is not thread-safe anyway),
 and is started again after it dies.
@@ -28,6 +30,9 @@ from localsearch.ingest.types import ExtractedDocument
 
 # Address space of the whole child, Python and pdfium included (about 40 MB of it at rest).
 PDF_MEMORY_LIMIT_BYTES = 512 * 1024 * 1024
+# CPU seconds for one file: pdfium reads a 1,000-page book in a few; a file that holds it for
+# minutes is a loop in the parser, and would hold up the whole index run.
+PDF_CPU_LIMIT_SECONDS = 120
 
 _FRAME_HEADER = struct.Struct("<Q")
 # Under the cap pdfium aborts when an allocation fails; the kernel's OOM killer kills.
@@ -40,8 +45,13 @@ _PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
 class PdfExtractorProcess:
     """A child process that extracts PDFs, started on first use and after each death."""
 
-    def __init__(self, memory_limit_bytes: int = PDF_MEMORY_LIMIT_BYTES) -> None:
+    def __init__(
+        self,
+        memory_limit_bytes: int = PDF_MEMORY_LIMIT_BYTES,
+        cpu_limit_seconds: int = PDF_CPU_LIMIT_SECONDS,
+    ) -> None:
         self.memory_limit_bytes = memory_limit_bytes
+        self.cpu_limit_seconds = cpu_limit_seconds
         self._process: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
 
@@ -85,6 +95,7 @@ class PdfExtractorProcess:
                 "-c",
                 "from localsearch.ingest.pdf_process import serve; serve()",
                 str(self.memory_limit_bytes),
+                str(self.cpu_limit_seconds),
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -108,6 +119,11 @@ class PdfExtractorProcess:
             process.wait()
 
     def _death_reason(self, returncode: int) -> str:
+        if -returncode == getattr(signal, "SIGXCPU", None):
+            return (
+                f"too slow to extract: the PDF reader was still busy after"
+                f" {self.cpu_limit_seconds} s of CPU"
+            )
         if -returncode in _OUT_OF_MEMORY_SIGNALS:
             megabytes = self.memory_limit_bytes // (1024 * 1024)
             return f"too large to extract: needs more than {megabytes} MB of memory"
@@ -155,11 +171,13 @@ def serve() -> None:
     from localsearch.ingest.regular_file import os_error_reason
 
     _cap_address_space(int(sys.argv[1]))
+    cpu_limit_seconds = int(sys.argv[2])
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     replies = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # a library's stray print must not land in the middle of a reply
     requests = sys.stdin.buffer
     while (path := read_frame(requests)) is not None:
+        _limit_cpu_from_now(cpu_limit_seconds)
         reply: tuple[str, object]
         try:
             reply = ("ok", extract_pdf(path))
@@ -175,6 +193,25 @@ def serve() -> None:
         except Exception as exc:  # noqa: BLE001 - the parent must only ever see a reason
             reply = ("error", f"unreadable pdf file ({type(exc).__name__})")
         write_frame(replies, reply)
+
+
+def _limit_cpu_from_now(seconds: int) -> None:
+    """Have the kernel end this process (SIGXCPU) once it has used `seconds` more CPU time:
+    a parser stuck in C never returns to Python, so no timer in Python could stop it."""
+    try:
+        import resource
+    except ImportError:  # Windows: no rlimits
+        return
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    used = int(usage.ru_utime + usage.ru_stime) + 1  # the limit counts whole seconds
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    limit = used + seconds
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    try:
+        resource.setrlimit(resource.RLIMIT_CPU, (limit, hard))
+    except (ValueError, OSError):
+        pass
 
 
 def _cap_address_space(limit: int) -> None:
