@@ -180,7 +180,7 @@ def line_range(lines: str, start_line: int | None, end_line: int | None) -> tupl
 def _file_of(location: str) -> tuple[Path, bool]:
     """The file on disk that holds the document at `location` (an archive member's archive),
     and whether the document is such a member."""
-    from localsearch.ingest.containers import MEMBER_SEPARATOR
+    from localsearch.ingest.types import MEMBER_SEPARATOR
 
     member = MEMBER_SEPARATOR in location and not Path(location).exists()
     return Path(location.partition(MEMBER_SEPARATOR)[0] if member else location), member

@@ -175,8 +175,9 @@ def open_result(settings: Settings, search_id: int | None, hit: dict[str, Any]) 
 
     path = Path(hit["path"])
     if not path.exists():
-        from localsearch.ingest.containers import MEMBER_SEPARATOR, unpack_member
+        from localsearch.ingest.containers import unpack_member
         from localsearch.ingest.extract import ExtractionError
+        from localsearch.ingest.types import MEMBER_SEPARATOR
 
         if MEMBER_SEPARATOR in hit["path"]:  # a member of an archive: a private unpacked copy
             try:

@@ -38,10 +38,9 @@ from localsearch.ingest.extract import (
     extract_file,
     is_mailbox_name,
 )
-from localsearch.ingest.types import ExtractedDocument, Section
+from localsearch.ingest.types import MEMBER_SEPARATOR, ExtractedDocument, Section
 from localsearch.ingest.walk import JUNK_DIRS, format_size
 
-MEMBER_SEPARATOR = " › "
 UNPACK_PREFIX = "localsearch-unpack-"
 OPENED_COPY_HOURS = 12  # how long a member opened for a viewer keeps its private copy
 MAX_NESTING = 2  # an archive in an archive is opened; one more level down is not

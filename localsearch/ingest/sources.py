@@ -228,7 +228,7 @@ def stored_members(stored: Iterable[str]) -> dict[str, list[str]]:
 
 def containers_of(path: str) -> list[str]:
     """The containers a stored path lies in, outermost first: none for a file's own path."""
-    from localsearch.ingest.containers import MEMBER_SEPARATOR
+    from localsearch.ingest.types import MEMBER_SEPARATOR
 
     parts = path.split(MEMBER_SEPARATOR)
     return [MEMBER_SEPARATOR.join(parts[:end]) for end in range(1, len(parts))]
@@ -236,6 +236,6 @@ def containers_of(path: str) -> list[str]:
 
 def outermost_file(path: str) -> str:
     """The file a stored path is in: itself, or the outermost container of a member."""
-    from localsearch.ingest.containers import MEMBER_SEPARATOR
+    from localsearch.ingest.types import MEMBER_SEPARATOR
 
     return path.split(MEMBER_SEPARATOR, 1)[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,6 +13,12 @@ from pathlib import Path
 # 3: .mbox mailboxes (and files named "mbox") read as one document per message, not as text;
 # inline HTML in Markdown headings shown as rendered.
 EXTRACTION_VERSION = 3
+
+# Between a container's path and a member's name: "/x/a.zip › inner/b.md".
+MEMBER_SEPARATOR = " › "
+# A message's member name in a mailbox (ingest/mailbox.py): its number, then its subject. The
+# number is localsearch's own, not a name anyone chose.
+MAILBOX_MESSAGE_NAME = re.compile(r"(\d{4,})(?: .*)?\.eml", re.DOTALL)
 
 
 @dataclass(frozen=True)

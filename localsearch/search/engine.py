@@ -637,7 +637,9 @@ class SearchEngine:
         boost, slop = self.settings.bm25_proximity_boost, self.settings.bm25_proximity_slop
         if (weight >= 1.0 and boost <= 0.0) or detect_language(query) != ENGLISH:
             return self.lexical.search(query, limit)
-        return self.lexical.search_query_text(bm25_query_text(query, weight, boost, slop), limit)
+        return self.lexical.search_query_text(
+            bm25_query_text(query, weight, boost, slop), limit, typed=query
+        )
 
     def _weak_match(
         self, query: str, mode: str, words_matched: bool, dense_chunks: dict[int, float]

@@ -318,7 +318,8 @@ class LocalSearchApp(App[None]):
     def open_path(self, path: Path, line: int | None, page: int | None = None) -> bool:
         try:
             if not path.exists():
-                from localsearch.ingest.containers import MEMBER_SEPARATOR, unpack_member
+                from localsearch.ingest.containers import unpack_member
+                from localsearch.ingest.types import MEMBER_SEPARATOR
 
                 if MEMBER_SEPARATOR in str(path):
                     # A member of an archive or a mail attachment: open a private unpacked copy.
