@@ -10,7 +10,7 @@ import pytest
 from localsearch.config import load_settings
 from localsearch.index import Index
 from localsearch.ingest.mailbox import mailbox_member_name
-from localsearch.lexical.file_names import NameTerms, file_name_terms, name_terms
+from localsearch.lexical.file_names import NameTerms, file_name_terms, query_name_terms
 from localsearch.search.engine import SearchEngine
 
 # Files that mention "PEP 8" and "lecture 5" beat, on their words, the files so named.
@@ -50,6 +50,7 @@ def engine(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped
         ("PEP 8", "pep-0008.rst"),
         ("pep 0008", "pep-0008.rst"),
         ("pep-0008", "pep-0008.rst"),
+        ("pep8", "pep-0008.rst"),
         ("lecture 5", "lecture05.md"),
         ("python 3 strings", "text.md"),
     ],
@@ -71,7 +72,9 @@ def test_a_name_gives_its_numbers_padded_and_not_and_its_words():
     )
     # A number inside a word, or one that ends it unpadded, is no place in a series.
     assert file_name_terms("/a/0464-utf8span-utf8.md").numbers == [("0464", "464")]
-    assert name_terms("ＰＥＰ ８") == NameTerms([("8",)], ["pep"])
+    assert query_name_terms("ＰＥＰ ８") == NameTerms([("8",)], ["pep"])
+    # A query's word and number written together are both looked up; a name's only when padded.
+    assert query_name_terms("pep8 style") == NameTerms([("8",)], ["pep8", "pep", "style"])
 
 
 def test_a_mailbox_message_s_own_number_is_not_a_name_number():

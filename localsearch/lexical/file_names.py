@@ -29,6 +29,7 @@ DISTINCTIVE_DIGITS = 3
 _PARTS = re.compile(r"[\\/]|" + re.escape(MEMBER_SEPARATOR))
 _WORDS = re.compile(r"[^\W_]+")
 _NUMBER = re.compile(r"\d+|([^\W\d_]+)(0\d+)")
+_NUMBER_IN_A_QUERY = re.compile(r"\d+|([^\W\d_]+)(\d+)")
 
 
 @dataclass(frozen=True)
@@ -46,14 +47,20 @@ def file_name_terms(path: str) -> NameTerms:
     message = MAILBOX_MESSAGE_NAME.fullmatch(name)
     if message is not None:
         name = name[message.end(1) :]
-    return name_terms(name)
+    return _terms(name, _NUMBER)
 
 
-def name_terms(text: str) -> NameTerms:
+def query_name_terms(query: str) -> NameTerms:
+    """The terms of a query to look up in names: "PEP 8" and "pep8" both give numbers [("8",)]
+    and words ["pep"]."""
+    return _terms(query, _NUMBER_IN_A_QUERY)
+
+
+def _terms(text: str, number_pattern: re.Pattern[str]) -> NameTerms:
     numbers: dict[tuple[str, ...], None] = {}
     words: dict[str, None] = {}
     for word in _WORDS.findall(unicodedata.normalize("NFKC", text).lower()):
-        found = _NUMBER.fullmatch(word)
+        found = number_pattern.fullmatch(word)
         if found is None:
             words[word] = None
             continue

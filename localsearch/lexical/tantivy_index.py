@@ -36,7 +36,12 @@ from localsearch.language import (
     cjk_terms,
     detect_language,
 )
-from localsearch.lexical.file_names import NameTerms, file_name_terms, name_terms, names_alone
+from localsearch.lexical.file_names import (
+    NameTerms,
+    file_name_terms,
+    names_alone,
+    query_name_terms,
+)
 
 # 3: the numbers and words of the file's own name, fields of their own (lexical/file_names.py).
 SCHEMA_VERSION = 3
@@ -392,7 +397,7 @@ class LexicalIndex:
             parsed, _errors = index.parse_query_lenient(
                 text, default_field_names=list(fields), field_boosts=dict(boosts)
             )
-            named = name_terms(typed) if typed else None
+            named = query_name_terms(typed) if typed else None
             if named is not None and named.numbers:
                 parsed = tantivy.Query.boolean_query(
                     [
