@@ -48,6 +48,7 @@ class Tools:
         mode: str = "hybrid",
         path: str | None = None,
         types: list[str] | None = None,
+        since: str | None = None,
     ) -> dict[str, Any]:
         if not query.strip():
             raise UsageError("the query is empty: give words to search for")
@@ -55,7 +56,12 @@ class Tools:
             raise UsageError("k must be at least 1")
         with self._lock:
             results = self.engine.current().search(
-                query, k=k, mode=mode, path_glob=path or None, doc_types=types or []
+                query,
+                k=k,
+                mode=mode,
+                path_glob=path or None,
+                doc_types=types or [],
+                since=since or None,
             )
             if self.settings.record_history:
                 self.engine.record(results, "mcp")
@@ -230,6 +236,7 @@ def build_server(settings: Settings) -> MCPServer:
         mode: Literal["hybrid", "bm25", "dense"] = "hybrid",
         path: str | None = None,
         types: list[str] | None = None,
+        since: str | None = None,
     ) -> dict[str, Any]:
         """Search the user's indexed files. `results`: the best documents first, each shown
         through its best passage: path, lines, page (a PDF's page, a pptx's slide, a
@@ -240,9 +247,10 @@ def build_server(settings: Settings) -> MCPServer:
 
         mode: hybrid (keywords and meaning, the default), bm25 (keywords) or dense (meaning).
         path: only paths matching this glob, e.g. 'docs/*' or '*.md'. types: only these file
-        types, e.g. ["md", "pdf"].
+        types, e.g. ["md", "pdf"]. since: only files modified since a date ("2026-11-01") or
+        within an age ("12h", "3d", "2w", "6m", "1y").
         """
-        result: dict[str, Any] = guarded(tools.search, query, k, mode, path, types)
+        result: dict[str, Any] = guarded(tools.search, query, k, mode, path, types, since)
         return result
 
     @server.tool(annotations=READ_ONLY)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from localsearch.config import Settings
 from localsearch.errors import UsageError
 from localsearch.ingest.types import page_label
 from localsearch.search.modes import FUSIONS, MODES
+from localsearch.store.document_filter import since_time
 from localsearch.terminal_text import one_line, safe_json, terminal_safe
 from localsearch.wording import plural
 
@@ -48,6 +50,11 @@ def location(hit: dict[str, Any]) -> str:
 @click.option("--fusion", type=click.Choice(FUSIONS), help="How hybrid mode combines rankings.")
 @click.option("--path", "path_glob", help="Only paths matching this glob, e.g. 'docs/*' or '*.md'.")
 @click.option("--type", "doc_types", multiple=True, help="Only this file type (md, pdf, py…).")
+@click.option(
+    "--since",
+    metavar="WHEN",
+    help="Only files modified since a date (2026-11-01) or within an age (12h, 3d, 2w, 6m, 1y).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--explain", is_flag=True, help="Show BM25 and dense ranks and scores per result.")
 @click.option(
@@ -75,6 +82,7 @@ def search(
     fusion: str | None,
     path_glob: str | None,
     doc_types: tuple[str, ...],
+    since: str | None,
     as_json: bool,
     explain: bool,
     open_rank: int | None,
@@ -88,6 +96,8 @@ def search(
         raise UsageError("--path is empty", "give a glob such as 'notes/*' or '*.md'")
     if doc_types and not types:
         raise UsageError("--type is empty", "give a file type such as md or pdf")
+    if since is not None:
+        since_time(since, time.time())  # a clear error before the server or the index is asked
     settings = settings_from(ctx, home)
     # Arguments that are not UTF-8 arrive with lone surrogates, which JSON to the server cannot
     # carry: the query reads such bytes as U+FFFD, a --path glob as the `\xNN` names are stored.
@@ -102,6 +112,7 @@ def search(
         "fusion": fusion,
         "path_glob": path_glob,
         "doc_types": types,
+        "since": since,
         "explain": True,
         "history": "cli" if settings.record_history else None,
     }
@@ -155,6 +166,7 @@ def run_search(settings: Settings, request: dict[str, Any]) -> dict[str, Any]:
             doc_types=request["doc_types"],
             fusion=request["fusion"],
             per_doc=request.get("per_doc", 1),
+            since=request.get("since"),
         )
         search_id = None
         if request["history"]:

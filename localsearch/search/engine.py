@@ -47,7 +47,7 @@ from localsearch.search.vector_sync import load_vector_index, refresh_vector_ind
 from localsearch.search.vectors import VectorIndex
 from localsearch.store import EmbeddingSpace, Store
 from localsearch.store.database import ChunkRow
-from localsearch.store.document_filter import filter_words, path_filter_sql
+from localsearch.store.document_filter import filter_words, path_filter_sql, since_time
 from localsearch.store.paths import display_path, os_path
 
 CHUNKS_PER_DOCUMENT = 2  # chunks fetched per document wanted, on each side
@@ -132,6 +132,7 @@ class SearchResults:
     dense: DenseCoverage | None = None  # set while chunks still wait for their vectors
     path_glob: str | None = None  # the filters it ran with, so the history can replay them
     doc_types: tuple[str, ...] = ()
+    since: str | None = None  # --since as given: "7d", "2026-11-01"
 
     def to_dict(self, explain: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -395,6 +396,7 @@ class SearchEngine:
         fusion: str | None = None,
         snippets: bool = True,
         per_doc: int = 1,
+        since: str | None = None,
     ) -> SearchResults:
         """The `k` best documents for `query`, each shown through its best chunk.
 
@@ -402,7 +404,8 @@ class SearchEngine:
         two document rankings. `snippets=False` leaves Hit.snippet empty, for callers that only
         need the ranking (eval asks for 100 documents a query and would spend most of its time
         on snippets nobody reads). `per_doc` > 1 adds up to that many chunks of each document
-        in Hit.more (search/per_document.py).
+        in Hit.more (search/per_document.py). `since` keeps files modified since a date or
+        within an age ("7d"; store/document_filter.since_time).
         """
         if mode not in MODES:
             raise UsageError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
@@ -413,6 +416,7 @@ class SearchEngine:
             raise UsageError("-k must be at least 1")
         if per_doc < 1:
             raise UsageError("--per-doc must be at least 1")
+        modified_since = since_time(since, time.time()) if since is not None else None
         if k > self.settings.candidates:
             # No search returns more documents than there are; past that, k only sizes buffers
             # (a k of 2**31 made tantivy abort the process, and SQLite takes 64-bit limits).
@@ -423,12 +427,17 @@ class SearchEngine:
         query = os.fsencode(query).decode("utf-8", "replace") if _has_surrogates(query) else query
         path_glob = display_path(path_glob) if path_glob else path_glob
         results = SearchResults(
-            query=query, mode=mode, fusion=fusion, path_glob=path_glob, doc_types=tuple(doc_types)
+            query=query,
+            mode=mode,
+            fusion=fusion,
+            path_glob=path_glob,
+            doc_types=tuple(doc_types),
+            since=since,
         )
         if not query.strip():
             return results
         self._look_for_changes()
-        where, params = path_filter_sql(path_glob, doc_types)
+        where, params = path_filter_sql(path_glob, doc_types, modified_since)
         filtered = where != "1"
         depth = max(self.settings.candidates, k)
         # Documents have several chunks: ask each side for more chunks than documents wanted.
@@ -591,7 +600,8 @@ class SearchEngine:
         """A mistyped --path or --type finds nothing: say so, rather than only "No results"."""
         if self.store.any_document_matching(where, params):
             return
-        warning = f"no indexed file matches {filter_words(results.path_glob, results.doc_types)}"
+        words = filter_words(results.path_glob, results.doc_types, results.since)
+        warning = f"no indexed file matches {words}"
         if results.doc_types:
             warning += f" (indexed types: {', '.join(self.store.document_types())})"
         results.warnings.append(warning)

@@ -298,6 +298,7 @@ class SearchServer:
             doc_types=[str(t) for t in doc_types],
             fusion=request.get("fusion") or None,
             per_doc=_integer(request.get("per_doc", 1), "per_doc"),
+            since=str(request["since"]) if request.get("since") is not None else None,
         )
         source = request.get("history")
         search_id = None

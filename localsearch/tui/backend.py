@@ -66,6 +66,7 @@ class SearchBackend:
         mode: str,
         path_glob: str | None,
         doc_types: Sequence[str],
+        since: str | None = None,
         context_chunks: int = 1,
         per_doc: int = 1,
         superseded: Callable[[], bool] = lambda: False,
@@ -102,6 +103,7 @@ class SearchBackend:
                 path_glob=path_glob or None,
                 doc_types=doc_types,
                 per_doc=per_doc,
+                since=since,
             )
             contexts = {
                 hit.chunk_id: engine.context(hit, context_chunks, context_chunks)

@@ -160,6 +160,7 @@ class SearchScreen(Screen[None]):
         self._debounce = self.set_timer(DEBOUNCE_SECONDS, self.run_search)
 
     @on(Select.Changed, "#type-filter")
+    @on(Select.Changed, "#since-filter")
     def _filter_changed(self) -> None:
         self.run_search()
 
@@ -197,12 +198,23 @@ class SearchScreen(Screen[None]):
             return
         filters = self.query_one(FilterBar)
         self._search_in_worker(
-            self._sequence, query, self.localsearch.mode, filters.path_glob, filters.doc_types
+            self._sequence,
+            query,
+            self.localsearch.mode,
+            filters.path_glob,
+            filters.doc_types,
+            filters.since,
         )
 
     @work(thread=True, exclusive=True, group="search")
     def _search_in_worker(
-        self, sequence: int, query: str, mode: str, path_glob: str, doc_types: list[str]
+        self,
+        sequence: int,
+        query: str,
+        mode: str,
+        path_glob: str,
+        doc_types: list[str],
+        since: str | None,
     ) -> None:
         worker = get_current_worker()
         try:
@@ -212,6 +224,7 @@ class SearchScreen(Screen[None]):
                 mode=mode,
                 path_glob=path_glob,
                 doc_types=doc_types,
+                since=since,
                 per_doc=CHUNKS_PER_DOCUMENT,
                 superseded=lambda: worker.is_cancelled,
             )

@@ -1,4 +1,4 @@
-"""The filter row under the results: search mode, path glob and file type."""
+"""The filter row under the results: search mode, path glob, file type and age."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from textual.widgets import Input, Label, Select, Static
 from localsearch.ingest.extract import SUPPORTED_TYPES
 from localsearch.search.engine import MODES
 
+# The ages the age filter offers (files modified within them), as search's `since` takes them.
+AGES = (("1 day", "1d"), ("1 week", "7d"), ("1 month", "30d"), ("1 year", "1y"))
 MODE_HINTS = {
     "hybrid": "keywords + meaning",
     "bm25": "keywords only",
@@ -54,13 +56,14 @@ class FilterBar(Horizontal):
             id="path-filter",
             compact=True,
         )
-        yield Label("Type", classes="filter-label")
+        # The prompts say what the two lists are: labels left no room for a glob at 80 columns.
         yield Select(
             [(name, name) for name in SUPPORTED_TYPES],
-            prompt="any",
+            prompt="any type",
             id="type-filter",
             compact=True,
         )
+        yield Select(AGES, prompt="any age", id="since-filter", compact=True)
 
     @property
     def path_glob(self) -> str:
@@ -70,3 +73,8 @@ class FilterBar(Horizontal):
     def doc_types(self) -> list[str]:
         value: Any = self.query_one("#type-filter", Select).value
         return [] if value is Select.NULL or value is None else [str(value)]
+
+    @property
+    def since(self) -> str | None:
+        value: Any = self.query_one("#since-filter", Select).value
+        return None if value is Select.NULL or value is None else str(value)
