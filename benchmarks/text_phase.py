@@ -31,6 +31,7 @@ import resource
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from localsearch.config import load_settings
 from localsearch.index import Index, IndexReport
@@ -38,17 +39,32 @@ from localsearch.ingest.read_workers import worker_count
 
 
 class TextOnlyIndex(Index):
-    """An Index that stops after the text phase and notes when its first batch committed."""
+    """An Index that stops after the text phase and notes its BM25 commits: when the first
+    one finished, how many there were and the seconds they took (merges waited for included)."""
 
     first_commit: float | None = None
+    lexical_commits = 0
+    lexical_seconds = 0.0
+    lexical_cpu = 0.0  # of the whole process while a commit ran: tantivy's threads, mostly
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        apply = self.lexical.apply
+
+        def timed_apply(*args: Any, **kwargs: Any) -> None:
+            started, cpu = time.perf_counter(), cpu_seconds(resource.RUSAGE_SELF)
+            apply(*args, **kwargs)
+            finished = time.perf_counter()
+            self.lexical_commits += 1
+            self.lexical_seconds += finished - started
+            self.lexical_cpu += cpu_seconds(resource.RUSAGE_SELF) - cpu
+            if self.first_commit is None:
+                self.first_commit = finished
+
+        self.lexical.apply = timed_apply  # type: ignore[method-assign]
 
     def embed_pending(self, *args: object, **kwargs: object) -> None:
         return None
-
-    def _apply_lexical(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        super()._apply_lexical(*args, **kwargs)
-        if self.first_commit is None:
-            self.first_commit = time.perf_counter()
 
 
 def load_average() -> str:
@@ -63,9 +79,11 @@ def cpu_seconds(who: int) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def text_phase(paths: list[Path], workers: int) -> tuple[IndexReport, float, float, float, float]:
-    """(report, seconds, seconds to the first committed batch, CPU seconds of this process,
-    CPU seconds of its workers) for one run into a new home."""
+def text_phase(
+    paths: list[Path], workers: int
+) -> tuple[IndexReport, float, float, float, float, TextOnlyIndex]:
+    """(report, seconds, seconds to the first BM25 commit, CPU seconds of this process, CPU
+    seconds of its workers, the index with its commit figures) for one run into a new home."""
     with tempfile.TemporaryDirectory() as home:
         index = TextOnlyIndex(load_settings(home, extract_workers=workers))
         try:
@@ -78,7 +96,7 @@ def text_phase(paths: list[Path], workers: int) -> tuple[IndexReport, float, flo
             first = (index.first_commit or time.perf_counter()) - started
         finally:
             index.close()
-    return report, seconds, first, own, children
+    return report, seconds, first, own, children, index
 
 
 def main() -> None:
@@ -96,14 +114,15 @@ def main() -> None:
     for round_number in range(1, args.rounds + 1):
         for workers in counts:
             load = load_average()
-            report, seconds, first, own, children = text_phase(args.paths, workers)
+            report, seconds, first, own, children, index = text_phase(args.paths, workers)
             files = report.added + report.updated
             print(
                 f"round {round_number}, workers {workers}: {seconds:.1f} s,"
                 f" {files / seconds:.1f} files/s, {report.chunks / seconds:.0f} chunks/s,"
-                f" first BM25 batch at {first:.2f} s; CPU {own:.1f} s here,"
-                f" {children:.1f} s in workers ({files} files, {report.chunks} chunks;"
-                f" load before: {load})",
+                f" first BM25 commit at {first:.2f} s; CPU {own:.1f} s here,"
+                f" {children:.1f} s in workers; {index.lexical_commits} BM25 commits,"
+                f" {index.lexical_seconds:.1f} s, {index.lexical_cpu:.1f} s CPU ({files} files,"
+                f" {report.chunks} chunks; load before: {load})",
                 flush=True,
             )
 
