@@ -1,15 +1,17 @@
 """The text phase of `localsearch index` (walk, extract, chunk, commit text and BM25) with 1
 and with N extraction workers: seconds, files/s, chunks/s, and how soon BM25 can answer.
 
-    python benchmarks/text_phase.py FOLDER... [--workers 1,4] [--rounds 1]
+    python benchmarks/text_phase.py FOLDER... [--workers 1,4] [--rounds 1] [--commit-seconds 5]
 
 Each run indexes the folders into a fresh home with the embed phase left out (no model is
-loaded), so the figures are the text phase's alone. "first BM25" is the time from the start of
-`Index.update` to the first batch committed to SQLite and the lexical index: from then on a
-BM25 search finds what is in. The load average (`/proc/loadavg`) is printed before each run:
-on a shared machine it says how much the cores were someone else's; the CPU seconds of the
-indexing process and of its workers (and their PDF children) do not depend on it as much, and
-say what a machine with more cores would need of each.
+loaded), so the figures are the text phase's alone. "first BM25 commit" is the time from the
+start of `Index.update` to the end of the first tantivy commit (the first batch's): from then
+on a BM25 search finds what is in. Then the tantivy commits: how many, their seconds (merges
+waited for included) and the CPU of the indexing process while they ran. The load average
+(`/proc/loadavg`) is printed before each run: on a shared machine it says how much the cores
+were someone else's; the CPU seconds of the indexing process and of its workers (and their PDF
+children) do not depend on it as much, and say what a machine with more cores would need of
+each.
 
 The 2-core dev machine, shared with other sessions, docs corpus (1,314 files, 36,024 chunks),
 2026-12-05: CPU seconds are the steady figure. One worker (in-process): 27.0 s of CPU in the
@@ -22,6 +24,18 @@ one against 58-85 s with two, where three processes simply get more of the share
 one. Hence no workers by default on two cores. First BM25-searchable batch: 0.35-1.21 s with
 one, 1.11-1.75 s with two (the workers start first). The 16-core GPU box is where they are
 meant to pay: `benchmarks/gpu_index.py --extract-workers N` there.
+
+BM25 commits, same machine and corpus, 2026-12-05, two rounds each, alternated, at load
+6.2-9.5: one tantivy commit per SQLite batch made 122
+commits, 18.9-22.2 s of wall time and 5.3-5.9 s of CPU; the indexing process used 7.0-7.1 s
+of CPU with two workers (22.0-22.1 s with one), and the text phase took 39-44 s (46-52 s).
+Paced to one commit every 5 s after the first (lexical/paced_commits.py): 5-7 commits,
+4.2-5.8 s and 2.1-2.9 s of CPU; 3.7-3.8 s of CPU in the indexing process (18.6-19.5 s with
+one worker), 26-28 s (34-36 s). Every 2 s: 11-12 commits, 3.1 s of CPU, 4.7-4.8 s in the
+process. The floor is tantivy's own indexing: a rebuild of all 36,024 chunks in one commit
+took 2.2 s of CPU. At load 1.1-4.5 (two rounds each, not alternated) the indexing process
+with two workers used 6.2-6.8 s of CPU per batch and 3.4-3.6 s every 5 s. `--commit-seconds
+0` commits after every batch again.
 """
 
 from __future__ import annotations
@@ -36,6 +50,7 @@ from typing import Any
 from localsearch.config import load_settings
 from localsearch.index import Index, IndexReport
 from localsearch.ingest.read_workers import worker_count
+from localsearch.lexical import paced_commits
 
 
 class TextOnlyIndex(Index):
@@ -109,7 +124,14 @@ def main() -> None:
         " machine's own choice (at least 2)",
     )
     parser.add_argument("--rounds", type=int, default=1, help="runs of each count, alternated")
+    parser.add_argument(
+        "--commit-seconds",
+        type=float,
+        default=paced_commits.COMMIT_SECONDS,
+        help="seconds between BM25 commits after the first (0: one per SQLite batch)",
+    )
     args = parser.parse_args()
+    paced_commits.COMMIT_SECONDS = args.commit_seconds
     counts = [int(n) for n in args.workers.split(",")]
     for round_number in range(1, args.rounds + 1):
         for workers in counts:
