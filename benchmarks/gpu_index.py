@@ -191,16 +191,16 @@ def raw_rate(encoder: Any, texts: list[str], batch: int, sampler: GpuSampler) ->
 
 
 def commit_clock(index: Index) -> list[float]:
-    """A list that gets the time of the index's first text commit (its first BM25 update)."""
+    """A list that gets the time of the index's first BM25 commit (its first text batch)."""
     first: list[float] = []
-    apply_lexical = index._apply_lexical
+    apply_lexical = index.lexical.apply
 
     def noted(*args: Any, **kwargs: Any) -> None:
         apply_lexical(*args, **kwargs)
         if not first:
             first.append(time.perf_counter())
 
-    index._apply_lexical = noted  # type: ignore[method-assign]
+    index.lexical.apply = noted  # type: ignore[method-assign]
     return first
 
 

@@ -1,15 +1,17 @@
 """The text phase of `localsearch index` (walk, extract, chunk, commit text and BM25) with 1
 and with N extraction workers: seconds, files/s, chunks/s, and how soon BM25 can answer.
 
-    python benchmarks/text_phase.py FOLDER... [--workers 1,4] [--rounds 1]
+    python benchmarks/text_phase.py FOLDER... [--workers 1,4] [--rounds 1] [--commit-seconds 5]
 
 Each run indexes the folders into a fresh home with the embed phase left out (no model is
-loaded), so the figures are the text phase's alone. "first BM25" is the time from the start of
-`Index.update` to the first batch committed to SQLite and the lexical index: from then on a
-BM25 search finds what is in. The load average (`/proc/loadavg`) is printed before each run:
-on a shared machine it says how much the cores were someone else's; the CPU seconds of the
-indexing process and of its workers (and their PDF children) do not depend on it as much, and
-say what a machine with more cores would need of each.
+loaded), so the figures are the text phase's alone. "first BM25 commit" is the time from the
+start of `Index.update` to the end of the first tantivy commit (the first batch's): from then
+on a BM25 search finds what is in. Then the tantivy commits: how many, their seconds (merges
+waited for included) and the CPU of the indexing process while they ran. The load average
+(`/proc/loadavg`) is printed before each run: on a shared machine it says how much the cores
+were someone else's; the CPU seconds of the indexing process and of its workers (and their PDF
+children) do not depend on it as much, and say what a machine with more cores would need of
+each.
 
 The 2-core dev machine, shared with other sessions, docs corpus (1,314 files, 36,024 chunks),
 2026-12-05: CPU seconds are the steady figure. One worker (in-process): 27.0 s of CPU in the
@@ -22,6 +24,18 @@ one against 58-85 s with two, where three processes simply get more of the share
 one. Hence no workers by default on two cores. First BM25-searchable batch: 0.35-1.21 s with
 one, 1.11-1.75 s with two (the workers start first). The 16-core GPU box is where they are
 meant to pay: `benchmarks/gpu_index.py --extract-workers N` there.
+
+BM25 commits, same machine and corpus, 2026-12-05, two rounds each, alternated, at load
+6.2-9.5: one tantivy commit per SQLite batch made 122
+commits, 18.9-22.2 s of wall time and 5.3-5.9 s of CPU; the indexing process used 7.0-7.1 s
+of CPU with two workers (22.0-22.1 s with one), and the text phase took 39-44 s (46-52 s).
+Paced to one commit every 5 s after the first (lexical/paced_commits.py): 5-7 commits,
+4.2-5.8 s and 2.1-2.9 s of CPU; 3.7-3.8 s of CPU in the indexing process (18.6-19.5 s with
+one worker), 26-28 s (34-36 s). Every 2 s: 11-12 commits, 3.1 s of CPU, 4.7-4.8 s in the
+process. The floor is tantivy's own indexing: a rebuild of all 36,024 chunks in one commit
+took 2.2 s of CPU. At load 1.1-4.5 (two rounds each, not alternated) the indexing process
+with two workers used 6.2-6.8 s of CPU per batch and 3.4-3.6 s every 5 s. `--commit-seconds
+0` commits after every batch again.
 """
 
 from __future__ import annotations
@@ -31,24 +45,41 @@ import resource
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from localsearch.config import load_settings
 from localsearch.index import Index, IndexReport
 from localsearch.ingest.read_workers import worker_count
+from localsearch.lexical import paced_commits
 
 
 class TextOnlyIndex(Index):
-    """An Index that stops after the text phase and notes when its first batch committed."""
+    """An Index that stops after the text phase and notes its BM25 commits: when the first
+    one finished, how many there were and the seconds they took (merges waited for included)."""
 
     first_commit: float | None = None
+    lexical_commits = 0
+    lexical_seconds = 0.0
+    lexical_cpu = 0.0  # of the whole process while a commit ran: tantivy's threads, mostly
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        apply = self.lexical.apply
+
+        def timed_apply(*args: Any, **kwargs: Any) -> None:
+            started, cpu = time.perf_counter(), cpu_seconds(resource.RUSAGE_SELF)
+            apply(*args, **kwargs)
+            finished = time.perf_counter()
+            self.lexical_commits += 1
+            self.lexical_seconds += finished - started
+            self.lexical_cpu += cpu_seconds(resource.RUSAGE_SELF) - cpu
+            if self.first_commit is None:
+                self.first_commit = finished
+
+        self.lexical.apply = timed_apply  # type: ignore[method-assign]
 
     def embed_pending(self, *args: object, **kwargs: object) -> None:
         return None
-
-    def _apply_lexical(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        super()._apply_lexical(*args, **kwargs)
-        if self.first_commit is None:
-            self.first_commit = time.perf_counter()
 
 
 def load_average() -> str:
@@ -63,9 +94,11 @@ def cpu_seconds(who: int) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def text_phase(paths: list[Path], workers: int) -> tuple[IndexReport, float, float, float, float]:
-    """(report, seconds, seconds to the first committed batch, CPU seconds of this process,
-    CPU seconds of its workers) for one run into a new home."""
+def text_phase(
+    paths: list[Path], workers: int
+) -> tuple[IndexReport, float, float, float, float, TextOnlyIndex]:
+    """(report, seconds, seconds to the first BM25 commit, CPU seconds of this process, CPU
+    seconds of its workers, the index with its commit figures) for one run into a new home."""
     with tempfile.TemporaryDirectory() as home:
         index = TextOnlyIndex(load_settings(home, extract_workers=workers))
         try:
@@ -78,7 +111,7 @@ def text_phase(paths: list[Path], workers: int) -> tuple[IndexReport, float, flo
             first = (index.first_commit or time.perf_counter()) - started
         finally:
             index.close()
-    return report, seconds, first, own, children
+    return report, seconds, first, own, children, index
 
 
 def main() -> None:
@@ -91,19 +124,27 @@ def main() -> None:
         " machine's own choice (at least 2)",
     )
     parser.add_argument("--rounds", type=int, default=1, help="runs of each count, alternated")
+    parser.add_argument(
+        "--commit-seconds",
+        type=float,
+        default=paced_commits.COMMIT_SECONDS,
+        help="seconds between BM25 commits after the first (0: one per SQLite batch)",
+    )
     args = parser.parse_args()
+    paced_commits.COMMIT_SECONDS = args.commit_seconds
     counts = [int(n) for n in args.workers.split(",")]
     for round_number in range(1, args.rounds + 1):
         for workers in counts:
             load = load_average()
-            report, seconds, first, own, children = text_phase(args.paths, workers)
+            report, seconds, first, own, children, index = text_phase(args.paths, workers)
             files = report.added + report.updated
             print(
                 f"round {round_number}, workers {workers}: {seconds:.1f} s,"
                 f" {files / seconds:.1f} files/s, {report.chunks / seconds:.0f} chunks/s,"
-                f" first BM25 batch at {first:.2f} s; CPU {own:.1f} s here,"
-                f" {children:.1f} s in workers ({files} files, {report.chunks} chunks;"
-                f" load before: {load})",
+                f" first BM25 commit at {first:.2f} s; CPU {own:.1f} s here,"
+                f" {children:.1f} s in workers; {index.lexical_commits} BM25 commits,"
+                f" {index.lexical_seconds:.1f} s, {index.lexical_cpu:.1f} s CPU ({files} files,"
+                f" {report.chunks} chunks; load before: {load})",
                 flush=True,
             )
 

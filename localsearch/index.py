@@ -1,10 +1,12 @@
 """The Index: brings folders into the store, embeds what changed, keeps BM25 in step.
 
-Text comes first: documents and chunks are committed in batches, each one SQLite transaction
-that the lexical index follows, so BM25 answers while the rest is still being read. Chunks
-that no stored vector fits then form the embed backlog (embed_backlog.py), embedded and
-committed in batches after the text. Kill the process anywhere and the last committed batch
-is what searches see; the next run picks up the rest, text or vectors.
+Text comes first: documents and chunks are committed in batches, each one SQLite transaction;
+the lexical index takes the first at once, so BM25 answers while the rest is still being read,
+and the others every few seconds and at the end (lexical/paced_commits.py). Chunks that no
+stored vector fits then form the embed backlog (embed_backlog.py), embedded and committed in
+batches after the text. Kill the process anywhere and searches see the last committed batch
+(BM25 once the next search or run has rebuilt it from SQLite); the next run picks up the
+rest, text or vectors.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from localsearch.ingest.types import (
 )
 from localsearch.language.model_choice import model_for_new_index
 from localsearch.lexical import LexicalIndex
+from localsearch.lexical.paced_commits import PacedLexicalCommits
 from localsearch.lock import WriterLock
 from localsearch.progress import ProgressCallback, ProgressEvent, ignore_progress
 from localsearch.source_queue import FinishedContainer, SourceQueue
@@ -510,6 +513,7 @@ class Index:
         if stored is None:
             stored = store.documents_under(root_id)
         chunked = chunked or self._limit_and_chunk
+        lexical = PacedLexicalCommits(self.lexical, store.chunks_by_id, self.sync_lexical)
         seen: set[str] = set()
         pending: list[_Pending] = []
         touched: list[tuple[int, int, int]] = []
@@ -519,7 +523,7 @@ class Index:
 
         def flush() -> None:
             if pending or touched or new_skips:
-                self._write_batch(root_id, pending, touched, new_skips, reusable, report)
+                self._write_batch(root_id, pending, touched, new_skips, reusable, report, lexical)
             pending.clear()
             touched.clear()
             new_skips.clear()
@@ -636,8 +640,9 @@ class Index:
                 with store.transaction():
                     store.delete_documents(gone, store.spaces())
                     version = store.bump_data_version()
-                self._apply_lexical(gone, [], version)
+                lexical.add(gone, [], version)
                 report.removed += len(gone)
+        lexical.commit()
         return report
 
     def _limit_and_chunk(self, document: ExtractedDocument) -> tuple[int, list[Chunk]]:
@@ -655,10 +660,11 @@ class Index:
         new_skips: Sequence[tuple[str, str]],
         reusable: EmbeddingSpace | None,
         report: IndexReport,
+        lexical: PacedLexicalCommits,
     ) -> None:
-        """Commit a batch of text. Passages whose exact text has a vector in `reusable` keep
-        it (a changed file's unchanged sections); the rest join the embed backlog. The other
-        models' spaces (rollback targets) keep theirs too."""
+        """Commit a batch of text and hand its changes to `lexical`. Passages whose exact text
+        has a vector in `reusable` keep it (a changed file's unchanged sections); the rest join
+        the embed backlog. The other models' spaces (rollback targets) keep theirs too."""
         store = self.store
         hashes = [
             [embed_hash(format_passage(p.document.title, c.heading, c.text)) for c in p.chunks]
@@ -710,16 +716,7 @@ class Index:
                     changed_doc_ids.append(old_id)
             version = store.bump_data_version() if changed_doc_ids else store.data_version()
         if changed_doc_ids:
-            self._apply_lexical(changed_doc_ids, added_chunk_ids, version)
-
-    def _apply_lexical(
-        self, doc_ids: Sequence[int], chunk_ids: Sequence[int], version: int
-    ) -> None:
-        if self.lexical.synced_version() != version - 1:
-            self.sync_lexical()
-            return
-        rows = self.store.chunks_by_id(list(chunk_ids))
-        self.lexical.apply(doc_ids, [rows[i] for i in chunk_ids if i in rows], version)
+            lexical.add(changed_doc_ids, added_chunk_ids, version)
 
     def fill_space(
         self,

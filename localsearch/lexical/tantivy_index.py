@@ -7,7 +7,8 @@ searches the stemmed fields alone, so English ranking is what it was.
 
 The index records which SQLite `data_version` it reflects in state.json, written only after a
 tantivy commit; any mismatch means "rebuild from SQLite", so a crash between the two commits
-costs a rebuild, never a wrong answer. A rebuild writes a fresh index beside the old one and
+(or while several SQLite batches wait for one tantivy commit, paced_commits.py) costs a
+rebuild, never a wrong answer. A rebuild writes a fresh index beside the old one and
 swaps it in, so a rebuild that fails (a full disk) leaves the last good index searchable.
 Every tantivy failure leaves as a LexicalIndexError: damaged files, a full or read-only disk.
 """
