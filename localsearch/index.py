@@ -397,14 +397,16 @@ class Index:
             with self.store.transaction():
                 root_id = self.store.add_root(root)
             self.sync_lexical(progress)
-            report = self._ingest(
-                root_id,
-                sources,
-                self.existing_space(None, False),
-                progress,
-                total=total,
-                remove_missing=remove_missing,
-            )
+            with self._paced_lexical() as lexical:
+                report = self._ingest(
+                    root_id,
+                    sources,
+                    self.existing_space(None, False),
+                    progress,
+                    lexical,
+                    total=total,
+                    remove_missing=remove_missing,
+                )
             self.embed_pending(None, False, report, progress)
             report.seconds = time.monotonic() - started
             return report
@@ -470,20 +472,24 @@ class Index:
                 return None
             return ReadJob(item.path, old.content_hash if old else None, EXTRACTED_BY)
 
-        with files_read(
-            found,
-            job_for,
-            extract,
-            self.settings.max_file_bytes,
-            self._limit_and_chunk,
-            self.settings.extract_workers,
-            ChunkOptions(self.settings.chunk_tokens, self.settings.chunk_overlap),
-        ) as (sources, chunked):
+        with (
+            files_read(
+                found,
+                job_for,
+                extract,
+                self.settings.max_file_bytes,
+                self._limit_and_chunk,
+                self.settings.extract_workers,
+                ChunkOptions(self.settings.chunk_tokens, self.settings.chunk_overlap),
+            ) as (sources, chunked),
+            self._paced_lexical() as lexical,
+        ):
             report = self._ingest(
                 root_id,
                 sources,
                 reusable,
                 progress,
+                lexical,
                 total=len(found),
                 skipped=skipped,
                 extraction_error=ExtractionError,
@@ -500,6 +506,7 @@ class Index:
         sources: Iterable[SourceDocument],
         reusable: EmbeddingSpace | None,
         progress: ProgressCallback,
+        lexical: PacedLexicalCommits,
         *,
         total: int | None,
         skipped: Sequence[SkippedFile] = (),
@@ -513,7 +520,6 @@ class Index:
         if stored is None:
             stored = store.documents_under(root_id)
         chunked = chunked or self._limit_and_chunk
-        lexical = PacedLexicalCommits(self.lexical, store.chunks_by_id, self.sync_lexical)
         seen: set[str] = set()
         pending: list[_Pending] = []
         touched: list[tuple[int, int, int]] = []
@@ -642,8 +648,12 @@ class Index:
                     version = store.bump_data_version()
                 lexical.add(gone, [], version)
                 report.removed += len(gone)
-        lexical.commit()
         return report
+
+    def _paced_lexical(self) -> PacedLexicalCommits:
+        """BM25's commits for one text phase, the last when its `with` ends, by Ctrl-C too:
+        otherwise the next search would rebuild BM25 whole from SQLite."""
+        return PacedLexicalCommits(self.lexical, self.store.chunks_by_id, self.sync_lexical)
 
     def _limit_and_chunk(self, document: ExtractedDocument) -> tuple[int, list[Chunk]]:
         """(the document's characters, its chunks), cut first to MAX_DOCUMENT_CHARS."""

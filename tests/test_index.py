@@ -415,6 +415,20 @@ def test_kill_9_while_bm25_is_behind_sqlite_the_next_search_and_run_catch_it_up(
     assert _bm25_chunk_ids(settings) == _chunk_ids(settings)
 
 
+def test_ctrl_c_while_bm25_is_behind_sqlite_commits_bm25_before_it_exits(
+    settings, corpus, tmp_path
+):
+    # BM25 was left behind SQLite, so the next search rebuilt it whole (a minute at 1M chunks).
+    root = tmp_path / "howto"
+    shutil.copytree(corpus / "docutils" / "docutils" / "docs" / "howto", root)
+    proc = _index_hanging_at(settings, root, 3)
+    assert _bm25_chunk_ids(settings) < _chunk_ids(settings)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=120) == 130
+    assert LexicalIndex(settings.lexical_dir).synced_version() == 3
+    assert _bm25_chunk_ids(settings) == _chunk_ids(settings)
+
+
 class _OtherEncoder:
     """A second 'model': the bundled one under another name, to provoke a mismatch."""
 
