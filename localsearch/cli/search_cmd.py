@@ -19,7 +19,7 @@ from localsearch.config import Settings
 from localsearch.errors import UsageError
 from localsearch.ingest.types import page_label
 from localsearch.search.modes import FUSIONS, MODES
-from localsearch.store.document_filter import since_time
+from localsearch.search.since import since_time
 from localsearch.terminal_text import one_line, safe_json, terminal_safe
 from localsearch.wording import plural
 

@@ -42,12 +42,13 @@ from localsearch.search.modes import FUSIONS, MODES
 from localsearch.search.neighbours import neighbour_vectors, smooth_scores
 from localsearch.search.query_terms import bm25_query_text
 from localsearch.search.query_threads import QueryThreads
+from localsearch.search.since import since_time
 from localsearch.search.snippet import Snippet, make_snippet
 from localsearch.search.vector_sync import load_vector_index, refresh_vector_index
 from localsearch.search.vectors import VectorIndex
 from localsearch.store import EmbeddingSpace, Store
 from localsearch.store.database import ChunkRow
-from localsearch.store.document_filter import filter_words, path_filter_sql, since_time
+from localsearch.store.document_filter import filter_words, path_filter_sql
 from localsearch.store.paths import display_path, os_path
 
 CHUNKS_PER_DOCUMENT = 2  # chunks fetched per document wanted, on each side

@@ -7,12 +7,8 @@ search engine builds it once per search and hands the same clause to each of the
 
 from __future__ import annotations
 
-import re
 import shlex
 from collections.abc import Sequence
-from datetime import datetime
-
-from localsearch.errors import UsageError
 
 # The document's path below its root, from its '/' (a root that is a file: its name).
 _BELOW_ROOT = (
@@ -22,16 +18,13 @@ _BELOW_ROOT = (
 )
 # Matched from any name down (`notes*`, `src/*.py`), or as a folder (`src`).
 _INSIDE_ROOT = f"{_BELOW_ROOT} GLOB '*/' || ? OR {_BELOW_ROOT} GLOB '*/' || ? || '/*'"
-# An age back from now, as --since takes it: "12h", "3d", "2w", "6m", "1y".
-_AGE = re.compile(r"(\d+)\s*([hdwmy])", re.IGNORECASE)
-_AGE_UNIT_SECONDS = {"h": 3600, "d": 86400, "w": 7 * 86400, "m": 30 * 86400, "y": 365 * 86400}
 
 
 def path_filter_sql(
     path_glob: str | None, doc_types: Sequence[str], modified_since: float | None = None
 ) -> tuple[str, list[object]]:
     """A WHERE clause over documents `d` for the --path, --type and --since filters
-    (`modified_since`: a Unix time, from since_time)."""
+    (`modified_since`: a Unix time, from search/since.py)."""
     clauses: list[str] = []
     params: list[object] = []
     if modified_since is not None:
@@ -65,19 +58,3 @@ def filter_words(path_glob: str | None, doc_types: Sequence[str], since: str | N
     words = [f"--path {shlex.quote(path_glob)}"] if path_glob else []
     words += [f"--type {shlex.quote(t)}" for t in doc_types]
     return " ".join(words + ([f"--since {shlex.quote(since)}"] if since else []))
-
-
-def since_time(since: str, now: float) -> float:
-    """The Unix time a --since value names: an age back from `now` ("12h", "3d", "2w", "6m",
-    "1y"; a month is 30 days) or a date or time in ISO form, local time ("2026-11-01")."""
-    text = since.strip()
-    age = _AGE.fullmatch(text)
-    if age is not None:
-        return now - int(age.group(1)) * _AGE_UNIT_SECONDS[age.group(2).lower()]
-    try:
-        return datetime.fromisoformat(text).timestamp()
-    except (ValueError, OverflowError, OSError):
-        raise UsageError(
-            f"--since {since!r} is neither a date nor an age",
-            "give a date (2026-11-01) or an age back from now (12h, 3d, 2w, 6m, 1y)",
-        ) from None
