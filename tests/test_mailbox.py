@@ -273,3 +273,21 @@ def test_the_reader_splits_on_from_lines_only_at_line_starts_and_unquotes_one_le
             None,
             len(first) + 1 - 2,  # the blank line before "From", less a ">" per quoted line
         )
+
+
+def test_the_reader_says_where_each_message_starts_and_reads_on_from_any_of_them(tmp_path):
+    from localsearch.ingest.mailbox import read_mailbox, read_mailbox_from
+
+    path = tmp_path / "Inbox.mbox"
+    data = b"\n" + mbox_of([message_bytes(n, "x" * 70_000 + "\n") for n in range(1, 5)])
+    path.write_bytes(data)
+    with read_mailbox(path) as messages:
+        whole = list(messages)
+    assert [m.number for m in whole] == [1, 2, 3, 4]
+    assert [data[m.offset : m.offset + 5] for m in whole] == [b"From "] * 4
+    assert whole[0].offset == 1  # after the blank line
+    with path.open("rb") as handle:
+        assert read_mailbox_from(handle, whole[2].offset + 1, 3, None) is None
+        messages = read_mailbox_from(handle, whole[2].offset, 3, None)
+        assert messages is not None
+        assert list(messages) == whole[2:]
