@@ -35,8 +35,10 @@ from localsearch.index_status import IndexStatus, read_status
 from localsearch.ingest.chunk import MAX_DOCUMENT_CHARS, limit_and_chunk
 from localsearch.ingest.regular_file import os_error_reason
 from localsearch.ingest.sources import (
+    Expansion,
     SourceDocument,
     containers_of,
+    sha256_bytes,
     stored_members,
 )
 from localsearch.ingest.types import (
@@ -53,10 +55,12 @@ from localsearch.lock import WriterLock
 from localsearch.progress import ProgressCallback, ProgressEvent, ignore_progress
 from localsearch.source_queue import FinishedContainer, SourceQueue
 from localsearch.store import DocumentRow, EmbeddingSpace, Store
+from localsearch.store.mailbox_ends import mailbox_end, set_mailbox_end
 from localsearch.store.paths import display_path
 from localsearch.wording import plural
 
 if TYPE_CHECKING:
+    from localsearch.ingest.mailbox_end import MailboxEnd
     from localsearch.ingest.read_workers import ChunkedDocument, ReadJob
 
 MB = 1024 * 1024
@@ -107,6 +111,8 @@ class _Pending:
     document: ExtractedDocument
     chunks: list[Chunk]
     existing_id: int | None
+    mailbox: bool = False  # then mailbox_end is where its read ended (None: forget it)
+    mailbox_end: MailboxEnd | None = None
 
 
 def normalised(path: Path | str) -> Path:
@@ -540,6 +546,7 @@ class Index:
             raw_hash: str,
             document: ExtractedDocument,
             old: DocumentRow | None,
+            expansion: Expansion | None = None,
         ) -> None:
             chars, chunks = chunked(document)
             if chars > MAX_DOCUMENT_CHARS:
@@ -548,9 +555,10 @@ class Index:
                 )
             if old is not None and old.content_hash == raw_hash:  # read by an older extraction
                 report.read_again += 1
-            pending.append(
-                _Pending(source, content_hash, document, chunks, old.id if old else None)
-            )
+            item = _Pending(source, content_hash, document, chunks, old.id if old else None)
+            if expansion is not None and expansion.end is not None:
+                item.mailbox, item.mailbox_end = True, expansion.end()
+            pending.append(item)
             if (
                 sum(len(p.chunks) for p in pending) >= BATCH_CHUNKS
                 or len(pending) >= BATCH_DOCUMENTS
@@ -569,6 +577,7 @@ class Index:
         # stay as stored.
         members_of = stored_members(stored)
         unchanged_containers: set[str] = set()  # and plain files: their members were not read
+        kept_in_part: list[Callable[[str], bool]] = []  # grown mailboxes' messages not read
         with SourceQueue(sources, (extraction_error, OSError)) as queue:
             for item in queue:
                 if isinstance(item, FinishedContainer):
@@ -586,7 +595,7 @@ class Index:
                         skip(source.path, key, exc)
                         seen.update(members_of.get(key, ()))  # the part not read stays as it was
                         continue
-                    pend(source, item.content_hash, item.raw_hash, document, item.stored)
+                    pend(source, item.content_hash, item.raw_hash, document, item.stored, expansion)
                     continue
                 source = item
                 key = display_path(source.path)  # how the store names it
@@ -607,6 +616,17 @@ class Index:
                     unchanged_containers.add(key)
                     continue
                 try:
+                    grown = self._grown_mailbox(source, old)
+                    if grown is not None:
+                        expansion, raw_hash = grown
+                        assert expansion.kept is not None
+                        seen.update(p for p in members_of.get(key, ()) if expansion.kept(p))
+                        kept_in_part.append(expansion.kept)
+                        content_hash = raw_hash + EXTRACTED_BY
+                        queue.open(
+                            FinishedContainer(source, expansion, content_hash, raw_hash, old)
+                        )
+                        continue
                     raw_hash = source.content_hash()
                     content_hash = raw_hash + EXTRACTED_BY
                     if old and old.content_hash == content_hash:
@@ -616,6 +636,10 @@ class Index:
                         unchanged_containers.add(key)
                         continue
                     if source.expand is not None:
+                        if old is not None and source.resume is not None:
+                            # A whole read renumbers what it reads: the end no longer holds.
+                            with store.transaction():
+                                set_mailbox_end(store, old.id, None)
                         expansion = source.expand()
                         if total is not None and expansion.count is not None:
                             total += expansion.count
@@ -636,6 +660,7 @@ class Index:
                 path
                 for path in store.skipped_under(root_id) - still_skipped
                 if unchanged_containers.isdisjoint(containers_of(path))
+                and not any(kept(path) for kept in kept_in_part)
             }
             if stale:
                 with store.transaction():
@@ -654,6 +679,27 @@ class Index:
         """BM25's commits for one text phase, the last when its `with` ends, by Ctrl-C too:
         otherwise the next search would rebuild BM25 whole from SQLite."""
         return PacedLexicalCommits(self.lexical, self.store.chunks_by_id, self.sync_lexical)
+
+    def _grown_mailbox(
+        self, source: SourceDocument, old: DocumentRow | None
+    ) -> tuple[Expansion, str] | None:
+        """(the mailbox opened where its last read ended, a raw hash for its record) when it
+        grew and the bytes before that end are as they were; None to read it all."""
+        if (
+            source.resume is None
+            or old is None
+            or source.size <= old.size
+            or not old.content_hash.endswith(EXTRACTED_BY)  # its messages need reading again
+        ):
+            return None
+        end = mailbox_end(self.store, old.id)
+        expansion = source.resume(end) if end is not None else None
+        if expansion is None:
+            return None
+        # Not a hash of the file, which was not read in full: a later change that is no growth
+        # never matches it, and is read in full.
+        raw_hash = sha256_bytes(f"{old.content_hash} grown to {source.size}".encode())
+        return expansion, raw_hash
 
     def _limit_and_chunk(self, document: ExtractedDocument) -> tuple[int, list[Chunk]]:
         """(the document's characters, its chunks), cut first to MAX_DOCUMENT_CHARS."""
@@ -712,6 +758,8 @@ class Index:
                         store.insert_vectors(space, list(kept), np.stack(list(kept.values())))
                         if reusable is not None and space.id == reusable.id:
                             report.chunks_reused += len(kept)
+                if item.mailbox:
+                    set_mailbox_end(store, doc_id, item.mailbox_end)
                 store.clear_skipped(item.source.path)
                 changed_doc_ids.append(doc_id)
                 added_chunk_ids.extend(chunk_ids)

@@ -5,6 +5,7 @@ leaves what it committed searchable and finishes the rest on the next."""
 from __future__ import annotations
 
 import dataclasses
+import os
 import tracemalloc
 from email.message import EmailMessage
 from pathlib import Path
@@ -190,7 +191,8 @@ def test_a_grown_mailbox_reads_only_its_new_messages_and_a_shrunk_one_drops_the_
 
     write_mbox(mailbox, 3, start=13)
     report = index.update()
-    assert (report.added, report.updated, report.unchanged) == (3, 1, 12)
+    # Message 12 is read again (a writer may have been part way through it), not 1 to 11.
+    assert (report.added, report.updated, report.unchanged) == (3, 1, 1)
     assert bm25(settings, "word14x")[0] == f"{mailbox}{SEP}0014 Tide report 14.eml"
 
     mailbox.write_bytes(b"")
@@ -199,6 +201,213 @@ def test_a_grown_mailbox_reads_only_its_new_messages_and_a_shrunk_one_drops_the_
     index.close()
     assert (report.removed, report.updated, report.unchanged) == (5, 1, 10)
     assert bm25(settings, "word14x") == []
+
+
+def stored_documents(settings) -> dict[str, tuple[str, str]]:
+    """Each stored document's path -> (content hash, text). A mailbox's own hash is left out:
+    one read from where it ended has not hashed all its bytes."""
+    from localsearch.store import Store
+
+    store = Store(settings.database_path)
+    try:
+        texts: dict[int, list[str]] = {}
+        for doc_id, text in store.conn.execute(
+            "SELECT document_id, text FROM chunks ORDER BY document_id, ordinal"
+        ):
+            texts.setdefault(doc_id, []).append(text)
+        return {
+            path: (content_hash if SEP in path else "", "\n".join(texts.get(doc_id, [])))
+            for doc_id, path, content_hash in store.conn.execute(
+                "SELECT id, path, content_hash FROM documents"
+            )
+        }
+    finally:
+        store.close()
+
+
+def skipped_paths(settings) -> list[str]:
+    from localsearch.store import Store
+
+    store = Store(settings.database_path)
+    try:
+        return [path for path, _ in store.skipped()]
+    finally:
+        store.close()
+
+
+def full_read(settings, docs: Path, monkeypatch, home: Path) -> dict[str, tuple[str, str]]:
+    """What a new index of `docs`, which reads every mailbox in full, stores."""
+    fresh = dataclasses.replace(settings, home=home)
+    index = text_only_index(fresh, monkeypatch)
+    index.update([docs])
+    index.close()
+    return stored_documents(fresh)
+
+
+def test_a_grown_mailbox_is_read_from_its_last_message_and_stores_what_a_full_read_would(
+    settings, tmp_path, monkeypatch
+):
+    # Appending 100 messages to a 210 MB mailbox read all of it again (12 s).
+    from localsearch.ingest.containers import member_document
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    mailbox = write_mbox(docs / "Inbox.mbox", 4)
+    with mailbox.open("ab") as out:  # one message over the limit, kept as a skip record
+        out.write(mbox_of([message_bytes(5, "breaker " * 20_000)]))
+    write_mbox(mailbox, 7, start=6)
+    settings = dataclasses.replace(settings, max_file_mb=0.125)
+    index = text_only_index(settings, monkeypatch)
+    index.update([docs])
+    import localsearch.ingest.extract_mail as extract_mail
+
+    read_eml, read = extract_mail.read_eml, []
+    monkeypatch.setattr(
+        extract_mail,
+        "read_eml",
+        lambda path, *data: read.append(path.name) or read_eml(path, *data),
+    )
+    write_mbox(mailbox, 3, start=13)
+    report = index.update()
+    index.close()
+    assert (report.added, report.updated, report.unchanged) == (3, 1, 1)
+    assert read == ["0013 Tide report 13.eml", "0014 Tide report 14.eml", "0015 Tide report 15.eml"]
+    assert skipped_paths(settings) == [f"{mailbox}{SEP}0005 Tide report 5.eml"]
+    assert stored_documents(settings) == full_read(settings, docs, monkeypatch, tmp_path / "full")
+    # A message read from the grown end opens as any other (get, --open).
+    opened = member_document(f"{mailbox}{SEP}0014 Tide report 14.eml")
+    assert "word14x" in opened.text
+
+
+def test_a_message_a_writer_had_cut_short_is_read_again_whole_when_the_mailbox_grows(
+    settings, tmp_path, monkeypatch
+):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    whole = mbox_of([message_bytes(n) for n in range(1, 7)])
+    cut = whole.index(b"word6x") + 3  # the sixth message is part written
+    mailbox = docs / "Inbox.mbox"
+    mailbox.write_bytes(whole[:cut])
+    index = text_only_index(settings, monkeypatch)
+    index.update([docs])
+    assert bm25(settings, "word6x") == []
+
+    mailbox.write_bytes(whole + mbox_of([message_bytes(7)]))
+    report = index.update()
+    index.close()
+    assert (report.added, report.updated, report.unchanged) == (1, 2, 0)
+    assert bm25(settings, "word6x")[0] == f"{mailbox}{SEP}0006 Tide report 6.eml"
+    assert stored_documents(settings) == full_read(settings, docs, monkeypatch, tmp_path / "full")
+
+
+@pytest.mark.parametrize("change", ["expunged", "compacted", "limit"])
+def test_a_mailbox_rewritten_before_it_grew_is_read_in_full(
+    settings, tmp_path, monkeypatch, change: str
+):
+    # A mail program that expunges or compacts rewrites the file; growing past its old size
+    # afterwards must not pass for an append.
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    mailbox = docs / "Inbox.mbox"
+
+    def notification(n: int) -> bytes:  # look-alikes: the same length, bodies alike
+        return message_bytes(n, f"Tide gauge {n} reads word{n}x.\n" + "swell " * 10 * 500)
+
+    messages = [notification(n) for n in range(10, 22)]
+    mailbox.write_bytes(mbox_of(messages))
+    size = mailbox.stat().st_size
+    index = text_only_index(settings, monkeypatch)
+    index.update([docs])
+    if change == "expunged":  # message 12 gone: the later ones move up, onto the same places
+        assert len({len(m) for m in messages}) == 1
+        mailbox.write_bytes(
+            mbox_of(messages[:2] + messages[3:] + [notification(22), notification(23)])
+        )
+    elif change == "compacted":  # the same messages, one header each rewritten longer
+        mailbox.write_bytes(mbox_of([b"X-Status: RO\n" + m for m in messages]))
+    else:  # the same bytes and more, read under another size limit
+        index.close()
+        index = text_only_index(dataclasses.replace(settings, max_file_mb=0.01), monkeypatch)
+        mailbox.write_bytes(mbox_of(messages + [notification(22)]))
+    assert mailbox.stat().st_size > size
+    report = index.update()
+    index.close()
+    assert report.unchanged != 1  # not taken up from the last message
+    fresh = settings if change != "limit" else dataclasses.replace(settings, max_file_mb=0.01)
+    assert stored_documents(fresh) == full_read(fresh, docs, monkeypatch, tmp_path / "full")
+    if change == "expunged":
+        assert bm25(settings, "word12x") == []
+
+
+def test_a_change_in_place_after_a_grown_read_is_read_in_full(settings, tmp_path, monkeypatch):
+    # Same size, new bytes (a word retyped): only the whole file's hash can tell.
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    mailbox = write_mbox(docs / "Inbox.mbox", 12)
+    index = text_only_index(settings, monkeypatch)
+    index.update([docs])
+    write_mbox(mailbox, 2, start=13)
+    index.update()
+    mailbox.write_bytes(mailbox.read_bytes().replace(b"word3x", b"word3y"))
+    report = index.update()
+    index.close()
+    assert report.updated == 2  # the mailbox and message 3
+    assert bm25(settings, "word3y")[0] == f"{mailbox}{SEP}0003 Tide report 3.eml"
+
+
+def test_a_run_killed_before_a_grown_mailbox_is_recorded_finishes_on_the_next(
+    settings, tmp_path, monkeypatch
+):
+    # Its new messages are committed before it: a kill between leaves the end it had, and
+    # the next run takes the mailbox up from there again, finding them done.
+    import localsearch.index as index_module
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    mailbox = write_mbox(docs / "Inbox.mbox", 12)
+    index = text_only_index(settings, monkeypatch)
+    index.update([docs])
+    write_mbox(mailbox, 3, start=13)
+    monkeypatch.setattr(index_module, "BATCH_DOCUMENTS", 1)
+    set_mailbox_end = index_module.set_mailbox_end
+
+    def killed(store, document_id, end):
+        if end is not None:
+            raise KeyboardInterrupt
+        set_mailbox_end(store, document_id, end)
+
+    monkeypatch.setattr(index_module, "set_mailbox_end", killed)
+    with pytest.raises(KeyboardInterrupt):
+        index.update()
+    index.close()
+    assert bm25(settings, "word15x")[0] == f"{mailbox}{SEP}0015 Tide report 15.eml"
+
+    monkeypatch.setattr(index_module, "set_mailbox_end", set_mailbox_end)
+    index = text_only_index(settings, monkeypatch)
+    report = index.update()
+    index.close()
+    assert (report.added, report.updated, report.unchanged) == (0, 1, 4)  # 12 to 15 again
+    assert stored_documents(settings) == full_read(settings, docs, monkeypatch, tmp_path / "full")
+
+
+def test_a_mailbox_written_while_it_is_read_records_no_end(tmp_path):
+    mailbox = write_mbox(tmp_path / "Inbox.mbox", 5)
+    expansion = expansion_of(mailbox)
+    assert expansion.end is not None
+    for _ in expansion.members:
+        pass
+    end = expansion.end()
+    expansion.close()
+    assert end is not None and end.last_number == 5
+
+    os.utime(mailbox, ns=(0, 0))  # so that the write below changes its time, however soon
+    expansion = expansion_of(mailbox)
+    for number, _ in enumerate(expansion.members, start=1):
+        if number == 2:
+            with mailbox.open("r+b") as rewrite:  # a mail program rewriting in place
+                rewrite.write(b"From y")
+    assert expansion.end() is None
+    expansion.close()
 
 
 @pytest.mark.parametrize(
@@ -273,3 +482,21 @@ def test_the_reader_splits_on_from_lines_only_at_line_starts_and_unquotes_one_le
             None,
             len(first) + 1 - 2,  # the blank line before "From", less a ">" per quoted line
         )
+
+
+def test_the_reader_says_where_each_message_starts_and_reads_on_from_any_of_them(tmp_path):
+    from localsearch.ingest.mailbox import read_mailbox, read_mailbox_from
+
+    path = tmp_path / "Inbox.mbox"
+    data = b"\n" + mbox_of([message_bytes(n, "x" * 70_000 + "\n") for n in range(1, 5)])
+    path.write_bytes(data)
+    with read_mailbox(path) as messages:
+        whole = list(messages)
+    assert [m.number for m in whole] == [1, 2, 3, 4]
+    assert [data[m.offset : m.offset + 5] for m in whole] == [b"From "] * 4
+    assert whole[0].offset == 1  # after the blank line
+    with path.open("rb") as handle:
+        assert read_mailbox_from(handle, whole[2].offset + 1, 3, None) is None
+        messages = read_mailbox_from(handle, whole[2].offset, 3, None)
+        assert messages is not None
+        assert list(messages) == whole[2:]

@@ -9,6 +9,7 @@ a container only when its hash did.
 from __future__ import annotations
 
 import hashlib
+from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,8 @@ from localsearch.ingest.types import ExtractedDocument, FoundFile
 
 if TYPE_CHECKING:
     from localsearch.ingest.containers import Unpacked, UnpackLimits
+    from localsearch.ingest.mailbox import Mailbox
+    from localsearch.ingest.mailbox_end import MailboxEnd
 
 _HASH_BLOCK = 1024 * 1024
 
@@ -33,6 +36,9 @@ class SourceDocument:
     extract: Callable[[], ExtractedDocument]
     # Set for a container (archive, e-mail): its own document plus members to index after it.
     expand: Callable[[], Expansion] | None = None
+    # Set for a mailbox: expand it from where an earlier read ended, or None if the bytes
+    # before that changed (then expand it all).
+    resume: Callable[[MailboxEnd], Expansion | None] | None = None
 
 
 @dataclass
@@ -49,6 +55,12 @@ class Expansion:
     count: int | None = None  # how many members, when that is known before reading them
     # (bytes read, bytes in all) of a container read as its members are asked for (a mailbox)
     read_so_far: Callable[[], tuple[int, int]] | None = None
+    # A mailbox's: where this read ended, for the next to take up from (None: it cannot),
+    # once its members have all been read.
+    end: Callable[[], MailboxEnd | None] | None = None
+    # A mailbox taken up from an earlier end's: whether a stored path in it (a message or an
+    # attachment) lies before the messages read again, and so stays as stored.
+    kept: Callable[[str], bool] | None = None
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -84,6 +96,9 @@ def file_source(
     limits = _limits(max_member_bytes)
     if is_mailbox_name(found.path.name):
         source.expand = lambda: expand_mailbox(source, found.path, extract, limits)
+        source.resume = lambda end: resume_mailbox_expansion(
+            source, found.path, extract, limits, end
+        )
     elif is_container(found.path):
         source.expand = lambda: expand_container(source, found.path, extract, limits)
     return source
@@ -112,13 +127,49 @@ def expand_mailbox(
     source unpacked only if it changed, with its attachments as its own members. The size
     limit is each message's; the mailbox's own document lists them (the first max_entries).
     """
-    from localsearch.ingest.containers import listing, member_path, size_refusal, unpack_message
     from localsearch.ingest.mailbox import read_mailbox
 
     messages = read_mailbox(path, limits.max_member_bytes)  # refuses a file that is no mailbox
-    listed: list[str] = []
-    unlisted = 0
+    return _mailbox_expansion(source, path, extract, limits, messages, None)
+
+
+def resume_mailbox_expansion(
+    source: SourceDocument,
+    path: Path,
+    extract: Callable[[Path], ExtractedDocument],
+    limits: UnpackLimits,
+    end: MailboxEnd,
+) -> Expansion | None:
+    """A mailbox that grew, opened at the last message an earlier read reached (`end`): the
+    messages before it stay as stored. None when the bytes before it changed."""
+    from localsearch.ingest.mailbox_end import resume_mailbox
+
+    messages = resume_mailbox(path, end, limits.max_member_bytes, limits.max_entries)
+    if messages is None:
+        return None
+    return _mailbox_expansion(source, path, extract, limits, messages, end)
+
+
+def _mailbox_expansion(
+    source: SourceDocument,
+    path: Path,
+    extract: Callable[[Path], ExtractedDocument],
+    limits: UnpackLimits,
+    messages: Mailbox,
+    since: MailboxEnd | None,
+) -> Expansion:
+    from localsearch.ingest.containers import listing, member_path, size_refusal, unpack_message
+    from localsearch.ingest.mailbox import message_number
+    from localsearch.ingest.mailbox_end import MailboxEnd, sampled_hash, spread_starts
+    from localsearch.store.paths import display_path
+
+    listed: list[str] = list(since.listed) if since else []
+    unlisted = since.unlisted if since else 0
     skipped: list[tuple[str, str]] = []
+    # The last message read: (its offset, its number, and how much was listed before it).
+    last: tuple[int, int, int, int] | None = None
+    # Where messages start that the next end may sample: the earlier end's, and all read now.
+    starts = array("q", since.sampled_starts if since else ())
 
     def message_source(name: str, data: list[bytes], size: int) -> SourceDocument:
         message = SourceDocument(
@@ -136,8 +187,10 @@ def expand_mailbox(
         return message
 
     def members() -> Iterator[SourceDocument]:
-        nonlocal unlisted
+        nonlocal unlisted, last
         for message in messages:
+            last = (message.offset, message.number, len(listed), unlisted)
+            starts.append(message.offset)
             member = member_path(source.path, message.name)
             if message.data is None:
                 skipped.append((member, size_refusal(limits.max_member_bytes)))
@@ -152,6 +205,30 @@ def expand_mailbox(
             finally:
                 data.clear()  # the index is done with it: let its bytes go
 
+    def end() -> MailboxEnd | None:
+        if last is None or not messages.unchanged_while_read():
+            return None  # an empty mailbox, or one a writer changed under the read
+        offset, number, listed_before, unlisted_before = last
+        sampled = spread_starts(starts[:-1], offset)
+        return MailboxEnd(
+            last_offset=offset,
+            last_number=number,
+            sampled_starts=sampled,
+            sampled_hash=sampled_hash(messages.handle, offset, sampled),
+            max_message_bytes=limits.max_member_bytes,
+            max_entries=limits.max_entries,
+            listed=tuple(listed[:listed_before]),
+            unlisted=unlisted_before,
+        )
+
+    inside = display_path(member_path(source.path, ""))  # how the store names its members
+
+    def kept(stored: str) -> bool:
+        if since is None or not stored.startswith(inside):
+            return False
+        number = message_number(stored[len(inside) :])
+        return number is not None and number < since.last_number
+
     return Expansion(
         members=members(),
         document=lambda: ExtractedDocument(
@@ -160,6 +237,8 @@ def expand_mailbox(
         skipped=skipped,
         close=messages.close,
         read_so_far=lambda: (messages.bytes_read(), source.size),
+        end=end,
+        kept=kept if since is not None else None,
     )
 
 

@@ -130,6 +130,21 @@ MIGRATIONS: list[str] = [
         INSERT INTO vector_changes(chunk_id) VALUES (new.id);
     END;
     """,
+    # 8: where the last read of a mailbox ended, so that one that only grew is read from there
+    # (ingest/mailbox_end.py); sampled_starts and listed are JSON arrays.
+    """
+    CREATE TABLE mailbox_ends (
+        document_id INTEGER PRIMARY KEY REFERENCES documents(id) ON DELETE CASCADE,
+        last_offset INTEGER NOT NULL,
+        last_number INTEGER NOT NULL,
+        sampled_starts TEXT NOT NULL,
+        sampled_hash TEXT NOT NULL,
+        max_message_bytes INTEGER NOT NULL,
+        max_entries INTEGER NOT NULL,
+        listed TEXT NOT NULL,
+        unlisted INTEGER NOT NULL
+    );
+    """,
 ]
 
 
