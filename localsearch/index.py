@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,6 +31,7 @@ from localsearch.errors import (
     NoIndexError,
     UsageError,
 )
+from localsearch.index_report import IndexReport
 from localsearch.index_status import IndexStatus, read_status
 from localsearch.ingest.chunk import MAX_DOCUMENT_CHARS, limit_and_chunk
 from localsearch.ingest.regular_file import os_error_reason
@@ -70,38 +71,6 @@ BATCH_DOCUMENTS = 200
 
 # Stored after each document's content hash: a file read by an older extraction is read again.
 EXTRACTED_BY = f"+x{EXTRACTION_VERSION}"
-
-
-@dataclass
-class IndexReport:
-    added: int = 0
-    updated: int = 0
-    removed: int = 0
-    unchanged: int = 0
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-    chunks: int = 0
-    chunks_embedded: int = 0
-    chunks_reused: int = 0
-    read_again: int = 0  # unchanged files an older extraction had read
-    seconds: float = 0.0
-    warnings: list[str] = field(default_factory=list)
-    notices: list[str] = field(default_factory=list)  # what the run decided for the user
-
-    def merge(self, other: IndexReport) -> None:
-        for name in (
-            "added",
-            "updated",
-            "removed",
-            "unchanged",
-            "chunks",
-            "chunks_embedded",
-            "chunks_reused",
-            "read_again",
-        ):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.skipped.extend(other.skipped)
-        self.warnings.extend(other.warnings)
-        self.notices.extend(other.notices)
 
 
 @dataclass

@@ -11,7 +11,7 @@ from typing import Any
 
 from textual.message import Message
 
-from localsearch.index import IndexReport
+from localsearch.index_report import IndexReport
 from localsearch.index_status import IndexStatus
 from localsearch.progress import ProgressEvent
 from localsearch.search.engine import Hit, SearchResults
