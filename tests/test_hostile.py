@@ -192,6 +192,30 @@ def test_a_read_only_home_can_be_searched(tmp_path, mounts):
         assert not results.warnings
 
 
+def test_closing_a_read_only_bm25_view_tantivy_still_writes_in_does_not_fail(
+    tmp_path, mounts, monkeypatch
+):
+    # tantivy's reader thread made a lock file in the view while it was removed: close() then
+    # raised "Directory not empty" (1 suite run in 2 at load 6).
+    import errno
+    import os
+
+    from localsearch.lexical import LexicalIndex
+
+    docs = write_files(tmp_path / "docs", NOTES)
+    home = tmp_path / "home"
+    index_into(home, docs)
+    view = read_only_view(home, tmp_path / "view", mounts)
+    lexical = LexicalIndex(load_settings(view).lexical_dir)
+    assert lexical.search("capybara", 5)
+
+    def still_written_in(path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise OSError(errno.ENOTEMPTY, "Directory not empty", path)
+
+    monkeypatch.setattr(os, "rmdir", still_written_in)
+    lexical.close()
+
+
 def test_a_read_only_home_answers_every_command_that_only_reads(
     tmp_path, mounts, capsys, monkeypatch
 ):

@@ -235,7 +235,11 @@ class LexicalIndex:
     def _open_read_only(self) -> tantivy.Index:
         """Tantivy takes lock files even to read: read a read-only index through a folder of
         links to its files, where the lock files can be made."""
-        self._readonly_view = tempfile.TemporaryDirectory(prefix="localsearch-bm25-")
+        # tantivy's reader thread may still make a lock file in it while it is removed: a
+        # folder of links left in the temporary folder is no reason to fail a search.
+        self._readonly_view = tempfile.TemporaryDirectory(
+            prefix="localsearch-bm25-", ignore_cleanup_errors=True
+        )
         view = Path(self._readonly_view.name)
         for entry in self.directory.iterdir():
             if entry.name not in _LOCK_FILES:
