@@ -10,10 +10,18 @@ from typing import Any
 
 import click
 
-from localsearch.cli import GivenPath, home_option, quiet_option, settings_from, wait_option
+from localsearch.cli import (
+    GivenPath,
+    home_option,
+    quiet_option,
+    reading_only,
+    settings_from,
+    wait_option,
+)
 from localsearch.cli.output import RichProgress, human_bytes, print_json, stderr, stdout
 from localsearch.config import Settings, require_index
 from localsearch.index import Index
+from localsearch.index_status import IndexStatus
 from localsearch.language.advice import multilingual_model_hint
 from localsearch.terminal_text import one_line
 from localsearch.wording import plural
@@ -98,13 +106,18 @@ def status(ctx: click.Context, home: Path | None, as_json: bool, skipped: bool) 
     settings = settings_from(ctx, home)
     require_index(settings)
     engine = Index(settings)
-    try:
-        if skipped:
-            _print_skipped(engine.store.skipped(), as_json)
-            return
-        info = engine.status()
-    finally:
-        engine.close()
+    with reading_only():
+        try:
+            if skipped:
+                _print_skipped(engine.store.skipped(), as_json)
+                return
+            info = engine.status()
+        finally:
+            engine.close()
+        _print_status(info, as_json)
+
+
+def _print_status(info: IndexStatus, as_json: bool) -> None:
     if as_json:
         print_json(asdict(info))
         return
@@ -212,11 +225,12 @@ def roots(ctx: click.Context, home: Path | None, remove: Path | None, wait_secon
                 f"Removed {one_line(str(remove))} ({plural(removed, 'document')}).", markup=False
             )
             return
-        found = engine.status().roots
-        for root in found:
-            stdout.print(one_line(root["path"]), markup=False)
-        _warn_of_missing_roots(found)
-        if not found:
-            stderr.print("No folders are indexed: add one with `localsearch index PATH`.")
+        with reading_only():
+            found = engine.status().roots
+            for root in found:
+                stdout.print(one_line(root["path"]), markup=False)
+            _warn_of_missing_roots(found)
+            if not found:
+                stderr.print("No folders are indexed: add one with `localsearch index PATH`.")
     finally:
         engine.close()
