@@ -296,3 +296,39 @@ def test_ctrl_c_or_sigterm_while_watching_stops_cleanly(tmp_path, signal_name) -
         watch.kill()
     assert (code, rest.splitlines()[-1:]) == (0, ["Stopped watching."]), (lines, rest)
     assert "Interrupted" not in rest
+
+
+def test_watch_names_a_file_it_skips_once(tmp_path) -> None:
+    # A corrupt PDF saved into a watched folder was skipped without a word: no line came, and
+    # the file was simply not found. Each skip is named once, not again at every change.
+    import subprocess
+    import sys
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("# Alpha\n\nTides.\n")
+    (docs / "old.pdf").write_bytes(b"%PDF-1.4 not a PDF at all")
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "localsearch", "watch", str(docs), "--home", str(tmp_path / "h")],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert watch.stderr is not None
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(watch.stderr), daemon=True)  # type: ignore[arg-type]
+    reader.start()
+    try:
+        wait_for(lambda: any(line.startswith("Watching ") for line in lines), "the watch")
+        assert lines[0].startswith("Indexed in ") and lines[0].endswith(
+            ": 1 added, 0 updated, 0 removed; 1 file skipped (`localsearch status --skipped`"
+            " says why).\n"
+        ), lines
+        (docs / "broken.pdf").write_bytes(b"%PDF-1.4 not a PDF either")
+        wait_for(lambda: any(line.startswith("skipped ") for line in lines), "the skip")
+        (docs / "b.md").write_text("# Beta\n\nSourdough.\n")
+        wait_for(lambda: any(line.startswith("Updated in ") for line in lines), "the next file")
+    finally:
+        watch.kill()
+        watch.wait(DEADLINE_SECONDS)
+    skips = [line for line in lines if line.startswith("skipped ")]
+    assert skips == [f"skipped {docs / 'broken.pdf'}: corrupt PDF: data format error\n"], lines

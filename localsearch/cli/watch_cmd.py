@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from localsearch.cli import GivenPath, home_option, quiet_option, settings_from
+from localsearch.wording import plural
 
 
 @click.command()
@@ -23,17 +24,26 @@ def watch(ctx: click.Context, paths: tuple[Path, ...], home: Path | None, quiet:
     same inside the server.
     """
     from localsearch.cli.output import stderr
+    from localsearch.terminal_text import one_line
     from localsearch.watch import WatchCallbacks, Watcher, WatchUpdate
 
     def on_update(update: WatchUpdate) -> None:
         report = update.report
-        if update.changed and not (report.added or report.updated or report.removed):
-            return  # only touched or ignored files
-        stderr.print(
-            f"{'Updated' if update.changed else 'Indexed'} in {report.seconds:.1f}s:"
-            f" {report.added} added, {report.updated} updated, {report.removed} removed.",
-            markup=False,
-        )
+        if not update.changed or report.added or report.updated or report.removed:
+            skipped = (
+                f"; {plural(len(report.skipped), 'file')} skipped (`localsearch status"
+                " --skipped` says why)"
+                if report.skipped and not update.changed
+                else ""
+            )
+            stderr.print(
+                f"{'Updated' if update.changed else 'Indexed'} in {report.seconds:.1f}s:"
+                f" {report.added} added, {report.updated} updated, {report.removed} removed"
+                f"{skipped}.",
+                markup=False,
+            )
+        for path, reason in update.newly_skipped:
+            stderr.print(f"skipped {one_line(path)}: {one_line(reason)}", markup=False)
         for notice in report.notices:
             stderr.print(notice, markup=False)
 

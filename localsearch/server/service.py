@@ -184,6 +184,8 @@ class SearchServer:
                     f"Re-indexed in {report.seconds:.1f}s: {report.added} added,"
                     f" {report.updated} updated, {report.removed} removed."
                 )
+            for path, reason in update.newly_skipped:
+                self.log(f"Skipped {path}: {reason}")
 
         watcher = Watcher(
             self.settings,
