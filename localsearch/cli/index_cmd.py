@@ -121,6 +121,12 @@ def _print_status(info: IndexStatus, as_json: bool) -> None:
     if as_json:
         print_json(asdict(info))
         return
+    if info.upgraded_from_schema is not None:
+        stderr.print(
+            f"Upgraded the database to this version's format (schema {info.upgraded_from_schema}"
+            f" to {info.schema}).",
+            markup=False,
+        )
     when = (
         dt.datetime.fromtimestamp(info.last_indexed_at).strftime("%Y-%m-%d %H:%M")
         if info.last_indexed_at
