@@ -332,3 +332,41 @@ def test_watch_names_a_file_it_skips_once(tmp_path) -> None:
         watch.wait(DEADLINE_SECONDS)
     skips = [line for line in lines if line.startswith("skipped ")]
     assert skips == [f"skipped {docs / 'broken.pdf'}: corrupt PDF: data format error\n"], lines
+
+
+def test_watch_says_a_deleted_folder_is_missing_then_watches_it_again(tmp_path) -> None:
+    # Deleting the watched folder printed "Watching …/docs (Ctrl-C stops)." about the folder
+    # just deleted, as if nothing had happened.
+    import shutil
+    import subprocess
+    import sys
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("# Alpha\n\nTides.\n")
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "localsearch", "watch", str(docs), "--home", str(tmp_path / "h")],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert watch.stderr is not None
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(watch.stderr), daemon=True)  # type: ignore[arg-type]
+    reader.start()
+    watching = f"Watching {docs} (Ctrl-C stops).\n"
+    try:
+        wait_for(lambda: watching in lines, "the watch")
+        shutil.rmtree(docs)
+        wait_for(lambda: len(lines) > 2, "a word on the deleted folder")
+        assert lines[2:] == [
+            f"Warning: {docs} is missing; its documents are kept, and it is watched again once"
+            " it is back.\n"
+        ]
+        docs.mkdir()
+        (docs / "b.md").write_text("# Beta\n\nSourdough.\n")
+        wait_for(lambda: any(line.startswith("Updated in ") for line in lines), "the new folder")
+    finally:
+        watch.kill()
+        watch.wait(DEADLINE_SECONDS)
+    updated = [line for line in lines if line.startswith("Updated in ")]
+    assert updated[0].endswith(": 1 added, 0 updated, 1 removed.\n"), lines

@@ -47,15 +47,27 @@ def watch(ctx: click.Context, paths: tuple[Path, ...], home: Path | None, quiet:
         for notice in report.notices:
             stderr.print(notice, markup=False)
 
+    def on_ready(roots: list[Path]) -> None:
+        # Also after a watched folder is deleted: what is watched now, and what is gone.
+        present = [r for r in roots if r.exists()]
+        if present or not roots:
+            stderr.print(
+                "Watching "
+                + (", ".join(one_line(str(r)) for r in present) or "for folders to be indexed")
+                + " (Ctrl-C stops).",
+                markup=False,
+            )
+        for gone in (r for r in roots if not r.exists()):
+            stderr.print(
+                f"Warning: {one_line(str(gone))} is missing; its documents are kept, and it is"
+                " watched again once it is back.",
+                markup=False,
+            )
+
     callbacks = WatchCallbacks(
         on_update=on_update,
         on_waiting=lambda why: stderr.print(f"Waiting: {why}.", markup=False),
-        on_ready=lambda roots: stderr.print(
-            "Watching "
-            + (", ".join(str(r) for r in roots) or "for folders to be indexed")
-            + " (Ctrl-C stops).",
-            markup=False,
-        ),
+        on_ready=on_ready,
     )
     if quiet:
         callbacks = WatchCallbacks(on_waiting=callbacks.on_waiting)
