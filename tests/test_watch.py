@@ -319,9 +319,10 @@ def test_watch_names_a_file_it_skips_once(tmp_path) -> None:
     reader.start()
     try:
         wait_for(lambda: any(line.startswith("Watching ") for line in lines), "the watch")
-        assert lines[0].startswith("Indexed in ") and lines[0].endswith(
-            ": 1 added, 0 updated, 0 removed; 1 file skipped (`localsearch status --skipped`"
-            " says why).\n"
+        said = [line for line in lines if "━" not in line]  # progress bars aside
+        assert said[0].startswith("Indexed in ") and said[0].endswith(
+            ": 1 added, 0 updated, 0 removed, 1 chunk embedded; 1 file skipped (`localsearch"
+            " status --skipped` says why).\n"
         ), lines
         (docs / "broken.pdf").write_bytes(b"%PDF-1.4 not a PDF either")
         wait_for(lambda: any(line.startswith("skipped ") for line in lines), "the skip")
@@ -357,8 +358,9 @@ def test_watch_says_a_deleted_folder_is_missing_then_watches_it_again(tmp_path) 
     try:
         wait_for(lambda: watching in lines, "the watch")
         shutil.rmtree(docs)
-        wait_for(lambda: len(lines) > 2, "a word on the deleted folder")
-        assert lines[2:] == [
+        said = lambda: [line for line in lines if "━" not in line]  # noqa: E731 - bars aside
+        wait_for(lambda: len(said()) > 2, "a word on the deleted folder")
+        assert said()[2:] == [
             f"Warning: {docs} is missing; its documents are kept, and it is watched again once"
             " it is back.\n"
         ]
@@ -370,3 +372,32 @@ def test_watch_says_a_deleted_folder_is_missing_then_watches_it_again(tmp_path) 
         watch.wait(DEADLINE_SECONDS)
     updated = [line for line in lines if line.startswith("Updated in ")]
     assert updated[0].endswith(": 1 added, 0 updated, 1 removed.\n"), lines
+
+
+def test_watch_shows_progress_while_it_indexes_before_watching(tmp_path) -> None:
+    # The first update (a whole new folder, or the backlog of vectors an interrupted index
+    # left) drew nothing: a minute of silence, then "Indexed in 53.2s: 0 added, …".
+    import subprocess
+    import sys
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("# Alpha\n\nTides.\n")
+    (docs / "b.md").write_text("# Beta\n\nSourdough.\n")
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "localsearch", "watch", str(docs), "--home", str(tmp_path / "h")],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert watch.stderr is not None
+    lines: list[str] = []
+    try:
+        while not (lines and lines[-1].startswith("Watching ")):
+            lines.append(watch.stderr.readline())
+            assert lines[-1], lines  # it ended before watching
+    finally:
+        watch.kill()
+        watch.wait(DEADLINE_SECONDS)
+    bars = {line.split("━")[0].strip(): line.split() for line in lines if "━" in line}
+    assert "2/2" in bars["Files"] and "2/2" in bars["Embedding chunks"], lines
+    assert lines[-2].endswith(": 2 added, 0 updated, 0 removed, 2 chunks embedded.\n"), lines

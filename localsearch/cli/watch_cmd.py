@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 from pathlib import Path
 
@@ -23,11 +24,22 @@ def watch(ctx: click.Context, paths: tuple[Path, ...], home: Path | None, quiet:
     Ctrl-C. Waits while another `localsearch index` runs. `localsearch serve --watch` does the
     same inside the server.
     """
-    from localsearch.cli.output import stderr
+    from localsearch.cli.output import RichProgress, stderr
+    from localsearch.progress import ProgressEvent
     from localsearch.terminal_text import one_line
     from localsearch.watch import WatchCallbacks, Watcher, WatchUpdate
 
+    # Bars for the first update, which may read a whole new folder or embed a backlog for
+    # minutes; the later ones, a few files each, say what they did when done.
+    first_update = contextlib.ExitStack()
+    bars = first_update.enter_context(RichProgress(enabled=not quiet))
+
+    def progress(event: ProgressEvent) -> None:
+        if watcher.updates == 0:
+            bars(event)
+
     def on_update(update: WatchUpdate) -> None:
+        first_update.close()
         report = update.report
         if not update.changed or report.added or report.updated or report.removed:
             skipped = (
@@ -36,10 +48,15 @@ def watch(ctx: click.Context, paths: tuple[Path, ...], home: Path | None, quiet:
                 if report.skipped and not update.changed
                 else ""
             )
+            embedded = (
+                f", {plural(report.chunks_embedded, 'chunk')} embedded"
+                if report.chunks_embedded and not update.changed
+                else ""
+            )
             stderr.print(
                 f"{'Updated' if update.changed else 'Indexed'} in {report.seconds:.1f}s:"
                 f" {report.added} added, {report.updated} updated, {report.removed} removed"
-                f"{skipped}.",
+                f"{embedded}{skipped}.",
                 markup=False,
             )
         for path, reason in update.newly_skipped:
@@ -67,6 +84,7 @@ def watch(ctx: click.Context, paths: tuple[Path, ...], home: Path | None, quiet:
     callbacks = WatchCallbacks(
         on_update=on_update,
         on_waiting=lambda why: stderr.print(f"Waiting: {why}.", markup=False),
+        progress=progress,
         on_ready=on_ready,
     )
     if quiet:
@@ -74,7 +92,8 @@ def watch(ctx: click.Context, paths: tuple[Path, ...], home: Path | None, quiet:
     watcher = Watcher(settings_from(ctx, home), list(paths), callbacks)
     signal.signal(signal.SIGTERM, _interrupt)  # `kill`, a service manager: as Ctrl-C
     try:
-        watcher.run()
+        with first_update:  # the bars end before any error is said
+            watcher.run()
     except KeyboardInterrupt:
         if watcher.busy or not watcher.ready.is_set():
             raise  # mid-update: the usual word on what was kept
