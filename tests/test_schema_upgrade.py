@@ -39,3 +39,20 @@ def test_status_says_when_it_upgraded_an_older_database(tmp_path, capsys) -> Non
     code, out, _ = run_cli(["status", "--json", "--home", str(home)], capsys)
     info = json.loads(out)
     assert (code, info["schema"], info["upgraded_from_schema"]) == (0, 7, 6)
+
+
+def test_an_upgrade_interrupted_by_ctrl_c_is_not_called_a_read(tmp_path, monkeypatch, capsys):
+    # status said "Interrupted; nothing was written." when Ctrl-C came during the upgrade.
+    _, home = index_files(tmp_path, {"a.md": "# Otters\n\nSea otters.\n"})
+    as_schema_6(home)
+
+    def interrupted(conn):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("localsearch.store.database.migrate", interrupted)
+    code, _, err = run_cli(["status", "--home", str(home)], capsys)
+    assert (code, err.strip()) == (
+        130,
+        "Interrupted. Everything committed so far is kept and searchable; run the command"
+        " again to finish.",
+    )

@@ -106,15 +106,15 @@ def status(ctx: click.Context, home: Path | None, as_json: bool, skipped: bool) 
     settings = settings_from(ctx, home)
     require_index(settings)
     engine = Index(settings)
-    with reading_only():
-        try:
+    try:
+        store = engine.store  # opened first: upgrading an older database is a write
+        with reading_only():
             if skipped:
-                _print_skipped(engine.store.skipped(), as_json)
+                _print_skipped(store.skipped(), as_json)
                 return
-            info = engine.status()
-        finally:
-            engine.close()
-        _print_status(info, as_json)
+            _print_status(engine.status(), as_json)
+    finally:
+        engine.close()
 
 
 def _print_status(info: IndexStatus, as_json: bool) -> None:
