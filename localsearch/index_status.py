@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from localsearch.embed_backlog import dense_coverage
+from localsearch.lock import current_writer
 from localsearch.store.migrations import schema_version
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ class IndexStatus:
     dense_complete: bool = True  # False while chunks wait for vectors (embed_backlog.py)
     schema: int = 0  # the database's schema version (store/migrations.py)
     upgraded_from_schema: int | None = None  # when this reading upgraded it
+    writer: str | None = None  # the process writing to the index now ("index, pid 123")
 
 
 def read_status(index: Index) -> IndexStatus:
@@ -75,4 +77,5 @@ def read_status(index: Index) -> IndexStatus:
         dense_complete=coverage.complete,
         schema=schema_version(store.conn),
         upgraded_from_schema=store.upgraded_from,
+        writer=current_writer(index.settings.lock_path),
     )

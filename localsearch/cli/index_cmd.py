@@ -133,6 +133,12 @@ def _print_status(info: IndexStatus, as_json: bool) -> None:
         else "never"
     )
     stdout.print(f"Home:       {info.home}", markup=False)
+    if info.writer:
+        stdout.print(
+            f"Running:    {one_line(info.writer)}, writing to the index now; the counts here"
+            " are what it has committed so far",
+            markup=False,
+        )
     stdout.print(
         f"Documents:  {info.documents}  ({plural(info.chunks, 'chunk')},"
         f" {plural(info.skipped, 'skipped file')}"
@@ -145,10 +151,10 @@ def _print_status(info: IndexStatus, as_json: bool) -> None:
         markup=False,
     )
     if not info.dense_complete:
+        # While a run writes, the `localsearch index` it would advise is refused as busy.
         stdout.print(
             f"Dense:      {info.vectors:,} of {plural(info.chunks, 'chunk', separator=',')}"
-            " embedded;"
-            " `localsearch index` embeds the rest",
+            " embedded" + ("" if info.writer else "; `localsearch index` embeds the rest"),
             markup=False,
         )
     stdout.print(
