@@ -323,11 +323,8 @@ class Index:
                     report.warnings.append(f"{root} is missing; its documents were kept")
                     continue
                 report.merge(self._update_root(root_id, root, reusable, progress))
-            if model is None and self.store.active_space() is None:
-                choice = model_for_new_index(self.settings, self.lexical)
-                if choice is not None:
-                    model = choice.model
-                    report.notices.append(choice.reason)
+            if model is None:
+                model = self.model_for_first_vectors(report)
             if unusable_model is not None:
                 raise ModelError(
                     f"{unusable_model.message}; the files' text is indexed (BM25 finds it), and"
@@ -342,6 +339,17 @@ class Index:
                 )
             report.seconds = time.monotonic() - started
             return report
+
+    def model_for_first_vectors(self, report: IndexReport) -> str | None:
+        """For an index with no vectors yet, the multilingual model where it is mostly Chinese
+        or Japanese and no setting names a model (said in the report); else None, the setting."""
+        if self.store.active_space() is not None:
+            return None
+        choice = model_for_new_index(self.settings, self.lexical)
+        if choice is None:
+            return None
+        report.notices.append(choice.reason)
+        return choice.model
 
     def embed_pending(
         self, model: str | None, reembed: bool, report: IndexReport, progress: ProgressCallback

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from localsearch.embed_backlog import dense_coverage
+from localsearch.lock import current_writer
+from localsearch.store.migrations import schema_version
 
 if TYPE_CHECKING:
     from localsearch.index import Index
@@ -29,6 +31,9 @@ class IndexStatus:
     lexical_in_step: bool
     last_indexed_at: float | None
     dense_complete: bool = True  # False while chunks wait for vectors (embed_backlog.py)
+    schema: int = 0  # the database's schema version (store/migrations.py)
+    upgraded_from_schema: int | None = None  # when this reading upgraded it
+    writer: str | None = None  # the process writing to the index now ("index, pid 123")
 
 
 def read_status(index: Index) -> IndexStatus:
@@ -70,4 +75,7 @@ def read_status(index: Index) -> IndexStatus:
         and index.lexical_intact(),
         last_indexed_at=max(lasts) if lasts else None,
         dense_complete=coverage.complete,
+        schema=schema_version(store.conn),
+        upgraded_from_schema=store.upgraded_from,
+        writer=current_writer(index.settings.lock_path),
     )

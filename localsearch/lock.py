@@ -67,6 +67,23 @@ class WriterLock:
         self.release()
 
 
+def current_writer(path: Path) -> str | None:
+    """Who holds the writer lock now ("index, pid 123"), or None when no process does."""
+    if fcntl is None:
+        return None
+    try:
+        handle = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return os.pread(handle, 200, 0).decode(errors="replace").strip() or "unknown"
+    finally:
+        os.close(handle)  # also drops the shared lock this took
+    return None
+
+
 def open_lock_file(path: Path) -> int:
     """A lock file in the data folder, opened for writing. Every writer (and the server) takes
     one first: it is where a read-only folder is found, and said so."""

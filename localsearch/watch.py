@@ -38,6 +38,9 @@ class WatchUpdate:
     roots: list[str]
     report: IndexReport
     waited_seconds: float = 0.0
+    # Files this batch skipped that the last did not (a corrupt PDF just saved, a file grown
+    # past the size limit); report.skipped also holds every skip seen before.
+    newly_skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -59,6 +62,7 @@ class Watcher:
     ready: threading.Event = field(default_factory=threading.Event)  # watching and caught up
     updates: int = 0
     busy: bool = False
+    _skipped: set[tuple[str, str]] = field(default_factory=set)  # as of the last update
 
     def run(self) -> None:
         from watchfiles._rust_notify import WatchfilesRustInternalError
@@ -171,8 +175,19 @@ class Watcher:
                     time.sleep(LOCK_POLL_SECONDS)
                     waited = time.monotonic() - started
             self.updates += 1
+            skipped = set(report.skipped)
+            newly_skipped = sorted(skipped - self._skipped) if changed else []
+            self._skipped = skipped | {
+                s for s in self._skipped if not any(_within(Path(s[0]), r) for r in roots)
+            }
             self.callbacks.on_update(
-                WatchUpdate(changed, [str(r) for r in roots], report, waited_seconds=waited)
+                WatchUpdate(
+                    changed,
+                    [str(r) for r in roots],
+                    report,
+                    waited_seconds=waited,
+                    newly_skipped=newly_skipped,
+                )
             )
         finally:
             self.busy = False

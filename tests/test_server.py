@@ -347,6 +347,40 @@ def test_the_server_embeds_the_backlog_an_interrupted_index_left(
         store.close()
 
 
+def test_the_server_embeds_an_index_whose_first_run_stopped_before_any_vector(
+    settings, make_docs
+) -> None:
+    # An index stopped in its text phase has no model yet: `serve` refused ("the index has no
+    # vectors yet — run `localsearch index PATH` first") and a search's server died at start.
+    from test_text_first import interrupted_index
+
+    from localsearch.server.service import SearchServer
+
+    interrupted_index(settings, make_docs(DOCS), batches=None)
+    store = Store(settings.database_path)
+    assert store.active_space() is None and store.count("chunks") == 3
+    lines: list[str] = []
+    server = SearchServer(settings, idle_seconds=0, log=lines.append)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        embedded = "Embedded the backlog: 3 chunks (0 reused)."
+        wait_for(lambda: embedded in lines or not thread.is_alive(), "the backlog")
+        assert embedded in lines
+        space = store.active_space()
+        assert space is not None and store.count_vectors(space) == 3
+        reply = ask(settings.home, {"op": "search", "query": "queen and drones", "mode": "dense"})
+        assert reply is not None
+        found = reply["results"]
+        assert Path(found["results"][0]["path"]).name == "notes.txt"
+        assert "dense" not in found and "warnings" not in found
+        assert server.engine.current().keep_vectors  # warmed up once the vectors came
+    finally:
+        server.stop()
+        thread.join(30)
+        store.close()
+
+
 def test_the_client_path_imports_no_engine(tmp_path) -> None:
     script = (
         "import sys\n"

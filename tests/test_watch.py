@@ -296,3 +296,108 @@ def test_ctrl_c_or_sigterm_while_watching_stops_cleanly(tmp_path, signal_name) -
         watch.kill()
     assert (code, rest.splitlines()[-1:]) == (0, ["Stopped watching."]), (lines, rest)
     assert "Interrupted" not in rest
+
+
+def test_watch_names_a_file_it_skips_once(tmp_path) -> None:
+    # A corrupt PDF saved into a watched folder was skipped without a word: no line came, and
+    # the file was simply not found. Each skip is named once, not again at every change.
+    import subprocess
+    import sys
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("# Alpha\n\nTides.\n")
+    (docs / "old.pdf").write_bytes(b"%PDF-1.4 not a PDF at all")
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "localsearch", "watch", str(docs), "--home", str(tmp_path / "h")],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert watch.stderr is not None
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(watch.stderr), daemon=True)  # type: ignore[arg-type]
+    reader.start()
+    try:
+        wait_for(lambda: any(line.startswith("Watching ") for line in lines), "the watch")
+        said = [line for line in lines if "━" not in line]  # progress bars aside
+        assert said[0].startswith("Indexed in ") and said[0].endswith(
+            ": 1 added, 0 updated, 0 removed, 1 chunk embedded; 1 file skipped (`localsearch"
+            " status --skipped` says why).\n"
+        ), lines
+        (docs / "broken.pdf").write_bytes(b"%PDF-1.4 not a PDF either")
+        wait_for(lambda: any(line.startswith("skipped ") for line in lines), "the skip")
+        (docs / "b.md").write_text("# Beta\n\nSourdough.\n")
+        wait_for(lambda: any(line.startswith("Updated in ") for line in lines), "the next file")
+    finally:
+        watch.kill()
+        watch.wait(DEADLINE_SECONDS)
+    skips = [line for line in lines if line.startswith("skipped ")]
+    assert skips == [f"skipped {docs / 'broken.pdf'}: corrupt PDF: data format error\n"], lines
+
+
+def test_watch_says_a_deleted_folder_is_missing_then_watches_it_again(tmp_path) -> None:
+    # Deleting the watched folder printed "Watching …/docs (Ctrl-C stops)." about the folder
+    # just deleted, as if nothing had happened.
+    import shutil
+    import subprocess
+    import sys
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("# Alpha\n\nTides.\n")
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "localsearch", "watch", str(docs), "--home", str(tmp_path / "h")],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert watch.stderr is not None
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(watch.stderr), daemon=True)  # type: ignore[arg-type]
+    reader.start()
+    watching = f"Watching {docs} (Ctrl-C stops).\n"
+    try:
+        wait_for(lambda: watching in lines, "the watch")
+        shutil.rmtree(docs)
+        said = lambda: [line for line in lines if "━" not in line]  # noqa: E731 - bars aside
+        wait_for(lambda: len(said()) > 2, "a word on the deleted folder")
+        assert said()[2:] == [
+            f"Warning: {docs} is missing; its documents are kept, and it is watched again once"
+            " it is back.\n"
+        ]
+        docs.mkdir()
+        (docs / "b.md").write_text("# Beta\n\nSourdough.\n")
+        wait_for(lambda: any(line.startswith("Updated in ") for line in lines), "the new folder")
+    finally:
+        watch.kill()
+        watch.wait(DEADLINE_SECONDS)
+    updated = [line for line in lines if line.startswith("Updated in ")]
+    assert updated[0].endswith(": 1 added, 0 updated, 1 removed.\n"), lines
+
+
+def test_watch_shows_progress_while_it_indexes_before_watching(tmp_path) -> None:
+    # The first update (a whole new folder, or the backlog of vectors an interrupted index
+    # left) drew nothing: a minute of silence, then "Indexed in 53.2s: 0 added, …".
+    import subprocess
+    import sys
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("# Alpha\n\nTides.\n")
+    (docs / "b.md").write_text("# Beta\n\nSourdough.\n")
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "localsearch", "watch", str(docs), "--home", str(tmp_path / "h")],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert watch.stderr is not None
+    lines: list[str] = []
+    try:
+        while not (lines and lines[-1].startswith("Watching ")):
+            lines.append(watch.stderr.readline())
+            assert lines[-1], lines  # it ended before watching
+    finally:
+        watch.kill()
+        watch.wait(DEADLINE_SECONDS)
+    bars = {line.split("━")[0].strip(): line.split() for line in lines if "━" in line}
+    assert "2/2" in bars["Files"] and "2/2" in bars["Embedding chunks"], lines
+    assert lines[-2].endswith(": 2 added, 0 updated, 0 removed, 2 chunks embedded.\n"), lines

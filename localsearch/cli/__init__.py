@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,17 @@ def wait_option(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def quiet_option(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("-q", "--quiet", is_flag=True, help="No progress bars.")(command)
+
+
+@contextmanager
+def reading_only() -> Iterator[None]:
+    """Around what a command does when it only reads: Ctrl-C says that nothing was written
+    (exit 130), not `main`'s word for an interrupted write, which asks for a run to finish."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        _print_error("Interrupted; nothing was written.")
+        sys.exit(130)
 
 
 def settings_from(ctx: click.Context, home: Path | None, **overrides: Any) -> Settings:

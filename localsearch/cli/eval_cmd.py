@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import functools
-import sys
 from pathlib import Path
 
 import click
 from rich.table import Table
 
-from localsearch.cli import GivenPath, home_option, quiet_option, settings_from
+from localsearch.cli import GivenPath, home_option, quiet_option, reading_only, settings_from
 from localsearch.cli.output import RichProgress, print_json, stderr, stdout
 from localsearch.config import Settings
 from localsearch.errors import UsageError
@@ -126,12 +125,8 @@ def eval_command(
 def eval_history(settings: Settings, model: str | None, as_json: bool, quiet: bool) -> None:
     from localsearch.evaluate.history import evaluate_history
 
-    try:
-        with RichProgress({"history": "Your searches"}, enabled=not quiet) as progress:
-            report = evaluate_history(settings, other_model=model, progress=progress)
-    except KeyboardInterrupt:
-        stderr.print("Interrupted; nothing was written.", markup=False)  # scoring only reads
-        sys.exit(130)
+    with reading_only(), RichProgress({"history": "Your searches"}, enabled=not quiet) as progress:
+        report = evaluate_history(settings, other_model=model, progress=progress)
     if as_json:
         print_json(report.to_dict())
         return

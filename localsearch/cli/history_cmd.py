@@ -10,7 +10,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from localsearch.cli import home_option, settings_from
+from localsearch.cli import home_option, reading_only, settings_from
 from localsearch.cli.output import print_json, stdout
 from localsearch.config import Settings
 from localsearch.errors import LocalSearchError, UsageError
@@ -106,27 +106,32 @@ def history(
                     markup=False,
                 )
             return
-        searches = log.searches(limit=limit)
-        chunks = log.store.chunks_by_id(
-            [c for s in searches for c in (*s.opened, *s.relevant, *s.not_relevant)]
+        with reading_only():
+            _list_searches(log, limit, as_json)
+
+
+def _list_searches(log: SearchHistory, limit: int, as_json: bool) -> None:
+    searches = log.searches(limit=limit)
+    chunks = log.store.chunks_by_id(
+        [c for s in searches for c in (*s.opened, *s.relevant, *s.not_relevant)]
+    )
+    if as_json:
+        print_json([search_dict(s, chunks) for s in searches])
+        return
+    if not searches:
+        off = "" if log.enabled else f" Recording is off ({OFF_HINT} to turn it on)."
+        stdout.print("No searches recorded." + off, markup=False)
+        return
+    for search in searches:
+        when = datetime.fromtimestamp(search.at).strftime("%Y-%m-%d %H:%M")
+        stdout.print(
+            f"#{search.id}  {when}  {search.source} {search.mode}  {listed_query(search.query)}"
+            f"{filters_text(search)}  ({plural(len(search.shown), 'result')})",
+            markup=False,
         )
-        if as_json:
-            print_json([search_dict(s, chunks) for s in searches])
-            return
-        if not searches:
-            off = "" if log.enabled else f" Recording is off ({OFF_HINT} to turn it on)."
-            stdout.print("No searches recorded." + off, markup=False)
-            return
-        for search in searches:
-            when = datetime.fromtimestamp(search.at).strftime("%Y-%m-%d %H:%M")
-            stdout.print(
-                f"#{search.id}  {when}  {search.source} {search.mode}  {listed_query(search.query)}"
-                f"{filters_text(search)}  ({plural(len(search.shown), 'result')})",
-                markup=False,
-            )
-            for field, label in MARK_LABELS.items():
-                for chunk_id in getattr(search, field):
-                    stdout.print(f"    {label}: {describe(search, chunk_id, chunks)}", markup=False)
+        for field, label in MARK_LABELS.items():
+            for chunk_id in getattr(search, field):
+                stdout.print(f"    {label}: {describe(search, chunk_id, chunks)}", markup=False)
 
 
 def _forget_trained_queries(settings: Settings) -> None:

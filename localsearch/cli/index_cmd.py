@@ -10,10 +10,18 @@ from typing import Any
 
 import click
 
-from localsearch.cli import GivenPath, home_option, quiet_option, settings_from, wait_option
+from localsearch.cli import (
+    GivenPath,
+    home_option,
+    quiet_option,
+    reading_only,
+    settings_from,
+    wait_option,
+)
 from localsearch.cli.output import RichProgress, human_bytes, print_json, stderr, stdout
 from localsearch.config import Settings, require_index
 from localsearch.index import Index
+from localsearch.index_status import IndexStatus
 from localsearch.language.advice import multilingual_model_hint
 from localsearch.terminal_text import one_line
 from localsearch.wording import plural
@@ -99,21 +107,38 @@ def status(ctx: click.Context, home: Path | None, as_json: bool, skipped: bool) 
     require_index(settings)
     engine = Index(settings)
     try:
-        if skipped:
-            _print_skipped(engine.store.skipped(), as_json)
-            return
-        info = engine.status()
+        store = engine.store  # opened first: upgrading an older database is a write
+        with reading_only():
+            if skipped:
+                _print_skipped(store.skipped(), as_json)
+                return
+            _print_status(engine.status(), as_json)
     finally:
         engine.close()
+
+
+def _print_status(info: IndexStatus, as_json: bool) -> None:
     if as_json:
         print_json(asdict(info))
         return
+    if info.upgraded_from_schema is not None:
+        stderr.print(
+            f"Upgraded the database to this version's format (schema {info.upgraded_from_schema}"
+            f" to {info.schema}).",
+            markup=False,
+        )
     when = (
         dt.datetime.fromtimestamp(info.last_indexed_at).strftime("%Y-%m-%d %H:%M")
         if info.last_indexed_at
         else "never"
     )
     stdout.print(f"Home:       {info.home}", markup=False)
+    if info.writer:
+        stdout.print(
+            f"Running:    {one_line(info.writer)}, writing to the index now; the counts here"
+            " are what it has committed so far",
+            markup=False,
+        )
     stdout.print(
         f"Documents:  {info.documents}  ({plural(info.chunks, 'chunk')},"
         f" {plural(info.skipped, 'skipped file')}"
@@ -126,10 +151,10 @@ def status(ctx: click.Context, home: Path | None, as_json: bool, skipped: bool) 
         markup=False,
     )
     if not info.dense_complete:
+        # While a run writes, the `localsearch index` it would advise is refused as busy.
         stdout.print(
             f"Dense:      {info.vectors:,} of {plural(info.chunks, 'chunk', separator=',')}"
-            " embedded;"
-            " `localsearch index` embeds the rest",
+            " embedded" + ("" if info.writer else "; `localsearch index` embeds the rest"),
             markup=False,
         )
     stdout.print(
@@ -212,11 +237,12 @@ def roots(ctx: click.Context, home: Path | None, remove: Path | None, wait_secon
                 f"Removed {one_line(str(remove))} ({plural(removed, 'document')}).", markup=False
             )
             return
-        found = engine.status().roots
-        for root in found:
-            stdout.print(one_line(root["path"]), markup=False)
-        _warn_of_missing_roots(found)
-        if not found:
-            stderr.print("No folders are indexed: add one with `localsearch index PATH`.")
+        with reading_only():
+            found = engine.status().roots
+            for root in found:
+                stdout.print(one_line(root["path"]), markup=False)
+            _warn_of_missing_roots(found)
+            if not found:
+                stderr.print("No folders are indexed: add one with `localsearch index PATH`.")
     finally:
         engine.close()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from localsearch.cli import home_option, settings_from
+from localsearch.cli import home_option, reading_only, settings_from
 
 
 @click.command()
@@ -20,4 +20,5 @@ def mcp(ctx: click.Context, home: Path | None) -> None:
     """
     from localsearch.mcp_server import run_stdio
 
-    run_stdio(settings_from(ctx, home))
+    with reading_only():  # its tools only read
+        run_stdio(settings_from(ctx, home))

@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from localsearch.cli import home_option, quiet_option, settings_from, wait_option
+from localsearch.cli import home_option, quiet_option, reading_only, settings_from, wait_option
 from localsearch.cli.output import RichProgress, human_bytes, print_json, stderr, stdout
 from localsearch.wording import plural
 
 if TYPE_CHECKING:
     from localsearch.adapt.models import ModelInfo
+    from localsearch.config import Settings
 
 # Columns the notes need beside the rest; with fewer, they go on a line under each model.
 NOTES_MIN_WIDTH = 30
@@ -31,9 +32,13 @@ def models(ctx: click.Context, home: Path | None, as_json: bool) -> None:
 
 
 def _list(ctx: click.Context, home: Path | None, as_json: bool) -> None:
+    with reading_only():
+        _print_list(settings_from(ctx, home), as_json)
+
+
+def _print_list(settings: Settings, as_json: bool) -> None:
     from localsearch.adapt.models import list_models, run_log
 
-    settings = settings_from(ctx, home)
     infos = list_models(settings)
     if as_json:
         print_json([info.to_dict() for info in infos])

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from localsearch.cli import home_option, settings_from
+from localsearch.cli import home_option, reading_only, settings_from
 from localsearch.config import Settings
 from localsearch.errors import UsageError
 from localsearch.ingest.types import page_label
@@ -118,18 +118,19 @@ def search(
     }
     if per_doc != 1:
         request["per_doc"] = per_doc  # only when asked: an older server answers the rest
-    results = run_search(settings, request)
-    for warning in results.get("warnings", []):
-        sys.stderr.write(terminal_safe(f"Warning: {warning}") + "\n")
-    results.setdefault("search_id", None)  # an older server does not say
-    hits = results["results"]
-    if as_json:
-        if not explain:
-            for hit in hits:
-                hit.pop("explain", None)
-        _write(_json(results))
-    else:
-        print_results(results, explain)
+    with reading_only():  # the search log's one row aside, a search writes nothing
+        results = run_search(settings, request)
+        for warning in results.get("warnings", []):
+            sys.stderr.write(terminal_safe(f"Warning: {warning}") + "\n")
+        results.setdefault("search_id", None)  # an older server does not say
+        hits = results["results"]
+        if as_json:
+            if not explain:
+                for hit in hits:
+                    hit.pop("explain", None)
+            _write(_json(results))
+        else:
+            print_results(results, explain)
     # After the results: the search is in the history with what it showed, so it shows them.
     if open_rank is not None and open_rank > len(hits):
         found = plural(len(hits), "result")

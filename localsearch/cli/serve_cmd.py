@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from localsearch.cli import home_option, quiet_option, settings_from
+from localsearch.cli import home_option, quiet_option, reading_only, settings_from
 from localsearch.config import Settings, require_index
 from localsearch.errors import ServerRunningError
 from localsearch.server.client import server_lock_held
@@ -53,53 +53,60 @@ def serve(
     One server per data folder. `search` starts one by itself unless the setting
     server_autostart is false.
     """
-    from localsearch.cli.output import stderr, stdout
-    from localsearch.server.client import ask_once_started, server_pid, suspended_server
-
     settings = settings_from(ctx, home)
     if stop or show_status:
-        suspended = suspended_server(settings.home)
-        if suspended is not None and show_status:
-            what, remedy = suspended_words(settings.home, suspended)
-            stderr.print(f"{what[0].upper()}{what[1:]}: {remedy}.", markup=False)
-            sys.exit(1)
-        reply = None
-        if suspended is None:
-            reply = ask_once_started(settings.home, {"op": "stop" if stop else "status"})
-        # Suspended, or holding the lock without answering: only a signal reaches it.
-        stuck = suspended if suspended is not None or reply else server_pid(settings.home)
-        if stuck is not None:
-            if stop:
-                _terminate(settings.home, stuck)
-                stderr.print(f"Stopped the server for {settings.home}.", markup=False)
-                return
-            stderr.print(
-                f"The server for {settings.home} (pid {stuck}) does not answer; end it with"
-                " `localsearch serve --stop`.",
-                markup=False,
-            )
-            sys.exit(1)
-        if reply is None:
-            stderr.print(f"No server is running for {settings.home}.", markup=False)
-            if show_status:
-                sys.exit(1)
-            return
-        if show_status:
-            info = reply["status"]
-            stdout.print(
-                f"Serving {info['home']} (pid {info['pid']}, model {info['model']},"
-                f" {plural(info['served'], 'search')}, up {info['uptime_seconds']:.0f}s).",
-                markup=False,
-            )
-            return
-        _wait_until_gone(settings.home)
-        stderr.print(f"Stopped the server for {settings.home}.", markup=False)
+        with contextlib.nullcontext() if stop else reading_only():
+            _stop_or_report(settings.home, stop)
         return
     try:
         _serve(settings, idle_minutes, watch, quiet)
     finally:  # whatever ended it, it is no longer starting (client.ask_once_started)
         with contextlib.suppress(OSError):  # a read-only home: what _serve raised says why
             starting_path(settings.home).unlink(missing_ok=True)
+
+
+def _stop_or_report(home: Path, stop: bool) -> None:
+    """`serve --stop`, or `serve --status` (with stop False)."""
+    from localsearch.cli.output import stderr, stdout
+    from localsearch.server.client import ask_once_started, server_pid, suspended_server
+
+    show_status = not stop
+    suspended = suspended_server(home)
+    if suspended is not None and show_status:
+        what, remedy = suspended_words(home, suspended)
+        stderr.print(f"{what[0].upper()}{what[1:]}: {remedy}.", markup=False)
+        sys.exit(1)
+    reply = None
+    if suspended is None:
+        reply = ask_once_started(home, {"op": "stop" if stop else "status"})
+    # Suspended, or holding the lock without answering: only a signal reaches it.
+    stuck = suspended if suspended is not None or reply else server_pid(home)
+    if stuck is not None:
+        if stop:
+            _terminate(home, stuck)
+            stderr.print(f"Stopped the server for {home}.", markup=False)
+            return
+        stderr.print(
+            f"The server for {home} (pid {stuck}) does not answer; end it with"
+            " `localsearch serve --stop`.",
+            markup=False,
+        )
+        sys.exit(1)
+    if reply is None:
+        stderr.print(f"No server is running for {home}.", markup=False)
+        if show_status:
+            sys.exit(1)
+        return
+    if show_status:
+        info = reply["status"]
+        stdout.print(
+            f"Serving {info['home']} (pid {info['pid']}, model {info['model']},"
+            f" {plural(info['served'], 'search')}, up {info['uptime_seconds']:.0f}s).",
+            markup=False,
+        )
+        return
+    _wait_until_gone(home)
+    stderr.print(f"Stopped the server for {home}.", markup=False)
 
 
 def _serve(settings: Settings, idle_minutes: float | None, watch: bool, quiet: bool) -> None:

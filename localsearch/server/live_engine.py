@@ -24,6 +24,7 @@ class LiveEngine:
         self.engine_factory = engine_factory
         self._engine: SearchEngine | None = None
         self._seen_version: int | None = None
+        self._warm_once_embedded = False
 
     def current(self) -> SearchEngine:
         try:
@@ -38,6 +39,10 @@ class LiveEngine:
         if version != self._seen_version:
             self._engine.lexical = LexicalIndex(self.settings.lexical_dir)
             self._seen_version = version
+        # One query a search, only while the index has no vectors at all.
+        if self._warm_once_embedded and self._engine.store.active_space() is not None:
+            self._warm_once_embedded = False
+            self._engine.warm_up()
         return self._engine
 
     def record(self, results: SearchResults, source: str) -> int | None:
@@ -45,7 +50,14 @@ class LiveEngine:
         return record_search(self.current().store, results, source)
 
     def warm_up(self) -> None:
-        self.current().warm_up()
+        """Load the model and the vectors now. An index with no vectors yet (its first run
+        stopped before the model loaded, or still reading files) has no model to load: BM25
+        answers, and the engine warms up once a model's first vectors are committed."""
+        engine = self.current()
+        if engine.store.active_space() is None:
+            self._warm_once_embedded = True
+            return
+        engine.warm_up()
 
     def close(self) -> None:
         if self._engine is not None:

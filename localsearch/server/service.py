@@ -136,7 +136,7 @@ class SearchServer:
         chunks until their vectors commit, batch by batch, and the engine picks each batch up.
         An index run that holds the writer lock embeds them itself."""
         engine = self.engine.current()
-        if engine.store.active_space() is None or engine.dense_coverage().complete:
+        if engine.dense_coverage().complete:  # also an index whose first run had no vectors yet
             return None
         from localsearch.index import Index, IndexReport
         from localsearch.progress import ProgressEvent
@@ -150,7 +150,10 @@ class SearchServer:
             report = IndexReport()
             try:
                 with index.writer_lock(purpose="embedding the backlog"):
-                    index.embed_pending(None, False, report, stop_when_asked)
+                    model = index.model_for_first_vectors(report)
+                    index.embed_pending(model, False, report, stop_when_asked)
+                for notice in report.notices:
+                    self.log(notice)
                 self.log(
                     f"Embedded the backlog: {plural(report.chunks_embedded, 'chunk')}"
                     f" ({report.chunks_reused} reused)."
@@ -181,6 +184,8 @@ class SearchServer:
                     f"Re-indexed in {report.seconds:.1f}s: {report.added} added,"
                     f" {report.updated} updated, {report.removed} removed."
                 )
+            for path, reason in update.newly_skipped:
+                self.log(f"Skipped {path}: {reason}")
 
         watcher = Watcher(
             self.settings,

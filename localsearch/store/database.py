@@ -104,6 +104,7 @@ class Store:
             )
         if (not create or readonly) and not path.exists():
             raise FileNotFoundError(path)
+        self.upgraded_from: int | None = None  # the schema version before this opening's upgrade
         try:
             if readonly:
                 self.conn = open_connection(path, readonly=True)
@@ -115,7 +116,10 @@ class Store:
             else:
                 make_private_folder(path.parent)
                 self.conn = open_connection(path)
-                migrate(self.conn)
+                before = schema_version(self.conn)
+                after = migrate(self.conn)
+                # An existing database brought to this version's schema: `status` says so.
+                self.upgraded_from = before if 0 < before < after else None
         except apsw.Error as exc:
             raise LocalSearchError(
                 f"cannot open the database {path}: {exc}",
