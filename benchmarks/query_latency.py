@@ -68,6 +68,19 @@ after two-thread query encoding where it pays (search/query_threads.py): SciFact
 21.4/30.8 (numpy exact 19.2), 1M 48.4/72.3 (recall 0.992, numpy exact 193.3, RSS +1527 MiB,
 loaded in 22 s). That machine's memory is about 2.5x slower (numpy exact at 1M 193 against
 76 ms) and its fp32 encoding about 2x slower than the bf16 one's, so no target is met there.
+2026-12-05 00:16-00:22 UTC, idle (load 0.6-1.3), after file-name numbers in BM25 (search/engine
+passes the typed query to tantivy_index): SciFact 9.8-11.3 (encode 5.4-7.9), 100k 14.4/18.8
+(recall 0.998), 1M 35.4/50.2 (recall 0.991, numpy exact 134.0, RSS +1531 MiB, loaded in
+15.3 s). The machine was slower than the day before: the code before that day's work
+(f931bee), run beside it on a copy of the SciFact home, gave 10.2 and 9.9 against 10.1 and 9.8.
+The name lookup itself costs BM25 0.03 ms a query at SciFact size and ~0.4 ms at 1M (77 of the
+200 queries hold a number). Tried that day for SciFact's 5 ms and not kept (same-process A/B,
+load 0.6-1.1): a bf16 copy of the vectors for the exact scan, rescored in fp32 (same top
+results 200/200; vectors 1.5 -> 1.2 ms, hybrid within noise: the encoder's 21 MB of weights
+and the 14 MB matrix overflow the ~32 MB of cache this VM gets either way, and 24 products
+that take 2.1 ms from cache take 3.4-3.9 ms after a 32 MB read); BM25 on the calling thread
+instead of beside the encoding (8.1-8.3 against 8.2-9.0 ms); the GIL's switch interval at 0.1
+and 0.5 ms (no change).
 One-shot (sqlite-vec) figures are unchanged by this work except for the encoding: 100k hybrid
 292/380 ms at load 6 (sqlite-vec's scan is 262 ms of it). Loading 1M vectors: 16-40 s, RSS
 +1.5 GiB (1511 MiB of matrix and codes).
