@@ -78,9 +78,9 @@ The name lookup itself costs BM25 0.03 ms a query at SciFact size and ~0.4 ms at
 load 0.6-1.1): a bf16 copy of the vectors for the exact scan, rescored in fp32 (same top
 results 200/200; vectors 1.5 -> 1.2 ms, hybrid within noise: the encoder's 21 MB of weights
 and the 14 MB matrix overflow the ~32 MB of cache this VM gets either way, and 24 products
-that take 2.1 ms from cache take 3.4-3.9 ms after a 32 MB read); BM25 on the calling thread
-instead of beside the encoding (8.1-8.3 against 8.2-9.0 ms); the GIL's switch interval at 0.1
-and 0.5 ms (no change).
+that take 2.1 ms from cache take 3.1-3.4 ms after a 32-64 MB read, 3.9 in a query); BM25 on
+the calling thread instead of beside the encoding (8.1-8.3 against 8.2-9.0 ms); the GIL's
+switch interval at 0.1 and 0.5 ms (no change).
 One-shot (sqlite-vec) figures are unchanged by this work except for the encoding: 100k hybrid
 292/380 ms at load 6 (sqlite-vec's scan is 262 ms of it). Loading 1M vectors: 16-40 s, RSS
 +1.5 GiB (1511 MiB of matrix and codes).
