@@ -35,6 +35,15 @@ class IndexStatus:
     upgraded_from_schema: int | None = None  # when this reading upgraded it
     writer: str | None = None  # the process writing to the index now ("index, pid 123")
 
+    def lexical_lag(self) -> str | None:
+        """Why BM25 is behind the database, in words; None when it is not. A run writing now
+        commits BM25 every few seconds (lexical/paced_commits.py): no search repairs it."""
+        if self.lexical_in_step:
+            return None
+        if self.writer is not None:
+            return "a few seconds behind the index run, which brings it up to date"
+        return "out of step; repaired on the next search"
+
 
 def read_status(index: Index) -> IndexStatus:
     """What the index holds, how big it is, and whether BM25 and the vectors are complete."""

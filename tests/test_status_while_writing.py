@@ -28,3 +28,20 @@ def test_status_names_the_run_writing_to_the_index(tmp_path, capsys) -> None:
         " what it has committed so far\n"
     ) in out
     assert json_code == 0 and f'"writer": "index, pid {os.getpid()}"' in json_out
+
+
+def test_status_says_bm25_behind_a_running_index_is_brought_up_by_it(tmp_path, capsys) -> None:
+    # It said "out of step; repaired on next search" while the run writing commits BM25 every
+    # few seconds itself (paced commits), and no search may repair it under that run's lock.
+    from localsearch.store import Store
+
+    _, home = index_files(tmp_path, {"a.md": "# Otters\n\nSea otters.\n"})
+    store = Store(home / "localsearch.db")
+    with store.transaction():
+        store.bump_data_version()  # a batch in SQLite that BM25 has not taken yet
+    store.close()
+    with WriterLock(load_settings(home).lock_path):
+        _, out, _ = run_cli(["status", "--home", str(home)], capsys)
+    assert "BM25 index" in out and "(a few seconds behind the index run, which brings it" in out
+    _, out, _ = run_cli(["status", "--home", str(home)], capsys)
+    assert "(out of step; repaired on the next search)" in out

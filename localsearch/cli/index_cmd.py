@@ -160,7 +160,7 @@ def _print_status(info: IndexStatus, as_json: bool) -> None:
     stdout.print(
         f"Database:   {human_bytes(info.database_bytes)}; BM25 index"
         f" {human_bytes(info.lexical_bytes)}"
-        + ("" if info.lexical_in_step else " (out of step; repaired on next search)"),
+        + (f" ({lag})" if (lag := info.lexical_lag()) else ""),
         markup=False,
     )
     stdout.print(f"Last index: {when}", markup=False)

@@ -72,8 +72,8 @@ def describe_index(status: IndexStatus | None) -> Text:
         f" · database {human_bytes(status.database_bytes)}"
         f" · keyword index {human_bytes(status.lexical_bytes)}"
     )
-    if not status.lexical_in_step:
-        out.append(" (out of step: repaired on the next search)", style="italic")
+    if lag := status.lexical_lag():
+        out.append(f" ({lag})", style="italic")
     return out
 
 
