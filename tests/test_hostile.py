@@ -178,6 +178,37 @@ def test_damaged_bm25_that_cannot_be_rebuilt_falls_back_to_dense(tmp_path, mount
     assert results.warnings[0].endswith("showing dense results only")
 
 
+def test_bm25_from_an_older_version_awaiting_its_rebuild_is_not_called_damaged(tmp_path):
+    # Right after an upgrade, while another run held the writer lock, a search said "the BM25
+    # index is damaged and could not be rebuilt now (… Schema error …)".
+    import json
+
+    import tantivy
+
+    from localsearch.lock import WriterLock
+
+    docs = write_files(tmp_path / "docs", NOTES)
+    home = tmp_path / "home"
+    index_into(home, docs)
+    lexical = home / "lexical"
+    state = json.loads((lexical / "state.json").read_text())
+    shutil.rmtree(lexical)
+    lexical.mkdir()
+    older = tantivy.SchemaBuilder()  # a schema before this version's fields
+    older.add_integer_field("chunk_id", stored=True, indexed=True, fast=True)
+    older.add_text_field("body", tokenizer_name="en_stem")
+    tantivy.Index(older.build(), path=str(lexical), reuse=False)
+    (lexical / "state.json").write_text(json.dumps({**state, "schema": state["schema"] - 1}))
+    with WriterLock(load_settings(home).lock_path):
+        results = search(home, "capybara rodent", mode="bm25")
+    assert [Path(h.path).name for h in results.hits][:1] == ["capybara.md"]
+    assert results.warnings == [
+        "the BM25 index is from another version of localsearch and is rebuilt once the process"
+        " writing to the index lets go; showing dense results only"
+    ]
+    assert not search(home, "capybara rodent", mode="bm25").warnings  # then it is rebuilt
+
+
 # -- 20. a read-only home ------------------------------------------------------------------
 
 

@@ -202,6 +202,12 @@ class LexicalIndex:
             return None  # another analyser built it: rebuild rather than mismatch words
         return int(state.get("version", -1))
 
+    def made_by_another_version(self) -> bool:
+        """Whether another version of localsearch built these files (another BM25 schema):
+        then they are not damaged but wait for a rebuild."""
+        state = self._state()
+        return state is not None and state.get("schema") != SCHEMA_VERSION
+
     def _state(self) -> dict[str, Any] | None:
         """state.json's contents, read again only when the file is another (a search asks
         each time, and a stat costs a fraction of a read and parse)."""

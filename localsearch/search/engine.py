@@ -285,10 +285,16 @@ class SearchEngine:
             else:
                 warnings.append("the BM25 index was damaged; rebuilt it from the database")
                 return found
-        warnings.append(
-            f"the BM25 index is damaged and could not be rebuilt now ({problem});"
-            " showing dense results only"
-        )
+        if self.lexical.made_by_another_version():  # an upgrade, with another run writing
+            warnings.append(
+                "the BM25 index is from another version of localsearch and is rebuilt once"
+                " the process writing to the index lets go; showing dense results only"
+            )
+        else:
+            warnings.append(
+                f"the BM25 index is damaged and could not be rebuilt now ({problem});"
+                " showing dense results only"
+            )
         return None
 
     def _look_for_changes(self) -> None:
