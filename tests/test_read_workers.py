@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from crashing_read import read_or_crash
+from crashing_read import read_or_crash, read_or_loop
 from helpers import ctrl_c_interrupts
 from ingest_fixtures import one_page_pdf
 
@@ -191,6 +191,26 @@ def test_a_worker_that_dies_skips_only_its_file(
     finally:
         engine.close()
     assert len(hits) == 6
+
+
+def test_a_file_that_keeps_its_worker_busy_is_skipped_past_its_cpu_budget(
+    tmp_path: Path, make_docs, monkeypatch: pytest.MonkeyPatch, started: list[int]
+) -> None:
+    # A parser caught in a loop held the whole run up for good.
+    monkeypatch.setattr(read_workers, "read_file", read_or_loop)
+    monkeypatch.setattr(read_workers, "READ_CPU_LIMIT_SECONDS", 1)
+    root = make_docs(
+        {
+            "loop.md": "# Loop\n\nThis file's parser never ends.\n",
+            **{f"note{i}.md": f"# Note {i}\n\nSourdough bread number {i}.\n" for i in range(6)},
+        }
+    )
+    report = _index(tmp_path / "home", root, workers=2)
+    assert started == [2]
+    assert report.added == 6
+    assert report.skipped == [
+        (str(root / "loop.md"), "too slow to extract: still busy after 1 s of CPU")
+    ]
 
 
 def test_one_worker_reads_in_the_indexing_process(

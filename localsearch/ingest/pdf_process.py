@@ -177,7 +177,7 @@ def serve() -> None:
     os.dup2(2, 1)  # a library's stray print must not land in the middle of a reply
     requests = sys.stdin.buffer
     while (path := read_frame(requests)) is not None:
-        _limit_cpu_from_now(cpu_limit_seconds)
+        limit_cpu_from_now(cpu_limit_seconds)
         reply: tuple[str, object]
         try:
             reply = ("ok", extract_pdf(path))
@@ -195,7 +195,7 @@ def serve() -> None:
         write_frame(replies, reply)
 
 
-def _limit_cpu_from_now(seconds: int) -> None:
+def limit_cpu_from_now(seconds: int) -> None:
     """Have the kernel end this process (SIGXCPU) once it has used `seconds` more CPU time:
     a parser stuck in C never returns to Python, so no timer in Python could stop it."""
     try:

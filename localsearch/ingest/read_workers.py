@@ -9,7 +9,9 @@ A module of its own so that index.py only asks "which files need reading" and ge
 back. Workers are started afresh, not forked: the indexing process may have torch's threads
 running. Each worker holds one file at a time, so a worker that dies (a parser's segfault, the
 OOM killer) names the file that killed it; that file is skipped with a reason and a new
-worker takes its place.
+worker takes its place. So does a file that keeps its worker busy past READ_CPU_LIMIT_SECONDS,
+a parser caught in a loop: the kernel ends the worker (SIGXCPU), where in the indexing process
+itself nothing could stop it.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from typing import IO
 
 from localsearch.cpu_budget import cpu_quota, threads_within, usable_cpus
 from localsearch.ingest.extract import ExtractionError
-from localsearch.ingest.pdf_process import read_frame, write_frame
+from localsearch.ingest.pdf_process import limit_cpu_from_now, read_frame, write_frame
 from localsearch.ingest.sources import SourceDocument, file_source, sha256_bytes
 from localsearch.ingest.types import Chunk, ExtractedDocument, FoundFile
 
@@ -40,6 +42,9 @@ _PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
 # Files read ahead of the one being written, per worker: enough that no worker waits for the
 # writer, few enough that the texts waiting stay small.
 AHEAD_PER_WORKER = 4
+# CPU seconds for one file's reading, extraction and chunking (a PDF's pdfium has its own
+# child and limit, pdf_process.py): the largest files take seconds.
+READ_CPU_LIMIT_SECONDS = 120
 
 
 def worker_count(
@@ -138,7 +143,7 @@ def serve() -> None:
     setup = read_frame(requests)
     if setup is None:
         return
-    read, options = setup
+    read, options, cpu_limit_seconds = setup
     count_tokens = load_token_counter()
 
     def chunk(document: ExtractedDocument) -> tuple[int, list[Chunk]]:
@@ -146,12 +151,15 @@ def serve() -> None:
 
     try:
         while (job := read_frame(requests)) is not None:
+            limit_cpu_from_now(cpu_limit_seconds)
             write_frame(replies, read(job, chunk))
     except OSError:  # the indexing process has gone
         pass
 
 
 def crash_reason(returncode: int) -> str:
+    if -returncode == getattr(signal, "SIGXCPU", None):
+        return f"too slow to extract: still busy after {READ_CPU_LIMIT_SECONDS} s of CPU"
     if returncode < 0:
         try:
             name = signal.Signals(-returncode).name
@@ -214,7 +222,7 @@ class ReadWorkers:
         )
         worker = _Worker(process)
         write_frame(worker.requests, sys.path)
-        write_frame(worker.requests, (self._read, self._options))
+        write_frame(worker.requests, (self._read, self._options, READ_CPU_LIMIT_SECONDS))
         return worker
 
     def submit(self, key: int, job: ReadJob) -> None:
