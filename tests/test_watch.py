@@ -4,8 +4,12 @@ burst of 500 files, and the end state equal to a fresh index of the same folder.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -25,6 +29,26 @@ def wait_for(condition, what: str) -> None:  # type: ignore[no-untyped-def]
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.05)
+
+
+@contextmanager
+def watch_printing(docs: Path, home: Path) -> Iterator[list[str]]:
+    """`localsearch watch docs` in a process of its own: the lines it writes to stderr, as
+    they come; killed at the end."""
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "localsearch", "watch", str(docs), "--home", str(home)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert watch.stderr is not None
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(watch.stderr), daemon=True)  # type: ignore[arg-type]
+    reader.start()
+    try:
+        yield lines
+    finally:
+        watch.kill()
+        watch.wait(DEADLINE_SECONDS)
 
 
 def documents(home: Path, root: Path) -> dict[str, str]:
@@ -272,8 +296,6 @@ def test_watch_refuses_a_file_and_an_empty_home(tmp_path, capsys) -> None:
 @pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])  # SIGTERM ended it with -15
 def test_ctrl_c_or_sigterm_while_watching_stops_cleanly(tmp_path, signal_name) -> None:
     import signal
-    import subprocess
-    import sys
 
     docs = tmp_path / "docs"
     docs.mkdir()
@@ -301,23 +323,12 @@ def test_ctrl_c_or_sigterm_while_watching_stops_cleanly(tmp_path, signal_name) -
 def test_watch_names_a_file_it_skips_once(tmp_path) -> None:
     # A corrupt PDF saved into a watched folder was skipped without a word: no line came, and
     # the file was simply not found. Each skip is named once, not again at every change.
-    import subprocess
-    import sys
 
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "a.md").write_text("# Alpha\n\nTides.\n")
     (docs / "old.pdf").write_bytes(b"%PDF-1.4 not a PDF at all")
-    watch = subprocess.Popen(
-        [sys.executable, "-m", "localsearch", "watch", str(docs), "--home", str(tmp_path / "h")],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert watch.stderr is not None
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(watch.stderr), daemon=True)  # type: ignore[arg-type]
-    reader.start()
-    try:
+    with watch_printing(docs, tmp_path / "h") as lines:
         wait_for(lambda: any(line.startswith("Watching ") for line in lines), "the watch")
         said = [line for line in lines if "━" not in line]  # progress bars aside
         assert said[0].startswith("Indexed in ") and said[0].endswith(
@@ -328,9 +339,6 @@ def test_watch_names_a_file_it_skips_once(tmp_path) -> None:
         wait_for(lambda: any(line.startswith("skipped ") for line in lines), "the skip")
         (docs / "b.md").write_text("# Beta\n\nSourdough.\n")
         wait_for(lambda: any(line.startswith("Updated in ") for line in lines), "the next file")
-    finally:
-        watch.kill()
-        watch.wait(DEADLINE_SECONDS)
     skips = [line for line in lines if line.startswith("skipped ")]
     assert skips == [f"skipped {docs / 'broken.pdf'}: corrupt PDF: data format error\n"], lines
 
@@ -339,23 +347,12 @@ def test_watch_says_a_deleted_folder_is_missing_then_watches_it_again(tmp_path) 
     # Deleting the watched folder printed "Watching …/docs (Ctrl-C stops)." about the folder
     # just deleted, as if nothing had happened.
     import shutil
-    import subprocess
-    import sys
 
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "a.md").write_text("# Alpha\n\nTides.\n")
-    watch = subprocess.Popen(
-        [sys.executable, "-m", "localsearch", "watch", str(docs), "--home", str(tmp_path / "h")],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert watch.stderr is not None
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(watch.stderr), daemon=True)  # type: ignore[arg-type]
-    reader.start()
     watching = f"Watching {docs} (Ctrl-C stops).\n"
-    try:
+    with watch_printing(docs, tmp_path / "h") as lines:
         wait_for(lambda: watching in lines, "the watch")
         shutil.rmtree(docs)
         said = lambda: [line for line in lines if "━" not in line]  # noqa: E731 - bars aside
@@ -367,9 +364,6 @@ def test_watch_says_a_deleted_folder_is_missing_then_watches_it_again(tmp_path) 
         docs.mkdir()
         (docs / "b.md").write_text("# Beta\n\nSourdough.\n")
         wait_for(lambda: any(line.startswith("Updated in ") for line in lines), "the new folder")
-    finally:
-        watch.kill()
-        watch.wait(DEADLINE_SECONDS)
     updated = [line for line in lines if line.startswith("Updated in ")]
     assert updated[0].endswith(": 1 added, 0 updated, 1 removed.\n"), lines
 
@@ -377,27 +371,14 @@ def test_watch_says_a_deleted_folder_is_missing_then_watches_it_again(tmp_path) 
 def test_watch_shows_progress_while_it_indexes_before_watching(tmp_path) -> None:
     # The first update (a whole new folder, or the backlog of vectors an interrupted index
     # left) drew nothing: a minute of silence, then "Indexed in 53.2s: 0 added, …".
-    import subprocess
-    import sys
 
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "a.md").write_text("# Alpha\n\nTides.\n")
     (docs / "b.md").write_text("# Beta\n\nSourdough.\n")
-    watch = subprocess.Popen(
-        [sys.executable, "-m", "localsearch", "watch", str(docs), "--home", str(tmp_path / "h")],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert watch.stderr is not None
-    lines: list[str] = []
-    try:
-        while not (lines and lines[-1].startswith("Watching ")):
-            lines.append(watch.stderr.readline())
-            assert lines[-1], lines  # it ended before watching
-    finally:
-        watch.kill()
-        watch.wait(DEADLINE_SECONDS)
+    with watch_printing(docs, tmp_path / "h") as lines:
+        wait_for(lambda: any(line.startswith("Watching ") for line in lines), "the watch")
+    lines = lines[: next(i for i, line in enumerate(lines) if line.startswith("Watching ")) + 1]
     bars = {line.split("━")[0].strip(): line.split() for line in lines if "━" in line}
     assert "2/2" in bars["Files"] and "2/2" in bars["Embedding chunks"], lines
     assert lines[-2].endswith(": 2 added, 0 updated, 0 removed, 2 chunks embedded.\n"), lines
