@@ -19,7 +19,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from localsearch.config import load_settings  # noqa: E402
+from localsearch.config import Settings, load_settings  # noqa: E402
 from localsearch.index import Index  # noqa: E402
 from localsearch.search.engine import MODES, SearchEngine  # noqa: E402
 
@@ -27,6 +27,20 @@ from localsearch.search.engine import MODES, SearchEngine  # noqa: E402
 def read_queries(path: Path) -> list[tuple[str, str]]:
     lines = path.read_text(encoding="utf-8").splitlines()[1:]
     return [(q, s) for q, s in (line.split("\t") for line in lines if line.strip())]
+
+
+def indexed_home(home: Path, corpus: Path, model: str | None = None) -> Settings:
+    """HOME's settings, with the corpus indexed into it first unless it is already there."""
+    settings = load_settings(home)
+    if not settings.database_path.exists():
+        started = time.perf_counter()
+        index = Index(settings)
+        try:
+            index.update([corpus.resolve()], model=model)
+        finally:
+            index.close()
+        print(f"indexed in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    return settings
 
 
 def main() -> None:
@@ -37,15 +51,7 @@ def main() -> None:
     parser.add_argument("--model", default=None)
     parser.add_argument("--per-query", action="store_true", help="print each query's ranks")
     args = parser.parse_args()
-    settings = load_settings(args.home)
-    if not settings.database_path.exists():
-        started = time.perf_counter()
-        index = Index(settings)
-        try:
-            index.update([args.corpus.resolve()], model=args.model)
-        finally:
-            index.close()
-        print(f"indexed in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    settings = indexed_home(args.home, args.corpus, args.model)
     queries = read_queries(args.queries)
     engine = SearchEngine(settings)
     try:

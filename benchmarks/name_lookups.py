@@ -24,15 +24,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from known_answers import indexed_home  # noqa: E402  (this folder is on sys.path)
+
 import localsearch.lexical.tantivy_index as tantivy_index  # noqa: E402
-from localsearch.config import load_settings  # noqa: E402
-from localsearch.index import Index  # noqa: E402
 from localsearch.search.engine import SearchEngine  # noqa: E402
 
 LOOKUPS = [
@@ -72,15 +71,7 @@ def main() -> None:
         "--corpus", type=Path, default=REPO.parent / "shared" / "corpora" / "opensource-docs"
     )
     args = parser.parse_args()
-    settings = load_settings(args.home)
-    if not settings.database_path.exists():
-        started = time.perf_counter()
-        index = Index(settings)
-        try:
-            index.update([args.corpus.resolve()])
-        finally:
-            index.close()
-        print(f"indexed in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    settings = indexed_home(args.home, args.corpus)
     engine = SearchEngine(settings)
     boost = tantivy_index.NAME_NUMBER_BOOST
     try:
