@@ -11,7 +11,6 @@ rest, text or vectors.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from localsearch.config import Settings, expand_user
+from localsearch.config import Settings
 from localsearch.embed.encoder import Encoder, format_passage
 from localsearch.embed_backlog import embed_backlog, embed_hash
 from localsearch.errors import (
@@ -32,6 +31,7 @@ from localsearch.errors import (
     UsageError,
 )
 from localsearch.index_report import IndexReport
+from localsearch.index_roots import checked_roots, known_roots, normalised, register_roots
 from localsearch.index_status import IndexStatus, read_status
 from localsearch.ingest.chunk import MAX_DOCUMENT_CHARS, limit_and_chunk
 from localsearch.ingest.regular_file import os_error_reason
@@ -84,11 +84,6 @@ class _Pending:
     mailbox_end: MailboxEnd | None = None
 
 
-def normalised(path: Path | str) -> Path:
-    """Absolute with `..` folded, but symlinks kept: the user's view of the path."""
-    return Path(os.path.abspath(expand_user(path)))
-
-
 def _unchanged_on_disk(old: DocumentRow | None, size: int, mtime_ns: int) -> bool:
     """Whether a stored document (or None) is a file's text as this extraction reads it and
     the file's size and time are as stored: then it is not read again."""
@@ -98,10 +93,6 @@ def _unchanged_on_disk(old: DocumentRow | None, size: int, mtime_ns: int) -> boo
         and old.size == size
         and old.mtime_ns == mtime_ns
     )
-
-
-def _within(child: Path, parent: Path) -> bool:
-    return child == parent or parent in child.parents
 
 
 class Index:
@@ -281,28 +272,14 @@ class Index:
     ) -> IndexReport:
         """Index new folders and bring known ones up to date."""
         started = time.monotonic()
-        roots = [normalised(p) for p in paths or []]
-        for root in roots:
-            if not root.exists():
-                raise UsageError(f"no such file or folder: {display_path(str(root))}")
-            if not (root.is_dir() or root.is_file()):  # /dev/null, a pipe, a socket
-                raise UsageError(
-                    f"not a file or folder: {display_path(str(root))}",
-                    "index folders of documents, or single files",
-                )
-            if display_path(str(root)) != str(root):
-                raise UsageError(
-                    f"cannot add {display_path(str(root))} as a folder to index: its name is"
-                    " not valid UTF-8",
-                    "index the folder that holds it; files inside may have any name",
-                )
+        roots = checked_roots(paths or [])
         if self.settings.device not in ("auto", "cpu"):
             from localsearch.embed.sentence_transformer import pick_device
 
             pick_device(self.settings.device)  # before the text phase, not after it
         with self.writer_lock(wait_seconds):
             report = IndexReport()
-            root_rows = self._register_roots(roots) if roots else self._known_roots()
+            root_rows = register_roots(self.store, roots) if roots else known_roots(self.store)
             if not root_rows:
                 raise NoIndexError("no folders are indexed yet", "run `localsearch index PATH`")
             self.sync_lexical(progress)
@@ -393,28 +370,6 @@ class Index:
             self.embed_pending(None, False, report, progress)
             report.seconds = time.monotonic() - started
             return report
-
-    def _known_roots(self) -> list[tuple[int, Path]]:
-        return [(rid, Path(path)) for rid, path, _ in self.store.roots()]
-
-    def _register_roots(self, roots: Sequence[Path]) -> list[tuple[int, Path]]:
-        """Add roots; a root inside a known one is covered by it, one around them absorbs them."""
-        store = self.store
-        chosen: list[tuple[int, Path]] = []
-        with store.transaction():
-            for root in roots:
-                known = self._known_roots()
-                parent = next((k for k in known if _within(root, k[1])), None)
-                if parent:
-                    chosen.append(parent)
-                    continue
-                root_id = store.add_root(str(root))
-                for old_id, old_path in known:
-                    if _within(old_path, root):
-                        store.merge_root(old_id, into_id=root_id)
-                        chosen = [c for c in chosen if c[0] != old_id]
-                chosen.append((root_id, root))
-        return list(dict.fromkeys(chosen))
 
     def _update_root(
         self,

@@ -153,7 +153,7 @@ class Tools:
 
     def _indexed_document(self, path: str) -> tuple[str, str] | None:
         """(stored path, path to open) of `path` if it is an indexed document under a root."""
-        from localsearch.index import normalised
+        from localsearch.index_roots import normalised
 
         return self.engine.current().store.indexed_path(str(normalised(path)))
 

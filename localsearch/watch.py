@@ -20,7 +20,8 @@ from typing import Any
 
 from localsearch.config import Settings
 from localsearch.errors import IndexBusyError, NoIndexError, UsageError
-from localsearch.index import Index, IndexReport, normalised
+from localsearch.index import Index, IndexReport
+from localsearch.index_roots import normalised, within
 from localsearch.progress import ProgressCallback, ignore_progress
 
 STEP_MS = 200  # quiet time that ends a batch
@@ -100,7 +101,7 @@ class Watcher:
                     self.ready.set()
                     self.callbacks.on_ready(roots)
             changed = sorted({path for _, path in changes} | {str(f) for f in files.changed()})
-            touched = [r for r in roots if any(_within(Path(p), r) for p in changed)]
+            touched = [r for r in roots if any(within(Path(p), r) for p in changed)]
             if touched:
                 self._update(index, touched, changed)
             if time.monotonic() >= next_roots_check:
@@ -146,7 +147,7 @@ class Watcher:
         known = _indexed_roots(index)
         if wanted:
             # A folder inside a known root is indexed as part of it: watch the root.
-            known = [k for k in known if any(_within(w, k) or _within(k, w) for w in wanted)]
+            known = [k for k in known if any(within(w, k) or within(k, w) for w in wanted)]
         return known
 
     def _update(self, index: Index, roots: Sequence[Path], changed: list[str]) -> None:
@@ -178,7 +179,7 @@ class Watcher:
             skipped = set(report.skipped)
             newly_skipped = sorted(skipped - self._skipped) if changed else []
             self._skipped = skipped | {
-                s for s in self._skipped if not any(_within(Path(s[0]), r) for r in roots)
+                s for s in self._skipped if not any(within(Path(s[0]), r) for r in roots)
             }
             self.callbacks.on_update(
                 WatchUpdate(
@@ -200,7 +201,7 @@ class Watcher:
 
         def wanted(change: object, path: str) -> bool:
             # The data folder may sit inside a watched folder: its own writes are not news.
-            return default(change, path) and not _within(Path(path), home)  # type: ignore[arg-type]
+            return default(change, path) and not within(Path(path), home)  # type: ignore[arg-type]
 
         return wanted
 
@@ -242,7 +243,3 @@ def _stamp(path: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return info.st_mtime_ns, info.st_size
-
-
-def _within(child: Path, parent: Path) -> bool:
-    return child == parent or parent in child.parents
