@@ -129,15 +129,13 @@ def _in_file_names(typed: NameTerms, schema: tantivy.Schema) -> tantivy.Query:
             [(tantivy.Occur.Should, tantivy.Query.term_query(schema, field, t)) for t in terms]
         )
 
+    a_word = any_of("name_words", typed.words) if typed.words else None
     clauses = []
     for number in typed.numbers:
         named = any_of("name_numbers", number)
-        if not names_alone(number) and typed.words:
+        if not names_alone(number) and a_word is not None:
             named = tantivy.Query.boolean_query(
-                [
-                    (tantivy.Occur.Must, named),
-                    (tantivy.Occur.Must, any_of("name_words", typed.words)),
-                ]
+                [(tantivy.Occur.Must, named), (tantivy.Occur.Must, a_word)]
             )
         clauses.append((tantivy.Occur.Should, named))
     return tantivy.Query.boost_query(tantivy.Query.boolean_query(clauses), NAME_NUMBER_BOOST)
