@@ -37,11 +37,10 @@ class WriterLock:
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    holder = os.pread(handle, 200, 0).decode(errors="replace").strip()
+                    holder = _holder(handle)
                     os.close(handle)
                     raise IndexBusyError(
-                        "another localsearch process is writing to this index"
-                        f" ({holder or 'unknown'})",
+                        f"another localsearch process is writing to this index ({holder})",
                         "wait for it to finish, or pass --wait",
                     ) from None
                 time.sleep(0.2)
@@ -78,10 +77,15 @@ def current_writer(path: Path) -> str | None:
     try:
         fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:
-        return os.pread(handle, 200, 0).decode(errors="replace").strip() or "unknown"
+        return _holder(handle)
     finally:
         os.close(handle)  # also drops the shared lock this took
     return None
+
+
+def _holder(handle: int) -> str:
+    """What the lock's holder wrote into the file ("index, pid 123")."""
+    return os.pread(handle, 200, 0).decode(errors="replace").strip() or "unknown"
 
 
 def open_lock_file(path: Path) -> int:
