@@ -411,7 +411,7 @@ class SearchEngine:
         need the ranking (eval asks for 100 documents a query and would spend most of its time
         on snippets nobody reads). `per_doc` > 1 adds up to that many chunks of each document
         in Hit.more (search/per_document.py). `since` keeps files modified since a date or
-        within an age ("7d"; store/document_filter.since_time).
+        within an age ("7d"; search/since.py).
         """
         if mode not in MODES:
             raise UsageError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
