@@ -5,10 +5,9 @@ it runs on cuda, so the GPU's path runs here on the CPU."""
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 import pytest
+from gpu_stand_in import GpuLike, vector_of
 
 from localsearch.embed_backlog import BACKLOG_BATCH, chunks_per_commit, embed_backlog
 from localsearch.index import Index
@@ -16,44 +15,9 @@ from localsearch.index import Index
 PARAGRAPHS = [f"Paragraph {i} is about topic number {i} and nothing else at all." for i in range(9)]
 
 
-class _GpuLike:
-    """Vectors from a hash of each text, after `delay` seconds; it logs when each call starts
-    and ends, so the tests can see what ran beside what."""
-
-    name = location = "stand-in"
-    dimension = 8
-    fingerprint = "stand-in"
-
-    def __init__(self, log: list[str], *, device: str = "cuda", delay: float = 0.2) -> None:
-        self.log, self.device, self.delay = log, device, delay
-        self.batch_size, self.device_batch_size = 2, 2
-        self.calls: list[list[str]] = []
-        self.fail_on_call: int | None = None
-
-    def encode_passages(self, texts, on_progress=None):
-        call = len(self.calls)
-        self.calls.append(list(texts))
-        self.log.append(f"encode {call} starts")
-        threading.Event().wait(self.delay)
-        if call == self.fail_on_call:
-            raise RuntimeError("CUDA out of memory")
-        self.log.append(f"encode {call} ends")
-        if on_progress:
-            on_progress(len(texts))
-        return np.stack([vector_of(t) for t in texts])
-
-    def encode_queries(self, texts):
-        return np.stack([vector_of(t) for t in texts])
-
-
-def vector_of(text: str) -> np.ndarray:
-    vector = np.random.default_rng(abs(hash(text)) % 2**32).standard_normal(8)
-    return (vector / np.linalg.norm(vector)).astype(np.float32)
-
-
 def indexed_text(settings, make_docs, files: dict[str, str]) -> Index:
     """An index of `files` whose text is committed and which has an empty space to fill."""
-    index = Index(settings, encoder_factory=lambda reference: _GpuLike([], delay=0))
+    index = Index(settings, encoder_factory=lambda reference: GpuLike([], delay=0))
     index.update([make_docs(files)])
     return index
 
@@ -80,10 +44,10 @@ def logged_writes(index: Index, log: list[str], monkeypatch: pytest.MonkeyPatch)
 
 
 def test_a_gpu_s_grown_batch_grows_each_commit_as_many_times() -> None:
-    gpu = _GpuLike([])
+    gpu = GpuLike([])
     gpu.batch_size, gpu.device_batch_size = 64, 1024
     assert chunks_per_commit(gpu) == BACKLOG_BATCH * 16
-    cpu = _GpuLike([], device="cpu")
+    cpu = GpuLike([], device="cpu")
     cpu.batch_size = cpu.device_batch_size = 64
     assert chunks_per_commit(cpu) == BACKLOG_BATCH
 
@@ -91,7 +55,7 @@ def test_a_gpu_s_grown_batch_grows_each_commit_as_many_times() -> None:
 def test_on_a_gpu_each_encoding_gets_a_whole_grown_commit(settings, make_docs, monkeypatch):
     index = paragraphs_indexed(settings, make_docs, monkeypatch, per_commit=2)
     try:
-        encoder = _GpuLike([], delay=0)
+        encoder = GpuLike([], delay=0)
         encoder.batch_size, encoder.device_batch_size = 2, 4  # a commit of 2 x 2
         embed_backlog(index.store, fresh_space(index), encoder)
         assert [len(c) for c in encoder.calls] == [4, 4, 1]
@@ -107,7 +71,7 @@ def test_on_a_gpu_the_next_batch_is_encoded_while_the_last_is_written(
         log: list[str] = []
         logged_writes(index, log, monkeypatch)
         space = fresh_space(index)
-        result = embed_backlog(index.store, space, _GpuLike(log))
+        result = embed_backlog(index.store, space, GpuLike(log))
         for n in (0, 1):  # batch n is written while batch n + 1 is on the device
             assert log.index(f"encode {n} ends") < log.index(f"encode {n + 1} starts")
             assert log.index(f"encode {n + 1} starts") < log.index(f"encode {n + 1} ends")
@@ -117,7 +81,7 @@ def test_on_a_gpu_the_next_batch_is_encoded_while_the_last_is_written(
         assert index.store.count_vectors(space) == 9
 
         log.clear()  # on a CPU, in turn
-        embed_backlog(index.store, fresh_space(index), _GpuLike(log, device="cpu"))
+        embed_backlog(index.store, fresh_space(index), GpuLike(log, device="cpu"))
         assert log == [
             line
             for n in range(3)
@@ -138,7 +102,7 @@ def test_overlapped_batches_store_the_same_vectors_and_reuse_text_still_in_fligh
     try:
         stored = {}
         for overlap in (False, True):
-            encoder = _GpuLike([], delay=0.02)
+            encoder = GpuLike([], delay=0.02)
             space = fresh_space(index)
             result = embed_backlog(index.store, space, encoder, overlap=overlap)
             assert (result.embedded, result.reused) == (2, 2)
@@ -156,13 +120,13 @@ def test_a_failure_on_the_gpu_keeps_what_was_written_and_reaches_the_caller(
 ):
     index = paragraphs_indexed(settings, make_docs, monkeypatch, per_commit=3)
     try:
-        encoder = _GpuLike([])
+        encoder = GpuLike([])
         encoder.fail_on_call = 2
         space = fresh_space(index)
         with pytest.raises(RuntimeError, match="CUDA out of memory"):
             embed_backlog(index.store, space, encoder)
         assert index.store.count_vectors(space) == 6
-        resumed = embed_backlog(index.store, space, _GpuLike([]))
+        resumed = embed_backlog(index.store, space, GpuLike([]))
         assert (resumed.embedded, index.store.count_vectors(space)) == (3, 9)
     finally:
         index.close()
