@@ -92,7 +92,7 @@ def encodes_off_cpu(encoder: Encoder) -> bool:
     return getattr(encoder, "device", "cpu") != "cpu"
 
 
-class _Progress:
+class BacklogProgress:
     """Chunks done against the backlog's total, reported from either thread."""
 
     def __init__(self, progress: ProgressCallback, stage: str, total: int) -> None:
@@ -111,11 +111,11 @@ class _Progress:
             self.progress(ProgressEvent(self.stage, self.done, self.total))
 
 
-class _Encoding:
+class BatchEncoding:
     """One batch's texts through the encoder, on a worker thread when `overlapped`."""
 
     def __init__(
-        self, encoder: Encoder, texts: list[str], progress: _Progress, *, overlapped: bool
+        self, encoder: Encoder, texts: list[str], progress: BacklogProgress, *, overlapped: bool
     ) -> None:
         self.vectors: np.ndarray | None = None
         self.error: Exception | None = None
@@ -131,11 +131,14 @@ class _Encoding:
         else:
             self.vectors = encoder.encode_passages(texts, progress.advance)
 
-    def _run(self, encoder: Encoder, texts: list[str], progress: _Progress) -> None:
+    def _run(self, encoder: Encoder, texts: list[str], progress: BacklogProgress) -> None:
         try:
             self.vectors = encoder.encode_passages(texts, progress.advance)
         except Exception as exc:  # noqa: BLE001 - raised again in the writing thread
             self.error = exc
+
+    def done(self) -> bool:
+        return self.thread is None or not self.thread.is_alive()
 
     def result(self) -> np.ndarray:
         if self.thread is not None:
@@ -147,19 +150,19 @@ class _Encoding:
 
 
 @dataclass
-class _Batch:
+class BacklogBatch:
     """Chunks to be given vectors in one commit."""
 
     rows: list[ChunkRow]
     hashes: list[str]
     vectors: dict[str, np.ndarray]  # by embed hash: found in the space, then encoded
     texts: list[str]  # the distinct texts to encode
-    encoding: _Encoding | None = None
+    encoding: BatchEncoding | None = None
 
     @classmethod
     def read(
         cls, store: Store, space: EmbeddingSpace, rows: list[ChunkRow], in_flight: set[str]
-    ) -> _Batch:
+    ) -> BacklogBatch:
         """`rows` with the vectors the space already has for their texts; texts that the
         batch before, still being encoded, holds are left to it."""
         texts = [format_passage(r.title, r.heading, r.text) for r in rows]
@@ -174,18 +177,36 @@ class _Batch:
         assert self.encoding is not None
         return self.encoding.result()
 
-    def write(self, store: Store, space: EmbeddingSpace, before: dict[str, np.ndarray]) -> None:
-        """Commit the batch's vectors, once encoded; `before` holds the previous batch's."""
+    def write(
+        self,
+        store: Store,
+        space: EmbeddingSpace,
+        before: dict[str, np.ndarray],
+        *,
+        only_stored: bool = False,
+    ) -> int:
+        """Commit the batch's vectors, once encoded; `before` holds the previous batch's. With
+        `only_stored`, only for chunks still stored with the text they were encoded from (the
+        text phase may have replaced them meanwhile: a chunk id is reused). Returns how many
+        chunks got one."""
         for text, vector in zip(self.texts, self.encoded(), strict=True):
             self.vectors[embed_hash(text)] = vector
         for h in self.hashes:
             if h not in self.vectors:
                 self.vectors[h] = before[h]
         with store.transaction():
-            store.insert_vectors(
-                space, [r.id for r in self.rows], np.stack([self.vectors[h] for h in self.hashes])
-            )
-            store.bump_vectors_version()
+            pairs = [(r.id, h) for r, h in zip(self.rows, self.hashes, strict=True)]
+            if only_stored:
+                stored = store.embed_hashes([chunk_id for chunk_id, _ in pairs])
+                pairs = [(chunk_id, h) for chunk_id, h in pairs if stored.get(chunk_id) == h]
+            if pairs:
+                store.insert_vectors(
+                    space,
+                    [chunk_id for chunk_id, _ in pairs],
+                    np.stack([self.vectors[h] for _, h in pairs]),
+                )
+                store.bump_vectors_version()
+        return len(pairs)
 
 
 def embed_backlog(
@@ -210,12 +231,12 @@ def embed_backlog(
         return result
     per_commit = chunks_per_commit(encoder)
     overlapped = encodes_off_cpu(encoder) if overlap is None else overlap
-    counter = _Progress(progress, stage, total)
+    counter = BacklogProgress(progress, stage, total)
     progress(ProgressEvent(stage, 0, total))
-    pending: _Batch | None = None
+    pending: BacklogBatch | None = None
     previous: dict[str, np.ndarray] = {}
 
-    def commit(batch: _Batch) -> None:
+    def commit(batch: BacklogBatch) -> None:
         nonlocal previous
         batch.write(store, space, previous)
         previous = batch.vectors
@@ -230,11 +251,11 @@ def embed_backlog(
         if rows:
             after_id = rows[-1].id
             in_flight = {embed_hash(t) for t in pending.texts} if pending else set()
-            batch = _Batch.read(store, space, rows, in_flight)
+            batch = BacklogBatch.read(store, space, rows, in_flight)
         if pending is not None:
             pending.encoded()  # one batch on the device at a time
         if batch is not None:
-            batch.encoding = _Encoding(encoder, batch.texts, counter, overlapped=overlapped)
+            batch.encoding = BatchEncoding(encoder, batch.texts, counter, overlapped=overlapped)
         if pending is not None:
             commit(pending)
             pending = None

@@ -21,6 +21,7 @@ import numpy as np
 
 from localsearch.config import Settings
 from localsearch.embed.encoder import Encoder, format_passage
+from localsearch.embed_alongside import embedding_alongside
 from localsearch.embed_backlog import embed_backlog, embed_hash
 from localsearch.errors import (
     LexicalIndexError,
@@ -295,13 +296,18 @@ class Index:
                 reusable, unusable_model = None, exc
             if model is None and not reembed and (ignored := self._ignored_model_setting()):
                 report.warnings.append(ignored)
-            for root_id, root in root_rows:
-                if not root.exists():
-                    report.warnings.append(f"{root} is missing; its documents were kept")
-                    continue
-                report.merge(self._update_root(root_id, root, reusable, progress))
+            with embedding_alongside(self, model, reembed, reusable) as alongside:
+                for root_id, root in root_rows:
+                    if not root.exists():
+                        report.warnings.append(f"{root} is missing; its documents were kept")
+                        continue
+                    report.merge(
+                        self._update_root(root_id, root, reusable, progress, alongside.after_commit)
+                    )
+            alongside.count_into(report)
             if model is None:
                 model = self.model_for_first_vectors(report)
+            alongside.settle(model or self.settings.model)
             if unusable_model is not None:
                 raise ModelError(
                     f"{unusable_model.message}; the files' text is indexed (BM25 finds it), and"
@@ -357,16 +363,23 @@ class Index:
             with self.store.transaction():
                 root_id = self.store.add_root(root)
             self.sync_lexical(progress)
-            with self._paced_lexical() as lexical:
+            reusable = self.existing_space(None, False)
+            with (
+                self._paced_lexical() as lexical,
+                embedding_alongside(self, None, False, reusable) as alongside,
+            ):
                 report = self._ingest(
                     root_id,
                     sources,
-                    self.existing_space(None, False),
+                    reusable,
                     progress,
                     lexical,
                     total=total,
                     remove_missing=remove_missing,
+                    after_commit=alongside.after_commit,
                 )
+            alongside.count_into(report)
+            alongside.settle(self.settings.model)
             self.embed_pending(None, False, report, progress)
             report.seconds = time.monotonic() - started
             return report
@@ -377,6 +390,7 @@ class Index:
         root: Path,
         reusable: EmbeddingSpace | None,
         progress: ProgressCallback,
+        after_commit: Callable[[], None] = lambda: None,
     ) -> IndexReport:
         from localsearch.ingest.extract import ExtractionError, extract_file
         from localsearch.ingest.read_workers import ChunkOptions, ReadJob, files_read
@@ -433,6 +447,7 @@ class Index:
                 extraction_error=ExtractionError,
                 stored=stored,
                 chunked=chunked,
+                after_commit=after_commit,
             )
         with self.store.transaction():
             self.store.mark_root_indexed(root_id)
@@ -452,7 +467,9 @@ class Index:
         remove_missing: bool = True,
         stored: dict[str, DocumentRow] | None = None,
         chunked: ChunkedDocument | None = None,
+        after_commit: Callable[[], None] = lambda: None,
     ) -> IndexReport:
+        """Commit `sources`' text batch by batch, calling `after_commit` after each."""
         store = self.store
         report = IndexReport()
         if stored is None:
@@ -468,6 +485,7 @@ class Index:
         def flush() -> None:
             if pending or touched or new_skips:
                 self._write_batch(root_id, pending, touched, new_skips, reusable, report, lexical)
+                after_commit()
             pending.clear()
             touched.clear()
             new_skips.clear()

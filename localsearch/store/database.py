@@ -678,6 +678,16 @@ class Store:
                 found[int(r[0])] = _chunk_row(r)
         return found
 
+    def embed_hashes(self, chunk_ids: Sequence[int]) -> dict[int, str]:
+        """The embed hash each of these chunks is stored with; a deleted one is left out."""
+        found: dict[int, str] = {}
+        for part, marks in in_batches(chunk_ids):
+            for chunk_id, embed_hash in self.conn.execute(
+                f"SELECT id, embed_hash FROM chunks WHERE id IN ({marks})", part
+            ):
+                found[int(chunk_id)] = str(embed_hash)
+        return found
+
     def chunks_of_documents(self, doc_ids: Sequence[int]) -> list[ChunkRow]:
         rows: list[ChunkRow] = []
         for doc_id in doc_ids:
