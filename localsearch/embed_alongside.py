@@ -93,6 +93,9 @@ class EmbeddingAlongside:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        if kind is None and self._loading is not None:
+            # The embed phase loads the same model next: two threads must not load it at once.
+            self._loading.join()
         if kind is None and not self._stopped and self._pending is not None:
             self._write(self._pending)  # waits for it
         self._pending = None

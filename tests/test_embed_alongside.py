@@ -238,3 +238,35 @@ def test_a_first_index_whose_language_picks_another_model_drops_what_was_encoded
         assert index.store.count_vectors(index.store.active_space()) == len(CJK)
     finally:
         index.close()
+
+
+class _SlowToLoad(GpuLike):
+    """GpuLike whose model takes a moment to load, noting how many threads load it at once."""
+
+    def __init__(self) -> None:
+        super().__init__([], delay=0)
+        self.loading, self.most_at_once = 0, 0
+        self.lock = threading.Lock()
+
+    @property
+    def dimension(self) -> int:
+        with self.lock:
+            self.loading += 1
+            self.most_at_once = max(self.most_at_once, self.loading)
+        time.sleep(0.3)
+        with self.lock:
+            self.loading -= 1
+        return 8
+
+
+def test_a_text_phase_over_before_the_model_loads_waits_rather_than_load_it_twice(
+    settings, make_docs
+):
+    encoder = _SlowToLoad()
+    index = Index(settings, encoder_factory=lambda reference: encoder)
+    try:
+        index.update([make_docs({"a.txt": "One short file."})])
+        assert encoder.most_at_once == 1
+        assert index.store.count_vectors(index.store.active_space()) == 1
+    finally:
+        index.close()
