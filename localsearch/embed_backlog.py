@@ -1,7 +1,8 @@
 """The embed backlog: stored chunks that have no vector yet, and the work that gives them one.
 
 `index` commits text first (documents, chunks and BM25, batch by batch, so keyword search
-answers within seconds) and embeds afterwards. Chunks still without a vector in a space are
+answers within seconds) and embeds afterwards (on a GPU, beside it: embed_alongside.py).
+Chunks still without a vector in a space are
 its backlog: the same run embeds them in committed batches, and a run that was interrupted
 leaves them for the next `index` (or `watch`) to finish. Dense search meanwhile ranks the
 chunks that have vectors, and every front end says how far it has got (`DenseCoverage`).
