@@ -3,8 +3,9 @@
 Read-only by design: `search`, `get` (a document, or a line range of one, only if it is in the
 index) and `status`; nothing here writes, deletes or reaches outside the indexed documents.
 One warm engine for the process's life, so an agent's later searches cost milliseconds. Engine
-errors become MCP tool errors with the engine's message; the SDK turns bad argument types
-into errors of its own, so nothing an agent sends crashes the server.
+errors become MCP tool errors with the engine's message, and bad arguments (a wrong type, an
+argument a tool does not have) one-line errors that name them, so nothing an agent sends
+crashes the server or is silently ignored.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, Literal
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
+from pydantic import ValidationError
 
 from localsearch import __version__
 from localsearch.config import Settings
@@ -217,9 +219,49 @@ def read_document(stored: str, location: str) -> ExtractedDocument:
         raise LocalSearchError(f"cannot read {stored}: {exc}", catch_up) from None
 
 
+class _ArgumentCheckingServer(MCPServer):
+    """The SDK's server, with an argument it does not know refused rather than ignored (an
+    agent's "limit" for `k` would silently get ten results) and bad values said in one line
+    rather than pydantic's report with its links."""
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        tool = next((t for t in await self.list_tools() if t.name == name), None)
+        if tool is not None:
+            known = list(tool.input_schema.get("properties", {}))
+            unknown = sorted(set(arguments) - set(known))
+            if unknown:
+                raise ToolError(
+                    f"{name} has no argument {', '.join(map(repr, unknown))}:"
+                    f" it takes {', '.join(known)}"
+                )
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            if isinstance(exc.__cause__, ValidationError):
+                raise ToolError(f"bad arguments for {name}: {_said(exc.__cause__)}") from None
+            raise
+
+
+def _said(error: ValidationError) -> str:
+    """A validation error's problems on one line: "k: Input should be a valid integer (got
+    'ten'); query is required"."""
+    problems = []
+    for problem in error.errors():
+        field = ".".join(str(part) for part in problem["loc"])
+        if problem["type"] == "missing":
+            problems.append(f"{field} is required")
+        else:
+            given = repr(problem.get("input"))
+            given = given if len(given) <= 40 else given[:37] + "..."
+            problems.append(f"{field}: {problem['msg']} (got {given})")
+    return "; ".join(problems)
+
+
 def build_server(settings: Settings) -> MCPServer:
     tools = Tools(settings)
-    server = MCPServer(name="localsearch", version=__version__, instructions=INSTRUCTIONS)
+    server = _ArgumentCheckingServer(
+        name="localsearch", version=__version__, instructions=INSTRUCTIONS
+    )
 
     def guarded(call: Any, *args: Any, **kwargs: Any) -> Any:
         try:

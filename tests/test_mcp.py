@@ -80,6 +80,17 @@ def test_mcp_tools_search_get_status_and_bad_arguments(tmp_path) -> None:
             assert bad_mode.is_error
             bad_type = await client.call_tool("search", {"query": "yeast", "k": "ten"})
             assert bad_type.is_error
+            # One line that names the argument and the value, not pydantic's report and links.
+            said = bad_type.content[0].text
+            assert said.startswith("bad arguments for search: k: ") and said.endswith("'ten')")
+            assert "\n" not in said and "http" not in said
+            missing = await client.call_tool("search", {"k": 3})
+            assert missing.content[0].text == "bad arguments for search: query is required"
+            # An agent's own name for an argument is refused, not ignored for the default.
+            limit = await client.call_tool("search", {"query": "yeast", "limit": 1})
+            assert limit.is_error and limit.content[0].text == (
+                "search has no argument 'limit': it takes query, k, mode, path, types, since"
+            )
             blank = await client.call_tool("search", {"query": "  "})
             assert blank.is_error and "the query is empty" in blank.content[0].text
             # A filter no file passes says why there is nothing, for an agent to fix its call.
