@@ -187,9 +187,9 @@ class BacklogBatch:
         only_stored: bool = False,
     ) -> int:
         """Commit the batch's vectors, once encoded; `before` holds the previous batch's. With
-        `only_stored`, only for chunks still stored with the text they were encoded from (the
-        text phase may have replaced them meanwhile: a chunk id is reused). Returns how many
-        chunks got one."""
+        `only_stored`, only for chunks still stored with the text they were encoded from and
+        still without a vector (the text phase may have replaced them meanwhile: a chunk id is
+        reused, and vec0 refuses a second vector for one). Returns how many chunks got one."""
         for text, vector in zip(self.texts, self.encoded(), strict=True):
             self.vectors[embed_hash(text)] = vector
         for h in self.hashes:
@@ -198,7 +198,7 @@ class BacklogBatch:
         with store.transaction():
             pairs = [(r.id, h) for r, h in zip(self.rows, self.hashes, strict=True)]
             if only_stored:
-                stored = store.embed_hashes([chunk_id for chunk_id, _ in pairs])
+                stored = store.embed_hashes_missing_vectors(space, [c for c, _ in pairs])
                 pairs = [(chunk_id, h) for chunk_id, h in pairs if stored.get(chunk_id) == h]
             if pairs:
                 store.insert_vectors(

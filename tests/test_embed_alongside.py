@@ -24,15 +24,21 @@ FILES = {f"note{i:02}.txt": f"Note {i} says something about subject {i * 7}." fo
 
 
 class _Reading:
-    """The files the text phase has read so far, as its progress reports them."""
+    """The files the text phase has read so far, as its progress reports them, and the
+    backlog the embed phase found after it; `pause` slows the reading down, per file."""
 
-    def __init__(self) -> None:
+    def __init__(self, pause: float = 0.0) -> None:
         self.done = 0
         self.total: int | None = None
+        self.pause = pause
+        self.embedded_after: int | None = None
 
     def __call__(self, event: ProgressEvent) -> None:
         if event.stage == "files":
             self.done, self.total = event.completed, event.total
+            time.sleep(self.pause)
+        if event.stage == "embed" and self.embedded_after is None:
+            self.embedded_after = event.total
 
 
 class _Watched(GpuLike):
@@ -69,13 +75,16 @@ def test_off_the_cpu_chunks_are_encoded_while_later_files_are_read(
     settings, make_docs, monkeypatch
 ):
     small_text_batches(monkeypatch)
-    reading = _Reading()
+    reading = _Reading(pause=0.03)  # reading outpaced by the encoder, as on a GPU
     encoder = _Watched(reading)
     index = Index(settings, encoder_factory=lambda reference: encoder)
     try:
         report = index.update([make_docs(FILES)], progress=reading)
         assert reading.total == len(FILES)
         assert encoder.files_read_at_start[0] < len(FILES)
+        # Each batch was written while later files were read: the embed phase after the
+        # text phase found at most the last text batch's two chunks.
+        assert (reading.embedded_after or 0) <= 2
         assert report.chunks == report.chunks_embedded == len(FILES)
         assert index.store.count_vectors(index.store.active_space()) == len(FILES)
         assert_every_vector_fits_its_text(index)
@@ -181,6 +190,53 @@ def test_a_chunk_replaced_while_its_text_is_encoded_gets_no_stale_vector(setting
             encoder.release.set()
         assert alongside.space is not None
         assert store.count_vectors(alongside.space) == 0  # the new text waits in the backlog
+    finally:
+        store.close()
+
+
+def test_a_chunk_given_a_vector_while_its_text_was_encoded_keeps_it_and_encoding_goes_on(
+    settings,
+):
+    """The text phase gives a new chunk the vector its text already has; if the chunk took
+    the id of one being encoded, vec0 would refuse a second vector for it."""
+    store = Store(settings.database_path)
+    try:
+        with store.transaction():
+            root = store.add_root("notes")
+            doc_ids = [
+                store.upsert_document(
+                    root_id=root,
+                    path=f"notes/{name}.txt",
+                    size=1,
+                    mtime_ns=1,
+                    content_hash=name,
+                    doc_type="txt",
+                    title=name,
+                )
+                for name in ("a", "b")
+            ]
+        old_id = chunk_of(store, doc_ids[0], "a", "The text of a.")
+        encoder = _Held()
+        with store.transaction():
+            space = store.create_space("stand-in", "stand-in", 8, "stand-in")
+        with EmbeddingAlongside(store, encoder, lambda: space) as alongside:
+            deadline = time.monotonic() + 10
+            while not encoder.started.is_set() and time.monotonic() < deadline:
+                alongside.after_commit()
+                time.sleep(0.01)
+            assert chunk_of(store, doc_ids[0], "a", "The text of a.") == old_id
+            with store.transaction():
+                store.insert_vectors(space, [old_id], vector_of("reused")[None, :])
+            encoder.release.set()
+            while len(encoder.calls) < 2 and time.monotonic() < deadline:
+                alongside.after_commit()  # writes a's batch, then sees b's
+                if len(encoder.calls) == 1 and alongside._pending is None:
+                    chunk_of(store, doc_ids[1], "b", "The text of b.")
+                time.sleep(0.01)
+        assert len(encoder.calls) == 2
+        assert store.count_vectors(space) == 2
+        _, vectors = store.vector_matrix(space)
+        assert any(np.allclose(v, vector_of("reused")) for v in vectors)
     finally:
         store.close()
 

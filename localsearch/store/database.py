@@ -678,12 +678,18 @@ class Store:
                 found[int(r[0])] = _chunk_row(r)
         return found
 
-    def embed_hashes(self, chunk_ids: Sequence[int]) -> dict[int, str]:
-        """The embed hash each of these chunks is stored with; a deleted one is left out."""
+    def embed_hashes_missing_vectors(
+        self, space: EmbeddingSpace, chunk_ids: Sequence[int]
+    ) -> dict[int, str]:
+        """The embed hash each of these chunks is stored with, for those with no vector in
+        `space`; a deleted one is left out."""
         found: dict[int, str] = {}
+        has_vector = self._has_vector(space, "c.id")
         for part, marks in in_batches(chunk_ids):
             for chunk_id, embed_hash in self.conn.execute(
-                f"SELECT id, embed_hash FROM chunks WHERE id IN ({marks})", part
+                f"SELECT c.id, c.embed_hash FROM chunks c WHERE c.id IN ({marks})"
+                f" AND NOT {has_vector}",
+                part,
             ):
                 found[int(chunk_id)] = str(embed_hash)
         return found
