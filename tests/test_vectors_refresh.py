@@ -297,3 +297,36 @@ def test_growing_past_the_exact_limit_builds_codes_and_a_large_change_a_new_cent
     assert vectors.changed_since_centre == 2  # a small change keeps the centre
     vectors.apply_changes(np.arange(2, 12), np.array([], dtype=np.int64), [], np.empty((0, 16)))
     assert vectors.codes is None  # back under the limit: exact search again
+
+
+def test_a_batch_reads_as_much_of_the_log_however_long_it_is(collection: Collection) -> None:
+    """Each batch of chunks or vectors looks at the log's two ends to trim it: a scan of the
+    whole log would make each batch slower as an index grows (13 ms at 400k rows)."""
+    store = collection.store
+
+    def steps_of_a_batch() -> int:
+        steps = 0
+
+        def count() -> bool:
+            nonlocal steps
+            steps += 1
+            return False  # go on
+
+        store.conn.set_progress_handler(count, 100)
+        try:
+            with store.transaction():
+                store.bump_data_version()
+        finally:
+            store.conn.set_progress_handler(None)
+        return steps
+
+    def log_rows(count: int) -> None:
+        with store.transaction():
+            store.conn.executemany(
+                "INSERT INTO vector_changes(chunk_id) VALUES (?)", ((1,) for _ in range(count))
+            )
+
+    log_rows(2_000)
+    short = steps_of_a_batch()
+    log_rows(60_000)
+    assert steps_of_a_batch() <= short + 2

@@ -248,10 +248,13 @@ class Store:
 
     def _trim_vector_log(self) -> None:
         """Drop old log rows, a batch at a time once twice the kept number have piled up."""
-        row = self.conn.execute("SELECT MIN(seq), MAX(seq) FROM vector_changes").fetchone()
-        if not row or row[0] is None or int(row[1]) - int(row[0]) < 2 * VECTOR_LOG_KEEP:
+        # Two queries: SQLite reads MIN or MAX alone from the key's ends, but both at once in a
+        # scan of the whole log (13 ms at 400k rows, once a batch of chunks or vectors).
+        oldest = self.conn.execute("SELECT MIN(seq) FROM vector_changes").fetchone()[0]
+        newest = self.conn.execute("SELECT MAX(seq) FROM vector_changes").fetchone()[0]
+        if oldest is None or int(newest) - int(oldest) < 2 * VECTOR_LOG_KEEP:
             return
-        through = int(row[1]) - VECTOR_LOG_KEEP
+        through = int(newest) - VECTOR_LOG_KEEP
         self.conn.execute("DELETE FROM vector_changes WHERE seq <= ?", (through,))
         self.set_meta("vector_changes_trimmed", str(through))
 
