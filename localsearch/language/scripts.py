@@ -39,6 +39,8 @@ def has_cjk(text: str) -> bool:
 def detect_language(text: str) -> str:
     """ENGLISH for text without CJK characters (any alphabet: it keeps the stemmed fields),
     else the analyser its CJK characters call for."""
+    if text.isascii():  # most English chunks: a C loop, not three regex passes (~14 us)
+        return ENGLISH
     han = len(_HAN_CHAR.findall(text))
     kana = len(_KANA_CHAR.findall(text))
     hangul = len(_HANGUL_CHAR.findall(text))
