@@ -16,6 +16,7 @@ Every tantivy failure leaves as a LexicalIndexError: damaged files, a full or re
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import re
 import shutil
@@ -147,8 +148,13 @@ def _nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
 
 
+_PATH_SEPARATORS = re.compile(r"[\\/._\-]+")
+
+
+# The same for every chunk of a file, asked for one after another.
+@functools.lru_cache(maxsize=256)
 def _path_words(path: str) -> str:
-    return re.sub(r"[\\/._\-]+", " ", path)
+    return _PATH_SEPARATORS.sub(" ", path)
 
 
 def _is_disk_full(exc: BaseException) -> bool:
