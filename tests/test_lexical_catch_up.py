@@ -10,7 +10,7 @@ import signal
 from pathlib import Path
 
 import pytest
-from helpers import bm25_chunk_ids, index_hanging_at, stored_chunk_ids
+from helpers import bm25_chunk_ids, index_hanging_at, run_cli, stored_chunk_ids
 
 from localsearch import index as index_module
 from localsearch.config import Settings, load_settings
@@ -359,3 +359,23 @@ def test_a_long_catch_up_says_so_as_the_bm25_stage(settings, tmp_path, monkeypat
     }
     assert events[-1].completed == events[-1].total
 
+
+def test_a_search_says_on_stderr_that_it_rebuilds_bm25_for_a_new_version(
+    settings, tmp_path, capsys
+):
+    root = _write(tmp_path / "docs", FILES)
+    _index(settings, [root])
+    lexical = LexicalIndex(settings.lexical_dir)
+    state = json.loads(lexical.state_path.read_text())
+    lexical.state_path.write_text(json.dumps({**state, "schema": state["schema"] - 1}))
+
+    args = ["search", "capybara rodent", "--mode", "bm25", "--json"]
+    code, out, err = run_cli(args, capsys)
+    assert (code, err) == (
+        0,
+        "Rebuilding the BM25 index for this version of localsearch (5 chunks)…\n",
+    )
+    assert Path(json.loads(out)["results"][0]["path"]).name == "c.md"
+    code, out, err = run_cli(args, capsys)  # once
+    assert (code, err) == (0, "")
+    assert Path(json.loads(out)["results"][0]["path"]).name == "c.md"
