@@ -223,6 +223,26 @@ def test_a_change_log_trimmed_past_bm25s_position_rebuilds_it_whole(
     assert _ranked(settings.lexical_dir, "dormouse") == []
 
 
+def test_a_database_restored_from_before_bm25s_position_rebuilds_it(settings, tmp_path, rebuilds):
+    # The log of a database put back from a backup is not the one BM25 read: nothing in it
+    # says that c.md had other words, and the count of chunks is the same.
+    root = _write(tmp_path / "docs", FILES)
+    _index(settings, [root])
+    backup = tmp_path / "backup.db"
+    shutil.copyfile(settings.database_path, backup)
+    (root / "c.md").write_text("# Capybara\n\nThe capybara now swims in warm rivers.\n")
+    _index(settings)
+    assert _bm25_names(settings, "capybara rivers") == (["c.md"], [])
+    for part in settings.database_path.parent.glob(settings.database_path.name + "-*"):
+        part.unlink()  # the -wal and -shm files of the database replaced
+    shutil.copyfile(backup, settings.database_path)
+    rebuilds.clear()
+
+    assert _bm25_names(settings, "capybara rodent") == (["c.md"], [])
+    assert rebuilds == [_data_version(settings)]
+    assert _ranked(settings.lexical_dir, "rivers") == []
+
+
 def test_a_document_retitled_or_renamed_in_place_reaches_bm25s_catch_up(
     settings, tmp_path, rebuilds
 ):

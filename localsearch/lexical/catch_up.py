@@ -11,8 +11,9 @@ would wait for.
 
 Whatever the log cannot vouch for is rebuilt whole, as before: no position (a state.json from
 before positions were recorded), another schema or analyser, a log trimmed past the position
-(it keeps the last 200k-400k rows, store/database.py), files tantivy cannot read, or, after
-the catch-up, a count of documents other than the count of chunks. A separate module because
+(it keeps the last 200k-400k rows, store/database.py), a database behind the index (restored
+from a backup, or made anew: its log is another's), files tantivy cannot read, or, after the
+catch-up, a count of documents other than the count of chunks. A separate module because
 both callers of Index.sync_lexical (an index run, a search's repair) come through here, and
 index.py has enough to do.
 """
@@ -98,11 +99,13 @@ def rebuild_whole(
 def _caught_up(lexical: LexicalIndex, store: Store, progress: ProgressCallback) -> bool:
     """Replace in `lexical` the chunks logged since the position it records; False, having
     changed nothing that matters, when only a whole rebuild can bring it up to date."""
-    since = lexical.synced_log_seq()
-    if since is None:
+    since, held = lexical.synced_log_seq(), lexical.synced_version()
+    if since is None or held is None:
         return False
     with store.snapshot():
         version, log_seq = store.data_version(), store.change_log_seq()
+        if held > version or since > log_seq:
+            return False  # ahead of the database: one restored from a backup, or made anew
         changed = store.vector_changes_since(since)
         if changed is None:  # the log was trimmed past it
             return False
