@@ -5,8 +5,8 @@ the lexical index takes the first at once, so BM25 answers while the rest is sti
 and the others every few seconds and at the end (lexical/paced_commits.py). Chunks that no
 stored vector fits then form the embed backlog (embed_backlog.py), embedded and committed in
 batches after the text. Kill the process anywhere and searches see the last committed batch
-(BM25 once the next search or run has rebuilt it from SQLite); the next run picks up the
-rest, text or vectors.
+(BM25 once the next search or run has caught it up from SQLite's change log,
+lexical/catch_up.py); the next run picks up the rest, text or vectors.
 """
 
 from __future__ import annotations
@@ -598,7 +598,7 @@ class Index:
 
     def _paced_lexical(self) -> PacedLexicalCommits:
         """BM25's commits for one text phase, the last when its `with` ends, by Ctrl-C too:
-        otherwise the next search would rebuild BM25 whole from SQLite."""
+        otherwise BM25 would stay behind until the next search or run caught it up."""
         return PacedLexicalCommits(self.lexical, self.store.chunks_by_id, self.sync_lexical)
 
     def _grown_mailbox(
