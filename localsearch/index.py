@@ -5,8 +5,8 @@ the lexical index takes the first at once, so BM25 answers while the rest is sti
 and the others every few seconds and at the end (lexical/paced_commits.py). Chunks that no
 stored vector fits then form the embed backlog (embed_backlog.py), embedded and committed in
 batches after the text. Kill the process anywhere and searches see the last committed batch
-(BM25 once the next search or run has rebuilt it from SQLite); the next run picks up the
-rest, text or vectors.
+(BM25 once the next search or run has caught it up from SQLite's change log,
+lexical/catch_up.py); the next run picks up the rest, text or vectors.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from localsearch.embed.encoder import Encoder, format_passage
 from localsearch.embed_alongside import embedding_alongside
 from localsearch.embed_backlog import embed_backlog, embed_hash
 from localsearch.errors import (
-    LexicalIndexError,
     LocalSearchError,
     ModelError,
     ModelMismatchError,
@@ -52,6 +51,7 @@ from localsearch.ingest.types import (
 )
 from localsearch.language.model_choice import model_for_new_index
 from localsearch.lexical import LexicalIndex
+from localsearch.lexical.catch_up import LexicalSync, bring_up_to_date, lexical_intact
 from localsearch.lexical.paced_commits import PacedLexicalCommits
 from localsearch.lock import WriterLock
 from localsearch.progress import ProgressCallback, ProgressEvent, ignore_progress
@@ -230,35 +230,24 @@ class Index:
     # -- lexical ------------------------------------------------------------------------------
 
     def sync_lexical(
-        self, progress: ProgressCallback = ignore_progress, *, force: bool = False
-    ) -> bool:
-        """Rebuild the BM25 index from SQLite if it is missing, behind or damaged (or `force`);
-        True if rebuilt. A damaged index is noted in `lexical_repaired`."""
-        version = self.store.data_version()
-        if not force and self.lexical.synced_version() == version:
-            if self.lexical_intact():
-                return False
+        self,
+        progress: ProgressCallback = ignore_progress,
+        *,
+        force: bool = False,
+        announce: Callable[[str], None] | None = None,
+    ) -> LexicalSync:
+        """Bring the BM25 index up to SQLite if it is missing, behind or damaged: from the
+        change log where it can, else whole (always with `force`), lexical/catch_up.py. A
+        damaged index is noted in `lexical_repaired`; `announce` hears of a rebuild that a new
+        version of localsearch needs before it starts."""
+        done = bring_up_to_date(self.lexical, self.store, progress, force=force, announce=announce)
+        if done is LexicalSync.REPAIRED:
             self.lexical_repaired = "the BM25 index was damaged; rebuilt it from the database"
-        total = self.store.count("chunks")
-        done = 0
-        if total == 0:
-            self.lexical.rebuild([], version)
-            return True
-
-        def advance(n: int) -> None:
-            nonlocal done
-            done += n
-            progress(ProgressEvent("lexical", done, total, "rebuilding BM25 index"))
-
-        self.lexical.rebuild(self.store.iter_chunks(), version, advance)
-        return True
+        return done
 
     def lexical_intact(self) -> bool:
         """Whether the BM25 files open and hold one entry per stored chunk."""
-        try:
-            return self.lexical.document_count() == self.store.count("chunks")
-        except LexicalIndexError:
-            return False
+        return lexical_intact(self.lexical, self.store)
 
     # -- indexing -----------------------------------------------------------------------------
 
@@ -620,14 +609,14 @@ class Index:
             if gone:
                 with store.transaction():
                     store.delete_documents(gone, store.spaces())
-                    version = store.bump_data_version()
-                lexical.add(gone, [], version)
+                    version, log_seq = store.bump_data_version(), store.change_log_seq()
+                lexical.add(gone, [], version, log_seq)
                 report.removed += len(gone)
         return report
 
     def _paced_lexical(self) -> PacedLexicalCommits:
         """BM25's commits for one text phase, the last when its `with` ends, by Ctrl-C too:
-        otherwise the next search would rebuild BM25 whole from SQLite."""
+        otherwise BM25 would stay behind until the next search or run caught it up."""
         return PacedLexicalCommits(self.lexical, self.store.chunks_by_id, self.sync_lexical)
 
     def _grown_mailbox(
@@ -723,8 +712,9 @@ class Index:
                     store.delete_documents([old_id], spaces)
                     changed_doc_ids.append(old_id)
             version = store.bump_data_version() if changed_doc_ids else store.data_version()
+            log_seq = store.change_log_seq()  # with the version: BM25 records both
         if changed_doc_ids:
-            lexical.add(changed_doc_ids, added_chunk_ids, version)
+            lexical.add(changed_doc_ids, added_chunk_ids, version, log_seq)
 
     def fill_space(
         self,

@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from localsearch.config import DEFAULT_MODEL, load_settings
 from localsearch.index import Index
 from localsearch.search.engine import SearchEngine
 from localsearch.store import Store
+from localsearch.store.connection import open_connection
 
 
 def ctrl_c_interrupts() -> None:
@@ -179,3 +181,76 @@ def encode_reference(encoder: Any, texts: list[str]) -> np.ndarray:
 
     with torch.inference_mode():
         return encoder.model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+
+
+# `localsearch index` with one SQLite batch per file and no BM25 commit after the first
+# until the end, which hangs once the data version reaches HANG_AT: SQLite is then ahead of
+# tantivy, as it is between two paced commits (lexical/paced_commits.py), until a kill -9.
+_INDEX_HANGING_BEHIND_BM25 = """
+import sys, time
+from localsearch import index
+from localsearch.launch import main
+from localsearch.lexical import paced_commits
+
+index.BATCH_CHUNKS = 1
+paced_commits.COMMIT_SECONDS = 3600.0
+add = paced_commits.PacedLexicalCommits.add
+
+def add_then_hang(self, doc_ids, chunk_ids, version, *log_seq):
+    add(self, doc_ids, chunk_ids, version, *log_seq)
+    if version == HANG_AT:
+        time.sleep(3600)
+
+paced_commits.PacedLexicalCommits.add = add_then_hang
+main()
+"""
+
+
+def index_hanging_at(settings: Any, root: Path, version: int) -> subprocess.Popen[bytes]:
+    """`localsearch index root` in a process that hangs once SQLite reaches `version`."""
+    env = {**os.environ, "LOCALSEARCH_HOME": str(settings.home)}
+    script = _INDEX_HANGING_BEHIND_BM25.replace("HANG_AT", str(version))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, "index", str(root), "--quiet"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        if _data_version(settings) >= version:
+            return proc
+        time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("indexing ended before it reached the data version to hang at")
+
+
+def _data_version(settings: Any) -> int:
+    """SQLite's data version, or 0 while the database or its tables do not exist yet."""
+    try:
+        conn = open_connection(settings.database_path)
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()
+            return int(row[0]) if row else 0
+        finally:
+            conn.close()
+    except Exception:  # noqa: BLE001 - the schema may not exist yet
+        return 0
+
+
+def bm25_chunk_ids(settings: Any) -> set[int]:
+    """The chunk ids the BM25 files hold, read past localsearch's own reader."""
+    import tantivy
+
+    index = tantivy.Index.open(str(settings.lexical_dir))
+    searcher = index.searcher()
+    hits = searcher.search(tantivy.Query.all_query(), 100_000).hits
+    return {searcher.doc(address)["chunk_id"][0] for _, address in hits}
+
+
+def stored_chunk_ids(settings: Any) -> set[int]:
+    conn = open_connection(settings.database_path)
+    try:
+        return {row[0] for row in conn.execute("SELECT id FROM chunks")}
+    finally:
+        conn.close()

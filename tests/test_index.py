@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import ctrl_c_interrupts
+from helpers import bm25_chunk_ids, ctrl_c_interrupts, index_hanging_at, stored_chunk_ids
 from helpers import run_cli as run_cli_in_process
 
 from localsearch.config import load_settings
@@ -304,67 +304,6 @@ def test_kill_9_mid_run_leaves_a_searchable_index_and_the_rerun_finishes(
     assert done.dense is None and done.warnings == []
 
 
-# `localsearch index` with one SQLite batch per file and no BM25 commit after the first
-# until the end, which hangs once the data version reaches HANG_AT: SQLite is then ahead of
-# tantivy, as it is between two paced commits (lexical/paced_commits.py), until a kill -9.
-_INDEX_HANGING_BEHIND_BM25 = """
-import sys, time
-from localsearch import index
-from localsearch.launch import main
-from localsearch.lexical import paced_commits
-
-index.BATCH_CHUNKS = 1
-paced_commits.COMMIT_SECONDS = 3600.0
-add = paced_commits.PacedLexicalCommits.add
-
-def add_then_hang(self, doc_ids, chunk_ids, version):
-    add(self, doc_ids, chunk_ids, version)
-    if version == HANG_AT:
-        time.sleep(3600)
-
-paced_commits.PacedLexicalCommits.add = add_then_hang
-main()
-"""
-
-
-def _index_hanging_at(settings, root: Path, version: int) -> subprocess.Popen[bytes]:
-    """`localsearch index root` in a process that hangs once SQLite reaches `version`."""
-    env = {**os.environ, "LOCALSEARCH_HOME": str(settings.home)}
-    script = _INDEX_HANGING_BEHIND_BM25.replace("HANG_AT", str(version))
-    proc = subprocess.Popen(
-        [sys.executable, "-c", script, "index", str(root), "--quiet"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 300
-    data_version = "SELECT value FROM meta WHERE key = 'data_version'"
-    while time.monotonic() < deadline and proc.poll() is None:
-        if _count(settings, data_version) >= version:
-            return proc
-        time.sleep(0.1)
-    proc.kill()
-    raise AssertionError("indexing ended before it reached the data version to hang at")
-
-
-def _bm25_chunk_ids(settings) -> set[int]:
-    """The chunk ids the BM25 files hold, read past localsearch's own reader."""
-    import tantivy
-
-    index = tantivy.Index.open(str(settings.lexical_dir))
-    searcher = index.searcher()
-    hits = searcher.search(tantivy.Query.all_query(), 100_000).hits
-    return {searcher.doc(address)["chunk_id"][0] for _, address in hits}
-
-
-def _chunk_ids(settings) -> set[int]:
-    conn = open_connection(settings.database_path)
-    try:
-        return {row[0] for row in conn.execute("SELECT id FROM chunks")}
-    finally:
-        conn.close()
-
-
 def test_kill_9_while_bm25_is_behind_sqlite_the_next_search_and_run_catch_it_up(
     settings, corpus, tmp_path
 ):
@@ -374,9 +313,9 @@ def test_kill_9_while_bm25_is_behind_sqlite_the_next_search_and_run_catch_it_up(
     assert len(files) == 6  # one SQLite batch (data version) each
 
     # Three files in SQLite, one in BM25: a search meanwhile sees BM25's state, and says nothing.
-    proc = _index_hanging_at(settings, root, 3)
-    held = _bm25_chunk_ids(settings)
-    assert held and held < _chunk_ids(settings)
+    proc = index_hanging_at(settings, root, 3)
+    held = bm25_chunk_ids(settings)
+    assert held and held < stored_chunk_ids(settings)
     assert LexicalIndex(settings.lexical_dir).synced_version() == 1
     engine = SearchEngine(settings)
     try:
@@ -389,7 +328,7 @@ def test_kill_9_while_bm25_is_behind_sqlite_the_next_search_and_run_catch_it_up(
     proc.wait()
 
     # The next search brings BM25 up to SQLite before it answers.
-    assert _bm25_chunk_ids(settings) == held
+    assert bm25_chunk_ids(settings) == held
     engine = SearchEngine(settings)
     try:
         after = engine.search("docutils", mode="bm25")
@@ -397,11 +336,11 @@ def test_kill_9_while_bm25_is_behind_sqlite_the_next_search_and_run_catch_it_up(
         engine.close()
     assert after.warnings == []
     assert {hit.chunk_id for hit in after.hits} - held
-    assert _bm25_chunk_ids(settings) == _chunk_ids(settings)
+    assert bm25_chunk_ids(settings) == stored_chunk_ids(settings)
 
     # Killed again with two more files in SQLite than in BM25: the next run catches up first.
-    proc = _index_hanging_at(settings, root, 5)
-    assert _bm25_chunk_ids(settings) < _chunk_ids(settings)
+    proc = index_hanging_at(settings, root, 5)
+    assert bm25_chunk_ids(settings) < stored_chunk_ids(settings)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     index = Index(settings)
@@ -412,7 +351,7 @@ def test_kill_9_while_bm25_is_behind_sqlite_the_next_search_and_run_catch_it_up(
         index.close()
     assert (report.added, report.unchanged) == (1, 5)
     assert status.documents == 6 and status.lexical_in_step
-    assert _bm25_chunk_ids(settings) == _chunk_ids(settings)
+    assert bm25_chunk_ids(settings) == stored_chunk_ids(settings)
 
 
 def test_ctrl_c_while_bm25_is_behind_sqlite_commits_bm25_before_it_exits(
@@ -421,12 +360,12 @@ def test_ctrl_c_while_bm25_is_behind_sqlite_commits_bm25_before_it_exits(
     # BM25 was left behind SQLite, so the next search rebuilt it whole (a minute at 1M chunks).
     root = tmp_path / "howto"
     shutil.copytree(corpus / "docutils" / "docutils" / "docs" / "howto", root)
-    proc = _index_hanging_at(settings, root, 3)
-    assert _bm25_chunk_ids(settings) < _chunk_ids(settings)
+    proc = index_hanging_at(settings, root, 3)
+    assert bm25_chunk_ids(settings) < stored_chunk_ids(settings)
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=120) == 130
     assert LexicalIndex(settings.lexical_dir).synced_version() == 3
-    assert _bm25_chunk_ids(settings) == _chunk_ids(settings)
+    assert bm25_chunk_ids(settings) == stored_chunk_ids(settings)
 
 
 class _OtherEncoder:

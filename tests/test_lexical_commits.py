@@ -96,8 +96,8 @@ def test_indexing_commits_bm25_at_the_first_batch_and_the_end_not_per_batch(
     committed: list[int] = []
     apply = index.lexical.apply
 
-    def noted_apply(removed, added, version):  # type: ignore[no-untyped-def]
-        apply(removed, added, version)
+    def noted_apply(removed, added, version, log_seq):  # type: ignore[no-untyped-def]
+        apply(removed, added, version, log_seq)
         committed.append(version)
 
     monkeypatch.setattr(index.lexical, "apply", noted_apply)

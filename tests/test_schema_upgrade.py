@@ -11,36 +11,40 @@ from helpers import index_files, run_cli
 from localsearch.store.migrations import MIGRATIONS
 
 
-def as_schema_7(home) -> None:  # type: ignore[no-untyped-def]
-    """Undo migration 8 (where mailbox reads ended), as a database from before it was."""
+def as_schema_8(home) -> None:  # type: ignore[no-untyped-def]
+    """Undo migration 9 (renames and edits in the change log), as a database from before it
+    was."""
     conn = apsw.Connection(str(home / "localsearch.db"))
-    conn.execute("DROP TABLE mailbox_ends; DELETE FROM schema_migrations WHERE version = 8")
+    conn.execute(
+        "DROP TRIGGER documents_logged_on_rename; DROP TRIGGER chunks_logged_on_edit;"
+        " DELETE FROM schema_migrations WHERE version = 9"
+    )
     conn.close()
 
 
 def test_status_says_when_it_upgraded_an_older_database(tmp_path, capsys) -> None:
-    assert len(MIGRATIONS) == 8  # a new migration: this test's schema 7 becomes another
+    assert len(MIGRATIONS) == 9  # a new migration: this test's schema 8 becomes another
     _, home = index_files(tmp_path, {"a.md": "# Otters\n\nSea otters.\n"})
-    as_schema_7(home)
+    as_schema_8(home)
     code, out, err = run_cli(["status", "--home", str(home)], capsys)
     assert (code, err) == (
         0,
-        "Upgraded the database to this version's format (schema 7 to 8).\n",
+        "Upgraded the database to this version's format (schema 8 to 9).\n",
     ), err
     assert out.startswith(f"Home:       {home}\n")
     code, _, err = run_cli(["status", "--home", str(home)], capsys)
     assert (code, err) == (0, "")  # once
 
-    as_schema_7(home)
+    as_schema_8(home)
     code, out, _ = run_cli(["status", "--json", "--home", str(home)], capsys)
     info = json.loads(out)
-    assert (code, info["schema"], info["upgraded_from_schema"]) == (0, 8, 7)
+    assert (code, info["schema"], info["upgraded_from_schema"]) == (0, 9, 8)
 
 
 def test_an_upgrade_interrupted_by_ctrl_c_is_not_called_a_read(tmp_path, monkeypatch, capsys):
     # status said "Interrupted; nothing was written." when Ctrl-C came during the upgrade.
     _, home = index_files(tmp_path, {"a.md": "# Otters\n\nSea otters.\n"})
-    as_schema_7(home)
+    as_schema_8(home)
 
     def interrupted(conn):  # type: ignore[no-untyped-def]
         raise KeyboardInterrupt

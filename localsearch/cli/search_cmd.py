@@ -158,6 +158,7 @@ def run_search(settings: Settings, request: dict[str, Any]) -> dict[str, Any]:
     from localsearch.search.engine import SearchEngine
 
     engine = SearchEngine(settings)
+    engine.notify = _say
     try:
         found = engine.search(
             request["query"],
@@ -179,6 +180,12 @@ def run_search(settings: Settings, request: dict[str, Any]) -> dict[str, Any]:
     if settings.server_autostart:
         start_in_background(settings.home)
     return {**found.to_dict(explain=True), "search_id": search_id}
+
+
+def _say(line: str) -> None:
+    """A line the engine has for the user before a wait (BM25 rebuilt for a new version)."""
+    sys.stderr.write(terminal_safe(line) + "\n")
+    sys.stderr.flush()
 
 
 def open_result(settings: Settings, search_id: int | None, hit: dict[str, Any]) -> None:

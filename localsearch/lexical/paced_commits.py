@@ -9,8 +9,9 @@ those batches, and a BM25 left behind them would be rebuilt whole by the next se
 
 Meanwhile SQLite is ahead of tantivy, and state.json still names the version tantivy holds: a
 search in another process uses that last committed state (the writer lock stops it repairing),
-and after a kill the next run or search finds the mismatch and rebuilds BM25 from SQLite, as it
-does for a kill between any two commits.
+and after a kill the next run or search finds the mismatch and brings BM25 up to SQLite, as it
+does for a kill between any two commits: from the change log position each commit records,
+read in the SQLite transaction that made its version (lexical/catch_up.py).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class PacedLexicalCommits:
         self._added_chunk_ids: list[int] = []
         self._from_version: int | None = None  # what tantivy must hold for these to apply
         self._to_version: int | None = None
+        self._to_log_seq: int | None = None
         self._last_commit: float | None = None
 
     def __enter__(self) -> PacedLexicalCommits:
@@ -64,14 +66,21 @@ class PacedLexicalCommits:
         with contextlib.suppress(Exception):
             self.commit()
 
-    def add(self, doc_ids: Sequence[int], chunk_ids: Sequence[int], version: int) -> None:
-        """Note a SQLite commit that took the data version to `version`, replacing the chunks
-        of `doc_ids` with `chunk_ids`; commit to tantivy if it is the first or time is up."""
+    def add(
+        self,
+        doc_ids: Sequence[int],
+        chunk_ids: Sequence[int],
+        version: int,
+        log_seq: int | None = None,
+    ) -> None:
+        """Note a SQLite commit that took the data version to `version`, and the change log
+        to `log_seq`, replacing the chunks of `doc_ids` with `chunk_ids`; commit to tantivy
+        if it is the first or time is up."""
         if self._to_version is None:
             self._from_version = version - 1
         elif version != self._to_version + 1:
             self._from_version = None  # a change not seen here came between: rebuild
-        self._to_version = version
+        self._to_version, self._to_log_seq = version, log_seq
         self._removed_doc_ids.update(dict.fromkeys(doc_ids))
         self._added_chunk_ids.extend(chunk_ids)
         if self._last_commit is None or self._clock() - self._last_commit >= COMMIT_SECONDS:
@@ -87,8 +96,10 @@ class PacedLexicalCommits:
             # Read now, not when added: a chunk replaced since is gone and stays out.
             rows = self._chunks_by_id(self._added_chunk_ids)
             added = [rows[i] for i in self._added_chunk_ids if i in rows]
-            self.lexical.apply(list(self._removed_doc_ids), added, self._to_version)
+            self.lexical.apply(
+                list(self._removed_doc_ids), added, self._to_version, self._to_log_seq
+            )
         self._removed_doc_ids.clear()
         self._added_chunk_ids.clear()
-        self._from_version = self._to_version = None
+        self._from_version = self._to_version = self._to_log_seq = None
         self._last_commit = self._clock()

@@ -6,11 +6,13 @@ CJK characters is segmented the same way and searches those fields too. A query 
 searches the stemmed fields alone, so English ranking is what it was.
 
 The index records which SQLite `data_version` it reflects in state.json, written only after a
-tantivy commit; any mismatch means "rebuild from SQLite", so a crash between the two commits
-(or while several SQLite batches wait for one tantivy commit, paced_commits.py) costs a
-rebuild, never a wrong answer. A rebuild writes a fresh index beside the old one and
-swaps it in, so a rebuild that fails (a full disk) leaves the last good index searchable.
-Every tantivy failure leaves as a LexicalIndexError: damaged files, a full or read-only disk.
+tantivy commit, with the position in the store's change log read with that version. A crash
+between the two commits (or while several SQLite batches wait for one tantivy commit,
+paced_commits.py) leaves it behind: it then catches up on the chunks logged since, or is
+rebuilt whole from SQLite where the log cannot say (lexical/catch_up.py); a slow repair, never
+a wrong answer. A rebuild writes a fresh index beside the old one and swaps it in, so a
+rebuild that fails (a full disk) leaves the last good index searchable. Every tantivy failure
+leaves as a LexicalIndexError: damaged files, a full or read-only disk.
 """
 
 from __future__ import annotations
@@ -199,18 +201,31 @@ class LexicalIndex:
         return self.directory / "state.json"
 
     def synced_version(self) -> int | None:
+        state = self._current_state()
+        return None if state is None else int(state.get("version", -1))
+
+    def synced_log_seq(self) -> int | None:
+        """The change log position read with the version the index holds: everything logged
+        after it may differ. None when it was not recorded (an older state.json) or the
+        index must be rebuilt anyway."""
+        state = self._current_state()
+        seq = None if state is None else state.get("log_seq")
+        return seq if isinstance(seq, int) else None
+
+    def made_by_another_version(self) -> bool:
+        """Whether another version of localsearch built these files (another BM25 schema or
+        analyser): then they are not damaged but wait for a rebuild."""
+        state = self._state()
+        return state is not None and self._current_state() is None
+
+    def _current_state(self) -> dict[str, Any] | None:
+        """state.json's contents if this version of localsearch wrote the index."""
         state = self._state()
         if state is None or state.get("schema") != SCHEMA_VERSION:
             return None
         if state.get("analysis") != analysis_signature():
             return None  # another analyser built it: rebuild rather than mismatch words
-        return int(state.get("version", -1))
-
-    def made_by_another_version(self) -> bool:
-        """Whether another version of localsearch built these files (another BM25 schema):
-        then they are not damaged but wait for a rebuild."""
-        state = self._state()
-        return state is not None and state.get("schema") != SCHEMA_VERSION
+        return state
 
     def _state(self) -> dict[str, Any] | None:
         """state.json's contents, read again only when the file is another (a search asks
@@ -225,11 +240,25 @@ class LexicalIndex:
             self._state_stamp = stamp
         return self._state_read
 
-    def _write_state(self, version: int, directory: Path | None = None) -> None:
-        write_json_atomically(
-            (directory or self.directory) / "state.json",
-            {"schema": SCHEMA_VERSION, "version": version, "analysis": analysis_signature()},
-        )
+    def _write_state(
+        self, version: int, log_seq: int | None, directory: Path | None = None
+    ) -> None:
+        state: dict[str, Any] = {
+            "schema": SCHEMA_VERSION,
+            "version": version,
+            "analysis": analysis_signature(),
+        }
+        if log_seq is not None:
+            state["log_seq"] = log_seq
+        write_json_atomically((directory or self.directory) / "state.json", state)
+
+    def mark_synced(self, version: int, log_seq: int | None) -> None:
+        """Record that the committed index holds the data version `version`, the change log
+        read up to `log_seq` with it (after a catch-up, or while in step with SQLite)."""
+        try:
+            self._write_state(version, log_seq)
+        except OSError as exc:
+            raise _failure(exc, "written") from None
 
     def _open(self) -> tantivy.Index:
         if self._index is None:
@@ -305,8 +334,10 @@ class LexicalIndex:
         chunks: Iterable[LexicalChunk],
         version: int,
         on_progress: Callable[[int], None] | None = None,
+        log_seq: int | None = None,
     ) -> int:
-        """Write a fresh index from all chunks beside the current one, then swap it in.
+        """Write a fresh index from all chunks beside the current one, then swap it in;
+        `chunks` are those of data version `version`, read with change log position `log_seq`.
 
         Returns how many chunks were indexed. If anything fails on the way, the new index is
         removed and the current one, good or not, stays where it was.
@@ -329,7 +360,7 @@ class LexicalIndex:
             writer.commit()
             writer.wait_merging_threads()
             del writer, index
-            self._write_state(version, fresh)
+            self._write_state(version, log_seq, fresh)
             if self.directory.exists():
                 os.replace(self.directory, retired)
             os.replace(fresh, self.directory)
@@ -344,9 +375,15 @@ class LexicalIndex:
         return count
 
     def apply(
-        self, removed_doc_ids: Sequence[int], added: Iterable[LexicalChunk], version: int
+        self,
+        removed_doc_ids: Sequence[int],
+        added: Iterable[LexicalChunk],
+        version: int,
+        log_seq: int | None = None,
     ) -> None:
-        """Replace the chunks of changed documents; `removed_doc_ids` covers changed ones too."""
+        """Replace the chunks of changed documents; `removed_doc_ids` covers changed ones too.
+        The index then holds data version `version`, change log position `log_seq` (None: not
+        known, so falling behind again means a rebuild)."""
         try:
             index = self._open()
             writer = index.writer(WRITER_HEAP_BYTES, 1)
@@ -357,12 +394,44 @@ class LexicalIndex:
             writer.commit()
             writer.wait_merging_threads()
             del writer
-            self._write_state(version)
+            self._write_state(version, log_seq)
         except BaseException as exc:
             if _is_failure(exc):
                 self.close()
                 raise _failure(exc, "written") from None
             raise
+
+    def replace_chunks(
+        self,
+        chunk_ids: Sequence[int],
+        current: Iterable[LexicalChunk],
+        on_progress: Callable[[int], None] | None = None,
+    ) -> None:
+        """Delete every chunk of `chunk_ids` and add `current`, those of them that exist now,
+        in one commit; state.json is the caller's to write (mark_synced), once it has checked
+        the result. A delete reaches only what was added before it, so a chunk id that is
+        deleted and added again ends with its new row."""
+        try:
+            index = self._open()
+            writer = index.writer(WRITER_HEAP_BYTES, 1)
+            for chunk_id in chunk_ids:
+                writer.delete_documents_by_term("chunk_id", chunk_id)
+            added = 0
+            for chunk in current:
+                writer.add_document(self._document(chunk))
+                added += 1
+                if on_progress and added % 1000 == 0:
+                    on_progress(1000)
+            writer.commit()
+            writer.wait_merging_threads()
+            del writer
+        except BaseException as exc:
+            if _is_failure(exc):
+                self.close()
+                raise _failure(exc, "written") from None
+            raise
+        if on_progress:
+            on_progress(added % 1000)
 
     def language_counts(self) -> dict[str, int]:
         """How many chunks each analyser handled: {"en": …, "zh": …, "ja": …, "cjk": …}."""

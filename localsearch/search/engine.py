@@ -174,6 +174,8 @@ class SearchEngine:
         self.keep_vectors = False  # set by warm_up(): long-lived callers search in memory
         self._bm25_worker: ThreadPoolExecutor | None = None
         self._query_threads = QueryThreads()
+        # Hears one line before a wait nothing else explains (BM25 rebuilt for a new version).
+        self.notify: Callable[[str], None] | None = None
 
     def close(self) -> None:
         if self._bm25_worker is not None:
@@ -208,7 +210,7 @@ class SearchEngine:
         index = Index(self.settings)
         try:
             with index.writer_lock(purpose="lexical repair"):
-                index.sync_lexical(force=force)
+                index.sync_lexical(force=force, announce=self.notify)
         except IndexBusyError:
             return None
         except LexicalDiskFullError:

@@ -216,11 +216,16 @@ class Store:
     # -- the vector change log (migration 7) --------------------------------------------------
 
     def vector_log_position(self) -> VectorLogPosition:
-        seq = self.conn.execute("SELECT MAX(seq) FROM vector_changes").fetchone()
         return VectorLogPosition(
-            int(self.get_meta("vectors_generation", "0") or 0),
-            int(seq[0]) if seq and seq[0] is not None else self._vector_log_trimmed(),
+            int(self.get_meta("vectors_generation", "0") or 0), self.change_log_seq()
         )
+
+    def change_log_seq(self) -> int:
+        """The last position in the change log: the BM25 index records it beside the data
+        version it holds, read in the same transaction, and catches up from there
+        (lexical/catch_up.py)."""
+        seq = self.conn.execute("SELECT MAX(seq) FROM vector_changes").fetchone()
+        return int(seq[0]) if seq and seq[0] is not None else self._vector_log_trimmed()
 
     def vector_changes_since(self, seq: int) -> list[int] | None:
         """Chunk ids whose vector or document may have changed after `seq`, or None when the
@@ -723,6 +728,14 @@ class Store:
             for r in rows:
                 yield _chunk_row(r)
             last = int(rows[-1][0])  # type: ignore[arg-type]
+
+    def iter_chunks_of(self, chunk_ids: Sequence[int], batch: int = 2000) -> Iterator[ChunkRow]:
+        """Those of `chunk_ids` that exist, in their order, read `batch` at a time: the
+        chunks a BM25 catch-up adds again, without holding all of them at once."""
+        for start in range(0, len(chunk_ids), batch):
+            part = chunk_ids[start : start + batch]
+            rows = self.chunks_by_id(part)
+            yield from (rows[i] for i in part if i in rows)
 
     def neighbours(self, chunk: ChunkRow, before: int = 1, after: int = 1) -> list[ChunkRow]:
         rows = self.conn.execute(

@@ -145,6 +145,21 @@ MIGRATIONS: list[str] = [
         unlisted INTEGER NOT NULL
     );
     """,
+    # 9: the change log also lists the chunks of a document whose title or path changed in
+    # place, and a chunk whose text or heading did: BM25 holds those with each chunk and
+    # catches up from the log (lexical/catch_up.py), so a change the log missed would leave a
+    # wrong answer. Indexing replaces a changed file's chunks, which logs them anyway; these
+    # are for a row changed where it stands.
+    """
+    CREATE TRIGGER documents_logged_on_rename AFTER UPDATE OF title, path ON documents
+    WHEN old.title IS NOT new.title OR old.path IS NOT new.path BEGIN
+        INSERT INTO vector_changes(chunk_id) SELECT id FROM chunks WHERE document_id = new.id;
+    END;
+    CREATE TRIGGER chunks_logged_on_edit AFTER UPDATE OF text, heading ON chunks
+    WHEN old.text IS NOT new.text OR old.heading IS NOT new.heading BEGIN
+        INSERT INTO vector_changes(chunk_id) VALUES (new.id);
+    END;
+    """,
 ]
 
 
