@@ -399,3 +399,24 @@ def test_a_search_says_on_stderr_that_it_rebuilds_bm25_for_a_new_version(
     code, out, err = run_cli(args, capsys)  # once
     assert (code, err) == (0, "")
     assert Path(json.loads(out)["results"][0]["path"]).name == "c.md"
+
+
+def test_bm25_files_from_a_newer_version_are_left_to_it(settings, tmp_path, capsys):
+    """A process left running across an upgrade must not rebuild the newer version's BM25 in
+    its own schema: the two would rebuild it in turn after every change."""
+    root = _write(tmp_path / "docs", FILES)
+    _index(settings, [root])
+    lexical = LexicalIndex(settings.lexical_dir)
+    state = json.loads(lexical.state_path.read_text())
+    newer = json.dumps({**state, "schema": state["schema"] + 1})
+    lexical.state_path.write_text(newer)
+
+    code, out, err = run_cli(["search", "capybara rodent", "--json"], capsys)
+    assert code == 0, err
+    assert f"{catch_up.NEWER_VERSION}; showing dense results only" in json.loads(out)["warnings"]
+    assert catch_up.NEWER_VERSION.startswith("the BM25 index is from a newer version")
+    code, _, err = run_cli(["index"], capsys)
+    assert code != 0
+    assert len(err.strip().splitlines()) <= 2 and "newer version of localsearch" in err
+    assert f"remove {settings.lexical_dir}" in err
+    assert lexical.state_path.read_text() == newer

@@ -30,6 +30,10 @@ from localsearch.progress import ProgressCallback, ProgressEvent, ignore_progres
 from localsearch.store import Store
 from localsearch.wording import plural
 
+NEWER_VERSION = (
+    "the BM25 index is from a newer version of localsearch than this process (one started"
+    " before an upgrade, or an older install), which leaves it as it is"
+)
 # Catch-ups of fewer chunks than this are over before a progress bar would be worth drawing.
 PROGRESS_FROM = 1000
 
@@ -51,7 +55,14 @@ def bring_up_to_date(
 ) -> LexicalSync:
     """Bring `lexical` up to `store` if it is missing, behind or damaged; with `force`,
     rebuild it whole. The caller holds the writer lock. `announce` hears one line before a
-    whole rebuild that a new version of localsearch needs (seconds to a minute to wait)."""
+    whole rebuild that a new version of localsearch needs (seconds to a minute to wait).
+    Raises LexicalIndexError for files a newer version made, which are left as they are."""
+    if lexical.made_by_a_newer_version():
+        raise LexicalIndexError(
+            NEWER_VERSION,
+            "run the newer localsearch (restart a `watch` started before the upgrade), or"
+            f" remove {lexical.directory} to rebuild it for this version",
+        )
     with store.snapshot():
         version, log_seq = store.data_version(), store.change_log_seq()
     if not force and lexical.synced_version() == version:

@@ -218,6 +218,14 @@ class LexicalIndex:
         state = self._state()
         return state is not None and self._current_state() is None
 
+    def made_by_a_newer_version(self) -> bool:
+        """Whether a newer version of localsearch built these files (a later BM25 schema):
+        an older process, left running across an upgrade, must not rebuild them in its own
+        schema, or it and the newer one would rebuild them in turn after every change."""
+        state = self._state()
+        schema = None if state is None else state.get("schema")
+        return isinstance(schema, int) and schema > SCHEMA_VERSION
+
     def _current_state(self) -> dict[str, Any] | None:
         """state.json's contents if this version of localsearch wrote the index."""
         state = self._state()

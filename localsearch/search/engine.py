@@ -33,6 +33,7 @@ from localsearch.errors import (
 from localsearch.language import has_cjk
 from localsearch.language.scripts import ENGLISH, detect_language
 from localsearch.lexical import LexicalIndex
+from localsearch.lexical.catch_up import NEWER_VERSION
 from localsearch.search.aggregate import documents_from_chunks
 from localsearch.search.calibrate import WEAK_COSINE, is_weak_match
 from localsearch.search.fusion import fuse_hybrid, ranks_of
@@ -196,6 +197,8 @@ class SearchEngine:
         """ensure_lexical() after this search's look for changes."""
         if self.lexical.synced_version() == self._data_version():
             return None
+        if self.lexical.made_by_a_newer_version():
+            return None  # a search says why it shows no BM25 results
         problem = self._repair_lexical(force=False)
         if problem is None:
             return None
@@ -236,6 +239,9 @@ class SearchEngine:
         tantivy lets go of the GIL, so on two cores the BM25 time (~13 ms of CPU at 1M chunks)
         hides behind the dense side. Only tantivy runs there; SQLite, which
         this engine's connection must not use from two threads at once, stays on this one."""
+        if self.lexical.made_by_a_newer_version():  # this process outlived an upgrade
+            warnings.append(f"{NEWER_VERSION}; showing dense results only")
+            return lambda: (None, 0.0)
         stale = self._bring_lexical_up_to_date()
         if stale:
             warnings.append(stale + "; showing its last good state")
