@@ -18,7 +18,7 @@ INDEX_STAGE_LABELS = {
     "mailbox": "Reading a mailbox (MB)",
     "embed": "Embedding chunks",
     "reembed": "Re-embedding",
-    "lexical": "Rebuilding the keyword index",
+    "lexical": "Updating the keyword index",  # caught up from the change log, or rebuilt
 }
 
 
