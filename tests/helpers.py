@@ -55,6 +55,15 @@ def index_files(base: Path, files: dict[str, str]) -> tuple[Path, Path]:
     return docs, home
 
 
+def as_schema_7(home: Path) -> None:
+    """Undo migration 8 (where mailbox reads ended), as a database from before it was."""
+    import apsw
+
+    conn = apsw.Connection(str(home / "localsearch.db"))
+    conn.execute("DROP TABLE mailbox_ends; DELETE FROM schema_migrations WHERE version = 8")
+    conn.close()
+
+
 def active_model(settings) -> str:  # type: ignore[no-untyped-def]
     store = Store(settings.database_path)
     try:

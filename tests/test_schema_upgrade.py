@@ -5,17 +5,9 @@ from __future__ import annotations
 
 import json
 
-import apsw
-from helpers import index_files, run_cli
+from helpers import as_schema_7, index_files, run_cli
 
 from localsearch.store.migrations import MIGRATIONS
-
-
-def as_schema_7(home) -> None:  # type: ignore[no-untyped-def]
-    """Undo migration 8 (where mailbox reads ended), as a database from before it was."""
-    conn = apsw.Connection(str(home / "localsearch.db"))
-    conn.execute("DROP TABLE mailbox_ends; DELETE FROM schema_migrations WHERE version = 8")
-    conn.close()
 
 
 def test_status_says_when_it_upgraded_an_older_database(tmp_path, capsys) -> None:

@@ -148,6 +148,12 @@ MIGRATIONS: list[str] = [
 ]
 
 
+# The oldest schema that this version's reads understand, for a data folder it cannot write,
+# where no migration can run: every migration after it adds only what writes use (8: where
+# mailbox reads ended). A new migration that a search, status or history reads moves it up.
+READABLE_FROM = 7
+
+
 def schema_version(conn: apsw.Connection) -> int:
     """The highest migration applied, without changing anything (0 for a new database)."""
     try:
