@@ -242,12 +242,18 @@ class SearchServer:
         conn.settimeout(CLIENT_TIMEOUT_SECONDS)
         try:
             request = read_message(conn)
-            if request is None:
-                return
-            reply = {"protocol": PROTOCOL_VERSION, "code": self.code, **self.reply_to(request)}
-            conn.sendall(encode(reply))
         except OSError:
             return  # the client went away; nothing to tell it
+        if request is None:
+            return
+        reply = {"protocol": PROTOCOL_VERSION, "code": self.code, **self.reply_to(request)}
+        try:
+            conn.sendall(encode(reply))
+        except OSError:
+            # The client went away (Ctrl-C) before it had the results: no one saw them.
+            search_id = reply.get("results", {}).get("search_id")
+            if search_id is not None:
+                self.engine.forget(search_id)
 
     def reply_to(self, request: dict[str, Any]) -> dict[str, Any]:
         if request.get("protocol") != PROTOCOL_VERSION:
