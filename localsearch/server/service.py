@@ -107,6 +107,7 @@ class SearchServer:
     def run(self) -> None:
         """Take the lock, warm the engine, then serve until idle, stopped or signalled."""
         self._lock.acquire()
+        stopped = False
         try:
             self.engine.warm_up()
             # A watcher's first update embeds any backlog itself.
@@ -123,12 +124,15 @@ class SearchServer:
                     )
                 )
                 self._serve(listener)
+            stopped = self.stopping.is_set()  # by Ctrl-C, a signal or `serve --stop`
             self.stop()
             if watcher is not None:
                 watcher.join(30)
         finally:
             self.engine.close()
             self._lock.release()
+        if stopped:  # said once its socket and lock are gone: a search now starts a new one
+            self.log(f"Stopped the server for {self.settings.home}.")
 
     def _start_embedding_backlog(self) -> threading.Thread | None:
         """Embed the chunks an interrupted `index` left without vectors (embed_backlog.py), in
