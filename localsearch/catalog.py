@@ -95,6 +95,19 @@ class ResolvedModel:
     def runtime(self) -> str:
         return self.entry.runtime if self.entry else SENTENCE_TRANSFORMERS
 
+    @property
+    def passage_recipe(self) -> tuple[str, str, str | None]:
+        """What makes a passage's vector besides the model's files: the runtime, the passage
+        prefix, and the catalogue's pooling where the folder has no sentence-transformers
+        config (modules.json) to say how it pools (embed/sentence_transformer.py)."""
+        text_format = self.text_format
+        own_pooling = (Path(self.location) / "modules.json").is_file()
+        return (
+            self.runtime,
+            text_format.passage_prefix,
+            None if own_pooling else text_format.pooling,
+        )
+
 
 def catalog_path() -> Path:
     here = Path(__file__).resolve().parent

@@ -57,6 +57,29 @@ def index_files(base: Path, files: dict[str, str]) -> tuple[Path, Path]:
     return docs, home
 
 
+def as_schema_8(home: Path) -> None:
+    """Undo migration 9 (renames and edits in the change log), as a database from before it
+    was."""
+    import apsw
+
+    conn = apsw.Connection(str(home / "localsearch.db"))
+    conn.execute(
+        "DROP TRIGGER documents_logged_on_rename; DROP TRIGGER chunks_logged_on_edit;"
+        " DELETE FROM schema_migrations WHERE version = 9"
+    )
+    conn.close()
+
+
+def as_schema_7(home: Path) -> None:
+    """Undo migrations 9 and 8 (where mailbox reads ended), as a database from before them."""
+    import apsw
+
+    as_schema_8(home)
+    conn = apsw.Connection(str(home / "localsearch.db"))
+    conn.execute("DROP TABLE mailbox_ends; DELETE FROM schema_migrations WHERE version = 8")
+    conn.close()
+
+
 def active_model(settings) -> str:  # type: ignore[no-untyped-def]
     store = Store(settings.database_path)
     try:

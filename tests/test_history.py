@@ -440,6 +440,73 @@ def test_a_search_the_server_answers_is_logged_by_the_server(indexed, monkeypatc
         store.close()
 
 
+def interrupt(*args, **kwargs):  # type: ignore[no-untyped-def]
+    raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize(
+    ("where", "autostart"),
+    [
+        ("localsearch.cli.search_cmd.print_results", "0"),  # while the results are printed
+        ("localsearch.server.client.start_in_background", "1"),  # as it starts a server
+    ],
+)
+def test_ctrl_c_before_the_results_are_shown_logs_no_search(
+    indexed, monkeypatch, capsys, where, autostart
+) -> None:
+    # The search was in the history with its results though it printed none, and the CLI said
+    # "Interrupted; nothing was written."
+    _, home = indexed
+    monkeypatch.setenv("LOCALSEARCH_SERVER_AUTOSTART", autostart)
+    monkeypatch.setattr(where, interrupt)
+    assert run_cli(["search", "beekeeping hive", "--home", str(home)], capsys) == (
+        130,
+        "",
+        "Interrupted; nothing was written.\n",
+    )
+    store = Store(load_settings(home).database_path)
+    try:
+        assert SearchHistory(store).count() == 0
+    finally:
+        store.close()
+
+
+def test_a_search_whose_client_left_before_the_reply_is_not_logged(indexed) -> None:
+    # A Ctrl-C while the server searched: the server logged it, then found no one to tell.
+    import socket
+    import threading
+    import time
+
+    from localsearch.server.client import ask
+    from localsearch.server.protocol import PROTOCOL_VERSION, encode, short_address, socket_path
+    from localsearch.server.service import SearchServer
+
+    _, home = indexed
+    server = SearchServer(load_settings(home), idle_seconds=0)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 300
+    while ask(home, {"op": "status"}) is None:
+        assert thread.is_alive() and time.monotonic() < deadline
+        time.sleep(0.1)
+    try:
+        request = {"protocol": PROTOCOL_VERSION, "op": "search", "query": "hive", "history": "cli"}
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            with short_address(socket_path(home)) as address:
+                conn.connect(address)
+            conn.sendall(encode(request))
+        assert ask(home, {"op": "status"}) is not None  # one request at a time: that one is done
+        assert server.served == 1
+    finally:
+        server.stop()
+        thread.join(10)
+    store = Store(load_settings(home).database_path)
+    try:
+        assert SearchHistory(store).count() == 0
+    finally:
+        store.close()
+
+
 # -- the settling rule for search-as-you-type faces -------------------------------------------
 
 

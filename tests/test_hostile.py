@@ -285,6 +285,47 @@ def test_a_read_only_home_answers_every_command_that_only_reads(
         assert (code, err) == (1, read_only), command  # index said "Read-only file system"
 
 
+def test_a_read_only_home_with_an_older_database_is_read_as_it_is(
+    tmp_path, mounts, capsys, monkeypatch
+):
+    # Every command said "the database … needs an upgrade and its folder is read-only", though
+    # what schema 7 lacks only index writes; one older than reads understand still says so.
+    import apsw
+    from helpers import as_schema_7, run_cli
+
+    docs = write_files(tmp_path / "docs", NOTES)
+    home = tmp_path / "home"
+    index_into(home, docs)
+    as_schema_7(home)
+    view = read_only_view(home, tmp_path / "view", mounts)
+    monkeypatch.setenv("LOCALSEARCH_SERVER_AUTOSTART", "0")
+    code, out, err = run_cli(["status", "--home", str(view)], capsys)
+    assert (code, err) == (
+        0,
+        "Note: the database is in an older version's format (schema 7; this version's is 9),"
+        " read as it is; the first command with write access to its folder upgrades it.\n",
+    )
+    assert out.startswith(f"Home:       {view}\n")
+    for command in (["search", "capybara rodent"], ["roots"], ["history"], ["models"]):
+        code, out, err = run_cli([*command, "--home", str(view)], capsys)
+        assert (code, err) == (0, ""), command
+        assert out, command
+    code, out, _ = run_cli(["search", "capybara rodent", "--home", str(view)], capsys)
+    assert "capybara.md" in out.splitlines()[1]
+
+    conn = apsw.Connection(str(home / "localsearch.db"))
+    conn.execute("DELETE FROM schema_migrations WHERE version = 7")
+    conn.close()
+    for command in (["status"], ["search", "capybara rodent"]):
+        code, out, err = run_cli([*command, "--home", str(view)], capsys)
+        assert (code, out) == (1, ""), command
+        assert err == (
+            f"Error: the database {view / 'localsearch.db'} is from an older version and needs"
+            " an upgrade, which its read-only folder does not allow — run `localsearch status`"
+            " once with write access to it\n"
+        )
+
+
 # -- 2 and 18. files swapped or deleted between the walk and the read ---------------------------
 
 

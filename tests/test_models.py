@@ -38,6 +38,17 @@ def bundled_folder(settings) -> str:
     return resolve_model("all-MiniLM-L6-v2", settings.models_dir).location
 
 
+def another_model(settings, folder: Path) -> str:
+    """A model other than the bundled one as far as the index can tell (its files differ), yet
+    as quick to load: the bundled weights and a file of notes. A copy of the bundled folder
+    alone is the same model, whose vectors a switch keeps."""
+    import shutil
+
+    shutil.copytree(bundled_folder(settings), folder)
+    (folder / "notes.txt").write_text("Not the bundled model's files.\n", encoding="utf-8")
+    return str(folder)
+
+
 def test_list_shows_the_catalogue_and_the_active_model(indexed):
     infos = {info.name: info for info in list_models(indexed)}
     bundled = infos["all-MiniLM-L6-v2"]
@@ -76,8 +87,8 @@ def test_models_notes_stay_readable_at_any_width(indexed, capsys, monkeypatch, w
     assert all(len(line.rstrip()) <= width for line in lines)
 
 
-def test_use_then_rollback_is_instant(indexed):
-    other = bundled_folder(indexed)
+def test_use_then_rollback_is_instant(indexed, tmp_path):
+    other = another_model(indexed, tmp_path / "other")
     first = switch_model(indexed, other)
     assert (first.model, first.previous, first.embedded) == (other, "all-MiniLM-L6-v2", 3)
     assert active_model(indexed) == other
@@ -94,8 +105,8 @@ def test_use_then_rollback_is_instant(indexed):
     assert again.embedded == 0  # the space was kept, so switching back is instant too
 
 
-def test_use_fills_vectors_for_chunks_indexed_meanwhile(indexed, make_docs):
-    other = bundled_folder(indexed)
+def test_use_fills_vectors_for_chunks_indexed_meanwhile(indexed, make_docs, tmp_path):
+    other = another_model(indexed, tmp_path / "other")
     switch_model(indexed, other)
     switch_model(indexed, "", rollback=True)
     index = Index(indexed)
@@ -107,6 +118,37 @@ def test_use_fills_vectors_for_chunks_indexed_meanwhile(indexed, make_docs):
         index.close()
     result = switch_model(indexed, other)
     assert result.embedded == 1
+
+
+def test_use_of_a_copy_of_the_active_model_keeps_its_vectors(indexed, tmp_path, capsys):
+    # The same weights in another folder were embedded all over again: minutes at 2,500
+    # chunks. The files are compared whole: a fine-tune that kept the first 64 KB of each
+    # file has the same fingerprint, and its own vectors.
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(bundled_folder(indexed), copy)
+    code, out, _ = run_cli(["models", "use", str(copy), "-q"], capsys)
+    assert (code, out) == (
+        0,
+        f"Searches now use {copy} (was all-MiniLM-L6-v2); the same weights as"
+        " all-MiniLM-L6-v2, whose vectors it keeps.\n",
+    )
+    engine = SearchEngine(indexed)
+    try:
+        assert engine.search("telescope mirror", mode="dense").hits[0].path.endswith("stars.md")
+    finally:
+        engine.close()
+
+    tuned = tmp_path / "tuned"
+    shutil.copytree(bundled_folder(indexed), tuned)
+    with (tuned / "model.safetensors").open("r+b") as weights:
+        weights.seek(-1, os.SEEK_END)  # the last weight's top byte, far past the first 64 KB
+        top = weights.read(1)[0]
+        weights.seek(-1, os.SEEK_END)
+        weights.write(bytes([top ^ 0x01]))
+    result = switch_model(indexed, str(tuned))
+    assert (result.embedded, result.kept_from) == (3, None)
 
 
 def test_rollback_without_history_is_a_usage_error(indexed, capsys):
@@ -237,8 +279,8 @@ def test_use_of_a_mistyped_path_or_a_folder_that_is_no_model_says_which(indexed,
     assert active_model(indexed) == "all-MiniLM-L6-v2"
 
 
-def test_use_and_rollback_commands(indexed, capsys):
-    other = bundled_folder(indexed)
+def test_use_and_rollback_commands(indexed, capsys, tmp_path):
+    other = another_model(indexed, tmp_path / "other")
     code, out, _ = run_cli(["models", "use", other, "-q"], capsys)
     assert code == 0
     assert f"Searches now use {other} (was all-MiniLM-L6-v2) (3 chunks embedded)." in out

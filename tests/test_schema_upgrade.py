@@ -5,21 +5,9 @@ from __future__ import annotations
 
 import json
 
-import apsw
-from helpers import index_files, run_cli
+from helpers import as_schema_8, index_files, run_cli
 
 from localsearch.store.migrations import MIGRATIONS
-
-
-def as_schema_8(home) -> None:  # type: ignore[no-untyped-def]
-    """Undo migration 9 (renames and edits in the change log), as a database from before it
-    was."""
-    conn = apsw.Connection(str(home / "localsearch.db"))
-    conn.execute(
-        "DROP TRIGGER documents_logged_on_rename; DROP TRIGGER chunks_logged_on_edit;"
-        " DELETE FROM schema_migrations WHERE version = 9"
-    )
-    conn.close()
 
 
 def test_status_says_when_it_upgraded_an_older_database(tmp_path, capsys) -> None:

@@ -191,6 +191,50 @@ def test_stop_right_after_the_search_that_starts_a_server_stops_it(tmp_path) -> 
     assert not server_lock_held(home) and not starting_path(home).exists()
 
 
+@pytest.mark.slow
+def test_ctrl_c_stops_a_server_in_the_foreground_with_a_word(tmp_path) -> None:
+    # It ended without a word, as if it had failed or been killed.
+    from helpers import ctrl_c_interrupts
+
+    _, home = index_files(tmp_path, DOCS)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCALSEARCH_")}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "localsearch", "serve", "--home", str(home)],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        preexec_fn=ctrl_c_interrupts,
+    )
+    try:
+        wait_for(lambda: server_status(home) is not None, "the server")
+        server.send_signal(signal.SIGINT)
+        _, err = server.communicate(timeout=DEADLINE_SECONDS)
+    finally:
+        server.kill()
+        server.communicate()
+    assert server.returncode == 0, err  # as `watch` ends on Ctrl-C: how it is meant to end
+    assert err.splitlines()[1:] == [f"Stopped the server for {home}."]
+    assert not socket_path(home).exists() and not server_lock_held(home)
+    assert not starting_path(home).exists()  # so the next search starts a server anew
+
+
+def test_ctrl_c_while_the_server_starts_says_it_did_not(tmp_path, capsys, monkeypatch) -> None:
+    # It said "Interrupted. Everything committed so far is kept and searchable; run the
+    # command again to finish.", the word for an interrupted index run.
+    _, home = index_files(tmp_path, DOCS)
+
+    def interrupted(self) -> None:  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("localsearch.server.live_engine.LiveEngine.warm_up", interrupted)
+    assert run_cli(["serve", "--home", str(home)], capsys) == (
+        130,
+        "",
+        f"Interrupted; the server for {home} did not start.\n",
+    )
+    assert not server_lock_held(home) and not starting_path(home).exists()
+
+
 def serve_in_thread(home: Path, idle_seconds: float):  # type: ignore[no-untyped-def]
     from localsearch.server.service import SearchServer
 

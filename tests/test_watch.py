@@ -382,3 +382,56 @@ def test_watch_shows_progress_while_it_indexes_before_watching(tmp_path) -> None
     bars = {line.split("━")[0].strip(): line.split() for line in lines if "━" in line}
     assert "2/2" in bars["Files"] and "2/2" in bars["Embedding chunks"], lines
     assert lines[-2].endswith(": 2 added, 0 updated, 0 removed, 2 chunks embedded.\n"), lines
+
+
+def test_a_later_update_that_takes_a_while_shows_progress_too(
+    tmp_path, capsys, monkeypatch
+) -> None:
+    # Only the first update drew index's bars: 200 files copied into a watched folder were
+    # minutes of silence, then "Updated in …". One that takes more than a moment draws them.
+    import _thread
+    import signal
+
+    from helpers import run_cli
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("# Alpha\n\nTides.\n")
+    watchers: list[Watcher] = []
+    updated: list[str] = []
+    update = Watcher._update
+
+    def counted(self, index, roots, changed):  # type: ignore[no-untyped-def]
+        watchers.append(self)
+        update(self, index, roots, changed)
+        updated.extend(changed)
+
+    def save_then_stop() -> None:
+        try:
+            wait_for(lambda: watchers and watchers[0].ready.is_set(), "the watch")
+            (docs / "b.md").write_text("# Beta\n\nSourdough.\n")  # as if it took a while
+            wait_for(lambda: str(docs / "b.md") in updated, "the update for b.md")
+            monkeypatch.setattr("localsearch.cli.watch_cmd.LATER_BARS_AFTER_SECONDS", 3600.0)
+            (docs / "c.md").write_text("# Gamma\n\nBees.\n")  # done in a moment
+            wait_for(lambda: str(docs / "c.md") in updated, "the update for c.md")
+        finally:
+            _thread.interrupt_main()  # Ctrl-C, also when a wait failed
+
+    monkeypatch.setattr(Watcher, "_update", counted)
+    monkeypatch.setattr("localsearch.cli.watch_cmd.LATER_BARS_AFTER_SECONDS", 0.0, raising=False)
+    on_sigterm = signal.getsignal(signal.SIGTERM)
+    driver = threading.Thread(target=save_then_stop, daemon=True)
+    driver.start()
+    try:
+        code, _, err = run_cli(["watch", str(docs), "--home", str(tmp_path / "h")], capsys)
+    finally:
+        signal.signal(signal.SIGTERM, on_sigterm)
+    driver.join(DEADLINE_SECONDS)
+    lines = err.splitlines()
+    assert (code, lines[-1]) == (0, "Stopped watching."), err
+    lines = lines[[n for n, line in enumerate(lines) if line.startswith("Watching ")][-1] :]
+    ends = [n for n, line in enumerate(lines) if line.startswith("Updated in ")]
+    assert len(ends) == 2, err  # b.md, then c.md
+    bars = {line.split()[0]: line.split() for line in lines[: ends[0]] if "━" in line}
+    assert "3/3" in bars["Files"] or "2/2" in bars["Files"], err
+    assert not any("━" in line for line in lines[ends[0] : ends[1]]), err

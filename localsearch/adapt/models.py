@@ -335,6 +335,7 @@ class SwitchResult:
     embedded: int
     seconds: float
     already_active: bool = False
+    kept_from: str | None = None  # the model with the same weights whose vectors it took
 
 
 def space_for_model(store: Store, model: str, fingerprint: str) -> EmbeddingSpace | None:
@@ -346,6 +347,33 @@ def space_for_model(store: Store, model: str, fingerprint: str) -> EmbeddingSpac
     if active is not None and active in matching:
         return active
     return max(matching, key=store.count_vectors)
+
+
+def space_with_the_same_vectors(
+    store: Store, settings: Settings, model: str, fingerprint: str
+) -> EmbeddingSpace | None:
+    """Another model's space whose vectors are `model`'s own: the same files, byte for byte
+    (a copy of the folder, a catalogue model named by its folder), read the same way (runtime,
+    passage prefix, pooling). Its vectors copied are what a re-embed would compute."""
+    from localsearch.embed.encoder import same_model_files
+    from localsearch.errors import LocalSearchError
+
+    active = store.active_space()
+    candidates = sorted(
+        (s for s in store.spaces() if s.model != model and s.fingerprint == fingerprint),
+        key=lambda s: active is None or s.id != active.id,  # the active one first
+    )
+    resolved = resolve_model(model, settings.models_dir)
+    for space in candidates:
+        try:
+            other = resolve_model(space.model, settings.models_dir)
+        except LocalSearchError:
+            continue  # its files are gone: nothing to compare
+        if other.passage_recipe == resolved.passage_recipe and same_model_files(
+            other.location, resolved.location
+        ):
+            return space
+    return None
 
 
 def prune_spaces(store: Store, keep_models: Sequence[str]) -> list[EmbeddingSpace]:
@@ -427,12 +455,24 @@ def switch_model(
                     space = store.create_space(
                         model, encoder.location, encoder.dimension, encoder.fingerprint
                     )
+            kept_from = None
+            if store.count_vectors(space) < store.count("chunks"):
+                same = space_with_the_same_vectors(store, settings, model, encoder.fingerprint)
+                if same is not None:
+                    with store.transaction():
+                        store.copy_vectors(same, space)
+                    kept_from = same.model
             report = IndexReport()
             index.fill_space(space, encoder, report, progress, activate=False)
             already = active is not None and active.id == space.id
             activate_model_space(store, space, new_history)
             return SwitchResult(
-                model, previous, report.chunks_embedded, time.monotonic() - started, already
+                model,
+                previous,
+                report.chunks_embedded,
+                time.monotonic() - started,
+                already,
+                kept_from,
             )
     finally:
         index.close()

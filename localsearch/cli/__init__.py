@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -102,6 +102,20 @@ COMMAND_MODULES = ("eval_cmd", "adapt_cmd", "models_cmd", "tui_cmd")
 
 
 class LazyGroup(click.Group):
+    # A closed pipe is caught in these two (--help and --version print in the first):
+    # click's main would end with a silent exit 1.
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except BrokenPipeError:
+            _stop_at_closed_pipe()
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            _stop_at_closed_pipe()
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands and cmd_name in COMMANDS:
             module_name, attribute = COMMANDS[cmd_name]
@@ -162,8 +176,43 @@ def main(argv: list[str] | None = None) -> None:
     respect_cpu_quota()
     try:
         _run(argv)
+    except SystemExit as exc:
+        if exc.code in (None, 0):
+            _flush_stdout()
+        raise
+    else:
+        _flush_stdout()
     finally:
         os.umask(previous_umask)
+
+
+# What a shell reports for `git log | head -1` (128 + SIGPIPE): the output was cut short by
+# its reader, which is neither a success nor an error of ours.
+CLOSED_PIPE_EXIT = 141
+
+
+def _flush_stdout() -> None:
+    """Flush what is left for stdout now: at the interpreter's exit, a closed pipe would be
+    Python's "Exception ignored … BrokenPipeError" and exit 120."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _stop_at_closed_pipe()
+
+
+def _stop_at_closed_pipe() -> NoReturn:
+    """The reader of our output went away (`localsearch search … | head -1`): stop without a
+    word, as git and cat do. Writes are transactional, so whatever was being written is either
+    committed or not. stdout and stderr point at /dev/null from here, so that nothing left in
+    a buffer fails again on the way out."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            os.dup2(devnull, stream.fileno())
+        except (OSError, ValueError, AttributeError):  # no file behind it (a test's capture)
+            pass
+    os.close(devnull)
+    sys.exit(CLOSED_PIPE_EXIT)
 
 
 def _run(argv: list[str] | None) -> None:

@@ -23,6 +23,7 @@ from localsearch.config import Settings, require_index
 from localsearch.index import Index
 from localsearch.index_status import IndexStatus
 from localsearch.language.advice import multilingual_model_hint
+from localsearch.store.migrations import MIGRATIONS
 from localsearch.terminal_text import one_line
 from localsearch.wording import plural
 
@@ -125,6 +126,13 @@ def _print_status(info: IndexStatus, as_json: bool) -> None:
         stderr.print(
             f"Upgraded the database to this version's format (schema {info.upgraded_from_schema}"
             f" to {info.schema}).",
+            markup=False,
+        )
+    elif info.schema < len(MIGRATIONS):  # a read-only data folder, where no upgrade can run
+        stderr.print(
+            f"Note: the database is in an older version's format (schema {info.schema}; this"
+            f" version's is {len(MIGRATIONS)}), read as it is; the first command with write"
+            " access to its folder upgrades it.",
             markup=False,
         )
     when = (

@@ -202,6 +202,8 @@ def _report(result: object) -> None:
         stdout.print(f"{result.model} is already the active model.", markup=False)
         return
     embedded = f" ({plural(result.embedded, 'chunk')} embedded)" if result.embedded else ""
+    if result.kept_from is not None:
+        embedded = f"; the same weights as {result.kept_from}, whose vectors it keeps{embedded}"
     stdout.print(
         f"Searches now use {result.model} (was {result.previous}){embedded}.", markup=False
     )

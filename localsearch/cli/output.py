@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 import time
 from typing import Any
@@ -28,6 +30,10 @@ class SafeConsole(Console):
 
     def print(self, *objects: Any, **options: Any) -> None:  # type: ignore[override]
         super().print(*(_safe_renderable(o) for o in objects), **options)
+
+    def on_broken_pipe(self) -> None:
+        # rich's own ends the process with exit 1; the CLI ends it as for any closed pipe.
+        raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
 
 
 def _safe_renderable(value: Any) -> Any:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -118,8 +120,9 @@ def search(
     }
     if per_doc != 1:
         request["per_doc"] = per_doc  # only when asked: an older server answers the rest
-    with reading_only():  # the search log's one row aside, a search writes nothing
-        results = run_search(settings, request)
+    # The search log's one row aside, a search writes nothing, and a Ctrl-C takes that out.
+    with reading_only(), _forgotten_if_interrupted(settings) as logged:
+        results = run_search(settings, request, logged)
         for warning in results.get("warnings", []):
             sys.stderr.write(terminal_safe(f"Warning: {warning}") + "\n")
         results.setdefault("search_id", None)  # an older server does not say
@@ -139,8 +142,30 @@ def search(
         open_result(settings, results["search_id"], hits[open_rank - 1])
 
 
-def run_search(settings: Settings, request: dict[str, Any]) -> dict[str, Any]:
-    """Results as SearchResults.to_dict(explain=True), from the server or from this process."""
+@contextmanager
+def _forgotten_if_interrupted(settings: Settings) -> Iterator[list[int]]:
+    """A list for the ids of the searches logged in the history on this command's behalf; a
+    Ctrl-C before their results are printed takes them out again, since no one saw them."""
+    logged: list[int] = []
+    try:
+        yield logged
+    except KeyboardInterrupt:
+        if logged:
+            from localsearch.server.live_engine import forget_search
+            from localsearch.store import Store
+
+            store = Store(settings.database_path)
+            try:
+                for search_id in logged:
+                    forget_search(store, search_id)
+            finally:
+                store.close()
+        raise
+
+
+def run_search(settings: Settings, request: dict[str, Any], logged: list[int]) -> dict[str, Any]:
+    """Results as SearchResults.to_dict(explain=True), from the server or from this process;
+    the id of the search logged in the history, if any, goes into `logged` once known."""
     from localsearch.server.client import ask, start_in_background, suspended_server
     from localsearch.server.protocol import search_settings
 
@@ -149,6 +174,8 @@ def run_search(settings: Settings, request: dict[str, Any]) -> dict[str, Any]:
         reply = ask(settings.home, {**request, "settings": search_settings(settings)})
         if reply is not None:
             results: dict[str, Any] = reply["results"]
+            if results.get("search_id") is not None:
+                logged.append(results["search_id"])
             return results
     else:
         from localsearch.cli.serve_cmd import suspended_words
@@ -175,6 +202,8 @@ def run_search(settings: Settings, request: dict[str, Any]) -> dict[str, Any]:
             from localsearch.server.live_engine import record_search
 
             search_id = record_search(engine.store, found, request["history"])
+            if search_id is not None:
+                logged.append(search_id)
     finally:
         engine.close()
     if settings.server_autostart:

@@ -123,7 +123,12 @@ def _serve(settings: Settings, idle_minutes: float | None, watch: bool, quiet: b
         log=(lambda line: None) if quiet else (lambda line: stderr.print(line, markup=False)),
         watch=watch,
     )
-    server.run()
+    try:
+        server.run()  # a Ctrl-C once it listens stops it, as `serve --stop` does (exit 0)
+    except KeyboardInterrupt:
+        # Before it listened (loading the model): no word on a run to finish, as main has.
+        stderr.print(f"Interrupted; the server for {settings.home} did not start.", markup=False)
+        sys.exit(130)
 
 
 def _finite(minutes: float | None) -> float | None:

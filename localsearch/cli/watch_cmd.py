@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
 import signal
+import threading
+import time
 from pathlib import Path
 
 import click
 
 from localsearch.cli import GivenPath, home_option, quiet_option, settings_from
+from localsearch.cli.output import RichProgress
+from localsearch.progress import ProgressEvent
 from localsearch.wording import plural
+
+LATER_BARS_AFTER_SECONDS = 1.0  # a save of a file or two is done well before
 
 
 @click.command()
@@ -24,22 +29,14 @@ def watch(ctx: click.Context, paths: tuple[Path, ...], home: Path | None, quiet:
     Ctrl-C. Waits while another `localsearch index` runs. `localsearch serve --watch` does the
     same inside the server.
     """
-    from localsearch.cli.output import RichProgress, stderr
-    from localsearch.progress import ProgressEvent
+    from localsearch.cli.output import stderr
     from localsearch.terminal_text import one_line
     from localsearch.watch import WatchCallbacks, Watcher, WatchUpdate
 
-    # Bars for the first update, which may read a whole new folder or embed a backlog for
-    # minutes; the later ones, a few files each, say what they did when done.
-    first_update = contextlib.ExitStack()
-    bars = first_update.enter_context(RichProgress(enabled=not quiet))
-
-    def progress(event: ProgressEvent) -> None:
-        if watcher.updates == 0:
-            bars(event)
+    bars = UpdateBars()
 
     def on_update(update: WatchUpdate) -> None:
-        first_update.close()
+        bars.end()
         report = update.report
         if not update.changed or report.added or report.updated or report.removed:
             skipped = (
@@ -84,7 +81,7 @@ def watch(ctx: click.Context, paths: tuple[Path, ...], home: Path | None, quiet:
     callbacks = WatchCallbacks(
         on_update=on_update,
         on_waiting=lambda why: stderr.print(f"Waiting: {why}.", markup=False),
-        progress=progress,
+        progress=bars,
         on_ready=on_ready,
     )
     if quiet:
@@ -92,7 +89,7 @@ def watch(ctx: click.Context, paths: tuple[Path, ...], home: Path | None, quiet:
     watcher = Watcher(settings_from(ctx, home), list(paths), callbacks)
     signal.signal(signal.SIGTERM, _interrupt)  # `kill`, a service manager: as Ctrl-C
     try:
-        with first_update:  # the bars end before any error is said
+        with bars:  # they end before any error is said
             watcher.run()
     except KeyboardInterrupt:
         if watcher.busy or not watcher.ready.is_set():
@@ -102,3 +99,46 @@ def watch(ctx: click.Context, paths: tuple[Path, ...], home: Path | None, quiet:
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
+
+
+class UpdateBars:
+    """index's progress bars, one set for each update that takes more than a moment.
+
+    The first update, which may read a whole new folder or embed a backlog for minutes, draws
+    them from its start. A later one draws them once it has run LATER_BARS_AFTER_SECONDS (200
+    files copied in), showing where each stage has got; a save of a file or two, done by then,
+    only says what it did."""
+
+    def __init__(self) -> None:
+        self.bars: RichProgress | None = None
+        self.first = True
+        self.started: float | None = None  # when this update's first event came
+        self.latest: dict[str, ProgressEvent] = {}  # by stage, until the bars are drawn
+        self.lock = threading.Lock()  # events come from the embedding thread too
+
+    def __call__(self, event: ProgressEvent) -> None:
+        with self.lock:
+            if self.bars is not None:
+                self.bars(event)
+                return
+            now = time.monotonic()
+            self.started = now if self.started is None else self.started
+            self.latest[event.stage] = event
+            if self.first or now - self.started >= LATER_BARS_AFTER_SECONDS:
+                self.bars = RichProgress().__enter__()
+                for seen in self.latest.values():
+                    self.bars(seen)
+
+    def end(self) -> None:
+        """The update is done: its bars, if drawn, end before its line is printed."""
+        with self.lock:
+            if self.bars is not None:
+                self.bars.__exit__(None, None, None)
+            self.bars, self.started, self.first = None, None, False
+            self.latest.clear()
+
+    def __enter__(self) -> UpdateBars:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.end()

@@ -52,13 +52,36 @@ def model_fingerprint(location: str) -> str:
     if not folder.is_dir():
         digest.update(location.encode())
         return digest.hexdigest()[:16]
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        if path.suffix not in {".safetensors", ".bin", ".json", ".txt", ".model"}:
-            continue
-        if path.parent == folder and path.name in OWN_METADATA_FILES:
-            continue  # rewritten after the vectors were made (adapt's card); not the weights
+    for path in _weight_files(folder):
         digest.update(str(path.relative_to(folder)).encode())
         digest.update(str(path.stat().st_size).encode())
         with path.open("rb") as handle:
             digest.update(handle.read(1 << 16))
     return digest.hexdigest()[:16]
+
+
+def same_model_files(location: str, other: str) -> bool:
+    """Whether two model folders hold the same files, byte for byte, of those the fingerprint
+    reads. The fingerprint reads 64 KB a file, enough to notice a model changed in place but
+    not to call two folders the same weights (a fine-tune that kept the first layers)."""
+    import filecmp
+
+    first, second = Path(location), Path(other)
+    if not (first.is_dir() and second.is_dir()):
+        return False
+    files = [p.relative_to(first) for p in _weight_files(first)]
+    if files != [p.relative_to(second) for p in _weight_files(second)]:
+        return False
+    return all(filecmp.cmp(first / name, second / name, shallow=False) for name in files)
+
+
+def _weight_files(folder: Path) -> list[Path]:
+    """The files that make a model what it is: weights, configs, vocabularies; sorted."""
+    return sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file()
+        and p.suffix in {".safetensors", ".bin", ".json", ".txt", ".model"}
+        # rewritten after the vectors were made (adapt's card); not the weights
+        and not (p.parent == folder and p.name in OWN_METADATA_FILES)
+    )

@@ -49,6 +49,9 @@ class LiveEngine:
         """Log a search in the user's history (history/); a failure to log never fails it."""
         return record_search(self.current().store, results, source)
 
+    def forget(self, search_id: int) -> None:
+        forget_search(self.current().store, search_id)
+
     def warm_up(self) -> None:
         """Load the model and the vectors now. An index with no vectors yet (its first run
         stopped before the model loaded, or still reading files) has no model to load: BM25
@@ -80,3 +83,14 @@ def record_search(store: Store, results: SearchResults, source: str) -> int | No
         )
     except Exception:  # noqa: BLE001 - e.g. the database busy: the search itself succeeded
         return None
+
+
+def forget_search(store: Store, search_id: int) -> None:
+    """Take a logged search out of the history again: its results never reached the user (a
+    Ctrl-C before they were printed), and the history lists what a user was shown."""
+    from localsearch.history import SearchHistory
+
+    try:
+        SearchHistory(store).delete([search_id])
+    except Exception:  # noqa: BLE001 - e.g. the database busy: as a search it failed to log
+        pass

@@ -107,6 +107,7 @@ class SearchServer:
     def run(self) -> None:
         """Take the lock, warm the engine, then serve until idle, stopped or signalled."""
         self._lock.acquire()
+        stopped = False
         try:
             self.engine.warm_up()
             # A watcher's first update embeds any backlog itself.
@@ -123,12 +124,15 @@ class SearchServer:
                     )
                 )
                 self._serve(listener)
+            stopped = self.stopping.is_set()  # by Ctrl-C, a signal or `serve --stop`
             self.stop()
             if watcher is not None:
                 watcher.join(30)
         finally:
             self.engine.close()
             self._lock.release()
+        if stopped:  # said once its socket and lock are gone: a search now starts a new one
+            self.log(f"Stopped the server for {self.settings.home}.")
 
     def _start_embedding_backlog(self) -> threading.Thread | None:
         """Embed the chunks an interrupted `index` left without vectors (embed_backlog.py), in
@@ -242,12 +246,18 @@ class SearchServer:
         conn.settimeout(CLIENT_TIMEOUT_SECONDS)
         try:
             request = read_message(conn)
-            if request is None:
-                return
-            reply = {"protocol": PROTOCOL_VERSION, "code": self.code, **self.reply_to(request)}
-            conn.sendall(encode(reply))
         except OSError:
             return  # the client went away; nothing to tell it
+        if request is None:
+            return
+        reply = {"protocol": PROTOCOL_VERSION, "code": self.code, **self.reply_to(request)}
+        try:
+            conn.sendall(encode(reply))
+        except OSError:
+            # The client went away (Ctrl-C) before it had the results: no one saw them.
+            search_id = reply.get("results", {}).get("search_id")
+            if search_id is not None:
+                self.engine.forget(search_id)
 
     def reply_to(self, request: dict[str, Any]) -> dict[str, Any]:
         if request.get("protocol") != PROTOCOL_VERSION:

@@ -21,7 +21,7 @@ from localsearch.errors import DiskFullError, LocalSearchError, ReadOnlyDataErro
 from localsearch.ingest.types import Chunk
 from localsearch.permissions import make_private_folder
 from localsearch.store.connection import in_batches, open_connection
-from localsearch.store.migrations import MIGRATIONS, migrate, schema_version
+from localsearch.store.migrations import READABLE_FROM, migrate, schema_version
 from localsearch.store.paths import display_path, os_path, stored_path
 
 
@@ -95,9 +95,10 @@ def vector_blob(vector: np.ndarray) -> bytes:
 class Store:
     def __init__(self, path: Path, *, create: bool = True, readonly: bool | None = None) -> None:
         """`readonly` opens an existing database for reading only (a read-only data folder):
-        no migrations run, and an older schema is an error that names the fix. By default, a
-        database that this process cannot write (a read-only disk, another user's folder) is
-        opened so, and a write then fails with ReadOnlyDataError."""
+        no migrations run; an older schema is read as it is down to READABLE_FROM, and one
+        older still is an error that names the fix. By default, a database that this process
+        cannot write (a read-only disk, another user's folder) is opened so, and a write then
+        fails with ReadOnlyDataError."""
         if readonly is None:
             readonly = path.exists() and not (
                 os.access(path.parent, os.W_OK) and os.access(path, os.W_OK)
@@ -108,10 +109,11 @@ class Store:
         try:
             if readonly:
                 self.conn = open_connection(path, readonly=True)
-                if schema_version(self.conn) < len(MIGRATIONS):
+                if schema_version(self.conn) < READABLE_FROM:
                     raise LocalSearchError(
-                        f"the database {path} needs an upgrade and its folder is read-only",
-                        "run `localsearch index` once with write access",
+                        f"the database {path} is from an older version and needs an upgrade,"
+                        " which its read-only folder does not allow",
+                        "run `localsearch status` once with write access to it",
                     )
             else:
                 make_private_folder(path.parent)

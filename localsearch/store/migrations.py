@@ -163,6 +163,13 @@ MIGRATIONS: list[str] = [
 ]
 
 
+# The oldest schema that this version's reads understand, for a data folder it cannot write,
+# where no migration can run: every migration after it adds only what writes use (8: where
+# mailbox reads ended; 9: triggers that log renames and edits). A new migration that a
+# search, status or history reads moves it up.
+READABLE_FROM = 7
+
+
 def schema_version(conn: apsw.Connection) -> int:
     """The highest migration applied, without changing anything (0 for a new database)."""
     try:
