@@ -46,7 +46,7 @@ from localsearch.adapt.queries import generate_structural_queries  # noqa: E402
 from localsearch.config import Settings, load_settings  # noqa: E402
 from localsearch.evaluate import evaluate_rankings, load_dataset  # noqa: E402
 from localsearch.language import has_cjk  # noqa: E402
-from localsearch.search.aggregate import documents_from_chunks  # noqa: E402
+from localsearch.search.aggregate import dense_documents, documents_from_chunks  # noqa: E402
 from localsearch.search.engine import CHUNKS_PER_DOCUMENT, SearchEngine  # noqa: E402
 from localsearch.search.fusion import fuse_hybrid  # noqa: E402
 from localsearch.search.language_weights import dense_weight_for  # noqa: E402
@@ -110,9 +110,10 @@ class Sides:
         )
         owners = engine._owners(bm25_chunks.keys() | dense_chunks.keys())
         decay = self.settings.chunk_decay
+        share, openings_of = self.settings.opening_share, engine.store.opening_chunks
         return (
             documents_from_chunks(bm25_chunks, owners, depth, decay),
-            documents_from_chunks(dense_chunks, owners, depth, decay),
+            dense_documents(dense_chunks, owners, depth, decay, share, openings_of),
         )
 
     def retrieve(self, query: str, answers: set[int], qid: str = "") -> Retrieved:

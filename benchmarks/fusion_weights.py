@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from localsearch.config import load_settings  # noqa: E402
-from localsearch.search.aggregate import documents_from_chunks  # noqa: E402
+from localsearch.search.aggregate import dense_documents, documents_from_chunks  # noqa: E402
 from localsearch.search.engine import CHUNKS_PER_DOCUMENT, SearchEngine  # noqa: E402
 from localsearch.search.fusion import fuse_hybrid  # noqa: E402
 
@@ -62,7 +62,14 @@ def main() -> None:
             dense_chunks = engine._dense_candidates(query, depth * CHUNKS_PER_DOCUMENT, "1", [])
             owners = engine._owners(bm25_chunks.keys() | dense_chunks.keys())
             bm25 = documents_from_chunks(bm25_chunks, owners, depth, settings.chunk_decay)
-            dense = documents_from_chunks(dense_chunks, owners, depth, settings.chunk_decay)
+            dense = dense_documents(
+                dense_chunks,
+                owners,
+                depth,
+                settings.chunk_decay,
+                settings.opening_share,
+                engine.store.opening_chunks,
+            )
             answers = {doc for doc, path in documents.items() if path.endswith(suffix)}
             sides.append(
                 (

@@ -41,6 +41,7 @@ BEFORE: dict[str, Any] = {
     "bm25_proximity_slop": 4,
     "chunk_decay": 0.0,
     "neighbour_smoothing": 0.0,
+    "opening_share": 0.0,
 }
 LEVERS: list[tuple[str, dict[str, Any] | None]] = [
     ("before #10: min-max fusion, best chunk", {}),
@@ -57,6 +58,7 @@ LEVERS: list[tuple[str, dict[str, Any] | None]] = [
     ("bm25: proximity pairs 1.0, slop 8", {"bm25_proximity_boost": 1.0, "bm25_proximity_slop": 8}),
     ("documents: best chunk + 0.1 x next two", {"chunk_decay": 0.1}),
     ("fusion: z-score, neighbour smoothing 0.5", {"fusion": "zscore", "neighbour_smoothing": 0.5}),
+    ("fusion: z-score, opening's share 0.2", {"fusion": "zscore", "opening_share": 0.2}),
     ("today's defaults", None),
 ]
 

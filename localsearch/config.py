@@ -59,6 +59,7 @@ class Settings:
     bm25_proximity_slop: int = 4  # how many positions apart they may stand
     chunk_decay: float = 0.0  # share of a document's next best chunks added to its best
     neighbour_smoothing: float = 0.0  # share of its nearest documents' scores a hit adds
+    opening_share: float = 0.2  # share of a document's opening chunk's cosine it adds
     # The settings given by a flag, LOCALSEARCH_* or config.toml rather than left at their
     # default: a new mostly-CJK index picks a multilingual model only if "model" is not here.
     chosen: frozenset[str] = frozenset()
@@ -104,6 +105,7 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "bm25_proximity_boost": (0, None),
     "bm25_proximity_slop": (0, 100),
     "neighbour_smoothing": (0, None),
+    "opening_share": (0, None),
 }
 
 

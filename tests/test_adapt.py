@@ -372,6 +372,24 @@ def test_gate_ranks_documents_as_search_does(settings):
     assert scores["hybrid"].mrr_at_10 == 1.0
 
 
+def test_gate_adds_a_documents_opening_as_search_does(settings):
+    """Search adds a share of a document's opening chunk to its dense score
+    (search/aggregate.py); the gate must too, or it judges a ranking users never see."""
+    from localsearch.adapt.gate import measure_model
+    from localsearch.adapt.negatives import CorpusView
+
+    vectors = np.array([[0.8, 0.6], [0.85, 0.5268], [-0.6, 0.8], [0.9, 0.4359]], np.float32)
+    owners = {1: 10, 2: 10, 3: 30, 4: 30}  # chunks 1 and 3 open their documents
+    queries = [("the query", 2)]  # document 10, whose opening is close to the query
+    query = np.array([[1.0, 0.0]], dtype=np.float32)
+    plain = CorpusView(np.array([1, 2, 3, 4]), vectors, owners)
+    opened = CorpusView(np.array([1, 2, 3, 4]), vectors, owners, frozenset({1, 3}))
+    bm25: list[list[tuple[int, float]]] = [[]]
+    # Document 30's best chunk (0.9) beats 10's (0.85), but 30 opens far from the query.
+    assert measure_model(queries, query, plain, bm25, settings)["dense"].mrr_at_10 == 0.5
+    assert measure_model(queries, query, opened, bm25, settings)["dense"].mrr_at_10 == 1.0
+
+
 # -- --pairs ----------------------------------------------------------------------------------
 
 

@@ -1,5 +1,5 @@
 """The ranking levers of issue #10: BM25 query terms, chunk aggregation, the weak-match signal,
-neighbour smoothing."""
+neighbour smoothing; and a document's opening chunk on the dense side."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import pytest
 from helpers import index_files, run_cli
 
 from localsearch.config import load_settings
+from localsearch.index import Index
 from localsearch.lexical.tantivy_index import build_query_text
-from localsearch.search.aggregate import documents_from_chunks
+from localsearch.search.aggregate import dense_documents, documents_from_chunks, with_opening
 from localsearch.search.calibrate import WEAK_COSINE, is_weak_match
 from localsearch.search.engine import SearchEngine
 from localsearch.search.neighbours import NEIGHBOURS, TOP, smooth_scores
@@ -120,6 +121,86 @@ def test_a_document_shows_its_first_best_chunk_and_equal_documents_keep_their_or
         best = {doc: max(found, key=lambda pair: pair[0]) for doc, found in per_document.items()}
         expected = sorted(best.items(), key=lambda item: -item[1][0])[:5]
         assert list(documents_from_chunks(chunks, owners, depth=5).items()) == expected
+
+
+def test_a_document_adds_a_share_of_its_opening_chunk_or_of_the_lowest_candidate() -> None:
+    chunks = {1: 0.7, 2: 0.8, 3: 0.9, 4: 0.2, 5: 0.6}
+    owners = {1: 10, 2: 10, 3: 20, 4: 20, 5: 30}
+    documents = documents_from_chunks(chunks, owners, depth=5)
+    assert list(documents) == [20, 10, 30]
+    # 10 opens with chunk 1 and 30 with chunk 5; 20's opening is not among the candidates, so
+    # it adds what the lowest candidate (chunk 4, 0.2) would: 10 passes it.
+    opened = with_opening(documents, chunks, owners, {1, 5}, share=0.5)
+    assert list(opened) == [10, 20, 30]
+    assert opened[10] == (pytest.approx(0.8 + 0.5 * 0.7), 2)  # still shown through its best
+    assert opened[20] == (pytest.approx(0.9 + 0.5 * 0.2), 3)
+    assert opened[30] == (pytest.approx(0.6 + 0.5 * 0.6), 5)
+    assert list(with_opening(documents, chunks, owners, {1, 5}, share=2.0)) == [10, 30, 20]
+    assert with_opening(documents, chunks, owners, {1, 5}, share=0.0) == documents
+
+
+def test_dense_documents_ask_for_openings_only_when_they_count() -> None:
+    chunks, owners = {1: 0.4, 2: 0.9}, {1: 10, 2: 20}
+    asked: list[list[int]] = []
+
+    def openings_of(document_ids: list[int]) -> set[int]:
+        asked.append(document_ids)
+        return {1, 99}  # 99 opens a document that is not a candidate
+
+    plain = dense_documents(chunks, owners, 5, 0.0, 0.0, openings_of)
+    assert plain == {20: (0.9, 2), 10: (0.4, 1)} and asked == []
+    assert dense_documents({}, owners, 5, 0.0, 1.0, openings_of) == {} and asked == []
+    opened = dense_documents(chunks, owners, 5, 0.0, 1.0, openings_of)
+    assert opened == {10: (pytest.approx(0.8), 1), 20: (pytest.approx(1.3), 2)}
+    assert asked == [[20, 10]]
+
+
+OPENING_DOCS = {
+    "howto.md": "# Making new directives\n\nThis guide shows how to write a directive of your own"
+    " for the parser, step by step.\n\n## The class\n\nSubclass the base class and set its"
+    " arguments and options.\n\n## Registering it\n\nCall the registry with the name it will be"
+    " used by.\n",
+    "reference.md": "# Markup reference\n\nEvery construct of the markup language, in the order"
+    " of the specification.\n\n## Tables\n\nGrid tables and simple tables are drawn with"
+    " characters.\n\n## Directives\n\nHow do I write my own directive? Directives are the"
+    " extension mechanism of the markup: write your own with a class.\n",
+}
+
+
+def test_a_document_that_opens_with_the_answer_outranks_a_passage_elsewhere(tmp_path) -> None:
+    docs, home = tmp_path / "docs", tmp_path / "home"
+    docs.mkdir()
+    for name, text in OPENING_DOCS.items():
+        (docs / name).write_text(text, encoding="utf-8")
+    index = Index(load_settings(home, chunk_tokens=32, chunk_overlap=0))  # three chunks each
+    try:
+        index.update([docs])
+    finally:
+        index.close()
+
+    def dense_ranking(warm: bool, **settings: float) -> list[tuple[str, str]]:
+        engine = SearchEngine(load_settings(home, **settings))
+        try:
+            if warm:
+                engine.warm_up()
+            hits = engine.search("how do I write my own directive", mode="dense").hits
+        finally:
+            engine.close()
+        return [(Path(hit.path).name, hit.heading) for hit in hits]
+
+    # The reference's passage is nearer the question than any chunk of the how-to, but the
+    # how-to's opening is about it: with the opening's share the how-to comes first, and each
+    # document is still shown through its best chunk.
+    assert dense_ranking(False, opening_share=0.0) == [
+        ("reference.md", "Markup reference > Directives"),
+        ("howto.md", "Making new directives"),
+    ]
+    expected = [
+        ("howto.md", "Making new directives"),
+        ("reference.md", "Markup reference > Directives"),
+    ]
+    assert dense_ranking(False) == expected
+    assert dense_ranking(True) == expected
 
 
 # -- weak match -------------------------------------------------------------------------------

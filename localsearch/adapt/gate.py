@@ -23,7 +23,7 @@ import numpy as np
 
 from localsearch.adapt.negatives import CorpusView, dense_top
 from localsearch.config import Settings
-from localsearch.search.aggregate import documents_from_chunks
+from localsearch.search.aggregate import dense_documents
 from localsearch.search.fusion import fuse_hybrid
 from localsearch.search.language_weights import dense_weight_for
 
@@ -113,10 +113,18 @@ def fused_ranking(
 
 
 def _documents(
-    chunk_scores: dict[int, float], owners: dict[int, int], depth: int, decay: float
+    chunk_scores: dict[int, float],
+    owners: dict[int, int],
+    depth: int,
+    decay: float,
+    opening_share: float = 0.0,
+    openings: frozenset[int] = frozenset(),
 ) -> list[tuple[int, float]]:
-    """(document id, score) best first, each document as search scores it from its chunks."""
-    documents = documents_from_chunks(chunk_scores, owners, depth, decay)
+    """(document id, score) best first, each document as search scores it from its chunks
+    (on the dense side with its opening's share: `opening_share` and `openings`)."""
+    documents = dense_documents(
+        chunk_scores, owners, depth, decay, opening_share, lambda _: openings
+    )
     return [(doc_id, score) for doc_id, (score, _) in documents.items()]
 
 
@@ -148,7 +156,14 @@ def measure_model(
         dense_chunks = [
             (int(corpus.chunk_ids[r]), float(s)) for r, s in zip(rows[i], scores[i], strict=True)
         ]
-        dense = _documents(dict(dense_chunks), owners, depth, settings.chunk_decay)
+        dense = _documents(
+            dict(dense_chunks),
+            owners,
+            depth,
+            settings.chunk_decay,
+            settings.opening_share,
+            corpus.openings,
+        )
         bm25 = _documents(dict(bm25_rankings[i]), owners, depth, settings.chunk_decay)
         ranks["dense"].append(_rank_of([d for d, _ in dense], target))
         ranks["hybrid"].append(

@@ -52,6 +52,8 @@ class CorpusView:
     chunk_ids: np.ndarray  # int64, one per row of `vectors`
     vectors: np.ndarray  # float32, L2-normalised
     document_of: dict[int, int]
+    # The chunks that open their document, whose share search adds (search/aggregate.py).
+    openings: frozenset[int] = frozenset()
 
     def rows(self) -> dict[int, int]:
         return {int(chunk_id): row for row, chunk_id in enumerate(self.chunk_ids)}

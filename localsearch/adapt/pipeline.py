@@ -436,7 +436,8 @@ class _Run:
         document_of = {
             int(i): self.chunks[int(i)].document_id for i in ids if int(i) in self.chunks
         }
-        return CorpusView(ids, np.ascontiguousarray(matrix), document_of)
+        openings = frozenset(i for i in document_of if self.chunks[i].ordinal == 0)
+        return CorpusView(ids, np.ascontiguousarray(matrix), document_of, openings)
 
     def current_encoder(self) -> Encoder:
         return self.index.encoder(self.active.model)
@@ -565,7 +566,9 @@ class _Run:
 
         self.progress(ProgressEvent("evaluate", 0, total, "embedding with the new model"))
         vectors = candidate_encoder.encode_passages(texts, advance)
-        gate = gate_against(CorpusView(current.chunk_ids, vectors, current.document_of))
+        gate = gate_against(
+            CorpusView(current.chunk_ids, vectors, current.document_of, current.openings)
+        )
         self._timed("evaluate", started)
         return gate, dict(zip(ids, vectors, strict=True))
 

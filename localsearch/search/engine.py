@@ -34,7 +34,7 @@ from localsearch.language import has_cjk
 from localsearch.language.scripts import ENGLISH, detect_language
 from localsearch.lexical import LexicalIndex
 from localsearch.lexical.catch_up import NEWER_VERSION
-from localsearch.search.aggregate import documents_from_chunks
+from localsearch.search.aggregate import dense_documents, documents_from_chunks, shown_chunk
 from localsearch.search.calibrate import WEAK_COSINE, is_weak_match
 from localsearch.search.fusion import fuse_hybrid, ranks_of
 from localsearch.search.language_weights import dense_weight_for
@@ -505,7 +505,14 @@ class SearchEngine:
             owners = {cid: doc for cid, doc in owners.items() if doc in allowed}
         decay = self.settings.chunk_decay
         bm25_docs = documents_from_chunks(bm25_chunks, owners, depth, decay)
-        dense_docs = documents_from_chunks(dense_chunks, owners, depth, decay)
+        dense_docs = dense_documents(
+            dense_chunks,
+            owners,
+            depth,
+            decay,
+            self.settings.opening_share,
+            self.store.opening_chunks,
+        )
         results.weak_match = self._weak_match(query, mode, bool(bm25_docs), dense_chunks)
         bm25_scores = {doc: score for doc, (score, _) in bm25_docs.items()}
         dense_scores = {doc: score for doc, (score, _) in dense_docs.items()}
@@ -541,7 +548,7 @@ class SearchEngine:
         best = sorted(fused, key=lambda d: -fused[d])[:k]
         snippets_started = time.perf_counter()
         parts["fusion"] = (snippets_started - fusion_started) * 1000
-        shown = {doc_id: _best_chunk(doc_id, bm25_docs, dense_docs) for doc_id in best}
+        shown = {doc_id: shown_chunk(doc_id, bm25_docs, dense_docs) for doc_id in best}
         rows = self.store.chunks_by_id(list(shown.values()))
         bm25_ranks, dense_ranks = ranks_of(bm25_scores), ranks_of(dense_scores)
         for doc_id, chunk_id in shown.items():
@@ -779,14 +786,3 @@ def _has_surrogates(text: str) -> bool:
 
 def _read_only(exc: OSError) -> bool:
     return exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM)
-
-
-def _best_chunk(
-    doc_id: int,
-    bm25_docs: dict[int, tuple[float, int]],
-    dense_docs: dict[int, tuple[float, int]],
-) -> int:
-    """Show the chunk that matched the words if there is one, else the closest in meaning."""
-    if doc_id in bm25_docs:
-        return bm25_docs[doc_id][1]
-    return dense_docs[doc_id][1]

@@ -37,6 +37,7 @@ SEARCH_SETTINGS = (
     "bm25_proximity_slop",
     "chunk_decay",
     "neighbour_smoothing",
+    "opening_share",
 )
 # AF_UNIX paths are limited to about 108 bytes; longer ones are reached through a directory fd.
 _MAX_SOCKET_PATH = 100
