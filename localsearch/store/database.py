@@ -257,11 +257,11 @@ class Store:
         """Drop old log rows, a batch at a time once twice the kept number have piled up."""
         # Two queries: SQLite reads MIN or MAX alone from the key's ends, but both at once in a
         # scan of the whole log (13 ms at 400k rows, once a batch of chunks or vectors).
-        oldest = self.conn.execute("SELECT MIN(seq) FROM vector_changes").fetchone()[0]
-        newest = self.conn.execute("SELECT MAX(seq) FROM vector_changes").fetchone()[0]
-        if oldest is None or int(newest) - int(oldest) < 2 * VECTOR_LOG_KEEP:
+        oldest = self._count("SELECT COALESCE(MIN(seq), 0) FROM vector_changes")
+        newest = self._count("SELECT COALESCE(MAX(seq), 0) FROM vector_changes")
+        if newest - oldest < 2 * VECTOR_LOG_KEEP:
             return
-        through = int(newest) - VECTOR_LOG_KEEP
+        through = newest - VECTOR_LOG_KEEP
         self.conn.execute("DELETE FROM vector_changes WHERE seq <= ?", (through,))
         self.set_meta("vector_changes_trimmed", str(through))
 
