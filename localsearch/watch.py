@@ -61,6 +61,8 @@ class Watcher:
     callbacks: WatchCallbacks = field(default_factory=WatchCallbacks)
     stop: threading.Event = field(default_factory=threading.Event)
     ready: threading.Event = field(default_factory=threading.Event)  # watching and caught up
+    # Watching ends, between updates, once this says so (checked every ROOTS_CHECK_SECONDS).
+    until: Callable[[], bool] = lambda: False
     updates: int = 0
     busy: bool = False
     _skipped: set[tuple[str, str]] = field(default_factory=set)  # as of the last update
@@ -106,6 +108,8 @@ class Watcher:
                 self._update(index, touched, changed)
             if time.monotonic() >= next_roots_check:
                 next_roots_check = time.monotonic() + ROOTS_CHECK_SECONDS
+                if self.until():
+                    return None
                 if not self.roots and (indexed := _indexed_roots(index)) != roots:
                     return indexed
                 if _folder_identities(roots) != folders:

@@ -435,3 +435,55 @@ def test_a_later_update_that_takes_a_while_shows_progress_too(
     bars = {line.split()[0]: line.split() for line in lines[: ends[0]] if "━" in line}
     assert "3/3" in bars["Files"] or "2/2" in bars["Files"], err
     assert not any("━" in line for line in lines[ends[0] : ends[1]]), err
+
+
+def test_watch_carries_on_with_the_new_version_once_localsearch_is_upgraded(tmp_path) -> None:
+    """A watch left on the old code would go on writing the index as that version does (and
+    rebuild what the new one made): once localsearch's own files change and settle, it starts
+    again from them, in the same process."""
+    import shutil
+    import signal
+
+    import localsearch
+
+    package = tmp_path / "site" / "localsearch"
+    installed = Path(localsearch.__file__).parent
+    shutil.copytree(installed, package, ignore=shutil.ignore_patterns("__pycache__"))
+    if (installed.parent / "models").is_dir():  # a checkout's model catalogue, beside it
+        shutil.copytree(installed.parent / "models", package.parent / "models")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("# Alpha\n\nTides.\n")
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "localsearch", "watch", str(docs), "--home", str(tmp_path / "h")],
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(tmp_path / "site")},
+        preexec_fn=ctrl_c_interrupts,
+    )
+    assert watch.stderr is not None
+    lines: list[str] = []
+    give_up = threading.Timer(120, watch.kill)  # then a read ends the test, not the suite
+    give_up.start()
+
+    def read_until(start: str) -> None:
+        while not (lines and lines[-1].startswith(start)):
+            lines.append(watch.stderr.readline())  # type: ignore[union-attr]
+            assert lines[-1], lines  # it ended
+
+    try:
+        read_until("Watching ")
+        with (package / "wording.py").open("a") as upgrade:
+            upgrade.write("\n# the next version\n")
+        read_until("localsearch changed on disk (an upgrade or an edit)")
+        read_until("Watching ")
+        (docs / "b.md").write_text("# Badgers\n\nSetts.\n")
+        read_until("Updated ")
+        assert set(documents(tmp_path / "h", docs)) == {"a.md", "b.md"}
+        watch.send_signal(signal.SIGINT)
+        code, rest = watch.wait(DEADLINE_SECONDS), watch.stderr.read()
+    finally:
+        give_up.cancel()
+        watch.kill()
+    assert (code, rest.splitlines()[-1:]) == (0, ["Stopped watching."]), (lines, rest)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
@@ -15,6 +17,7 @@ from localsearch.progress import ProgressEvent
 from localsearch.wording import plural
 
 LATER_BARS_AFTER_SECONDS = 1.0  # a save of a file or two is done well before
+CODE_SETTLE_SECONDS = 3.0  # pip replaces localsearch's files one at a time
 
 
 @click.command()
@@ -26,8 +29,9 @@ def watch(ctx: click.Context, paths: tuple[Path, ...], home: Path | None, quiet:
     """Index folders, then re-index files as they are created, changed, moved or deleted.
 
     With no PATH, watches every indexed folder and file, and those indexed later. Stop with
-    Ctrl-C. Waits while another `localsearch index` runs. `localsearch serve --watch` does the
-    same inside the server.
+    Ctrl-C. Waits while another `localsearch index` runs. When localsearch itself is upgraded,
+    carries on with the new version. `localsearch serve --watch` does the same inside the
+    server.
     """
     from localsearch.cli.output import stderr
     from localsearch.terminal_text import one_line
@@ -86,7 +90,8 @@ def watch(ctx: click.Context, paths: tuple[Path, ...], home: Path | None, quiet:
     )
     if quiet:
         callbacks = WatchCallbacks(on_waiting=callbacks.on_waiting)
-    watcher = Watcher(settings_from(ctx, home), list(paths), callbacks)
+    upgraded = CodeChange()
+    watcher = Watcher(settings_from(ctx, home), list(paths), callbacks, until=upgraded)
     signal.signal(signal.SIGTERM, _interrupt)  # `kill`, a service manager: as Ctrl-C
     try:
         with bars:  # they end before any error is said
@@ -95,6 +100,45 @@ def watch(ctx: click.Context, paths: tuple[Path, ...], home: Path | None, quiet:
         if watcher.busy or not watcher.ready.is_set():
             raise  # mid-update: the usual word on what was kept
         stderr.print("Stopped watching.", markup=False)  # how watch is meant to end
+        return
+    if upgraded.changed:
+        stderr.print(
+            "localsearch changed on disk (an upgrade or an edit): watching on with the new"
+            " version.",
+            markup=False,
+        )
+        _restart()
+
+
+def _restart() -> None:
+    """This command again, in this process, from the code now on disk: a watch left on the old
+    code would keep writing the index as that version does (and rebuild what a newer one
+    made, lexical/catch_up.py)."""
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
+
+
+class CodeChange:
+    """Whether localsearch's own files changed since this process started, and have stayed
+    as they are since for CODE_SETTLE_SECONDS (an upgrade half done does not import)."""
+
+    def __init__(self) -> None:
+        from localsearch.server.protocol import code_stamp
+
+        self.loaded = self.seen = code_stamp()
+        self.seen_since = time.monotonic()
+        self.changed = False
+
+    def __call__(self) -> bool:
+        from localsearch.server.protocol import code_stamp_now
+
+        now = code_stamp_now()
+        if now != self.seen:
+            self.seen, self.seen_since = now, time.monotonic()
+        settled = time.monotonic() - self.seen_since >= CODE_SETTLE_SECONDS
+        self.changed = now != self.loaded and settled
+        return self.changed
 
 
 def _interrupt(signum: int, frame: object) -> None:

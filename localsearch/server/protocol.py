@@ -73,6 +73,11 @@ def code_stamp() -> str:
     """This process's localsearch code: its source files' names, sizes and times. A server
     answers with its own, and a search from other code (an upgrade, an edit) stops it rather
     than take its answers (client.ask)."""
+    return code_stamp_now()
+
+
+def code_stamp_now() -> str:
+    """code_stamp() of the files as they are now (~2 ms)."""
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     files = []
     for folder, folders, names in os.walk(package):
