@@ -14,6 +14,15 @@ a core of its own). Each way indexes the folders into a fresh home:
 Printed: seconds end to end, when the text phase ended, how many chunks were encoded beside
 it, and chunks/s end to end against the stand-in's own rate (issue 16 asks 0.95 of the raw
 encoder's). The load average is printed first: the text phase is CPU-bound, the encoder not.
+
+2026-12-05, the 2-core dev machine (Xeon, AMX), docs corpus (1,314 files, 36,024 chunks), two
+extraction workers, 200 us a chunk, two rounds each, load 1.2-1.6:
+    in turn:    20.9-22.1 s end to end (text phase 13.0-14.2 s, then 7.8 s embedding),
+                1,630-1,727 chunks/s, 0.33-0.35 of the stand-in's 5,000
+    alongside:  15.3-15.4 s, every chunk encoded beside the text phase, which ends the run:
+                2,344-2,360 chunks/s, 0.47
+On two cores the text phase is the floor; on the H200's 16 (15 extraction workers) it is
+unmeasured since extraction moved to worker processes: `benchmarks/gpu_index.py` there.
 """
 
 from __future__ import annotations
