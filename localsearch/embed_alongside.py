@@ -164,12 +164,13 @@ class EmbeddingAlongside:
     def _load(self) -> None:
         assert self.encoder is not None
         try:
-            device = getattr(self.encoder, "device", "cpu")
+            if getattr(self.encoder, "device", "cpu") == "cpu":
+                return  # on a CPU the phases would take turns on its cores
             self.encoder.dimension  # noqa: B018 - loads the model here, not on the writer
             chunks_per_commit(self.encoder)  # a GPU's batch is fitted to its memory here too
-        except Exception:  # noqa: BLE001 - the embed phase meets it again and says why
-            return
-        self._loaded_off_cpu = device != "cpu"  # on a CPU the phases would take turns on its cores
+        except BaseException:  # noqa: BLE001 - nothing leaves this thread: the embed phase
+            return  # meets it again, and says why
+        self._loaded_off_cpu = True
 
     def _start_next(self) -> None:
         assert self.store is not None and self.space is not None and self.encoder is not None
