@@ -1,7 +1,8 @@
 """Hostile text (issue 15): file names and queries that are not UTF-8, and control
 characters in documents and names, which must be shown, never obeyed by the terminal.
 
-Split from test_hostile.py, which holds the faults of disks, files and processes.
+Split from test_hostile.py, which holds the faults of disks, data folders and arguments
+(test_hostile_files.py, those of files).
 """
 
 from __future__ import annotations
