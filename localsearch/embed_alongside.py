@@ -26,6 +26,7 @@ from localsearch.embed_backlog import (
     BacklogProgress,
     BatchEncoding,
     chunks_per_commit,
+    encodes_off_cpu,
 )
 from localsearch.index_report import IndexReport
 from localsearch.progress import ignore_progress
@@ -47,18 +48,13 @@ def embedding_alongside(
     active = index.store.active_space()
     if active is not None and (reusable is None or reusable.id != active.id):
         return EmbeddingAlongside()  # its model cannot be used: the embed phase says why
-    wanted = reusable.model if reusable is not None else model or index.settings.model
 
     def make_space() -> EmbeddingSpace:
-        if reusable is not None:  # the active space, or a first index's unfinished one
-            return index.space_for_writing(model, reembed)[0]
-        encoder = index.encoder(wanted)
-        with index.store.transaction():
-            return index.store.create_space(
-                wanted, encoder.location, encoder.dimension, encoder.fingerprint
-            )
+        # The active space, a first index's unfinished one, or a new one not active yet.
+        return index.space_for_writing(model, reembed, activate_first=False)[0]
 
-    return EmbeddingAlongside(index.store, index.encoder(wanted), make_space)
+    encoder = index.encoder(index.model_to_embed_with(model, reembed))
+    return EmbeddingAlongside(index.store, encoder, make_space)
 
 
 class EmbeddingAlongside:
@@ -164,7 +160,7 @@ class EmbeddingAlongside:
     def _load(self) -> None:
         assert self.encoder is not None
         try:
-            if getattr(self.encoder, "device", "cpu") == "cpu":
+            if not encodes_off_cpu(self.encoder):
                 return  # on a CPU the phases would take turns on its cores
             self.encoder.dimension  # noqa: B018 - loads the model here, not on the writer
             chunks_per_commit(self.encoder)  # a GPU's batch is fitted to its memory here too

@@ -183,8 +183,11 @@ class Index:
                 return space
         return None
 
-    def space_for_writing(self, model: str | None, reembed: bool) -> tuple[EmbeddingSpace, Encoder]:
-        """The space new vectors go into; with reembed, a fresh one, made active at the end."""
+    def space_for_writing(
+        self, model: str | None, reembed: bool, *, activate_first: bool = True
+    ) -> tuple[EmbeddingSpace, Encoder]:
+        """The space new vectors go into; with reembed, a fresh one, made active at the end.
+        A first index's is active at once, unless not `activate_first` (embed_alongside.py)."""
         space = self.existing_space(model, reembed)
         if space is not None:
             encoder = self.encoder(space.model)
@@ -200,9 +203,13 @@ class Index:
             space = self.store.create_space(
                 wanted, encoder.location, encoder.dimension, encoder.fingerprint
             )
-            if active is None:
+            if active is None and activate_first:
                 self.store.activate_space(space)
         return space, encoder
+
+    def model_to_embed_with(self, model: str | None, reembed: bool) -> str:
+        """The model new vectors are for (see _active_and_wanted)."""
+        return self._active_and_wanted(model, reembed)[1]
 
     def _active_and_wanted(
         self, model: str | None, reembed: bool
