@@ -392,22 +392,9 @@ class LexicalIndex:
         """Replace the chunks of changed documents; `removed_doc_ids` covers changed ones too.
         The index then holds data version `version`, change log position `log_seq` (None: not
         known, so falling behind again means a rebuild)."""
-        try:
-            index = self._open()
-            writer = index.writer(WRITER_HEAP_BYTES, 1)
-            for doc_id in removed_doc_ids:
-                writer.delete_documents_by_term("doc_id", doc_id)
-            for chunk in added:
-                writer.add_document(self._document(chunk))
-            writer.commit()
-            writer.wait_merging_threads()
-            del writer
-            self._write_state(version, log_seq)
-        except BaseException as exc:
-            if _is_failure(exc):
-                self.close()
-                raise _failure(exc, "written") from None
-            raise
+        self._replace(
+            "doc_id", removed_doc_ids, added, then=lambda: self._write_state(version, log_seq)
+        )
 
     def replace_chunks(
         self,
@@ -419,27 +406,40 @@ class LexicalIndex:
         in one commit; state.json is the caller's to write (mark_synced), once it has checked
         the result. A delete reaches only what was added before it, so a chunk id that is
         deleted and added again ends with its new row."""
+        self._replace("chunk_id", chunk_ids, current, on_progress)
+
+    def _replace(
+        self,
+        field: str,
+        removed: Sequence[int],
+        added: Iterable[LexicalChunk],
+        on_progress: Callable[[int], None] | None = None,
+        then: Callable[[], None] = lambda: None,
+    ) -> None:
+        """Delete the entries whose `field` is one of `removed`, add `added`, commit, then
+        `then` (a failure there too leaves as a LexicalIndexError)."""
+        count = 0
         try:
             index = self._open()
             writer = index.writer(WRITER_HEAP_BYTES, 1)
-            for chunk_id in chunk_ids:
-                writer.delete_documents_by_term("chunk_id", chunk_id)
-            added = 0
-            for chunk in current:
+            for value in removed:
+                writer.delete_documents_by_term(field, value)
+            for chunk in added:
                 writer.add_document(self._document(chunk))
-                added += 1
-                if on_progress and added % 1000 == 0:
+                count += 1
+                if on_progress and count % 1000 == 0:
                     on_progress(1000)
             writer.commit()
             writer.wait_merging_threads()
             del writer
+            then()
         except BaseException as exc:
             if _is_failure(exc):
                 self.close()
                 raise _failure(exc, "written") from None
             raise
         if on_progress:
-            on_progress(added % 1000)
+            on_progress(count % 1000)
 
     def language_counts(self) -> dict[str, int]:
         """How many chunks each analyser handled: {"en": …, "zh": …, "ja": …, "cjk": …}."""
