@@ -35,12 +35,12 @@ class PacedLexicalCommits:
         self,
         lexical: LexicalIndex,
         chunks_by_id: Callable[[list[int]], Mapping[int, LexicalChunk]],
-        rebuild: Callable[[], object],
+        bring_up_to_date: Callable[[], object],
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.lexical = lexical
         self._chunks_by_id = chunks_by_id
-        self._rebuild = rebuild
+        self._bring_up_to_date = bring_up_to_date  # from SQLite: Index.sync_lexical
         self._clock = clock
         self._removed_doc_ids: dict[int, None] = {}  # a set that keeps its order
         self._added_chunk_ids: list[int] = []
@@ -79,7 +79,7 @@ class PacedLexicalCommits:
         if self._to_version is None:
             self._from_version = version - 1
         elif version != self._to_version + 1:
-            self._from_version = None  # a change not seen here came between: rebuild
+            self._from_version = None  # a change not seen here came between: catch up
         self._to_version, self._to_log_seq = version, log_seq
         self._removed_doc_ids.update(dict.fromkeys(doc_ids))
         self._added_chunk_ids.extend(chunk_ids)
@@ -91,7 +91,7 @@ class PacedLexicalCommits:
         if self._to_version is None:
             return
         if self._from_version is None or self.lexical.synced_version() != self._from_version:
-            self._rebuild()
+            self._bring_up_to_date()
         else:
             # Read now, not when added: a chunk replaced since is gone and stays out.
             rows = self._chunks_by_id(self._added_chunk_ids)
