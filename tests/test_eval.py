@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -257,6 +258,23 @@ def test_eval_rebuilds_when_the_model_changes_and_refuses_foreign_homes(
         f"Error: {home} holds an index that `localsearch eval` did not build"
         " — give `--home` an empty or new folder\n"
     )
+
+
+def test_eval_reuses_its_index_when_only_the_corpus_time_changed(tmp_path: Path) -> None:
+    dataset = write_beir(tmp_path / "tiny")
+    home = tmp_path / "home"
+    corpus = dataset / "corpus.jsonl"
+    assert evaluate(dataset, home=home, modes=["bm25"]).index_reused is False
+    # The same bytes with a new time, as a copy or a restore from a backup leaves them.
+    later = corpus.stat().st_mtime_ns + 10**9
+    os.utime(corpus, ns=(later, later))
+    assert evaluate(dataset, home=home, modes=["bm25"]).index_reused is True
+    assert json.loads((home / "eval.json").read_text())["corpus_mtime_ns"] == later
+    # Other bytes of the same size are another corpus.
+    text = corpus.read_text()
+    corpus.write_text(text.replace("a", "b", 1))
+    assert corpus.read_text() != text
+    assert evaluate(dataset, home=home, modes=["bm25"]).index_reused is False
 
 
 @pytest.mark.parametrize(

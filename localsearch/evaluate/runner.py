@@ -12,6 +12,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from localsearch.config import Settings, load_settings
 from localsearch.errors import DatasetError, UsageError
 from localsearch.evaluate.beir import BeirDataset, CorpusRecord, load_dataset
 from localsearch.evaluate.metrics import evaluate_rankings, percentile
+from localsearch.ingest.sources import sha256_file
 from localsearch.jsonfile import read_json_object, write_json_atomically
 from localsearch.progress import ProgressCallback, ProgressEvent, ignore_progress
 
@@ -126,6 +128,19 @@ def _marker(dataset: BeirDataset, settings: Settings) -> dict[str, Any]:
     }
 
 
+def _same_build(found: dict[str, Any], wanted: dict[str, Any], corpus: Path) -> bool:
+    """Whether a home's marker describes the build `wanted`. A corpus whose time changed but
+    whose bytes did not (copied, restored from a backup, checked out again) still matches:
+    its hash is read only then, so an unchanged corpus costs a stat, not a read."""
+    kept = {k: v for k, v in found.items() if k not in ("complete", "corpus_sha256")}
+    if kept == wanted:
+        return True
+    timeless = {k: v for k, v in wanted.items() if k != "corpus_mtime_ns"}
+    if {k: v for k, v in kept.items() if k != "corpus_mtime_ns"} != timeless:
+        return False
+    return found.get("corpus_sha256") == sha256_file(corpus.resolve())
+
+
 def _clear_index(settings: Settings) -> None:
     for path in settings.home.glob("localsearch.db*"):
         path.unlink()
@@ -142,8 +157,11 @@ def build_index(
     home = settings.home
     wanted = _marker(dataset, settings)
     found = read_json_object(home / MARKER_NAME)
-    same = found is not None and {k: v for k, v in found.items() if k != "complete"} == wanted
+    same = found is not None and _same_build(found, wanted, dataset.corpus_path)
     if same and found is not None and found.get("complete"):
+        if found.get("corpus_mtime_ns") != wanted["corpus_mtime_ns"]:
+            with suppress(OSError):  # a read-only home is read as it is; its hash is read again
+                write_json_atomically(home / MARKER_NAME, {**found, **wanted})
         return True
     if found is None and settings.database_path.exists():
         raise UsageError(
@@ -154,8 +172,9 @@ def build_index(
         _clear_index(settings)
     home.mkdir(parents=True, exist_ok=True)
     # Written before indexing so that an interrupted build is resumed, not mistaken for foreign.
-    write_json_atomically(home / MARKER_NAME, {**wanted, "complete": False})
     corpus_path = dataset.corpus_path.resolve()
+    wanted["corpus_sha256"] = sha256_file(corpus_path)
+    write_json_atomically(home / MARKER_NAME, {**wanted, "complete": False})
     with corpus_path.open("rb") as lines:
         total = sum(1 for line in lines if line.strip())
     records: Iterator[CorpusRecord] = dataset.corpus()
