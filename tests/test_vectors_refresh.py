@@ -108,6 +108,9 @@ def assert_same_as_a_full_load(vectors: VectorIndex, store: Store, space: Embedd
         assert vectors.search(query, 7) == fresh.search(query, 7)
     everything = fresh.chunk_ids.tolist() + [10_000]
     assert vectors.owners(everything) == fresh.owners(everything)
+    assert vectors.openings_among(everything) == fresh.openings_among(everything)
+    stored = store.chunks_by_id(fresh.chunk_ids.tolist())
+    assert fresh.openings_among(everything) == {i for i, c in stored.items() if c.ordinal == 0}
     assert vectors.log_position == fresh.log_position
 
 

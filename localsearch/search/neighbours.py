@@ -67,8 +67,8 @@ def neighbour_vectors(
     if in_memory is not None:
         found = in_memory.vectors_of(list(chunks.values()))
     elif space is not None:
-        chunk_ids, _, matrix = store.vector_rows(space, chunks.values())
-        found = dict(zip(chunk_ids.tolist(), matrix, strict=True))
+        rows = store.vector_rows(space, chunks.values())
+        found = dict(zip(rows.chunk_ids.tolist(), rows.matrix, strict=True))
     else:
         return {}
     return {d: found[c] for d, c in chunks.items() if c in found}

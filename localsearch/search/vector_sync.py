@@ -24,16 +24,18 @@ REFRESH_FRACTION = 0.2
 
 
 def load_vector_index(store: Store, space: EmbeddingSpace) -> VectorIndex:
-    """Read every vector of a space, and each chunk's document, into a VectorIndex."""
+    """Read every vector of a space, with each chunk's document and whether it opens it, into a
+    VectorIndex."""
     with store.snapshot():
         position = store.vector_log_position()
         chunk_ids, matrix = store.vector_matrix(space)
         owners = store.chunk_documents()
+        openings = np.isin(chunk_ids, store.opening_chunk_ids())
     document_ids = np.fromiter(
         (owners.get(int(c), -1) for c in chunk_ids), np.int64, len(chunk_ids)
     )
     del owners
-    vectors = VectorIndex(chunk_ids, document_ids, matrix)
+    vectors = VectorIndex(chunk_ids, document_ids, matrix, openings=openings)
     vectors.space_id, vectors.log_position = space.id, position
     return vectors
 
@@ -51,7 +53,7 @@ def refresh_vector_index(store: Store, space: EmbeddingSpace, vectors: VectorInd
         changed = store.vector_changes_since(vectors.log_position.seq)
         if changed is None or len(changed) > max(REFRESH_MIN_ROWS, REFRESH_FRACTION * len(vectors)):
             return False
-        chunk_ids, document_ids, matrix = store.vector_rows(space, changed)
-    vectors.apply_changes(changed, chunk_ids, document_ids, matrix)
+        rows = store.vector_rows(space, changed)
+    vectors.apply_changes(changed, rows.chunk_ids, rows.document_ids, rows.matrix, rows.openings)
     vectors.log_position = position
     return True

@@ -16,7 +16,7 @@ in place with room to spare, so an edited file costs milliseconds, not a reload.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -48,9 +48,11 @@ def binary_codes(vectors: np.ndarray, centre: np.ndarray) -> np.ndarray:
 class VectorIndex:
     """Vectors of one space with their chunk and document ids, searchable by cosine similarity.
 
-    The arrays hold spare rows past `len(self)`; `chunk_ids`, `document_ids`, `matrix` and
-    `codes` are views of the rows in use. Row order is arbitrary (changes move rows), so the
-    search breaks ties by chunk id: the same rows give the same results in any order."""
+    Each row also says whether its chunk opens its document (ordinal 0, which a chunk keeps
+    for life), so search's opening share needs no query. The arrays hold spare rows past
+    `len(self)`; `chunk_ids`, `document_ids`, `matrix` and `codes` are views of the rows in
+    use. Row order is arbitrary (changes move rows), so the search breaks ties by chunk id:
+    the same rows give the same results in any order."""
 
     # Where the store's vector change log stood when these rows were read (vector_sync.py).
     space_id: int | None = None
@@ -62,11 +64,13 @@ class VectorIndex:
         document_ids: np.ndarray,
         matrix: np.ndarray,
         *,
+        openings: np.ndarray | None = None,
         exact_limit: int = EXACT_LIMIT,
         centre: np.ndarray | None = None,
     ) -> None:
         self._chunk_ids = np.asarray(chunk_ids, dtype=np.int64)
         self._document_ids = np.asarray(document_ids, dtype=np.int64)
+        self._openings = _flags(openings, len(self._chunk_ids))
         self._matrix = np.ascontiguousarray(matrix, dtype=np.float32)
         self._count = len(self._chunk_ids)
         self.exact_limit = exact_limit
@@ -114,6 +118,15 @@ class VectorIndex:
         found = documents >= 0
         return dict(zip(wanted[held][found].tolist(), documents[found].tolist(), strict=True))
 
+    def openings_among(self, chunk_ids: Iterable[int]) -> set[int]:
+        """Those of `chunk_ids` held here whose chunk is its document's first."""
+        wanted = np.fromiter(chunk_ids, dtype=np.int64)
+        if not len(wanted) or not len(self):
+            return set()
+        held, at = self._positions(wanted)
+        first = self._openings[self._sorted_rows[at[held]]]
+        return set(wanted[held][first].tolist())
+
     def vectors_of(self, chunk_ids: Sequence[int]) -> dict[int, np.ndarray]:
         """{chunk_id: vector} for those of `chunk_ids` held here."""
         if not len(chunk_ids) or not len(self):
@@ -132,10 +145,12 @@ class VectorIndex:
         chunk_ids: np.ndarray,
         document_ids: np.ndarray,
         matrix: np.ndarray,
+        openings: np.ndarray | None = None,
     ) -> None:
         """Drop the rows of the `removed` chunk ids held here, then add the given rows (none
-        of them held after the removal). Time goes with the change, plus a move or two of the
-        sorted id arrays (a few ms at a million rows)."""
+        of them held after the removal; `openings` flags those that open their document).
+        Time goes with the change, plus a move or two of the sorted id arrays (a few ms at a
+        million rows)."""
         removed = np.unique(np.asarray(removed, dtype=np.int64))
         held, at = self._positions(removed)
         positions = at[held]
@@ -147,6 +162,7 @@ class VectorIndex:
             np.asarray(chunk_ids, dtype=np.int64),
             np.asarray(document_ids, dtype=np.int64),
             np.asarray(matrix, dtype=np.float32),
+            _flags(openings, len(chunk_ids)),
         )
         self.changed_since_centre += len(dropped_rows) + len(chunk_ids)
         self.exact = self._count <= self.exact_limit
@@ -177,12 +193,19 @@ class VectorIndex:
         self._matrix[holes] = self._matrix[movers]
         self._chunk_ids[holes] = self._chunk_ids[movers]
         self._document_ids[holes] = self._document_ids[movers]
+        self._openings[holes] = self._openings[movers]
         if self._codes is not None:
             self._codes[:, holes] = self._codes[:, movers]
         self._sorted_rows[np.searchsorted(self._sorted_chunk_ids, self._chunk_ids[holes])] = holes
         self._count = count
 
-    def _append(self, chunk_ids: np.ndarray, document_ids: np.ndarray, matrix: np.ndarray) -> None:
+    def _append(
+        self,
+        chunk_ids: np.ndarray,
+        document_ids: np.ndarray,
+        matrix: np.ndarray,
+        openings: np.ndarray,
+    ) -> None:
         if not len(chunk_ids):
             return
         start, end = self._count, self._count + len(chunk_ids)
@@ -190,6 +213,7 @@ class VectorIndex:
         self._matrix[start:end] = matrix
         self._chunk_ids[start:end] = chunk_ids
         self._document_ids[start:end] = document_ids
+        self._openings[start:end] = openings
         if self._codes is not None:
             self._codes[:, start:end] = binary_codes(matrix, self.centre)
         order = np.argsort(chunk_ids, kind="stable")
@@ -205,6 +229,7 @@ class VectorIndex:
         self._matrix = _grown(self._matrix, capacity)
         self._chunk_ids = _grown(self._chunk_ids, capacity)
         self._document_ids = _grown(self._document_ids, capacity)
+        self._openings = _grown(self._openings, capacity)
         if self._codes is not None:
             codes = np.zeros((len(self._codes), capacity), dtype=np.uint64)
             codes[:, : self._count] = self._codes[:, : self._count]
@@ -292,6 +317,13 @@ def _scores_of_rows(matrix: np.ndarray, rows: np.ndarray, query: np.ndarray) -> 
         block = rows[start : start + RESCORE_BLOCK_ROWS]
         np.einsum("ij,j->i", matrix[block], query, out=scores[start : start + len(block)])
     return scores
+
+
+def _flags(openings: np.ndarray | None, rows: int) -> np.ndarray:
+    """Opening flags as a bool array; rows given without them count as not first chunks."""
+    if openings is None:
+        return np.zeros(rows, dtype=bool)
+    return np.array(openings, dtype=bool)
 
 
 def _grown(array: np.ndarray, capacity: int) -> np.ndarray:

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import apsw
 import numpy as np
@@ -86,6 +87,15 @@ class VectorLogPosition:
 
     generation: int
     seq: int
+
+
+class VectorRows(NamedTuple):
+    """Rows of an embedding space with what an in-memory copy keeps beside each vector."""
+
+    chunk_ids: np.ndarray
+    document_ids: np.ndarray
+    openings: np.ndarray  # bool: the chunk is its document's first
+    matrix: np.ndarray
 
 
 def vector_blob(vector: np.ndarray) -> bytes:
@@ -584,13 +594,12 @@ class Store:
             return chunk_ids, matrix
         return chunk_ids[:row], matrix[:row]
 
-    def vector_rows(
-        self, space: EmbeddingSpace, chunk_ids: Iterable[int]
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(chunk_ids, document_ids, matrix) of those of `chunk_ids` with a vector in `space`,
-        -1 for a vector whose chunk is gone, as vector_matrix() and the chunks table give."""
+    def vector_rows(self, space: EmbeddingSpace, chunk_ids: Iterable[int]) -> VectorRows:
+        """Those of `chunk_ids` with a vector in `space`, document -1 for a vector whose chunk
+        is gone, as vector_matrix() and the chunks table give."""
         found_ids: list[int] = []
         found_documents: list[int] = []
+        openings: list[bool] = []
         blobs: list[bytes] = []
         for chunk_id in chunk_ids:
             # One point query each: vec0 looks a chunk_id up by key, where IN (...) scans.
@@ -600,15 +609,17 @@ class Store:
             if row is None:
                 continue
             owner = self.conn.execute(
-                "SELECT document_id FROM chunks WHERE id = ?", (chunk_id,)
+                "SELECT document_id, ordinal FROM chunks WHERE id = ?", (chunk_id,)
             ).fetchone()
             found_ids.append(int(chunk_id))
             found_documents.append(int(owner[0]) if owner else -1)  # type: ignore[arg-type]
+            openings.append(bool(owner) and owner[1] == 0)  # type: ignore[index]
             blobs.append(bytes(row[0]))  # type: ignore[arg-type]
         matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(-1, space.dimension)
-        return (
+        return VectorRows(
             np.array(found_ids, dtype=np.int64),
             np.array(found_documents, dtype=np.int64),
+            np.array(openings, dtype=bool),
             matrix.copy(),
         )
 
@@ -650,6 +661,11 @@ class Store:
                 )
             )
         return owners
+
+    def opening_chunk_ids(self) -> np.ndarray:
+        """The ids of every document's first chunk."""
+        rows = self.conn.execute("SELECT id FROM chunks WHERE ordinal = 0")
+        return np.fromiter((int(r[0]) for r in rows), dtype=np.int64)
 
     def opening_chunks(self, document_ids: Sequence[int]) -> set[int]:
         """The ids of the first chunks of `document_ids`.
