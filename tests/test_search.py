@@ -54,6 +54,20 @@ def search_json(home: Path, capsys, *args: str) -> dict:
 # -- output -----------------------------------------------------------------------------------
 
 
+def test_a_full_width_query_means_to_the_encoder_what_its_plain_form_does(
+    small_index, capsys
+) -> None:
+    # An IME's full-width letters are outside the encoder's vocabulary; BM25 reads them in
+    # their NFKC form, and the encoder must too.
+    _, home = small_index
+    plain = search_json(home, capsys, "sourdough starter", "--mode", "dense")
+    wide = search_json(home, capsys, "ｓｏｕｒｄｏｕｇｈ ｓｔａｒｔｅｒ", "--mode", "dense")
+    assert [(r["path"], r["score"]) for r in wide["results"]] == [
+        (r["path"], r["score"]) for r in plain["results"]
+    ]
+    assert wide["results"][0]["path"].endswith("bread.md")
+
+
 def test_bm25_search_prints_title_location_and_snippet(small_index, capsys) -> None:
     docs, home = small_index
     data = search_json(home, capsys, "sourdough starter", "--mode", "bm25")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -136,6 +137,10 @@ def encode_query(encoder: Encoder, query: str, *, once: bool, threads: int) -> A
     `once`: a one-shot search (no warm_up), where an encoder that can encode this one query
     without loading torch (encode_query_once) does.
     """
+    # BM25 reads text in its NFKC form; so must the encoder, whose vocabulary has no full-width
+    # letters: "ｄｏｃｓｔｒｉｎｇ ｃｏｎｖｅｎｔｉｏｎｓ" was noise, its NFKC form finds PEP 257.
+    if not query.isascii():
+        query = unicodedata.normalize("NFKC", query)
     encode_once = getattr(encoder, "encode_query_once", None) if once else None
     if encode_once is not None:
         return encode_once(query)
