@@ -235,6 +235,41 @@ def test_ctrl_c_while_the_server_starts_says_it_did_not(tmp_path, capsys, monkey
     assert not server_lock_held(home) and not starting_path(home).exists()
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("point", "said"),
+    [
+        ("import:localsearch.cli", "Interrupted."),
+        ("import:localsearch.server.service", "did not start"),
+        ("call:localsearch.server.service:ServerLock.acquire", "did not start"),
+        ("call:localsearch.server.live_engine:LiveEngine.warm_up", "did not start"),
+        ("call:localsearch.server.service:SearchServer._install_signal_handlers", "did not start"),
+    ],
+)
+def test_ctrl_c_early_in_the_start_of_serve_exits_130_with_a_word(tmp_path, point, said) -> None:
+    # A Ctrl-C within the first second of `serve` sometimes ended it by SIGINT (-2) after its
+    # message, and one while it imported the engine said "run the command again to finish".
+    from helpers import ctrl_c_interrupts
+
+    _, home = index_files(tmp_path, DOCS)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCALSEARCH_")}
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(Path(__file__).parent), *filter(None, [env.get("PYTHONPATH")])]
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "interrupted_at", point, "serve", "--home", str(home)],
+        capture_output=True,
+        text=True,
+        env=env,
+        preexec_fn=ctrl_c_interrupts,
+        timeout=DEADLINE_SECONDS,
+    )
+    if said == "did not start":
+        said = f"Interrupted; the server for {home} did not start."
+    assert (done.returncode, done.stderr.splitlines()[-1:]) == (130, [said]), done.stderr
+    assert not server_lock_held(home) and not socket_path(home).exists()
+
+
 def serve_in_thread(home: Path, idle_seconds: float):  # type: ignore[no-untyped-def]
     from localsearch.server.service import SearchServer
 

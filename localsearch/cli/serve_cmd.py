@@ -111,22 +111,24 @@ def _stop_or_report(home: Path, stop: bool) -> None:
 
 def _serve(settings: Settings, idle_minutes: float | None, watch: bool, quiet: bool) -> None:
     from localsearch.cli.output import stderr
-    from localsearch.server.service import SearchServer
 
-    require_index(settings)
     minutes = settings.server_idle_minutes if idle_minutes is None else idle_minutes
     if watch and idle_minutes is None:
         minutes = 0  # a watching server keeps the index fresh even when nobody searches
-    server = SearchServer(
-        settings,
-        idle_seconds=minutes * 60,
-        log=(lambda line: None) if quiet else (lambda line: stderr.print(line, markup=False)),
-        watch=watch,
-    )
     try:
+        from localsearch.server.service import SearchServer  # numpy, SQLite: a while
+
+        require_index(settings)
+        server = SearchServer(
+            settings,
+            idle_seconds=minutes * 60,
+            log=(lambda line: None) if quiet else (lambda line: stderr.print(line, markup=False)),
+            watch=watch,
+        )
         server.run()  # a Ctrl-C once it listens stops it, as `serve --stop` does (exit 0)
     except KeyboardInterrupt:
-        # Before it listened (loading the model): no word on a run to finish, as main has.
+        # Before it listened (importing the engine, loading the model): no word on a run to
+        # finish, as main has.
         stderr.print(f"Interrupted; the server for {settings.home} did not start.", markup=False)
         sys.exit(130)
 
