@@ -42,22 +42,16 @@ def watch(ctx: click.Context, paths: tuple[Path, ...], home: Path | None, quiet:
     def on_update(update: WatchUpdate) -> None:
         bars.end()
         report = update.report
-        if not update.changed or report.added or report.updated or report.removed:
+        if not update.changed or report.wrote_anything():
             skipped = (
                 f"; {plural(len(report.skipped), 'file')} skipped (`localsearch status"
                 " --skipped` says why)"
                 if report.skipped and not update.changed
                 else ""
             )
-            embedded = (
-                f", {plural(report.chunks_embedded, 'chunk')} embedded"
-                if report.chunks_embedded and not update.changed
-                else ""
-            )
             stderr.print(
                 f"{'Updated' if update.changed else 'Indexed'} in {report.seconds:.1f}s:"
-                f" {report.added} added, {report.updated} updated, {report.removed} removed"
-                f"{embedded}{skipped}.",
+                f" {report.files_done()}; {report.chunks_done()}{skipped}.",
                 markup=False,
             )
         for path, reason in update.newly_skipped:

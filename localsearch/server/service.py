@@ -183,10 +183,10 @@ class SearchServer:
 
         def on_update(update: WatchUpdate) -> None:
             report = update.report
-            if report.added or report.updated or report.removed:
+            if report.wrote_anything():
                 self.log(
-                    f"Re-indexed in {report.seconds:.1f}s: {report.added} added,"
-                    f" {report.updated} updated, {report.removed} removed."
+                    f"Re-indexed in {report.seconds:.1f}s: {report.files_done()};"
+                    f" {report.chunks_done()}."
                 )
             for path, reason in update.newly_skipped:
                 self.log(f"Skipped {path}: {reason}")
