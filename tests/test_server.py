@@ -396,6 +396,37 @@ def test_a_server_running_other_code_is_stopped_not_asked(tmp_path, capsys) -> N
         thread.join(10)
 
 
+def test_a_search_the_server_answers_says_that_it_rebuilds_bm25_for_a_new_version(
+    tmp_path, capsys
+) -> None:
+    # The in-process search said so; one the server answered waited without a word.
+    from localsearch.lexical import LexicalIndex
+    from localsearch.server.service import SearchServer
+
+    _, home = index_files(tmp_path, DOCS)
+    lexical = LexicalIndex(home / "lexical")
+    state = json.loads(lexical.state_path.read_text())
+    lexical.state_path.write_text(json.dumps({**state, "schema": state["schema"] - 1}))
+    lexical.close()
+    lines: list[str] = []
+    server = SearchServer(load_settings(home), idle_seconds=0, log=lines.append)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: lines, "the server")
+        args = ["search", "wild yeast", "--mode", "bm25", "--json", "--home", str(home)]
+        code, out, err = run_cli(args, capsys)
+        notice = "Rebuilding the BM25 index for this version of localsearch (3 chunks)…"
+        assert (code, err) == (0, notice + "\n")
+        assert Path(json.loads(out)["results"][0]["path"]).name == "bread.md"
+        assert server.served == 1 and lines[1:] == [notice]  # the server's log says it too
+        code, out, err = run_cli(args, capsys)  # once
+        assert (code, err, server.served) == (0, "", 2)
+    finally:
+        server.stop()
+        thread.join(10)
+
+
 def test_the_server_embeds_the_backlog_an_interrupted_index_left(
     settings, make_docs, monkeypatch
 ) -> None:

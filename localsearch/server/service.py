@@ -10,6 +10,7 @@ loaded by the engine on the next query. The socket is 0600 and nothing listens o
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -250,7 +251,8 @@ class SearchServer:
             return  # the client went away; nothing to tell it
         if request is None:
             return
-        reply = {"protocol": PROTOCOL_VERSION, "code": self.code, **self.reply_to(request)}
+        say = self._notices_to(conn if request.get("notices") is True else None)
+        reply = {"protocol": PROTOCOL_VERSION, "code": self.code, **self.reply_to(request, say)}
         try:
             conn.sendall(encode(reply))
         except OSError:
@@ -259,14 +261,28 @@ class SearchServer:
             if search_id is not None:
                 self.engine.forget(search_id)
 
-    def reply_to(self, request: dict[str, Any]) -> dict[str, Any]:
+    def _notices_to(self, conn: socket.socket | None) -> Callable[[str], None]:
+        """What the engine has to say before a wait: into the log, and to a client that asked,
+        ahead of its reply (client.ask), so that it does not wait without a word."""
+
+        def say(line: str) -> None:
+            self.log(line)
+            if conn is not None:
+                with contextlib.suppress(OSError):  # the client went: the reply will fail too
+                    conn.sendall(encode({"protocol": PROTOCOL_VERSION, "notice": line}))
+
+        return say
+
+    def reply_to(
+        self, request: dict[str, Any], say: Callable[[str], None] | None = None
+    ) -> dict[str, Any]:
         if request.get("protocol") != PROTOCOL_VERSION:
             return {"error": {"kind": "internal", "message": "protocol version mismatch"}}
         op = request.get("op")
         try:
             if op == "search":
                 cpu = time.thread_time()
-                reply: dict[str, Any] = {"results": self._search(request)}
+                reply: dict[str, Any] = {"results": self._search(request, say or self.log)}
                 # CPU time of the search: on a busy machine, what it would take on an idle one.
                 reply["cpu_ms"] = round((time.thread_time() - cpu) * 1000, 2)
                 self.served += 1
@@ -295,13 +311,14 @@ class SearchServer:
             "idle_timeout_seconds": self.idle_seconds,
         }
 
-    def _search(self, request: dict[str, Any]) -> dict[str, Any]:
+    def _search(self, request: dict[str, Any], say: Callable[[str], None]) -> dict[str, Any]:
         try:
             engine = self.engine.current()
         except errors.NoIndexError:
             self.stop()  # the index is gone: nothing left to serve
             raise
         engine.settings = _with_search_settings(self.settings, request.get("settings") or {})
+        engine.notify = say
         doc_types = request.get("doc_types") or []
         if not isinstance(doc_types, list):
             raise errors.UsageError("doc_types must be a list")

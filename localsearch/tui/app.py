@@ -107,6 +107,7 @@ class LocalSearchApp(App[None]):
     model_state: reactive[str] = reactive("idle")  # idle | loading | ready | failed
     mode: reactive[str] = reactive("hybrid")
     latency_ms: reactive[float | None] = reactive(None)
+    waiting_for: reactive[str] = reactive("")  # what a search waits for, said by the engine
     indexing: reactive[JobState] = reactive(JobState, always_update=True)
     adapting: reactive[JobState] = reactive(JobState, always_update=True)
     adapt_outcome: reactive[AdaptOutcome | None] = reactive(None, always_update=True)
