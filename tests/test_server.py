@@ -270,6 +270,98 @@ def test_ctrl_c_early_in_the_start_of_serve_exits_130_with_a_word(tmp_path, poin
     assert not server_lock_held(home) and not socket_path(home).exists()
 
 
+@pytest.mark.slow
+def test_serve_watch_carries_on_with_the_new_version_holding_its_socket_and_watch(
+    tmp_path,
+) -> None:
+    # `serve --watch` kept running the old code, and the first search from the new version
+    # stopped it, and the watch with it. Now it execs itself once the files settle, keeping
+    # its pid, lock and listening socket: a search sent during the switch waits for the new
+    # code rather than find no server.
+    from helpers import copy_of_localsearch, ctrl_c_interrupts
+
+    site = copy_of_localsearch(tmp_path)
+    docs, home = index_files(tmp_path, DOCS)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCALSEARCH_")}
+    env |= {"PYTHONPATH": str(site), "LOCALSEARCH_SERVER_AUTOSTART": "0"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "localsearch", "serve", "--watch", "--home", str(home)],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        preexec_fn=ctrl_c_interrupts,
+    )
+    assert server.stderr is not None
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(server.stderr), daemon=True)  # type: ignore[arg-type]
+    reader.start()
+    give_up = threading.Timer(DEADLINE_SECONDS, server.kill)
+    give_up.start()
+
+    def new_code(*args: str) -> tuple[int, str, str]:
+        done = subprocess.run(
+            [sys.executable, "-m", "localsearch", *args, "--home", str(home)],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=DEADLINE_SECONDS,
+        )
+        return done.returncode, done.stdout, done.stderr
+
+    def said(start: str) -> int:
+        return sum(line.startswith(start) for line in lines)
+
+    try:
+        wait_for(lambda: said("Serving ") == 1, "the server")
+        with (site / "localsearch" / "wording.py").open("a") as upgrade:
+            upgrade.write("\n# the next version\n")
+        # A search of the new code before the files settle: in-process, the server left be.
+        code, out, err = new_code("search", "wild yeast starter", "-k", "1")
+        assert (code, err) == (0, "") and out.startswith("1. Sourdough bread  ")
+        wait_for(lambda: said("localsearch changed on disk") == 1, "the switch")
+        new_stamp = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "from localsearch.server.protocol import code_stamp_now as s; print(s())",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            check=True,
+        ).stdout.strip()
+        while True:  # every request in the switch is answered, by either code
+            reply = ask(home, {"op": "status"}, timeout=DEADLINE_SECONDS)
+            assert reply is not None, lines
+            if reply["code"] == new_stamp:
+                break
+        assert reply["status"]["pid"] == server.pid
+        wait_for(lambda: said("Serving ") == 2, "the new code's word")  # the pipe may lag
+        code, out, err = new_code("search", "wild yeast starter", "-k", "1")
+        assert (code, err) == (0, "") and out.startswith("1. Sourdough bread  ")
+        assert server_status(home)["served"] == 1  # type: ignore[index]  # by the new code
+        (docs / "owls.md").write_text("# Owls\n\nOwls hunt at night.\n")
+        wait_for(lambda: said("Re-indexed in ") == 1, "the watch, after the switch")
+        server.send_signal(signal.SIGINT)
+        assert server.wait(DEADLINE_SECONDS) == 0
+        reader.join(10)
+    finally:
+        give_up.cancel()
+        server.kill()
+    assert lines[-1:] == [f"Stopped the server for {home}.\n"], lines
+    assert not socket_path(home).exists() and not server_lock_held(home)
+    assert (
+        lines.count(
+            "localsearch changed on disk (an upgrade or an edit): serving and"
+            " watching on with the new version.\n"
+        )
+        == 1
+    ), lines
+
+
 def serve_in_thread(home: Path, idle_seconds: float):  # type: ignore[no-untyped-def]
     from localsearch.server.service import SearchServer
 

@@ -467,16 +467,11 @@ def test_watch_carries_on_with_the_new_version_once_localsearch_is_upgraded(tmp_
     """A watch left on the old code would go on writing the index as that version does (and
     rebuild what the new one made): once localsearch's own files change and settle, it starts
     again from them, in the same process."""
-    import shutil
     import signal
 
-    import localsearch
+    from helpers import copy_of_localsearch
 
-    package = tmp_path / "site" / "localsearch"
-    installed = Path(localsearch.__file__).parent
-    shutil.copytree(installed, package, ignore=shutil.ignore_patterns("__pycache__"))
-    if (installed.parent / "models").is_dir():  # a checkout's model catalogue, beside it
-        shutil.copytree(installed.parent / "models", package.parent / "models")
+    package = copy_of_localsearch(tmp_path) / "localsearch"
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "a.md").write_text("# Alpha\n\nTides.\n")

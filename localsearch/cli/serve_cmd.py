@@ -125,7 +125,11 @@ def _serve(settings: Settings, idle_minutes: float | None, watch: bool, quiet: b
             log=(lambda line: None) if quiet else (lambda line: stderr.print(line, markup=False)),
             watch=watch,
         )
-        server.run()  # a Ctrl-C once it listens stops it, as `serve --stop` does (exit 0)
+        # A Ctrl-C once it listens stops it, as `serve --stop` does (exit 0).
+        if server.run():  # localsearch changed on disk: serve on from the new code
+            from localsearch.upgrade import run_again
+
+            run_again()
     except KeyboardInterrupt:
         # Before it listened (importing the engine, loading the model): no word on a run to
         # finish, as main has.

@@ -74,8 +74,11 @@ def ask(
         return None
     if request.get("op") == "search" and reply.get("code") != code_stamp():
         # A server left running by other code (before an upgrade): its answers may be wrong.
-        # Stop it, so that the next search starts one from this code, and search in-process.
-        ask(home, {"op": "stop"}, timeout)
+        # Search in-process. One that follows upgrades (`serve --watch`) starts again from the
+        # new code once its files have settled (upgrade.py); any other is stopped, so that the
+        # next search starts one from this code.
+        if not reply.get("follows_upgrades"):
+            ask(home, {"op": "stop"}, timeout)
         return None
     error = reply.get("error")
     if isinstance(error, dict):
