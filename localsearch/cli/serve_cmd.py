@@ -51,7 +51,8 @@ def serve(
     Listens on a Unix socket in the data folder (readable by you alone; nothing listens on a
     network port) and exits after an idle timeout (with --watch, only when --idle is given).
     One server per data folder. `search` starts one by itself unless the setting
-    server_autostart is false.
+    server_autostart is false. With --watch, when localsearch itself is upgraded, it carries
+    on with the new version, as `watch` does.
     """
     settings = settings_from(ctx, home)
     if stop or show_status:
