@@ -362,6 +362,39 @@ def test_serve_watch_carries_on_with_the_new_version_holding_its_socket_and_watc
     ), lines
 
 
+def test_a_handover_is_taken_only_by_the_process_it_was_made_for(tmp_path, monkeypatch) -> None:
+    # The variable that names the socket and lock to the exec'd server is refused where it
+    # names files that are not this data folder's, or reached another process (a child).
+    from localsearch.server.handover import HANDOVER_VARIABLE, hand_over, take_over
+    from localsearch.server.service import ServerLock
+
+    home = tmp_path / "home"
+    lock = ServerLock(home)
+    lock.acquire()
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(socket_path(home)))
+    listener.listen(1)
+    hand_over(listener, lock.hand_over())
+    pid, listener_fd, lock_fd = os.environ[HANDOVER_VARIABLE].split(":")
+    try:
+        for value in (
+            f"{int(pid) + 1}:{listener_fd}:{lock_fd}",  # another process's
+            f"{pid}:{lock_fd}:{listener_fd}",  # the files the wrong way round
+            f"{pid}:{listener_fd}",
+        ):
+            monkeypatch.setenv(HANDOVER_VARIABLE, value)
+            assert take_over(home) is None and HANDOVER_VARIABLE not in os.environ
+        assert take_over(tmp_path / "elsewhere") is None  # and with no variable
+        monkeypatch.setenv(HANDOVER_VARIABLE, f"{pid}:{listener_fd}:{lock_fd}")
+        handed = take_over(home)
+        assert handed is not None and handed.lock == int(lock_fd) and server_lock_held(home)
+        assert handed.listener.fileno() == int(listener_fd)
+        assert not os.get_inheritable(int(listener_fd)) and not os.get_inheritable(handed.lock)
+        handed.listener.close()
+    finally:
+        os.close(int(lock_fd))
+
+
 def serve_in_thread(home: Path, idle_seconds: float):  # type: ignore[no-untyped-def]
     from localsearch.server.service import SearchServer
 
