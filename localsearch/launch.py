@@ -11,8 +11,20 @@ import sys
 
 def main() -> None:
     try:
-        from localsearch.cli import main as run
-    except KeyboardInterrupt:
-        sys.stderr.write("Interrupted.\n")
-        sys.exit(130)
-    run()
+        try:
+            from localsearch.cli import main as run
+        except KeyboardInterrupt:
+            sys.stderr.write("Interrupted.\n")
+            sys.exit(130)
+        run()
+    finally:
+        _forget_caught_interrupts()
+
+
+def _forget_caught_interrupts() -> None:
+    """A Ctrl-C that lands while exec() runs a string (dataclasses and namedtuple build their
+    methods so, during many an import) is marked by CPython as unhandled even once caught, and
+    `python -m localsearch` (how search starts a server) then ends by SIGINT, -2, after its
+    message rather than with exit 130. An exec() of a string clears the mark as it starts; one
+    still unhandled (raised past here) is marked again by the interpreter."""
+    exec("")

@@ -29,6 +29,19 @@ def ctrl_c_interrupts() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+def copy_of_localsearch(base: Path) -> Path:
+    """A copy of the localsearch package under base/site, to upgrade under a running process
+    (put base/site first on its PYTHONPATH): its folder, for site/localsearch's files."""
+    import localsearch
+
+    package = base / "site" / "localsearch"
+    installed = Path(localsearch.__file__).parent
+    shutil.copytree(installed, package, ignore=shutil.ignore_patterns("__pycache__"))
+    if (installed.parent / "models").is_dir():  # a checkout's model catalogue, beside it
+        shutil.copytree(installed.parent / "models", package.parent / "models")
+    return package.parent
+
+
 def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     """Run the CLI in-process: (exit code, stdout, stderr)."""
     from localsearch.cli import main

@@ -138,7 +138,7 @@ async def test_the_tui_index_notice_names_the_chosen_model(settings, tmp_path) -
         await pilot.press("f2", *str(docs), "enter")
         await wait_until(pilot, lambda: app.indexing.outcome != "", timeout=120)
         done = next(m for m in notifications(app) if m.startswith("Indexed in"))
-        assert done.endswith(f"chunks written.\n{NOTICE}")
+        assert done.endswith(f" reused).\n{NOTICE}")
     assert active_model(settings) == MULTILINGUAL
 
 

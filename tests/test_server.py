@@ -235,6 +235,166 @@ def test_ctrl_c_while_the_server_starts_says_it_did_not(tmp_path, capsys, monkey
     assert not server_lock_held(home) and not starting_path(home).exists()
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("point", "said"),
+    [
+        ("import:localsearch.cli", "Interrupted."),
+        ("import:localsearch.server.service", "did not start"),
+        ("call:localsearch.server.service:ServerLock.acquire", "did not start"),
+        ("call:localsearch.server.live_engine:LiveEngine.warm_up", "did not start"),
+        ("call:localsearch.server.service:SearchServer._install_signal_handlers", "did not start"),
+    ],
+)
+def test_ctrl_c_early_in_the_start_of_serve_exits_130_with_a_word(tmp_path, point, said) -> None:
+    # A Ctrl-C within the first second of `serve` sometimes ended it by SIGINT (-2) after its
+    # message, and one while it imported the engine said "run the command again to finish".
+    from helpers import ctrl_c_interrupts
+
+    _, home = index_files(tmp_path, DOCS)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCALSEARCH_")}
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(Path(__file__).parent), *filter(None, [env.get("PYTHONPATH")])]
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "interrupted_at", point, "serve", "--home", str(home)],
+        capture_output=True,
+        text=True,
+        env=env,
+        preexec_fn=ctrl_c_interrupts,
+        timeout=DEADLINE_SECONDS,
+    )
+    if said == "did not start":
+        said = f"Interrupted; the server for {home} did not start."
+    assert (done.returncode, done.stderr.splitlines()[-1:]) == (130, [said]), done.stderr
+    assert not server_lock_held(home) and not socket_path(home).exists()
+
+
+@pytest.mark.slow
+def test_serve_watch_carries_on_with_the_new_version_holding_its_socket_and_watch(
+    tmp_path,
+) -> None:
+    # `serve --watch` kept running the old code, and the first search from the new version
+    # stopped it, and the watch with it. Now it execs itself once the files settle, keeping
+    # its pid, lock and listening socket: a search sent during the switch waits for the new
+    # code rather than find no server.
+    from helpers import copy_of_localsearch, ctrl_c_interrupts
+
+    site = copy_of_localsearch(tmp_path)
+    docs, home = index_files(tmp_path, DOCS)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCALSEARCH_")}
+    env |= {"PYTHONPATH": str(site), "LOCALSEARCH_SERVER_AUTOSTART": "0"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "localsearch", "serve", "--watch", "--home", str(home)],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        preexec_fn=ctrl_c_interrupts,
+    )
+    assert server.stderr is not None
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(server.stderr), daemon=True)  # type: ignore[arg-type]
+    reader.start()
+    give_up = threading.Timer(DEADLINE_SECONDS, server.kill)
+    give_up.start()
+
+    def new_code(*args: str) -> tuple[int, str, str]:
+        done = subprocess.run(
+            [sys.executable, "-m", "localsearch", *args, "--home", str(home)],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=DEADLINE_SECONDS,
+        )
+        return done.returncode, done.stdout, done.stderr
+
+    def said(start: str) -> int:
+        return sum(line.startswith(start) for line in lines)
+
+    try:
+        wait_for(lambda: said("Serving ") == 1, "the server")
+        with (site / "localsearch" / "wording.py").open("a") as upgrade:
+            upgrade.write("\n# the next version\n")
+        # A search of the new code before the files settle: in-process, the server left be.
+        code, out, err = new_code("search", "wild yeast starter", "-k", "1")
+        assert (code, err) == (0, "") and out.startswith("1. Sourdough bread  ")
+        wait_for(lambda: said("localsearch changed on disk") == 1, "the switch")
+        new_stamp = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "from localsearch.server.protocol import code_stamp_now as s; print(s())",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            check=True,
+        ).stdout.strip()
+        while True:  # every request in the switch is answered, by either code
+            reply = ask(home, {"op": "status"}, timeout=DEADLINE_SECONDS)
+            assert reply is not None, lines
+            if reply["code"] == new_stamp:
+                break
+        assert reply["status"]["pid"] == server.pid
+        wait_for(lambda: said("Serving ") == 2, "the new code's word")  # the pipe may lag
+        code, out, err = new_code("search", "wild yeast starter", "-k", "1")
+        assert (code, err) == (0, "") and out.startswith("1. Sourdough bread  ")
+        assert server_status(home)["served"] == 1  # type: ignore[index]  # by the new code
+        (docs / "owls.md").write_text("# Owls\n\nOwls hunt at night.\n")
+        wait_for(lambda: said("Re-indexed in ") == 1, "the watch, after the switch")
+        server.send_signal(signal.SIGINT)
+        assert server.wait(DEADLINE_SECONDS) == 0
+        reader.join(10)
+    finally:
+        give_up.cancel()
+        server.kill()
+    assert lines[-1:] == [f"Stopped the server for {home}.\n"], lines
+    assert not socket_path(home).exists() and not server_lock_held(home)
+    assert (
+        lines.count(
+            "localsearch changed on disk (an upgrade or an edit): serving and"
+            " watching on with the new version.\n"
+        )
+        == 1
+    ), lines
+
+
+def test_a_handover_is_taken_only_by_the_process_it_was_made_for(tmp_path, monkeypatch) -> None:
+    # The variable that names the socket and lock to the exec'd server is refused where it
+    # names files that are not this data folder's, or reached another process (a child).
+    from localsearch.server.handover import HANDOVER_VARIABLE, hand_over, take_over
+    from localsearch.server.service import ServerLock
+
+    home = tmp_path / "home"
+    lock = ServerLock(home)
+    lock.acquire()
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(socket_path(home)))
+    listener.listen(1)
+    hand_over(listener, lock.hand_over())
+    pid, listener_fd, lock_fd = os.environ[HANDOVER_VARIABLE].split(":")
+    try:
+        for value in (
+            f"{int(pid) + 1}:{listener_fd}:{lock_fd}",  # another process's
+            f"{pid}:{lock_fd}:{listener_fd}",  # the files the wrong way round
+            f"{pid}:{listener_fd}",
+        ):
+            monkeypatch.setenv(HANDOVER_VARIABLE, value)
+            assert take_over(home) is None and HANDOVER_VARIABLE not in os.environ
+        assert take_over(tmp_path / "elsewhere") is None  # and with no variable
+        monkeypatch.setenv(HANDOVER_VARIABLE, f"{pid}:{listener_fd}:{lock_fd}")
+        handed = take_over(home)
+        assert handed is not None and handed.lock == int(lock_fd) and server_lock_held(home)
+        assert handed.listener.fileno() == int(listener_fd)
+        assert not os.get_inheritable(int(listener_fd)) and not os.get_inheritable(handed.lock)
+        handed.listener.close()
+    finally:
+        os.close(int(lock_fd))
+
+
 def serve_in_thread(home: Path, idle_seconds: float):  # type: ignore[no-untyped-def]
     from localsearch.server.service import SearchServer
 
@@ -356,6 +516,37 @@ def test_a_server_running_other_code_is_stopped_not_asked(tmp_path, capsys) -> N
         assert code == 0 and out.startswith("1. Beekeeping notes: ")
         thread.join(10)
         assert not thread.is_alive() and not socket_path(home).exists()
+    finally:
+        server.stop()
+        thread.join(10)
+
+
+def test_a_search_the_server_answers_says_that_it_rebuilds_bm25_for_a_new_version(
+    tmp_path, capsys
+) -> None:
+    # The in-process search said so; one the server answered waited without a word.
+    from localsearch.lexical import LexicalIndex
+    from localsearch.server.service import SearchServer
+
+    _, home = index_files(tmp_path, DOCS)
+    lexical = LexicalIndex(home / "lexical")
+    state = json.loads(lexical.state_path.read_text())
+    lexical.state_path.write_text(json.dumps({**state, "schema": state["schema"] - 1}))
+    lexical.close()
+    lines: list[str] = []
+    server = SearchServer(load_settings(home), idle_seconds=0, log=lines.append)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: lines, "the server")
+        args = ["search", "wild yeast", "--mode", "bm25", "--json", "--home", str(home)]
+        code, out, err = run_cli(args, capsys)
+        notice = "Rebuilding the BM25 index for this version of localsearch (3 chunks)…"
+        assert (code, err) == (0, notice + "\n")
+        assert Path(json.loads(out)["results"][0]["path"]).name == "bread.md"
+        assert server.served == 1 and lines[1:] == [notice]  # the server's log says it too
+        code, out, err = run_cli(args, capsys)  # once
+        assert (code, err, server.served) == (0, "", 2)
     finally:
         server.stop()
         thread.join(10)

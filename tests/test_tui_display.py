@@ -239,3 +239,51 @@ def test_a_hit_says_slide_or_sheet_where_its_page_number_counts_one() -> None:
     assert located("pptx", 3) == "slide 3 · Results"
     assert located("sheet", 2) == "sheet 2 · Results"
     assert located("md", None) == "Results · line 4"
+
+
+# -- a wait the engine explains -----------------------------------------------------------
+
+
+async def test_the_status_bar_says_while_a_search_rebuilds_bm25_for_a_new_version(
+    settings: Settings, tmp_path: Path, monkeypatch
+) -> None:
+    # The CLI said "Rebuilding the BM25 index for this version of localsearch (N chunks)…";
+    # the TUI's first search after such an upgrade waited without a word.
+    import json
+    import threading
+
+    from localsearch.lexical import LexicalIndex, catch_up
+    from localsearch.tui.widgets.status_bar import StatusBar
+
+    index_texts(settings, tmp_path / "docs", {"owl.md": "# Owl\n\nOwls hunt at night.\n"})
+    lexical = LexicalIndex(settings.lexical_dir)
+    state = json.loads(lexical.state_path.read_text())
+    lexical.state_path.write_text(json.dumps({**state, "schema": state["schema"] - 1}))
+    lexical.close()
+    rebuilding, finish = threading.Event(), threading.Event()
+    rebuild_whole = catch_up.rebuild_whole
+
+    def held_rebuild(*args, **kwargs):  # type: ignore[no-untyped-def]
+        rebuilding.set()
+        finish.wait(60)
+        return rebuild_whole(*args, **kwargs)
+
+    monkeypatch.setattr(catch_up, "rebuild_whole", held_rebuild)
+    notice = "Rebuilding the BM25 index for this version of localsearch (1 chunk)…"
+    async with running(settings, mode="bm25") as pilot:
+        app = pilot.app
+        status = app.screen.query_one(StatusBar)
+        try:
+            await pilot.click("#query")
+            await pilot.press(*"owls")
+            # Not wait_until, which waits for the workers: the search's waits for `finish`.
+            for _ in range(1200):
+                if rebuilding.is_set() and notice in str(status.render()):
+                    break
+                await pilot.pause(0.05)
+            assert str(status.render()).startswith(notice + " │ "), str(status.render())
+        finally:
+            finish.set()
+        await wait_until(pilot, lambda: result_list(app).hits)
+        assert [Path(hit.path).name for hit in result_list(app).hits] == ["owl.md"]
+        assert notice not in str(status.render())

@@ -332,8 +332,8 @@ def test_watch_names_a_file_it_skips_once(tmp_path) -> None:
         wait_for(lambda: any(line.startswith("Watching ") for line in lines), "the watch")
         said = [line for line in lines if "━" not in line]  # progress bars aside
         assert said[0].startswith("Indexed in ") and said[0].endswith(
-            ": 1 added, 0 updated, 0 removed, 1 chunk embedded; 1 file skipped (`localsearch"
-            " status --skipped` says why).\n"
+            ": 1 added, 0 updated, 0 removed; 1 chunk written (1 embedded, 0 reused); 1 file"
+            " skipped (`localsearch status --skipped` says why).\n"
         ), lines
         (docs / "broken.pdf").write_bytes(b"%PDF-1.4 not a PDF either")
         wait_for(lambda: any(line.startswith("skipped ") for line in lines), "the skip")
@@ -341,6 +341,28 @@ def test_watch_names_a_file_it_skips_once(tmp_path) -> None:
         wait_for(lambda: any(line.startswith("Updated in ") for line in lines), "the next file")
     skips = [line for line in lines if line.startswith("skipped ")]
     assert skips == [f"skipped {docs / 'broken.pdf'}: corrupt PDF: data format error\n"], lines
+
+
+def test_each_later_update_says_what_it_wrote_as_index_does(tmp_path) -> None:
+    # "Updated in 0.4s: 1 added, 0 updated, 0 removed." said nothing of chunks or vectors,
+    # which index's report and watch's first line count.
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("# Alpha\n\nTides.\n")
+    with watch_printing(docs, tmp_path / "h") as lines:
+        wait_for(lambda: any(line.startswith("Watching ") for line in lines), "the watch")
+        updated = lambda: [line for line in lines if line.startswith("Updated in ")]  # noqa: E731
+        (docs / "b.md").write_text("# Beta\n\nSourdough.\n")
+        wait_for(lambda: len(updated()) == 1, "the new file")
+        (docs / "c.md").write_text("# Beta\n\nSourdough.\n")  # the same text: its vector
+        wait_for(lambda: len(updated()) == 2, "the copy")
+        (docs / "b.md").unlink()
+        wait_for(lambda: len(updated()) == 3, "the deletion")
+    assert [line.partition(": ")[2] for line in updated()] == [
+        "1 added, 0 updated, 0 removed; 1 chunk written (1 embedded, 0 reused).\n",
+        "1 added, 0 updated, 0 removed; 1 chunk written (0 embedded, 1 reused).\n",
+        "0 added, 0 updated, 1 removed; 0 chunks written (0 embedded, 0 reused).\n",
+    ], lines
 
 
 def test_watch_says_a_deleted_folder_is_missing_then_watches_it_again(tmp_path) -> None:
@@ -365,7 +387,9 @@ def test_watch_says_a_deleted_folder_is_missing_then_watches_it_again(tmp_path) 
         (docs / "b.md").write_text("# Beta\n\nSourdough.\n")
         wait_for(lambda: any(line.startswith("Updated in ") for line in lines), "the new folder")
     updated = [line for line in lines if line.startswith("Updated in ")]
-    assert updated[0].endswith(": 1 added, 0 updated, 1 removed.\n"), lines
+    assert updated[0].endswith(
+        ": 1 added, 0 updated, 1 removed; 1 chunk written (1 embedded, 0 reused).\n"
+    ), lines
 
 
 def test_watch_shows_progress_while_it_indexes_before_watching(tmp_path) -> None:
@@ -381,7 +405,9 @@ def test_watch_shows_progress_while_it_indexes_before_watching(tmp_path) -> None
     lines = lines[: next(i for i, line in enumerate(lines) if line.startswith("Watching ")) + 1]
     bars = {line.split("━")[0].strip(): line.split() for line in lines if "━" in line}
     assert "2/2" in bars["Files"] and "2/2" in bars["Embedding chunks"], lines
-    assert lines[-2].endswith(": 2 added, 0 updated, 0 removed, 2 chunks embedded.\n"), lines
+    assert lines[-2].endswith(
+        ": 2 added, 0 updated, 0 removed; 2 chunks written (2 embedded, 0 reused).\n"
+    ), lines
 
 
 def test_a_later_update_that_takes_a_while_shows_progress_too(
@@ -441,16 +467,11 @@ def test_watch_carries_on_with_the_new_version_once_localsearch_is_upgraded(tmp_
     """A watch left on the old code would go on writing the index as that version does (and
     rebuild what the new one made): once localsearch's own files change and settle, it starts
     again from them, in the same process."""
-    import shutil
     import signal
 
-    import localsearch
+    from helpers import copy_of_localsearch
 
-    package = tmp_path / "site" / "localsearch"
-    installed = Path(localsearch.__file__).parent
-    shutil.copytree(installed, package, ignore=shutil.ignore_patterns("__pycache__"))
-    if (installed.parent / "models").is_dir():  # a checkout's model catalogue, beside it
-        shutil.copytree(installed.parent / "models", package.parent / "models")
+    package = copy_of_localsearch(tmp_path) / "localsearch"
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "a.md").write_text("# Alpha\n\nTides.\n")

@@ -82,10 +82,8 @@ def index(
         for path, reason in report.skipped:
             stderr.print(f"skipped {one_line(path)}: {reason}", markup=False)
     stderr.print(
-        f"Indexed in {report.seconds:.1f}s: {report.added} added, {report.updated} updated,"
-        f" {report.removed} removed, {report.unchanged} unchanged, {len(report.skipped)} skipped;"
-        f" {plural(report.chunks, 'chunk')} written ({report.chunks_embedded} embedded,"
-        f" {report.chunks_reused} reused).",
+        f"Indexed in {report.seconds:.1f}s: {report.files_done()}, {report.unchanged} unchanged,"
+        f" {len(report.skipped)} skipped; {report.chunks_done()}.",
         markup=False,
     )
     if report.skipped and not verbose:

@@ -171,7 +171,9 @@ def run_search(settings: Settings, request: dict[str, Any], logged: list[int]) -
 
     suspended = suspended_server(settings.home)
     if suspended is None:
-        reply = ask(settings.home, {**request, "settings": search_settings(settings)})
+        reply = ask(
+            settings.home, {**request, "settings": search_settings(settings)}, on_notice=_say
+        )
         if reply is not None:
             results: dict[str, Any] = reply["results"]
             if results.get("search_id") is not None:

@@ -51,7 +51,8 @@ def serve(
     Listens on a Unix socket in the data folder (readable by you alone; nothing listens on a
     network port) and exits after an idle timeout (with --watch, only when --idle is given).
     One server per data folder. `search` starts one by itself unless the setting
-    server_autostart is false.
+    server_autostart is false. With --watch, when localsearch itself is upgraded, it carries
+    on with the new version, as `watch` does.
     """
     settings = settings_from(ctx, home)
     if stop or show_status:
@@ -111,22 +112,28 @@ def _stop_or_report(home: Path, stop: bool) -> None:
 
 def _serve(settings: Settings, idle_minutes: float | None, watch: bool, quiet: bool) -> None:
     from localsearch.cli.output import stderr
-    from localsearch.server.service import SearchServer
 
-    require_index(settings)
     minutes = settings.server_idle_minutes if idle_minutes is None else idle_minutes
     if watch and idle_minutes is None:
         minutes = 0  # a watching server keeps the index fresh even when nobody searches
-    server = SearchServer(
-        settings,
-        idle_seconds=minutes * 60,
-        log=(lambda line: None) if quiet else (lambda line: stderr.print(line, markup=False)),
-        watch=watch,
-    )
     try:
-        server.run()  # a Ctrl-C once it listens stops it, as `serve --stop` does (exit 0)
+        from localsearch.server.service import SearchServer  # numpy, SQLite: a while
+
+        require_index(settings)
+        server = SearchServer(
+            settings,
+            idle_seconds=minutes * 60,
+            log=(lambda line: None) if quiet else (lambda line: stderr.print(line, markup=False)),
+            watch=watch,
+        )
+        # A Ctrl-C once it listens stops it, as `serve --stop` does (exit 0).
+        if server.run():  # localsearch changed on disk: serve on from the new code
+            from localsearch.upgrade import run_again
+
+            run_again()
     except KeyboardInterrupt:
-        # Before it listened (loading the model): no word on a run to finish, as main has.
+        # Before it listened (importing the engine, loading the model): no word on a run to
+        # finish, as main has.
         stderr.print(f"Interrupted; the server for {settings.home} did not start.", markup=False)
         sys.exit(130)
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import sys
 import threading
 import time
 from pathlib import Path
@@ -17,7 +15,6 @@ from localsearch.progress import ProgressEvent
 from localsearch.wording import plural
 
 LATER_BARS_AFTER_SECONDS = 1.0  # a save of a file or two is done well before
-CODE_SETTLE_SECONDS = 3.0  # pip replaces localsearch's files one at a time
 
 
 @click.command()
@@ -35,6 +32,7 @@ def watch(ctx: click.Context, paths: tuple[Path, ...], home: Path | None, quiet:
     """
     from localsearch.cli.output import stderr
     from localsearch.terminal_text import one_line
+    from localsearch.upgrade import CodeChange, run_again
     from localsearch.watch import WatchCallbacks, Watcher, WatchUpdate
 
     bars = UpdateBars()
@@ -42,22 +40,16 @@ def watch(ctx: click.Context, paths: tuple[Path, ...], home: Path | None, quiet:
     def on_update(update: WatchUpdate) -> None:
         bars.end()
         report = update.report
-        if not update.changed or report.added or report.updated or report.removed:
+        if not update.changed or report.wrote_anything():
             skipped = (
                 f"; {plural(len(report.skipped), 'file')} skipped (`localsearch status"
                 " --skipped` says why)"
                 if report.skipped and not update.changed
                 else ""
             )
-            embedded = (
-                f", {plural(report.chunks_embedded, 'chunk')} embedded"
-                if report.chunks_embedded and not update.changed
-                else ""
-            )
             stderr.print(
                 f"{'Updated' if update.changed else 'Indexed'} in {report.seconds:.1f}s:"
-                f" {report.added} added, {report.updated} updated, {report.removed} removed"
-                f"{embedded}{skipped}.",
+                f" {report.files_done()}; {report.chunks_done()}{skipped}.",
                 markup=False,
             )
         for path, reason in update.newly_skipped:
@@ -107,38 +99,7 @@ def watch(ctx: click.Context, paths: tuple[Path, ...], home: Path | None, quiet:
             " version.",
             markup=False,
         )
-        _restart()
-
-
-def _restart() -> None:
-    """This command again, in this process, from the code now on disk: a watch left on the old
-    code would keep writing the index as that version does (and rebuild what a newer one
-    made, lexical/catch_up.py)."""
-    for stream in (sys.stdout, sys.stderr):
-        stream.flush()
-    os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
-
-
-class CodeChange:
-    """Whether localsearch's own files changed since this process started, and have stayed
-    as they are since for CODE_SETTLE_SECONDS (an upgrade half done does not import)."""
-
-    def __init__(self) -> None:
-        from localsearch.server.protocol import code_stamp
-
-        self.loaded = self.seen = code_stamp()
-        self.seen_since = time.monotonic()
-        self.changed = False
-
-    def __call__(self) -> bool:
-        from localsearch.server.protocol import code_stamp_now
-
-        now = code_stamp_now()
-        if now != self.seen:
-            self.seen, self.seen_since = now, time.monotonic()
-        settled = time.monotonic() - self.seen_since >= CODE_SETTLE_SECONDS
-        self.changed = now != self.loaded and settled
-        return self.changed
+        run_again()
 
 
 def _interrupt(signum: int, frame: object) -> None:

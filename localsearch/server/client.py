@@ -13,6 +13,7 @@ import os
 import socket
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +21,10 @@ from localsearch import errors
 from localsearch.server.protocol import (
     LOG_NAME,
     PROTOCOL_VERSION,
+    MessageReader,
     code_stamp,
     encode,
     lock_path,
-    read_message,
     short_address,
     socket_path,
     starting_path,
@@ -36,30 +37,48 @@ STARTING_SECONDS = 60.0  # a started server not listening by then is not coming
 STARTING_POLL_SECONDS = 0.1
 
 
-def ask(home: Path, request: dict[str, Any], timeout: float | None = None) -> dict[str, Any] | None:
+def ask(
+    home: Path,
+    request: dict[str, Any],
+    timeout: float | None = None,
+    on_notice: Callable[[str], None] | None = None,
+) -> dict[str, Any] | None:
     """The server's reply to `request`, or None when no server answered.
 
     An error the engine raised in the server (a bad -k, say) is raised here as the same
     LocalSearchError subclass, so the user sees what an in-process search would have said.
+    `on_notice` hears what the server says before a long wait (BM25 rebuilt for a new version).
     """
     path = socket_path(home)
     if not path.exists():
         return None
+    if on_notice is not None:
+        request = {**request, "notices": True}
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
             conn.settimeout(REPLY_TIMEOUT_SECONDS if timeout is None else timeout)
             with short_address(path) as address:
                 conn.connect(address)
             conn.sendall(encode({"protocol": PROTOCOL_VERSION, **request}))
-            reply = read_message(conn)
+            messages = MessageReader(conn)
+            reply = messages.next()
+            while on_notice is not None and reply is not None and "notice" in reply:
+                on_notice(str(reply["notice"]))
+                # It said why it takes long (a rebuild of a million chunks: a minute or more),
+                # which a search in-process would wait for as well; a Ctrl-C ends the wait.
+                conn.settimeout(None)
+                reply = messages.next()
     except OSError:
         return None
     if reply is None or reply.get("protocol") != PROTOCOL_VERSION:
         return None
     if request.get("op") == "search" and reply.get("code") != code_stamp():
         # A server left running by other code (before an upgrade): its answers may be wrong.
-        # Stop it, so that the next search starts one from this code, and search in-process.
-        ask(home, {"op": "stop"}, timeout)
+        # Search in-process. One that follows upgrades (`serve --watch`) starts again from the
+        # new code once its files have settled (upgrade.py); any other is stopped, so that the
+        # next search starts one from this code.
+        if not reply.get("follows_upgrades"):
+            ask(home, {"op": "stop"}, timeout)
         return None
     error = reply.get("error")
     if isinstance(error, dict):

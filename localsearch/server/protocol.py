@@ -1,7 +1,9 @@
 """Where the server listens and how a request and its reply look on the wire.
 
-One JSON object per line each way, one request per connection. Standard library only: the
-client side of `localsearch search` imports this module and little else.
+One JSON object per line each way, one request per connection; before its reply, the server
+may send notices ({"notice": line}, a wait explained) to a client that asked ("notices": true).
+Standard library only: the client side of `localsearch search` imports this module and little
+else.
 """
 
 from __future__ import annotations
@@ -99,21 +101,30 @@ def encode(message: dict[str, Any]) -> bytes:
 
 def read_message(conn: socket.socket) -> dict[str, Any] | None:
     """One newline-terminated JSON object, or None if the peer closed before finishing it."""
-    parts: list[bytes] = []
-    size = 0
-    while True:
-        data = conn.recv(65536)
-        if not data:
-            return None
-        if data.endswith(b"\n"):
+    return MessageReader(conn).next()
+
+
+class MessageReader:
+    """The JSON objects a connection brings, one a line, in turn (notices, then a reply)."""
+
+    def __init__(self, conn: socket.socket) -> None:
+        self.conn = conn
+        self._rest = b""  # what came after the last line read
+
+    def next(self) -> dict[str, Any] | None:
+        """The next object, or None if the peer closed before finishing it or sent no object."""
+        parts, size = [self._rest], len(self._rest)
+        while b"\n" not in parts[-1]:
+            data = self.conn.recv(65536)
+            if not data:
+                return None
             parts.append(data)
-            break
-        parts.append(data)
-        size += len(data)
-        if size > MAX_MESSAGE_BYTES:
+            size += len(data)
+            if size > MAX_MESSAGE_BYTES:
+                return None
+        line, _, self._rest = b"".join(parts).partition(b"\n")
+        try:
+            message = json.loads(line)
+        except ValueError:
             return None
-    try:
-        message = json.loads(b"".join(parts))
-    except ValueError:
-        return None
-    return message if isinstance(message, dict) else None
+        return message if isinstance(message, dict) else None

@@ -10,6 +10,7 @@ loaded by the engine on the next query. The socket is 0600 and nothing listens o
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -24,6 +25,7 @@ from localsearch import errors
 from localsearch.config import Settings
 from localsearch.lock import open_lock_file
 from localsearch.search.engine import SearchEngine
+from localsearch.server.handover import hand_over, take_over
 from localsearch.server.live_engine import LiveEngine
 from localsearch.server.protocol import (
     PROTOCOL_VERSION,
@@ -36,6 +38,7 @@ from localsearch.server.protocol import (
     socket_path,
     starting_path,
 )
+from localsearch.upgrade import CodeChange
 from localsearch.wording import plural
 
 try:
@@ -72,10 +75,21 @@ class ServerLock:
         os.pwrite(handle, f"pid {os.getpid()}".encode(), 0)
         self._handle = handle
 
+    def adopt(self, handle: int) -> None:
+        """The lock as the server before this exec held it: the same open file, so the same
+        flock (handover.py)."""
+        self._handle = handle
+
     def release(self) -> None:
         if self._handle is not None:
             os.close(self._handle)
             self._handle = None
+
+    def hand_over(self) -> int:
+        """The open lock, for the exec that follows; release() then leaves it held."""
+        assert self._handle is not None
+        handle, self._handle = self._handle, None
+        return handle
 
 
 class SearchServer:
@@ -95,6 +109,10 @@ class SearchServer:
         self.log = log
         self.engine_factory = engine_factory
         self.stopping = threading.Event()
+        # Set by the watcher once localsearch's files changed and settled: the server stops
+        # serving and hands its socket and lock to the new code (run() returns True).
+        self.upgraded = False
+        self.follows_upgrades = False  # while its watcher watches for them
         self.served = 0
         self.started_at = time.time()
         self._lock = ServerLock(settings.home)
@@ -104,15 +122,22 @@ class SearchServer:
     def socket_path(self) -> Path:
         return socket_path(self.settings.home)
 
-    def run(self) -> None:
-        """Take the lock, warm the engine, then serve until idle, stopped or signalled."""
-        self._lock.acquire()
-        stopped = False
+    def run(self) -> bool:
+        """Take the lock, warm the engine, then serve until idle, stopped or signalled. True
+        when it stopped for new code, its socket and lock handed over for an exec of the
+        command that started it (upgrade.run_again), which serves on with them."""
+        handed = take_over(self.settings.home)
+        if handed is None:
+            self._lock.acquire()
+        else:
+            self._lock.adopt(handed.lock)
+        listening = _Listener(self.socket_path, handed.listener if handed else None)
+        stopped = handing_over = False
         try:
             self.engine.warm_up()
             # A watcher's first update embeds any backlog itself.
             watcher = self._start_watching() if self.watch else self._start_embedding_backlog()
-            with self._listening() as listener:
+            with listening as listener:
                 starting_path(self.settings.home).unlink(missing_ok=True)
                 self._install_signal_handlers()
                 self.log(
@@ -128,11 +153,18 @@ class SearchServer:
             self.stop()
             if watcher is not None:
                 watcher.join(30)
+            if self.upgraded:
+                hand_over(listening.sock, self._lock.hand_over())
+                handing_over = True
+                return True
         finally:
             self.engine.close()
-            self._lock.release()
+            if not handing_over:
+                listening.close()
+                self._lock.release()
         if stopped:  # said once its socket and lock are gone: a search now starts a new one
             self.log(f"Stopped the server for {self.settings.home}.")
+        return False
 
     def _start_embedding_backlog(self) -> threading.Thread | None:
         """Embed the chunks an interrupted `index` left without vectors (embed_backlog.py), in
@@ -183,25 +215,37 @@ class SearchServer:
 
         def on_update(update: WatchUpdate) -> None:
             report = update.report
-            if report.added or report.updated or report.removed:
+            if report.wrote_anything():
                 self.log(
-                    f"Re-indexed in {report.seconds:.1f}s: {report.added} added,"
-                    f" {report.updated} updated, {report.removed} removed."
+                    f"Re-indexed in {report.seconds:.1f}s: {report.files_done()};"
+                    f" {report.chunks_done()}."
                 )
             for path, reason in update.newly_skipped:
                 self.log(f"Skipped {path}: {reason}")
 
+        upgrade = CodeChange()
         watcher = Watcher(
             self.settings,
             callbacks=WatchCallbacks(on_update=on_update, on_waiting=self.log),
             stop=self.stopping,
+            until=upgrade,  # between updates: one under way runs to its end on this code
         )
 
         def run() -> None:
+            self.follows_upgrades = True
             try:
                 watcher.run()
             except Exception as exc:  # noqa: BLE001 - searches go on without the watcher
                 self.log(f"Watching stopped: {type(exc).__name__}: {exc}".splitlines()[0])
+            finally:
+                self.follows_upgrades = False
+            if upgrade.changed and not self.stopping.is_set():
+                self.log(
+                    "localsearch changed on disk (an upgrade or an edit): serving and watching"
+                    " on with the new version."
+                )
+                self.upgraded = True
+                self.stop()
 
         thread = threading.Thread(target=run, name="watch", daemon=True)
         thread.start()
@@ -215,9 +259,6 @@ class SearchServer:
             return
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(signum, lambda *_: self.stop())
-
-    def _listening(self) -> _Listener:
-        return _Listener(self.socket_path)
 
     def _serve(self, listener: socket.socket) -> None:
         last_request = time.monotonic()
@@ -250,7 +291,15 @@ class SearchServer:
             return  # the client went away; nothing to tell it
         if request is None:
             return
-        reply = {"protocol": PROTOCOL_VERSION, "code": self.code, **self.reply_to(request)}
+        say = self._notices_to(conn if request.get("notices") is True else None)
+        reply = {
+            "protocol": PROTOCOL_VERSION,
+            "code": self.code,
+            # A client from other code leaves it to start again from that code (upgrade.py)
+            # rather than stop it, and a watch with it.
+            "follows_upgrades": self.follows_upgrades,
+            **self.reply_to(request, say),
+        }
         try:
             conn.sendall(encode(reply))
         except OSError:
@@ -259,14 +308,28 @@ class SearchServer:
             if search_id is not None:
                 self.engine.forget(search_id)
 
-    def reply_to(self, request: dict[str, Any]) -> dict[str, Any]:
+    def _notices_to(self, conn: socket.socket | None) -> Callable[[str], None]:
+        """What the engine has to say before a wait: into the log, and to a client that asked,
+        ahead of its reply (client.ask), so that it does not wait without a word."""
+
+        def say(line: str) -> None:
+            self.log(line)
+            if conn is not None:
+                with contextlib.suppress(OSError):  # the client went: the reply will fail too
+                    conn.sendall(encode({"protocol": PROTOCOL_VERSION, "notice": line}))
+
+        return say
+
+    def reply_to(
+        self, request: dict[str, Any], say: Callable[[str], None] | None = None
+    ) -> dict[str, Any]:
         if request.get("protocol") != PROTOCOL_VERSION:
             return {"error": {"kind": "internal", "message": "protocol version mismatch"}}
         op = request.get("op")
         try:
             if op == "search":
                 cpu = time.thread_time()
-                reply: dict[str, Any] = {"results": self._search(request)}
+                reply: dict[str, Any] = {"results": self._search(request, say or self.log)}
                 # CPU time of the search: on a busy machine, what it would take on an idle one.
                 reply["cpu_ms"] = round((time.thread_time() - cpu) * 1000, 2)
                 self.served += 1
@@ -295,13 +358,14 @@ class SearchServer:
             "idle_timeout_seconds": self.idle_seconds,
         }
 
-    def _search(self, request: dict[str, Any]) -> dict[str, Any]:
+    def _search(self, request: dict[str, Any], say: Callable[[str], None]) -> dict[str, Any]:
         try:
             engine = self.engine.current()
         except errors.NoIndexError:
             self.stop()  # the index is gone: nothing left to serve
             raise
         engine.settings = _with_search_settings(self.settings, request.get("settings") or {})
+        engine.notify = say
         doc_types = request.get("doc_types") or []
         if not isinstance(doc_types, list):
             raise errors.UsageError("doc_types must be a list")
@@ -354,13 +418,17 @@ def _inode(path: Path) -> int | None:
 
 
 class _Listener:
-    """The bound socket, 0600 from the start; removed again on exit."""
+    """The bound socket, 0600 from the start, or the one the server before this exec bound
+    (handover.py); close() removes it."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, bound: socket.socket | None = None) -> None:
         self.path = path
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.bound = bound is not None
+        self.sock = bound or socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 
     def __enter__(self) -> socket.socket:
+        if self.bound:
+            return self.sock  # listening all along: searches sent meanwhile are queued
         # We hold the server lock, so a socket file left here is a dead server's.
         self.path.unlink(missing_ok=True)
         old_umask = os.umask(0o177)
@@ -371,8 +439,13 @@ class _Listener:
             os.umask(old_umask)
         os.chmod(self.path, 0o600)
         self.sock.listen(16)
+        self.bound = True
         return self.sock
 
     def __exit__(self, *exc: object) -> None:
+        pass  # closed by close(), unless handed over
+
+    def close(self) -> None:
         self.sock.close()
-        self.path.unlink(missing_ok=True)
+        if self.bound:
+            self.path.unlink(missing_ok=True)

@@ -107,6 +107,7 @@ class LocalSearchApp(App[None]):
     model_state: reactive[str] = reactive("idle")  # idle | loading | ready | failed
     mode: reactive[str] = reactive("hybrid")
     latency_ms: reactive[float | None] = reactive(None)
+    waiting_for: reactive[str] = reactive("")  # what a search waits for, said by the engine
     indexing: reactive[JobState] = reactive(JobState, always_update=True)
     adapting: reactive[JobState] = reactive(JobState, always_update=True)
     adapt_outcome: reactive[AdaptOutcome | None] = reactive(None, always_update=True)
@@ -161,7 +162,7 @@ class LocalSearchApp(App[None]):
 
     def on_watched_files_indexed(self, message: WatchedFilesIndexed) -> None:
         report = message.update.report
-        if message.update.changed and (report.added or report.updated or report.removed):
+        if message.update.changed and report.wrote_anything():
             self.notify(describe_report(report), title="Files changed", timeout=4)
             self._index_changed()
 
@@ -588,13 +589,10 @@ class LocalSearchApp(App[None]):
 
 
 def describe_report(report: IndexReport) -> str:
-    text = (
-        f"Indexed in {report.seconds:.1f}s: {report.added} added, {report.updated} updated,"
-        f" {report.removed} removed, {report.unchanged} unchanged"
-    )
+    text = f"Indexed in {report.seconds:.1f}s: {report.files_done()}, {report.unchanged} unchanged"
     if report.skipped:
         text += f", {len(report.skipped)} skipped"
-    return text + f"; {plural(report.chunks, 'chunk')} written."
+    return text + f"; {report.chunks_done()}."
 
 
 def make_app(

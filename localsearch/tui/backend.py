@@ -70,12 +70,14 @@ class SearchBackend:
         context_chunks: int = 1,
         per_doc: int = 1,
         superseded: Callable[[], bool] = lambda: False,
+        on_notice: Callable[[str], None] | None = None,
     ) -> SearchOutcome | None:
         """Search and fetch each hit's neighbouring chunks, so the preview needs no round trip.
 
         Until the model has loaded, a hybrid search answers from BM25 alone (marked provisional)
         and a dense one answers nothing, rather than waiting seconds for torch. Returns None
         when `superseded()` says a newer search made this one pointless while it waited.
+        `on_notice` hears of a wait before it (BM25 rebuilt for a new version).
         """
         provisional, note = False, ""
         if mode != "bm25" and not self.model_ready.is_set():
@@ -96,15 +98,19 @@ class SearchBackend:
             if superseded():
                 return None
             engine = self._engine_locked()
-            results = engine.search(
-                query,
-                k=k,
-                mode=mode,
-                path_glob=path_glob or None,
-                doc_types=doc_types,
-                per_doc=per_doc,
-                since=since,
-            )
+            engine.notify = on_notice
+            try:
+                results = engine.search(
+                    query,
+                    k=k,
+                    mode=mode,
+                    path_glob=path_glob or None,
+                    doc_types=doc_types,
+                    per_doc=per_doc,
+                    since=since,
+                )
+            finally:
+                engine.notify = None
             contexts = {
                 hit.chunk_id: engine.context(hit, context_chunks, context_chunks)
                 for best in results.hits

@@ -30,6 +30,14 @@ class SearchCompleted(Message):
 
 
 @dataclass
+class SearchWaitExplained(Message):
+    """Search number `sequence` waits for what `line` says (BM25 rebuilt for a new version)."""
+
+    sequence: int
+    line: str
+
+
+@dataclass
 class MoreLoaded(Message):
     """All of `hit`'s other matching chunks, for search number `sequence`."""
 

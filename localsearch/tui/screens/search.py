@@ -22,7 +22,12 @@ from textual.worker import get_current_worker
 from localsearch.history.settle import SETTLE_SECONDS, SettledSearchLog
 from localsearch.search.engine import Hit, SearchResults
 from localsearch.store.database import ChunkRow
-from localsearch.tui.messages import MoreLoaded, SearchCompleted, SearchFailed
+from localsearch.tui.messages import (
+    MoreLoaded,
+    SearchCompleted,
+    SearchFailed,
+    SearchWaitExplained,
+)
 from localsearch.tui.state import INDEX_STAGE_LABELS
 from localsearch.tui.widgets.filter_bar import FilterBar
 from localsearch.tui.widgets.job_progress import JobProgress
@@ -217,6 +222,10 @@ class SearchScreen(Screen[None]):
         since: str | None,
     ) -> None:
         worker = get_current_worker()
+
+        def explain(line: str) -> None:
+            self.post_message(SearchWaitExplained(sequence, line))
+
         try:
             outcome = self.localsearch.backend.search(
                 query,
@@ -227,6 +236,7 @@ class SearchScreen(Screen[None]):
                 since=since,
                 per_doc=CHUNKS_PER_DOCUMENT,
                 superseded=lambda: worker.is_cancelled,
+                on_notice=explain,
             )
         except Exception as exc:  # noqa: BLE001 - shown as a notification, never a crash
             if not worker.is_cancelled:
@@ -239,7 +249,11 @@ class SearchScreen(Screen[None]):
                 )
             )
 
+    def on_search_wait_explained(self, message: SearchWaitExplained) -> None:
+        self.localsearch.waiting_for = message.line  # the status bar says it until it is over
+
     def on_search_completed(self, message: SearchCompleted) -> None:
+        self.localsearch.waiting_for = ""  # its search is done, or a newer one is under way
         if message.sequence != self._sequence:
             return  # a newer search is under way or done: never show stale results
         results = message.results
@@ -268,6 +282,7 @@ class SearchScreen(Screen[None]):
         self._log_shown(results)
 
     def on_search_failed(self, message: SearchFailed) -> None:
+        self.localsearch.waiting_for = ""
         if message.sequence != self._sequence:
             return
         self.localsearch.report_error(message.error, "Search failed")

@@ -29,9 +29,11 @@ def describe_status(
     indexing: JobState,
     adapting: JobState | None = None,
     width: int | None = None,
+    waiting_for: str = "",
 ) -> Text:
     """The status line; within `width` columns, parts are shortened, then dropped, the least
-    needed first: a running job and the mode stay longest."""
+    needed first: a running job and the mode stay longest. `waiting_for`, what a search waits
+    for (the engine's word, such as a BM25 rebuild), comes first and is never cut."""
     adapting = adapting or JobState()
     parts: dict[str, list[Text]] = {}
     if status is None:
@@ -74,7 +76,9 @@ def describe_status(
             Text(describe_adapt_job(adapting), style="italic"),
             Text(describe_adapt_job(adapting, short=True), style="italic"),
         ]
-    order = ["index", "model", "dense", "mode", "latency", "indexing", "adapting"]
+    if waiting_for:  # a search's wait that nothing else on screen explains: first, never cut
+        parts["waiting"] = [Text(waiting_for, style="italic")]
+    order = ["waiting", "index", "model", "dense", "mode", "latency", "indexing", "adapting"]
     chosen = {name: 0 for name in parts}
     separator = "  │  "
 
@@ -144,10 +148,19 @@ def describe_adapt_job(state: JobState, short: bool = False) -> str:
 
 
 class StatusBar(Static):
-    """Redraws whenever the app's index status, model state, mode, latency or jobs change."""
+    """Redraws whenever the app's index status, model state, mode, latency, jobs or a search's
+    explained wait change."""
 
     def on_mount(self) -> None:
-        for name in ("index_status", "model_state", "mode", "latency_ms", "indexing", "adapting"):
+        for name in (
+            "index_status",
+            "model_state",
+            "mode",
+            "latency_ms",
+            "indexing",
+            "adapting",
+            "waiting_for",
+        ):
             self.watch(self.app, name, self._changed, init=False)
         self._changed()
 
@@ -165,5 +178,6 @@ class StatusBar(Static):
                 app.indexing,
                 app.adapting,
                 width=self.content_size.width or None,
+                waiting_for=app.waiting_for,
             )
         )
