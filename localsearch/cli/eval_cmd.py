@@ -151,10 +151,12 @@ def eval_history(settings: Settings, model: str | None, as_json: bool, quiet: bo
         if scores.note:
             stdout.print(f"Note: {scores.note}.", markup=False)
     if len(report.models) == 1:
-        stdout.print(
-            "No other model to compare with: give --model NAME (see `localsearch models`).",
-            markup=False,
+        said = (
+            f"{model} is the active model: give --model another one to compare with"
+            if model
+            else "No other model to compare with: give --model NAME"
         )
+        stdout.print(f"{said} (see `localsearch models`).", markup=False)
 
 
 commands = [eval_command]
