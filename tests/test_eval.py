@@ -339,7 +339,8 @@ def test_eval_on_a_missing_folder(tmp_path: Path, capsys) -> None:
 
 
 def test_eval_refuses_qrels_whose_relevant_documents_are_not_in_the_corpus(tmp_path, capsys):
-    """Every metric was 0, with exit 0."""
+    """Every metric was 0, with exit 0; then it was said only once the whole corpus had been
+    indexed (minutes for SciFact's, with nothing to keep when the index was temporary)."""
     dataset = write_beir(tmp_path / "elsewhere", qrels="q1\tx7\t1\nq2\tx9\t2\nq2\td2\t0\n")
     result = run_cli(["eval", str(dataset), "--home", str(tmp_path / "h"), "-q"], capsys)
     assert result == (
@@ -348,6 +349,7 @@ def test_eval_refuses_qrels_whose_relevant_documents_are_not_in_the_corpus(tmp_p
         "Error: none of the 2 documents judged relevant in qrels/test.tsv is in corpus.jsonl"
         " (such as 'x7')\n",
     )
+    assert not (tmp_path / "h" / "localsearch.db").exists()
 
 
 # -- quality floors on SciFact ----------------------------------------------------------------

@@ -152,6 +152,7 @@ def build_index(
         )
     if found is not None and not same:
         _clear_index(settings)
+    _refuse_unfindable_judgements(dataset)  # before an index that can take an hour
     home.mkdir(parents=True, exist_ok=True)
     # Written before indexing so that an interrupted build is resumed, not mistaken for foreign.
     write_json_atomically(home / MARKER_NAME, {**wanted, "complete": False})
@@ -173,20 +174,37 @@ def build_index(
     return False
 
 
+def _relevant_ids(dataset: BeirDataset) -> list[str]:
+    return sorted(
+        {doc for judged in dataset.qrels.values() for doc, score in judged.items() if score > 0}
+    )
+
+
+def _unfindable(dataset: BeirDataset, relevant: Sequence[str]) -> DatasetError:
+    return DatasetError(
+        f"none of the {len(relevant):,} documents judged relevant in"
+        f" qrels/{dataset.split}.tsv is in {dataset.corpus_path.name}"
+        f" (such as {relevant[0]!r})"
+    )
+
+
+def _refuse_unfindable_judgements(dataset: BeirDataset) -> None:
+    """Qrels that name none of the corpus's documents (another dataset's, or ids written
+    differently) would score 0 in every mode; said from the corpus's ids, not after indexing."""
+    relevant = _relevant_ids(dataset)
+    wanted = set(relevant)
+    if not any(record.id in wanted for record in dataset.corpus()):
+        raise _unfindable(dataset, relevant)
+
+
 def _relevant_documents_missing(engine: Any, dataset: BeirDataset) -> list[str]:
     """The documents judged relevant that the corpus lacks, which no mode can find; refuses a
     dataset whose relevant documents are none of the corpus's: every score would be 0."""
-    relevant = sorted(
-        {doc for judged in dataset.qrels.values() for doc, score in judged.items() if score > 0}
-    )
+    relevant = _relevant_ids(dataset)
     prefix = f"{dataset.corpus_path.resolve()}#"
     missing = [doc for doc in relevant if engine.store.document_id(prefix + doc) is None]
     if len(missing) == len(relevant):
-        raise DatasetError(
-            f"none of the {len(relevant):,} documents judged relevant in"
-            f" qrels/{dataset.split}.tsv is in {dataset.corpus_path.name}"
-            f" (such as {relevant[0]!r})"
-        )
+        raise _unfindable(dataset, relevant)
     return missing
 
 
