@@ -278,7 +278,10 @@ def test_gate_scores_and_decision():
     assert gate_decision(old, better)[0] is True
     lucky = {"dense": old["dense"], "hybrid": score_ranks([1, 3, 1, None, 5, 2, 4, 1])}
     keep, reason = gate_decision(old, lucky)  # one query better: could be chance
-    assert keep is False and "could be chance" in reason
+    assert keep is False and reason.endswith(
+        "its clearest gain, +4.6 for hybrid search by document, could be chance on 8 queries"
+        " (t = 1.0, over 1.645 needed)"
+    )
     worse_dense = {"dense": score_ranks([3] * 8), "hybrid": score_ranks([1] * 8)}
     keep, reason = gate_decision(old, worse_dense)
     assert keep is False and reason.startswith("worse for dense search")
@@ -301,6 +304,25 @@ def test_gate_scores_and_decision():
         {m: score_ranks([3] * 5) for m in ("dense", "hybrid")},
         {m: score_ranks([2] * 5) for m in ("dense", "hybrid")},
     )[0]
+
+
+def test_a_refusal_names_the_gain_that_could_be_chance():
+    """Hybrid search ranked documents worse and passages a little better; the refusal said
+    "the hybrid gain could be chance", which read as a contradiction beside -1.1 hybrid."""
+    from localsearch.adapt.gate import gate_decision, score_ranks
+
+    old_ranks, passage_ranks = [1, 2, 1, 3, 1, 2, 1, 1], [3, 4, 2, 6, 5, 3, 2, 4]
+    old = {"dense": score_ranks(old_ranks), "hybrid": score_ranks(old_ranks),
+           "hybrid passage": score_ranks(passage_ranks)}  # fmt: skip
+    new = {**old, "hybrid": score_ranks([1, 2, 1, 3, 1, 2, 2, 1]),
+           "hybrid passage": score_ranks([2, 4, 2, 6, 5, 3, 2, 4])}  # fmt: skip
+    keep, reason = gate_decision(old, new)
+    assert keep is False
+    assert reason == (
+        "not clearly better on held-out queries (nDCG@10 +0.0 points dense, -4.6 hybrid by"
+        " document; +1.6 by passage): its clearest gain, +1.6 for hybrid search by passage,"
+        " could be chance on 8 queries (t = 1.0, over 1.645 needed)"
+    )
 
 
 def test_gate_keeps_a_clear_gain_by_passage_unless_documents_rank_worse():
