@@ -279,8 +279,8 @@ def test_gate_scores_and_decision():
     lucky = {"dense": old["dense"], "hybrid": score_ranks([1, 3, 1, None, 5, 2, 4, 1])}
     keep, reason = gate_decision(old, lucky)  # one query better: could be chance
     assert keep is False and reason.endswith(
-        "its clearest gain, +4.6 for hybrid search by document, could be chance on 8 queries"
-        " (t = 1.0, over 1.645 needed)"
+        "its clearest gain for hybrid search (what counts here), +4.6 by document, could be"
+        " chance on 8 queries (t = 1.0, over 1.645 needed)"
     )
     worse_dense = {"dense": score_ranks([3] * 8), "hybrid": score_ranks([1] * 8)}
     keep, reason = gate_decision(old, worse_dense)
@@ -320,8 +320,17 @@ def test_a_refusal_names_the_gain_that_could_be_chance():
     assert keep is False
     assert reason == (
         "not clearly better on held-out queries (nDCG@10 +0.0 points dense, -4.6 hybrid by"
-        " document; +1.6 by passage): its clearest gain, +1.6 for hybrid search by passage,"
-        " could be chance on 8 queries (t = 1.0, over 1.645 needed)"
+        " document; +1.6 by passage): its clearest gain for hybrid search (what counts here),"
+        " +1.6 by passage, could be chance on 8 queries (t = 1.0, over 1.645 needed)"
+    )
+    # On the user's own searches a gain in either mode counts, and the reason names its mode.
+    old["dense passage"], new["dense passage"] = old["hybrid passage"], new["hybrid passage"]
+    new["hybrid"], new["hybrid passage"] = old["hybrid"], old["hybrid passage"]
+    keep, reason = gate_decision(old, new, real=True)
+    assert keep is False
+    assert reason.endswith(
+        "its clearest gain, +1.6 for dense search by passage, could be chance on 8 searches"
+        " (t = 1.0, over 1.645 needed)"
     )
 
 
