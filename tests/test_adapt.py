@@ -476,6 +476,29 @@ def test_adapt_without_index_says_so(settings):
         adapt(settings, AdaptOptions(**FAST))
 
 
+@pytest.mark.parametrize("option", ["--base", "--reranker", "--generator"])
+def test_a_folder_that_is_no_model_is_refused_before_any_work(
+    home_settings, tmp_path, monkeypatch, capsys, option
+):
+    """Given as --base or --reranker, it was "internal error (ValueError: Unrecognized model
+    …) — a bug in localsearch" once training loaded it, after the queries and their mining; as
+    --generator, the loader's first line, cut off at "…the backend tokenizer from one of:"."""
+    from helpers import run_cli
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "readme.txt").write_text("not a model\n", encoding="utf-8")
+    stages = []
+    monkeypatch.setattr(pipeline_module._Run, "train", lambda *a: stages.append("train"))
+    code, _, err = run_cli(["adapt", "-q", *FAST_FLAGS, option, str(notes)], capsys)
+    assert (code, err) == (
+        1,
+        f"Error: {notes} is not a model folder: it has no config.json — give the folder that"
+        " holds the model's config.json\n",
+    )
+    assert stages == []
+
+
 @pytest.mark.slow
 def test_too_few_held_out_queries_are_refused_before_training(home_settings, monkeypatch):
     # The gate cannot judge on a query or two; training first cost minutes to learn that.
