@@ -74,6 +74,9 @@ def eval_command(
         )
 
     chosen = parse_modes(modes.split(","))
+    from localsearch.config import default_home
+
+    your_models = default_home() / "models"  # LOCALSEARCH_HOME's: --home is the dataset's
     labels = {f"search {m}": f"Queries ({m})" for m in chosen}
     with RichProgress(labels, enabled=not quiet) as progress:
         report = evaluate(
@@ -84,6 +87,7 @@ def eval_command(
             modes=chosen,
             depth=depth,
             progress=progress,
+            models_from=your_models,
         )
     if report.missing_relevant:
         stderr.print(

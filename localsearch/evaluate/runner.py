@@ -126,6 +126,19 @@ def _marker(dataset: BeirDataset, settings: Settings) -> dict[str, Any]:
     }
 
 
+def _see_models(home: Path, models: Path) -> None:
+    """Link `home`'s models folder to the user's, so that `model` may name a model pulled or
+    adapted there: the index lives in a home of its own, which had none ("unknown model" for
+    a model `localsearch models` listed). A models folder of the home's own is left alone."""
+    link = home / "models"
+    if link.is_symlink():
+        link.unlink()
+    elif link.exists() or home.resolve() == models.parent.resolve():
+        return
+    home.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(models.absolute(), target_is_directory=True)
+
+
 def _clear_index(settings: Settings) -> None:
     for path in settings.home.glob("localsearch.db*"):
         path.unlink()
@@ -242,11 +255,14 @@ def evaluate(
     modes: Sequence[str] = DEFAULT_MODES,
     depth: int = DEPTH,
     progress: ProgressCallback = ignore_progress,
+    models_from: Path | str | None = None,
     **overrides: Any,
 ) -> EvalReport:
     """Index the dataset's corpus (or reuse the index in `home`), then measure every mode.
 
     Without `home` the index lives in a temporary folder that is removed afterwards.
+    `models_from`: the models folder of the user's data home, whose pulled and adapted models
+    `model` may name.
     `overrides` are Settings (fusion, rrf_k, weights, candidates, chunk_tokens...).
     """
     from localsearch.search.engine import SearchEngine
@@ -261,7 +277,13 @@ def evaluate(
     else:
         home_path = Path(tempfile.mkdtemp(prefix="localsearch-eval-"))
     try:
+        if models_from is not None:
+            _see_models(home_path, Path(models_from))
         settings = load_settings(home_path, model=model, **overrides)
+        if model is not None:  # a folder that is no model fails now, not after the text phase
+            from localsearch.catalog import model_reference
+
+            model_reference(model, settings.models_dir)
         started = time.monotonic()
         reused = build_index(dataset, settings, progress)
         index_seconds = time.monotonic() - started
