@@ -230,10 +230,8 @@ class _ArgumentCheckingServer(MCPServer):
             known = list(tool.input_schema.get("properties", {}))
             unknown = sorted(set(arguments) - set(known))
             if unknown:
-                raise ToolError(
-                    f"{name} has no argument {', '.join(map(repr, unknown))}:"
-                    f" it takes {', '.join(known)}"
-                )
+                takes = f"it takes {', '.join(known)}" if known else "it takes none"
+                raise ToolError(f"{name} has no argument {', '.join(map(repr, unknown))}: {takes}")
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:

@@ -278,7 +278,10 @@ def test_gate_scores_and_decision():
     assert gate_decision(old, better)[0] is True
     lucky = {"dense": old["dense"], "hybrid": score_ranks([1, 3, 1, None, 5, 2, 4, 1])}
     keep, reason = gate_decision(old, lucky)  # one query better: could be chance
-    assert keep is False and "could be chance" in reason
+    assert keep is False and reason.endswith(
+        "its clearest gain for hybrid search (what counts here), +4.6 by document, could be"
+        " chance on 8 queries (t = 1.0, over 1.645 needed)"
+    )
     worse_dense = {"dense": score_ranks([3] * 8), "hybrid": score_ranks([1] * 8)}
     keep, reason = gate_decision(old, worse_dense)
     assert keep is False and reason.startswith("worse for dense search")
@@ -301,6 +304,34 @@ def test_gate_scores_and_decision():
         {m: score_ranks([3] * 5) for m in ("dense", "hybrid")},
         {m: score_ranks([2] * 5) for m in ("dense", "hybrid")},
     )[0]
+
+
+def test_a_refusal_names_the_gain_that_could_be_chance():
+    """Hybrid search ranked documents worse and passages a little better; the refusal said
+    "the hybrid gain could be chance", which read as a contradiction beside -1.1 hybrid."""
+    from localsearch.adapt.gate import gate_decision, score_ranks
+
+    old_ranks, passage_ranks = [1, 2, 1, 3, 1, 2, 1, 1], [3, 4, 2, 6, 5, 3, 2, 4]
+    old = {"dense": score_ranks(old_ranks), "hybrid": score_ranks(old_ranks),
+           "hybrid passage": score_ranks(passage_ranks)}  # fmt: skip
+    new = {**old, "hybrid": score_ranks([1, 2, 1, 3, 1, 2, 2, 1]),
+           "hybrid passage": score_ranks([2, 4, 2, 6, 5, 3, 2, 4])}  # fmt: skip
+    keep, reason = gate_decision(old, new)
+    assert keep is False
+    assert reason == (
+        "not clearly better on held-out queries (nDCG@10 +0.0 points dense, -4.6 hybrid by"
+        " document; +1.6 by passage): its clearest gain for hybrid search (what counts here),"
+        " +1.6 by passage, could be chance on 8 queries (t = 1.0, over 1.645 needed)"
+    )
+    # On the user's own searches a gain in either mode counts, and the reason names its mode.
+    old["dense passage"], new["dense passage"] = old["hybrid passage"], new["hybrid passage"]
+    new["hybrid"], new["hybrid passage"] = old["hybrid"], old["hybrid passage"]
+    keep, reason = gate_decision(old, new, real=True)
+    assert keep is False
+    assert reason.endswith(
+        "its clearest gain, +1.6 for dense search by passage, could be chance on 8 searches"
+        " (t = 1.0, over 1.645 needed)"
+    )
 
 
 def test_gate_keeps_a_clear_gain_by_passage_unless_documents_rank_worse():
@@ -443,6 +474,29 @@ def test_pairs_missing_file(tmp_path: Path):
 def test_adapt_without_index_says_so(settings):
     with pytest.raises(NoIndexError):
         adapt(settings, AdaptOptions(**FAST))
+
+
+@pytest.mark.parametrize("option", ["--base", "--reranker", "--generator"])
+def test_a_folder_that_is_no_model_is_refused_before_any_work(
+    home_settings, tmp_path, monkeypatch, capsys, option
+):
+    """Given as --base or --reranker, it was "internal error (ValueError: Unrecognized model
+    …) — a bug in localsearch" once training loaded it, after the queries and their mining; as
+    --generator, the loader's first line, cut off at "…the backend tokenizer from one of:"."""
+    from helpers import run_cli
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "readme.txt").write_text("not a model\n", encoding="utf-8")
+    stages = []
+    monkeypatch.setattr(pipeline_module._Run, "train", lambda *a: stages.append("train"))
+    code, _, err = run_cli(["adapt", "-q", *FAST_FLAGS, option, str(notes)], capsys)
+    assert (code, err) == (
+        1,
+        f"Error: {notes} is not a model folder: it has no config.json — give the folder that"
+        " holds the model's config.json\n",
+    )
+    assert stages == []
 
 
 @pytest.mark.slow

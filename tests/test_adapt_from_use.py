@@ -307,3 +307,31 @@ def test_adapt_trains_with_the_models_prefixes(home_settings, monkeypatch, query
     assert all(q.startswith("query: ") and not q.startswith("query: query: ") for q, _ in seen)
     assert all(p.startswith("passage: ") for _, p in seen)
     assert active_model(settings) == "all-MiniLM-L6-v2"
+
+
+def test_the_training_bar_ends_where_the_time_budget_stops_it(tmp_path, monkeypatch):
+    """On two cores the bar said 26 minutes left for training that its 8-minute budget stopped
+    at step 42 of 148: its total is the step the budget will stop at, at the pace so far."""
+    from localsearch.adapt import query_tower
+    from localsearch.adapt.negatives import CorpusView
+    from localsearch.adapt.query_tower import QueryPair, QueryTowerOptions, train_query_tower
+    from localsearch.catalog import resolve_model
+
+    class Clock:  # a second passes at every look, so a step takes one
+        now = 0.0
+
+        def monotonic(self) -> float:
+            self.now += 1.0
+            return self.now
+
+    monkeypatch.setattr(query_tower, "time", Clock())
+    vectors = np.random.default_rng(0).standard_normal((10, 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    corpus = CorpusView(np.arange(10, dtype=np.int64), vectors, {i: i for i in range(10)})
+    pairs = [QueryPair(f"question number {i}", i) for i in range(10)]
+    options = QueryTowerOptions(batch_size=2, max_steps=20, time_budget_s=5.0, device="cpu")
+    location = resolve_model("all-MiniLM-L6-v2", tmp_path).location
+    events = []
+    report = train_query_tower(location, pairs, corpus, tmp_path / "out", options, events.append)
+    assert (report.steps, report.planned_steps, report.stopped_early) == (5, 20, True)
+    assert [(e.completed, e.total) for e in events] == [(0, 20)] + [(n, 5) for n in range(1, 6)]

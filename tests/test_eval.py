@@ -347,6 +347,36 @@ def test_eval_takes_a_model_by_path_or_refuses_an_unknown_one(tmp_path: Path, ca
     )
 
 
+def test_eval_takes_a_model_adapted_or_pulled_in_your_home(tmp_path: Path, capsys) -> None:
+    """The index lives in a home of its own, so `eval DATASET --model my-adapted-model` (as the
+    README has it) was "unknown model" for a model `localsearch models` listed."""
+    from localsearch.catalog import resolve_model
+    from localsearch.config import load_settings
+
+    root = write_beir(tmp_path / "tiny")
+    yours = load_settings().models_dir / "adapted" / "mini-copy"  # in LOCALSEARCH_HOME
+    yours.mkdir(parents=True)
+    for item in Path(resolve_model("all-MiniLM-L6-v2", tmp_path).location).iterdir():
+        (yours / item.name).symlink_to(item)
+    (yours / "card.json").write_text('{"base": "all-MiniLM-L6-v2"}', encoding="utf-8")
+    for home in ([], ["--home", str(tmp_path / "eval-home")]):
+        args = ["eval", str(root), "-q", "--modes", "dense", "--json", "--model", "mini-copy"]
+        code, out, err = run_cli([*args, *home], capsys)
+        assert code == 0, err
+        report = json.loads(out)
+        assert (report["model"], report["modes"]["dense"]["ndcg@10"]) == ("mini-copy", 1.0)
+    assert (yours / "card.json").is_file()  # the temporary home went, your model stays
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    result = run_cli(["eval", str(root), "-q", "--model", str(notes)], capsys)
+    assert result == (
+        1,
+        "",
+        f"Error: {notes} is not a model folder: it has no config.json — give the folder that"
+        " holds the model's config.json\n",
+    )
+
+
 def test_eval_on_a_missing_folder(tmp_path: Path, capsys) -> None:
     result = run_cli(["eval", str(tmp_path / "nowhere"), "-q"], capsys)
     assert result == (1, "", f"Error: no such dataset folder: {tmp_path / 'nowhere'}\n")
@@ -357,7 +387,8 @@ def test_eval_on_a_missing_folder(tmp_path: Path, capsys) -> None:
 
 
 def test_eval_refuses_qrels_whose_relevant_documents_are_not_in_the_corpus(tmp_path, capsys):
-    """Every metric was 0, with exit 0."""
+    """Every metric was 0, with exit 0; then it was said only once the whole corpus had been
+    indexed (minutes for SciFact's, with nothing to keep when the index was temporary)."""
     dataset = write_beir(tmp_path / "elsewhere", qrels="q1\tx7\t1\nq2\tx9\t2\nq2\td2\t0\n")
     result = run_cli(["eval", str(dataset), "--home", str(tmp_path / "h"), "-q"], capsys)
     assert result == (
@@ -366,6 +397,7 @@ def test_eval_refuses_qrels_whose_relevant_documents_are_not_in_the_corpus(tmp_p
         "Error: none of the 2 documents judged relevant in qrels/test.tsv is in corpus.jsonl"
         " (such as 'x7')\n",
     )
+    assert not (tmp_path / "h" / "localsearch.db").exists()
 
 
 # -- quality floors on SciFact ----------------------------------------------------------------

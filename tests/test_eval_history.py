@@ -320,3 +320,37 @@ def test_an_interrupted_history_eval_says_nothing_was_written(logged_home, monke
         "",
         "Interrupted; nothing was written.\n",
     )
+
+
+def test_a_model_folder_is_named_as_models_use_keeps_it(logged_home, tmp_path, monkeypatch, capsys):
+    # `eval --history --model ./mine` after `models use ./mine` said "./mine has no vectors in
+    # this index": the index keeps the folder by its absolute path. A folder that is no model
+    # was scored as one without vectors rather than refused.
+    home = logged_home
+    source = Path(resolve_model(BUNDLED, load_settings(home).models_dir).location)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    for item in source.iterdir():
+        (mine / item.name).symlink_to(item)
+    monkeypatch.chdir(tmp_path)
+    assert run_cli(["models", "use", "./mine", "--home", str(home), "-q"], capsys)[0] == 0
+    assert run_cli(["models", "rollback", "--home", str(home), "-q"], capsys)[0] == 0
+    active, other = history_json(home, capsys, "--model", "./mine")["models"]
+    assert (other["model"], other["vectors"]) == (str(mine), "own")
+    assert other["modes"] == active["modes"]
+
+    active_again = ["eval", "--history", "--home", str(home), "-q", "--model", BUNDLED]
+    code, out, err = run_cli(active_again, capsys)
+    assert code == 0, err
+    assert out.splitlines()[-1] == (
+        f"{BUNDLED} is the active model: give --model another one to compare with (see"
+        " `localsearch models`)."
+    )
+    (tmp_path / "notes").mkdir()
+    folder = ["eval", "--history", "--home", str(home), "-q", "--model", "notes"]
+    assert run_cli(folder, capsys) == (
+        1,
+        "",
+        "Error: notes is not a model folder: it has no config.json — give the folder that holds"
+        " the model's config.json\n",
+    )

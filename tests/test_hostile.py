@@ -281,6 +281,7 @@ def test_a_read_only_home_answers_every_command_that_only_reads(
         ["index"],
         ["roots", "--remove", str(docs)],
         ["serve"],  # said "Read-only file system (…/server.starting)"
+        ["models", "pull", "ms-marco-MiniLM-L6-v2"],  # "Downloading…", then "Read-only file…"
     ):
         code, out, err = run_cli([*command, "--home", str(view)], capsys)
         assert (code, err) == (1, read_only), command  # index said "Read-only file system"

@@ -91,6 +91,10 @@ def test_mcp_tools_search_get_status_and_bad_arguments(tmp_path) -> None:
             assert limit.is_error and limit.content[0].text == (
                 "search has no argument 'limit': it takes query, k, mode, path, types, since"
             )
+            extra = await client.call_tool("status", {"verbose": True})  # "it takes " and no more
+            assert extra.is_error and extra.content[0].text == (
+                "status has no argument 'verbose': it takes none"
+            )
             blank = await client.call_tool("search", {"query": "  "})
             assert blank.is_error and "the query is empty" in blank.content[0].text
             # A filter no file passes says why there is nothing, for an agent to fix its call.

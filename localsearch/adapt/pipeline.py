@@ -182,15 +182,20 @@ class _Run:
             root_base,
             write_card,
         )
-        from localsearch.catalog import SENTENCE_TRANSFORMERS, resolve_model
+        from localsearch.catalog import SENTENCE_TRANSFORMERS, model_reference, resolve_model
 
         user_pairs: list[TrainingExample] = []
         if self.options.pairs_file is not None:  # read first: a bad file fails in a second
             from localsearch.adapt.pairs import read_pairs
 
             user_pairs = read_pairs(self.options.pairs_file)
-        if self.options.reranker:  # one not on this machine fails now, not after the queries
-            resolve_model(self.options.reranker, self.settings.models_dir)
+        # A named model not on this machine, or a folder that is no model, fails now, not once
+        # loaded after minutes of queries (a folder ended in "internal error (ValueError…)").
+        generator = self.options.generator if self.options.generator != MODEL_FREE else None
+        for named in (self.options.base, self.options.reranker, generator):
+            if named:
+                models_dir = self.settings.models_dir
+                resolve_model(model_reference(named, models_dir), models_dir)
         active = self.store.active_space()
         if active is None:
             raise NoIndexError("the index has no vectors yet", "run `localsearch index PATH` first")

@@ -8,6 +8,7 @@ half model where `resolve_model` would pick it up (and a second pull resumes it)
 
 from __future__ import annotations
 
+import errno
 import importlib.util
 import os
 import shutil
@@ -22,7 +23,7 @@ from urllib.parse import urlparse
 
 from localsearch.catalog import find_entry, offline_set_by_user, package_model_dir, pulled_dir
 from localsearch.config import expand_user
-from localsearch.errors import MissingDependencyError, ModelError, UsageError
+from localsearch.errors import MissingDependencyError, ModelError, ReadOnlyDataError, UsageError
 from localsearch.progress import ProgressCallback, ProgressEvent, ignore_progress
 
 # Weights in other frameworks' formats: never needed here, often as big as the model itself.
@@ -94,6 +95,17 @@ def _online_hub() -> Iterator[Any]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def require_writable(models_dir: Path) -> None:
+    """Say that a read-only data folder cannot take a model before "Downloading", not with
+    "Read-only file system (…/models)" after it."""
+    try:
+        models_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+            raise
+        raise ReadOnlyDataError.of(models_dir.parent) from None
 
 
 def pull_model(

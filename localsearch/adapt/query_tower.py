@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from localsearch.adapt.negatives import CorpusView
-from localsearch.adapt.train import TrainingReport, training_device
+from localsearch.adapt.train import TrainingReport, steps_within_budget, training_device
 from localsearch.progress import ProgressCallback, ProgressEvent, ignore_progress
 
 
@@ -142,9 +142,11 @@ def train_query_tower(
         optimizer.step()
         done = step + 1
         loss_value = float(loss.detach())
-        progress(ProgressEvent("train", done, steps, f"loss {loss_value:.3f}"))
         budget = options.time_budget_s
-        if budget is not None and time.monotonic() - started >= budget and done < steps:
+        elapsed = time.monotonic() - started
+        total = steps_within_budget(steps, done, elapsed, budget)
+        progress(ProgressEvent("train", done, total, f"loss {loss_value:.3f}"))
+        if budget is not None and elapsed >= budget and done < steps:
             stopped = True
             break
     query.eval()

@@ -74,6 +74,9 @@ def eval_command(
         )
 
     chosen = parse_modes(modes.split(","))
+    from localsearch.config import default_home
+
+    your_models = default_home() / "models"  # LOCALSEARCH_HOME's: --home is the dataset's
     labels = {f"search {m}": f"Queries ({m})" for m in chosen}
     with RichProgress(labels, enabled=not quiet) as progress:
         report = evaluate(
@@ -84,6 +87,7 @@ def eval_command(
             modes=chosen,
             depth=depth,
             progress=progress,
+            models_from=your_models,
         )
     if report.missing_relevant:
         stderr.print(
@@ -151,10 +155,12 @@ def eval_history(settings: Settings, model: str | None, as_json: bool, quiet: bo
         if scores.note:
             stdout.print(f"Note: {scores.note}.", markup=False)
     if len(report.models) == 1:
-        stdout.print(
-            "No other model to compare with: give --model NAME (see `localsearch models`).",
-            markup=False,
+        said = (
+            f"{model} is the active model: give --model another one to compare with"
+            if model
+            else "No other model to compare with: give --model NAME"
         )
+        stdout.print(f"{said} (see `localsearch models`).", markup=False)
 
 
 commands = [eval_command]

@@ -145,10 +145,11 @@ def _model_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
 @click.pass_context
 def pull(ctx: click.Context, name: str, home: Path | None) -> None:
     """Download a model from the Hugging Face Hub (the only command that uses the network)."""
-    from localsearch.adapt.pull import pull_model, pull_target
+    from localsearch.adapt.pull import pull_model, pull_target, require_writable
 
     settings = settings_from(ctx, home)
     pull_target(name)  # a name that cannot be pulled is refused before "Downloading"
+    require_writable(settings.models_dir)
     stderr.print(f"Downloading {name}...", markup=False)
     pulled = pull_model(name, settings.models_dir)
     if pulled.already_present:

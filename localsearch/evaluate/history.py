@@ -153,8 +153,11 @@ def evaluate_history(
             raise NoIndexError("the index has no vectors yet", "run `localsearch index PATH`")
         explicit = other_model is not None
         if other_model is not None:
-            from localsearch.catalog import resolve_model
+            from localsearch.catalog import model_reference, resolve_model
 
+            # As `models use` keeps it: "./mine" is the folder's absolute path in the index,
+            # whose vectors it would otherwise not find; a folder that is no model is refused.
+            other_model = model_reference(other_model, settings.models_dir)
             resolve_model(other_model, settings.models_dir)  # a clear error for a typo
         else:
             earlier = [m for m in model_history(store) if m != active.model]

@@ -141,6 +141,19 @@ def _same_build(found: dict[str, Any], wanted: dict[str, Any], corpus: Path) -> 
     return found.get("corpus_sha256") == sha256_file(corpus.resolve())
 
 
+def _see_models(home: Path, models: Path) -> None:
+    """Link `home`'s models folder to the user's, so that `model` may name a model pulled or
+    adapted there: the index lives in a home of its own, which had none ("unknown model" for
+    a model `localsearch models` listed). A models folder of the home's own is left alone."""
+    link = home / "models"
+    if link.is_symlink():
+        link.unlink()
+    elif link.exists() or home.resolve() == models.parent.resolve():
+        return
+    home.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(models.absolute(), target_is_directory=True)
+
+
 def _clear_index(settings: Settings) -> None:
     for path in settings.home.glob("localsearch.db*"):
         path.unlink()
@@ -170,6 +183,7 @@ def build_index(
         )
     if found is not None and not same:
         _clear_index(settings)
+    _refuse_unfindable_judgements(dataset)  # before an index that can take an hour
     home.mkdir(parents=True, exist_ok=True)
     # Written before indexing so that an interrupted build is resumed, not mistaken for foreign.
     corpus_path = dataset.corpus_path.resolve()
@@ -192,20 +206,37 @@ def build_index(
     return False
 
 
+def _relevant_ids(dataset: BeirDataset) -> list[str]:
+    return sorted(
+        {doc for judged in dataset.qrels.values() for doc, score in judged.items() if score > 0}
+    )
+
+
+def _unfindable(dataset: BeirDataset, relevant: Sequence[str]) -> DatasetError:
+    return DatasetError(
+        f"none of the {len(relevant):,} documents judged relevant in"
+        f" qrels/{dataset.split}.tsv is in {dataset.corpus_path.name}"
+        f" (such as {relevant[0]!r})"
+    )
+
+
+def _refuse_unfindable_judgements(dataset: BeirDataset) -> None:
+    """Qrels that name none of the corpus's documents (another dataset's, or ids written
+    differently) would score 0 in every mode; said from the corpus's ids, not after indexing."""
+    relevant = _relevant_ids(dataset)
+    wanted = set(relevant)
+    if not any(record.id in wanted for record in dataset.corpus()):
+        raise _unfindable(dataset, relevant)
+
+
 def _relevant_documents_missing(engine: Any, dataset: BeirDataset) -> list[str]:
     """The documents judged relevant that the corpus lacks, which no mode can find; refuses a
     dataset whose relevant documents are none of the corpus's: every score would be 0."""
-    relevant = sorted(
-        {doc for judged in dataset.qrels.values() for doc, score in judged.items() if score > 0}
-    )
+    relevant = _relevant_ids(dataset)
     prefix = f"{dataset.corpus_path.resolve()}#"
     missing = [doc for doc in relevant if engine.store.document_id(prefix + doc) is None]
     if len(missing) == len(relevant):
-        raise DatasetError(
-            f"none of the {len(relevant):,} documents judged relevant in"
-            f" qrels/{dataset.split}.tsv is in {dataset.corpus_path.name}"
-            f" (such as {relevant[0]!r})"
-        )
+        raise _unfindable(dataset, relevant)
     return missing
 
 
@@ -243,11 +274,14 @@ def evaluate(
     modes: Sequence[str] = DEFAULT_MODES,
     depth: int = DEPTH,
     progress: ProgressCallback = ignore_progress,
+    models_from: Path | str | None = None,
     **overrides: Any,
 ) -> EvalReport:
     """Index the dataset's corpus (or reuse the index in `home`), then measure every mode.
 
     Without `home` the index lives in a temporary folder that is removed afterwards.
+    `models_from`: the models folder of the user's data home, whose pulled and adapted models
+    `model` may name.
     `overrides` are Settings (fusion, rrf_k, weights, candidates, chunk_tokens...).
     """
     from localsearch.search.engine import SearchEngine
@@ -262,7 +296,13 @@ def evaluate(
     else:
         home_path = Path(tempfile.mkdtemp(prefix="localsearch-eval-"))
     try:
+        if models_from is not None:
+            _see_models(home_path, Path(models_from))
         settings = load_settings(home_path, model=model, **overrides)
+        if model is not None:  # a folder that is no model fails now, not after the text phase
+            from localsearch.catalog import model_reference
+
+            model_reference(model, settings.models_dir)
         started = time.monotonic()
         reused = build_index(dataset, settings, progress)
         index_seconds = time.monotonic() - started
