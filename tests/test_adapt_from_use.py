@@ -226,6 +226,9 @@ def test_a_short_log_falls_back_to_synthetic_queries(home_settings, monkeypatch,
     assert "Held-out pseudo-queries" in out
     assert "Trained the query side on" in err and "(5 from your searches, the rest from" in err
     assert active_model(settings) == "all-MiniLM-L6-v2"
+    # Said before the training too, rather than only once its minutes are spent.
+    up_front = "This run will be judged on synthetic queries: you have only 5 searches"
+    assert up_front in err and err.index(up_front) < err.index("Trained the query side on")
 
 
 @pytest.mark.slow

@@ -219,6 +219,34 @@ async def test_adapt_verdict_starts_each_sentence_with_a_capital(peps_home: Sett
         assert "stays in use. Worse for dense search (nDCG@10 0.512 -> 0.498)." in verdict
 
 
+async def test_adapt_says_what_it_will_be_judged_on_before_it_trains(
+    peps_home: Settings, monkeypatch
+) -> None:
+    from types import SimpleNamespace
+
+    import localsearch.adapt
+
+    said_while_running: list[bool] = []
+
+    def adapt(settings, options, progress, announce):
+        announce("this run will be judged on synthetic queries: the log needs at least 40")
+        said_while_running.append(True)
+        return SimpleNamespace(
+            kept=False, model=None, previous_model="all-MiniLM-L6-v2", reason="not better",
+            gate=None, seconds=1.0, judged_on="",
+        )  # fmt: skip
+
+    monkeypatch.setattr(localsearch.adapt, "adapt", adapt)
+    async with running(peps_home) as pilot:
+        app = pilot.app
+        assert app.start_adapting({})
+        await wait_until(pilot, lambda: not app.adapting.running)
+        assert said_while_running and (
+            "This run will be judged on synthetic queries: the log needs at least 40."
+            in notifications(app)
+        )
+
+
 # -- bug 9: a models view --------------------------------------------------------------------
 
 

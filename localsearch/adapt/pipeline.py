@@ -21,7 +21,7 @@ import random
 import shutil
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -99,21 +99,27 @@ def adapt(
     settings: Settings,
     options: AdaptOptions = AdaptOptions(),
     progress: ProgressCallback = ignore_progress,
+    announce: Callable[[str], None] = lambda line: None,
 ) -> AdaptResult:
     """Fine-tune, gate and (if better) activate a new model for the index in `settings.home`.
 
-    Under `torchrun` / `accelerate launch` every rank calls this; see distributed.py."""
+    `announce` is given a line before training that says what the new model will be judged
+    on, which a user would otherwise learn only minutes later. Under `torchrun` / `accelerate
+    launch` every rank calls this; see distributed.py."""
     require_training_dependencies()
     quiet_model_libraries()
     training_device(options.device or settings.device)  # a device it lacks fails at once
     if not distributed.is_main_process():
         return train_for_rank_zero()
     with distributed.coordinating():
-        return _adapt_once(settings, options, progress)
+        return _adapt_once(settings, options, progress, announce)
 
 
 def _adapt_once(
-    settings: Settings, options: AdaptOptions, progress: ProgressCallback
+    settings: Settings,
+    options: AdaptOptions,
+    progress: ProgressCallback,
+    announce: Callable[[str], None],
 ) -> AdaptResult:
     """adapt itself: in a launched run, on rank 0 only."""
     from localsearch.adapt.models import remove_unfinished
@@ -124,7 +130,7 @@ def _adapt_once(
     try:
         with index.writer_lock(options.wait_seconds, purpose="adapt"):
             remove_unfinished(settings.models_dir)
-            return _Run(index, settings, options, progress).run()
+            return _Run(index, settings, options, progress, announce).run()
     finally:
         index.close()
 
@@ -157,13 +163,19 @@ class _Run:
     """One adapt run; the stages share the index, the chunks and the clock."""
 
     def __init__(
-        self, index: Index, settings: Settings, options: AdaptOptions, progress: ProgressCallback
+        self,
+        index: Index,
+        settings: Settings,
+        options: AdaptOptions,
+        progress: ProgressCallback,
+        announce: Callable[[str], None] = lambda line: None,
     ) -> None:
         self.index = index
         self.store: Store = index.store
         self.settings = settings
         self.options = options
         self.progress = progress
+        self.announce = announce
         self.started = time.monotonic()
         self.stage_seconds: dict[str, float] = {}
         self.device = options.device or settings.device
@@ -230,7 +242,8 @@ class _Run:
             raise UsageError(f"an adapted model named {name!r} already exists")
 
         history = self.read_history()
-        self.query_side = self.choose_query_side(history, user_pairs)
+        self.query_side = self.choose_query_side(history, user_pairs)  # may refuse the options
+        self.announce(f"this run will be {history.judged_on()}")
         if self.query_side:  # the document tower must be the one that made the stored vectors
             base = active.model
             resolved_base = resolve_model(base, self.settings.models_dir)

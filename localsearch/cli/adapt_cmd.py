@@ -168,7 +168,8 @@ def adapt(
     shows_progress = not quiet and not as_json and is_main_process()
     try:
         with RichProgress(ADAPT_LABELS, enabled=shows_progress) as progress:
-            result = run_adapt(settings, options, progress)
+            says = not as_json and is_main_process()  # as the lines after training
+            result = run_adapt(settings, options, progress, _say if says else _say_nothing)
     except KeyboardInterrupt:
         _say_what_an_interruption_left(settings)
         sys.exit(130)
@@ -193,7 +194,7 @@ def adapt(
             markup=False,
         )
     if result.judged_on:
-        stderr.print(result.judged_on[:1].upper() + result.judged_on[1:] + ".", markup=False)
+        _say(result.judged_on)
     if result.gate is not None:
         real = "of your searches held out" in result.judged_on
         print_gate_table(result.gate, result.previous_model, real)
@@ -211,6 +212,14 @@ def adapt(
             markup=False,
         )
     stderr.print(f"adapt took {result.seconds / 60:.1f} min.", markup=False)
+
+
+def _say(line: str) -> None:
+    stderr.print(line[:1].upper() + line[1:] + ".", markup=False)
+
+
+def _say_nothing(line: str) -> None:
+    pass
 
 
 def _say_what_an_interruption_left(settings: Settings) -> None:

@@ -7,6 +7,7 @@ Kept to a few functions so that a change in the adapt engine's API is a change h
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -145,12 +146,16 @@ def parse_option(option: OptionField, raw: str | bool) -> Any:
 
 
 def run_adapt(
-    settings: Settings, values: dict[str, Any], progress: ProgressCallback = ignore_progress
+    settings: Settings,
+    values: dict[str, Any],
+    progress: ProgressCallback = ignore_progress,
+    announce: Callable[[str], None] = lambda line: None,
 ) -> AdaptOutcome:
-    """Run the adapt engine with the form's values; blocks, so call it from a worker."""
+    """Run the adapt engine with the form's values; blocks, so call it from a worker.
+    `announce` gets the line, before training, that says what the model will be judged on."""
     from localsearch.adapt import adapt
 
-    result = adapt(settings, _options_type()(**values), progress=progress)
+    result = adapt(settings, _options_type()(**values), progress=progress, announce=announce)
     rows = []
     if result.gate is not None:
         rows = [

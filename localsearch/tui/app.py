@@ -47,7 +47,7 @@ from localsearch.tui.messages import (
     RootRemovalFailed,
     RootRemoved,
 )
-from localsearch.tui.screens.adapt import AdaptScreen
+from localsearch.tui.screens.adapt import AdaptScreen, as_sentence
 from localsearch.tui.screens.confirm import ConfirmScreen
 from localsearch.tui.screens.help import HelpScreen
 from localsearch.tui.screens.index import IndexScreen
@@ -483,7 +483,12 @@ class LocalSearchApp(App[None]):
     def _adapt_in_worker(self, values: dict[str, Any]) -> None:
         try:
             outcome = adapt_bridge.run_adapt(
-                self.settings, values, ThrottledProgress(self.post_message, AdaptProgressed)
+                self.settings,
+                values,
+                ThrottledProgress(self.post_message, AdaptProgressed),
+                lambda line: self.call_from_thread(
+                    self.notify, as_sentence(line), timeout=10, markup=False
+                ),
             )
         except Exception as exc:  # noqa: BLE001 - a notification, never a crash
             self.post_message(AdaptFailed(exc))
