@@ -33,6 +33,7 @@ SERVER_HELP = (
 )
 
 WEAK_MATCH_NOTE = "Weak match: nothing here matches the query well; these are only the nearest."
+ALSO_AT_NAMED = 3  # copies a result's "also at" line names; past that it names two and counts
 
 
 def location(hit: dict[str, Any]) -> str:
@@ -74,6 +75,12 @@ def location(hit: dict[str, Any]) -> str:
     show_default=True,
     help="Chunks shown per document: its best, then up to N-1 more places it matches.",
 )
+@click.option(
+    "--duplicates/--no-duplicates",
+    default=None,
+    help="Show each copy of a file as its own result; by default copies are one result"
+    " that says where the others are (setting collapse_duplicates).",
+)
 @click.pass_context
 def search(
     ctx: click.Context,
@@ -89,6 +96,7 @@ def search(
     explain: bool,
     open_rank: int | None,
     per_doc: int,
+    duplicates: bool | None,
 ) -> None:
     if not query.strip():
         raise UsageError("the query is empty", 'give words to search for: localsearch search "…"')
@@ -100,7 +108,8 @@ def search(
         raise UsageError("--type is empty", "give a file type such as md or pdf")
     if since is not None:
         since_time(since, time.time())  # a clear error before the server or the index is asked
-    settings = settings_from(ctx, home)
+    collapse = None if duplicates is None else not duplicates
+    settings = settings_from(ctx, home, collapse_duplicates=collapse)
     # Arguments that are not UTF-8 arrive with lone surrogates, which JSON to the server cannot
     # carry: the query reads such bytes as U+FFFD, a --path glob as the `\xNN` names are stored.
     query = os.fsencode(query).decode("utf-8", "replace")
@@ -315,6 +324,8 @@ def print_results(results: dict[str, Any], explain: bool) -> None:
         left = hit.get("more_count", 0) - len(hit.get("more", []))
         if left > 0:
             stdout.print(f"   ({left} more in this file)", style="dim", markup=False)
+        if hit.get("also_at"):
+            stdout.print("   " + also_at_line(hit["also_at"]), style="dim", markup=False)
 
 
 def _plain_lines(rank: int, hit: dict[str, Any], explain: bool) -> list[str]:
@@ -333,7 +344,16 @@ def _plain_lines(rank: int, hit: dict[str, Any], explain: bool) -> list[str]:
     left = hit.get("more_count", 0) - len(hit.get("more", []))
     if left > 0:
         lines.append(f"   ({left} more in this file)")
+    if hit.get("also_at"):
+        lines.append("   " + also_at_line(hit["also_at"]))
     return lines
+
+
+def also_at_line(paths: list[str]) -> str:
+    """Where a result's copies are: all of them up to ALSO_AT_NAMED, else two and a count."""
+    named = paths if len(paths) <= ALSO_AT_NAMED else paths[:2]
+    line = "also at: " + ", ".join(one_line(path) for path in named)
+    return line + (f" and {len(paths) - len(named)} more" if len(named) < len(paths) else "")
 
 
 def _title(hit: dict[str, Any]) -> str:

@@ -35,6 +35,7 @@ from localsearch.lexical import LexicalIndex
 from localsearch.lexical.catch_up import NEWER_VERSION
 from localsearch.search.aggregate import dense_documents, documents_from_chunks, shown_chunk
 from localsearch.search.calibrate import WEAK_COSINE, is_weak_match
+from localsearch.search.duplicates import attach_copies, collapse_copies
 from localsearch.search.fusion import fuse_hybrid, ranks_of
 from localsearch.search.hits import Hit, SearchResults
 from localsearch.search.language_weights import dense_weight_for
@@ -323,7 +324,8 @@ class SearchEngine:
         need the ranking (eval asks for 100 documents a query and would spend most of its time
         on snippets nobody reads). `per_doc` > 1 adds up to that many chunks of each document
         in Hit.more (search/per_document.py). `since` keeps files modified since a date or
-        within an age ("7d"; search/since.py).
+        within an age ("7d"; search/since.py). Copies of a file are one hit, their paths in
+        Hit.also_at, unless the setting collapse_duplicates is off (search/duplicates.py).
         """
         if mode not in MODES:
             raise UsageError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
@@ -344,20 +346,43 @@ class SearchEngine:
         # the query reads them as U+FFFD; a --path glob matches names stored the same way.
         query = os.fsencode(query).decode("utf-8", "replace") if _has_surrogates(query) else query
         path_glob = display_path(path_glob) if path_glob else path_glob
-        results = SearchResults(
-            query=query,
-            mode=mode,
-            fusion=fusion,
-            path_glob=path_glob,
-            doc_types=tuple(doc_types),
-            since=since,
-        )
+
+        def blank() -> SearchResults:
+            return SearchResults(
+                query=query,
+                mode=mode,
+                fusion=fusion,
+                path_glob=path_glob,
+                doc_types=tuple(doc_types),
+                since=since,
+            )
+
         if not query.strip():
-            return results
+            return blank()
         self._look_for_changes()
         where, params = path_filter_sql(path_glob, doc_types, modified_since)
-        filtered = where != "1"
         depth = max(self.settings.candidates, k)
+        while True:
+            results = blank()
+            if self._search_at(results, k, depth, where, params, snippets, per_doc, started):
+                return results
+            depth *= 2
+
+    def _search_at(
+        self,
+        results: SearchResults,
+        k: int,
+        depth: int,
+        where: str,
+        params: list[object],
+        snippets: bool,
+        per_doc: int,
+        started: float,
+    ) -> bool:
+        """search() with `depth` documents asked of each side, into `results`; False when
+        collapsing copies left fewer than `k` documents and a deeper search may find more."""
+        query, mode, fusion = results.query, results.mode, results.fusion
+        filtered = where != "1"
         # Documents have several chunks: ask each side for more chunks than documents wanted.
         chunk_depth = depth * CHUNKS_PER_DOCUMENT
 
@@ -452,7 +477,15 @@ class SearchEngine:
             space = self._active_space()
             vectors = neighbour_vectors(fused, bm25_docs, dense_docs, self.store, space, in_memory)
             fused, added = smooth_scores(fused, vectors, alpha)
-        best = sorted(fused, key=lambda d: -fused[d])[:k]
+        ranked = sorted(fused, key=lambda d: -fused[d])
+        collapsed = None
+        if self.settings.collapse_duplicates:
+            collapsed = collapse_copies(ranked, k, self.store)
+        best = ranked[:k] if collapsed is None else collapsed.best
+        cut_short = len(bm25_chunks) >= limit or len(dense_chunks) >= chunk_depth
+        cut_short = cut_short or max(len(bm25_docs), len(dense_docs)) >= depth
+        if collapsed is not None and len(best) < min(k, len(ranked)) and cut_short:
+            return False  # copies took places of the k, and more candidates wait deeper
         snippets_started = time.perf_counter()
         parts["fusion"] = (snippets_started - fusion_started) * 1000
         shown = {doc_id: shown_chunk(doc_id, bm25_docs, dense_docs) for doc_id in best}
@@ -513,6 +546,8 @@ class SearchEngine:
                     make_snippet(text, query, doc_type=doc_type) if snippets else Snippet("")
                 ),
             )
+        if collapsed is not None and collapsed.copies:
+            attach_copies(self.store, results.hits, collapsed.copies)
         if filtered and not results.hits:
             self._say_if_no_file_passes(where, params, results)
         finished = time.perf_counter()
@@ -520,7 +555,7 @@ class SearchEngine:
         if mode == "hybrid":
             self._query_threads.record(threads, parts)
         results.elapsed_ms = (finished - started) * 1000
-        return results
+        return True
 
     def _say_if_no_file_passes(
         self, where: str, params: list[object], results: SearchResults

@@ -40,6 +40,7 @@ class Hit:
     # All of them, best first, as (chunk id, score): SearchEngine.all_more shows the rest.
     more_ranked: list[tuple[int, float]] = field(default_factory=list, repr=False)
     raw_path: bytes | None = None  # the file name's bytes when it is not valid UTF-8
+    also_at: list[str] = field(default_factory=list)  # copies' paths (search/duplicates.py)
 
     @property
     def os_path(self) -> str:
@@ -69,6 +70,8 @@ class Hit:
             }
             if self.neighbours is not None:  # only where a neighbourhood was smoothed
                 data["explain"]["neighbours"] = self.neighbours
+        if self.also_at:  # only for a file with copies, so the usual shape stays the same
+            data["also_at"] = list(self.also_at)
         if self.more_count:
             data["more_count"] = self.more_count
             data["more"] = [
