@@ -23,7 +23,7 @@ from localsearch.ingest.types import page_label
 from localsearch.search.modes import FUSIONS, MODES
 from localsearch.search.since import since_time
 from localsearch.terminal_text import one_line, safe_json, terminal_safe
-from localsearch.wording import plural
+from localsearch.wording import also_at, plural
 
 SERVER_HELP = (
     "A running `localsearch serve` answers in milliseconds with the model already loaded; when"
@@ -33,7 +33,6 @@ SERVER_HELP = (
 )
 
 WEAK_MATCH_NOTE = "Weak match: nothing here matches the query well; these are only the nearest."
-ALSO_AT_NAMED = 3  # copies a result's "also at" line names; past that it names two and counts
 
 
 def location(hit: dict[str, Any]) -> str:
@@ -350,10 +349,7 @@ def _plain_lines(rank: int, hit: dict[str, Any], explain: bool) -> list[str]:
 
 
 def also_at_line(paths: list[str]) -> str:
-    """Where a result's copies are: all of them up to ALSO_AT_NAMED, else two and a count."""
-    named = paths if len(paths) <= ALSO_AT_NAMED else paths[:2]
-    line = "also at: " + ", ".join(one_line(path) for path in named)
-    return line + (f" and {len(paths) - len(named)} more" if len(named) < len(paths) else "")
+    return also_at([one_line(path) for path in paths])
 
 
 def _title(hit: dict[str, Any]) -> str:

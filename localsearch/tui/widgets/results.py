@@ -24,6 +24,7 @@ from localsearch.ingest.types import page_label
 from localsearch.search.engine import Hit
 from localsearch.terminal_text import terminal_safe
 from localsearch.tui.backend import shorten_path
+from localsearch.wording import also_at as copies_named
 
 # Keys the list keeps for itself; any other printable key is typing for the search box.
 LIST_KEYS = frozenset("jk/?")
@@ -71,10 +72,10 @@ def describe_location(hit: Hit) -> str:
 
 
 def also_at(hit: Hit, roots: Sequence[str]) -> str:
-    """ "also at: …" with the paths of the hit's copies, each shortened to its indexed folder;
-    empty for a file without copies (search/duplicates.py)."""
-    paths = (terminal_safe(shorten_path(path, roots)) for path in hit.also_at)
-    return "also at: " + ", ".join(paths) if hit.also_at else ""
+    """Where the hit's copies are, each path from its indexed folder down; empty for a file
+    without copies (search/duplicates.py)."""
+    paths = [terminal_safe(shorten_path(path, roots)) for path in hit.also_at]
+    return copies_named(paths) if paths else ""
 
 
 def shown_title(hit: Hit) -> str:
@@ -194,7 +195,7 @@ class ResultList(OptionList):
                 where.append(f" › {location}", style="dim italic")
             where.overflow = "ellipsis"
             parts: list[object] = [head, where, ClampedText(marked_snippet(hit, mark), 2)]
-            if hit.also_at:  # one line: the preview lists them all
+            if hit.also_at:  # one line, cut to the list's width; the preview's may wrap
                 copies = Text(also_at(hit, roots), style="dim", no_wrap=True)
                 copies.overflow = "ellipsis"
                 parts.append(copies)
