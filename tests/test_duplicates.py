@@ -74,7 +74,7 @@ def search_json(home: Path, capsys, *args: str) -> list[dict]:
     return list(json.loads(out)["results"])
 
 
-QUERY = "Bell Rock lighthouse keepers foghorn ledger"
+QUERY = "Bell Rock lighthouse keepers foghorn ledger 1897"  # the edited report says 1898
 
 
 def test_copies_are_one_result_with_also_at_and_an_edited_file_is_not_a_copy(
@@ -121,6 +121,16 @@ def test_k_counts_distinct_documents_and_looks_deeper_when_copies_fill_the_candi
     code, out, _ = search(home, capsys, QUERY, "-k", "2", "--mode", "bm25")
     copies = ", ".join(first["also_at"][:2])
     assert f"   also at: {copies} and 2 more" in out.splitlines()
+
+
+def test_copies_past_the_first_hashes_read_still_leave_k_documents(tmp_path, capsys) -> None:
+    # Hashes are read for the first 20 candidates at k=2, then 20 more while k is not full.
+    files: dict[str, str | bytes] = {f"copy{n:02}/report.md": REPORT for n in range(30)}
+    docs = write(tmp_path / "docs", {**files, "drafts/report.md": REPORT_EDITED})
+    home = tmp_path / "home"
+    index_folder(load_settings(home), docs)
+    first, second = search_json(home, capsys, QUERY, "-k", "2", "--mode", "bm25")
+    assert len(first["also_at"]) == 29 and second["path"] == str(docs / "drafts/report.md")
 
 
 def test_filters_apply_before_copies_collapse(copies, capsys) -> None:

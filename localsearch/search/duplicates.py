@@ -9,8 +9,8 @@ k, and only over the candidates that passed the search's filters, so a copy outs
 --type or --since is not offered. Files that differ by a byte are not copies. The setting
 collapse_duplicates = false (`search --duplicates`) shows every copy as its own result.
 
-A search reads the content hashes of its candidates in one query (a few hundred primary-key
-lookups) and the copies' paths in a second only when there are copies.
+A search reads the content hashes of its best-ranked candidates in one query (collapse_copies)
+and the copies' paths in a second only when there are copies.
 """
 
 from __future__ import annotations
@@ -31,8 +31,22 @@ class Collapsed:
 
 def collapse_copies(ranked: Sequence[int], k: int, store: Store) -> Collapsed:
     """`ranked` (document ids, best first) cut to `k` documents with equal content hashes
-    counted once: a document deleted since it was found counts as itself."""
-    return collapse_by_hash(ranked, k, content_hashes(store, ranked))
+    counted once: a document deleted since it was found counts as itself.
+
+    Hashes are read for the first max(2k, 20) documents, and for as many more each time the
+    k are not yet full: copies score alike (only a query word in one's path or name, or a
+    title taken from it, sets them apart), so a shown result's copies rank near it. On SciFact
+    (warm, k=10, load 4-5) this takes 0.12 ms a search at p50; reading every candidate's hash
+    (~170) took 0.48 ms, and hybrid search's fusion part went from 0.6 to 1.0 ms."""
+    window = max(2 * k, 20)
+    hashes: dict[int, str] = {}
+    end = 0
+    while True:
+        hashes.update(content_hashes(store, ranked[end : end + window]))
+        end += window
+        collapsed = collapse_by_hash(ranked[:end], k, hashes)
+        if len(collapsed.best) >= k or end >= len(ranked):
+            return collapsed
 
 
 def collapse_by_hash(ranked: Sequence[int], k: int, hashes: dict[int, str]) -> Collapsed:
