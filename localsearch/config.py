@@ -60,6 +60,7 @@ class Settings:
     chunk_decay: float = 0.0  # share of a document's next best chunks added to its best
     neighbour_smoothing: float = 0.0  # share of its nearest documents' scores a hit adds
     opening_share: float = 0.2  # share of a document's opening chunk's cosine it adds
+    collapse_duplicates: bool = True  # copies of a file are one result (search/duplicates.py)
     # The settings given by a flag, LOCALSEARCH_* or config.toml rather than left at their
     # default: a new mostly-CJK index picks a multilingual model only if "model" is not here.
     chosen: frozenset[str] = frozenset()

@@ -76,6 +76,7 @@ class Tools:
                 "heading": hit.heading,
                 "snippet": hit.snippet.text,
                 "score": round(hit.score, 6),
+                **({"also_at": hit.also_at} if hit.also_at else {}),
             }
             for hit in results.hits
         ]
@@ -280,7 +281,8 @@ def build_server(settings: Settings) -> MCPServer:
     ) -> dict[str, Any]:
         """Search the user's indexed files. `results`: the best documents first, each shown
         through its best passage: path, lines, page (a PDF's page, a pptx's slide, a
-        spreadsheet's sheet), title, heading, snippet, score.
+        spreadsheet's sheet), title, heading, snippet, score, and `also_at`, only for a file
+        with identical copies: the copies' paths (a file is one result wherever it is).
         `weak_match` true: nothing matches the query well; the results are only the nearest.
         `warnings`, only when there are any: why results are missing or degraded, e.g. no
         indexed file passes the path or types filter.

@@ -23,7 +23,7 @@ from localsearch.ingest.types import page_label
 from localsearch.search.modes import FUSIONS, MODES
 from localsearch.search.since import since_time
 from localsearch.terminal_text import one_line, safe_json, terminal_safe
-from localsearch.wording import plural
+from localsearch.wording import also_at, plural
 
 SERVER_HELP = (
     "A running `localsearch serve` answers in milliseconds with the model already loaded; when"
@@ -74,6 +74,12 @@ def location(hit: dict[str, Any]) -> str:
     show_default=True,
     help="Chunks shown per document: its best, then up to N-1 more places it matches.",
 )
+@click.option(
+    "--duplicates/--no-duplicates",
+    default=None,
+    help="Show each copy of a file as its own result; by default copies are one result"
+    " that says where the others are (setting collapse_duplicates).",
+)
 @click.pass_context
 def search(
     ctx: click.Context,
@@ -89,6 +95,7 @@ def search(
     explain: bool,
     open_rank: int | None,
     per_doc: int,
+    duplicates: bool | None,
 ) -> None:
     if not query.strip():
         raise UsageError("the query is empty", 'give words to search for: localsearch search "…"')
@@ -100,7 +107,8 @@ def search(
         raise UsageError("--type is empty", "give a file type such as md or pdf")
     if since is not None:
         since_time(since, time.time())  # a clear error before the server or the index is asked
-    settings = settings_from(ctx, home)
+    collapse = None if duplicates is None else not duplicates
+    settings = settings_from(ctx, home, collapse_duplicates=collapse)
     # Arguments that are not UTF-8 arrive with lone surrogates, which JSON to the server cannot
     # carry: the query reads such bytes as U+FFFD, a --path glob as the `\xNN` names are stored.
     query = os.fsencode(query).decode("utf-8", "replace")
@@ -315,6 +323,8 @@ def print_results(results: dict[str, Any], explain: bool) -> None:
         left = hit.get("more_count", 0) - len(hit.get("more", []))
         if left > 0:
             stdout.print(f"   ({left} more in this file)", style="dim", markup=False)
+        if hit.get("also_at"):
+            stdout.print("   " + also_at_line(hit["also_at"]), style="dim", markup=False)
 
 
 def _plain_lines(rank: int, hit: dict[str, Any], explain: bool) -> list[str]:
@@ -333,7 +343,13 @@ def _plain_lines(rank: int, hit: dict[str, Any], explain: bool) -> list[str]:
     left = hit.get("more_count", 0) - len(hit.get("more", []))
     if left > 0:
         lines.append(f"   ({left} more in this file)")
+    if hit.get("also_at"):
+        lines.append("   " + also_at_line(hit["also_at"]))
     return lines
+
+
+def also_at_line(paths: list[str]) -> str:
+    return also_at([one_line(path) for path in paths])
 
 
 def _title(hit: dict[str, Any]) -> str:

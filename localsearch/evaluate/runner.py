@@ -298,6 +298,8 @@ def evaluate(
     try:
         if models_from is not None:
             _see_models(home_path, Path(models_from))
+        # Judgements are per corpus id: a copy shown as "also at" would count as a miss.
+        overrides.setdefault("collapse_duplicates", False)
         settings = load_settings(home_path, model=model, **overrides)
         if model is not None:  # a folder that is no model fails now, not after the text phase
             from localsearch.catalog import model_reference

@@ -13,7 +13,6 @@ import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any
 
 from localsearch.catalog import catalogued_entry, is_multilingual
@@ -36,7 +35,9 @@ from localsearch.lexical import LexicalIndex
 from localsearch.lexical.catch_up import NEWER_VERSION
 from localsearch.search.aggregate import dense_documents, documents_from_chunks, shown_chunk
 from localsearch.search.calibrate import WEAK_COSINE, is_weak_match
+from localsearch.search.duplicates import attach_copies, collapse_copies
 from localsearch.search.fusion import fuse_hybrid, ranks_of
+from localsearch.search.hits import Hit, SearchResults
 from localsearch.search.language_weights import dense_weight_for
 from localsearch.search.modes import FUSIONS, MODES
 from localsearch.search.neighbours import neighbour_vectors, smooth_scores
@@ -49,106 +50,10 @@ from localsearch.search.vectors import VectorIndex
 from localsearch.store import EmbeddingSpace, Store
 from localsearch.store.database import ChunkRow
 from localsearch.store.document_filter import filter_words, path_filter_sql
-from localsearch.store.paths import display_path, os_path
+from localsearch.store.paths import display_path
 
 CHUNKS_PER_DOCUMENT = 2  # chunks fetched per document wanted, on each side
 KNN_MAX_K = 4096  # the most sqlite-vec's vec0 KNN query returns
-
-
-@dataclass
-class Hit:
-    """One document in the results, shown through its best chunk."""
-
-    path: str
-    title: str
-    doc_type: str
-    score: float
-    chunk_id: int
-    document_id: int
-    heading: str
-    page: int | None
-    start_line: int
-    end_line: int
-    text: str
-    snippet: Snippet
-    bm25_rank: int | None = None
-    bm25_score: float | None = None
-    dense_rank: int | None = None
-    dense_score: float | None = None
-    neighbours: float | None = None  # what its nearest documents added (search/neighbours.py)
-    more: list[Hit] = field(default_factory=list)  # other chunks of the document (per_doc > 1)
-    more_count: int = 0  # how many other chunks of the document matched
-    # All of them, best first, as (chunk id, score): SearchEngine.all_more shows the rest.
-    more_ranked: list[tuple[int, float]] = field(default_factory=list, repr=False)
-    raw_path: bytes | None = None  # the file name's bytes when it is not valid UTF-8
-
-    @property
-    def os_path(self) -> str:
-        """The path to open the file at (`path` is for showing)."""
-        return os_path(self.path, self.raw_path)
-
-    def to_dict(self, explain: bool = False) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "path": self.path,
-            "title": self.title,
-            "type": self.doc_type,
-            "score": round(self.score, 6),
-            "heading": self.heading,
-            "page": self.page,
-            "start_line": self.start_line,
-            "end_line": self.end_line,
-            "snippet": self.snippet.text,
-            "highlights": [list(span) for span in self.snippet.highlights],
-            "chunk_id": self.chunk_id,
-        }
-        if explain:
-            data["explain"] = {
-                "bm25_rank": self.bm25_rank,
-                "bm25_score": self.bm25_score,
-                "dense_rank": self.dense_rank,
-                "dense_score": self.dense_score,
-            }
-            if self.neighbours is not None:  # only where a neighbourhood was smoothed
-                data["explain"]["neighbours"] = self.neighbours
-        if self.more_count:
-            data["more_count"] = self.more_count
-            data["more"] = [
-                {key: value for key, value in more.to_dict().items() if key != "more"}
-                for more in self.more
-            ]
-        return data
-
-
-@dataclass
-class SearchResults:
-    query: str
-    mode: str
-    fusion: str
-    hits: list[Hit] = field(default_factory=list)
-    elapsed_ms: float = 0.0
-    # Where the time went: encode, vectors, bm25, fusion, snippets (benchmarks/query_latency.py).
-    parts_ms: dict[str, float] = field(default_factory=dict)
-    weak_match: bool = False  # nothing found matches the query well (search/calibrate.py)
-    warnings: list[str] = field(default_factory=list)  # lines for stderr: degraded results
-    dense: DenseCoverage | None = None  # set while chunks still wait for their vectors
-    path_glob: str | None = None  # the filters it ran with, so the history can replay them
-    doc_types: tuple[str, ...] = ()
-    since: str | None = None  # --since as given: "7d", "2026-11-01"
-
-    def to_dict(self, explain: bool = False) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "query": self.query,
-            "mode": self.mode,
-            "fusion": self.fusion,
-            "elapsed_ms": round(self.elapsed_ms, 2),
-            "weak_match": self.weak_match,
-            "results": [hit.to_dict(explain) for hit in self.hits],
-        }
-        if self.warnings:  # only when results are degraded, so the usual shape stays the same
-            data["warnings"] = list(self.warnings)
-        if self.dense is not None:
-            data["dense"] = self.dense.to_dict()
-        return data
 
 
 class SearchEngine:
@@ -419,7 +324,8 @@ class SearchEngine:
         need the ranking (eval asks for 100 documents a query and would spend most of its time
         on snippets nobody reads). `per_doc` > 1 adds up to that many chunks of each document
         in Hit.more (search/per_document.py). `since` keeps files modified since a date or
-        within an age ("7d"; search/since.py).
+        within an age ("7d"; search/since.py). Copies of a file are one hit, their paths in
+        Hit.also_at, unless the setting collapse_duplicates is off (search/duplicates.py).
         """
         if mode not in MODES:
             raise UsageError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
@@ -440,20 +346,43 @@ class SearchEngine:
         # the query reads them as U+FFFD; a --path glob matches names stored the same way.
         query = os.fsencode(query).decode("utf-8", "replace") if _has_surrogates(query) else query
         path_glob = display_path(path_glob) if path_glob else path_glob
-        results = SearchResults(
-            query=query,
-            mode=mode,
-            fusion=fusion,
-            path_glob=path_glob,
-            doc_types=tuple(doc_types),
-            since=since,
-        )
+
+        def blank() -> SearchResults:
+            return SearchResults(
+                query=query,
+                mode=mode,
+                fusion=fusion,
+                path_glob=path_glob,
+                doc_types=tuple(doc_types),
+                since=since,
+            )
+
         if not query.strip():
-            return results
+            return blank()
         self._look_for_changes()
         where, params = path_filter_sql(path_glob, doc_types, modified_since)
-        filtered = where != "1"
         depth = max(self.settings.candidates, k)
+        while True:
+            results = blank()
+            if self._search_at(results, k, depth, where, params, snippets, per_doc, started):
+                return results
+            depth *= 2
+
+    def _search_at(
+        self,
+        results: SearchResults,
+        k: int,
+        depth: int,
+        where: str,
+        params: list[object],
+        snippets: bool,
+        per_doc: int,
+        started: float,
+    ) -> bool:
+        """search() with `depth` documents asked of each side, into `results`; False when
+        collapsing copies left fewer than `k` documents and a deeper search may find more."""
+        query, mode, fusion = results.query, results.mode, results.fusion
+        filtered = where != "1"
         # Documents have several chunks: ask each side for more chunks than documents wanted.
         chunk_depth = depth * CHUNKS_PER_DOCUMENT
 
@@ -548,7 +477,15 @@ class SearchEngine:
             space = self._active_space()
             vectors = neighbour_vectors(fused, bm25_docs, dense_docs, self.store, space, in_memory)
             fused, added = smooth_scores(fused, vectors, alpha)
-        best = sorted(fused, key=lambda d: -fused[d])[:k]
+        ranked = sorted(fused, key=lambda d: -fused[d])
+        collapsed = None
+        if self.settings.collapse_duplicates:
+            collapsed = collapse_copies(ranked, k, self.store)
+        best = ranked[:k] if collapsed is None else collapsed.best
+        cut_short = len(bm25_chunks) >= limit or len(dense_chunks) >= chunk_depth
+        cut_short = cut_short or max(len(bm25_docs), len(dense_docs)) >= depth
+        if collapsed is not None and len(best) < min(k, len(ranked)) and cut_short:
+            return False  # copies took places of the k, and more candidates wait deeper
         snippets_started = time.perf_counter()
         parts["fusion"] = (snippets_started - fusion_started) * 1000
         shown = {doc_id: shown_chunk(doc_id, bm25_docs, dense_docs) for doc_id in best}
@@ -609,6 +546,8 @@ class SearchEngine:
                     make_snippet(text, query, doc_type=doc_type) if snippets else Snippet("")
                 ),
             )
+        if collapsed is not None and collapsed.copies:
+            attach_copies(self.store, results.hits, collapsed.copies)
         if filtered and not results.hits:
             self._say_if_no_file_passes(where, params, results)
         finished = time.perf_counter()
@@ -616,7 +555,7 @@ class SearchEngine:
         if mode == "hybrid":
             self._query_threads.record(threads, parts)
         results.elapsed_ms = (finished - started) * 1000
-        return results
+        return True
 
     def _say_if_no_file_passes(
         self, where: str, params: list[object], results: SearchResults

@@ -40,6 +40,7 @@ SEARCH_SETTINGS = (
     "chunk_decay",
     "neighbour_smoothing",
     "opening_share",
+    "collapse_duplicates",
 )
 # AF_UNIX paths are limited to about 108 bytes; longer ones are reached through a directory fd.
 _MAX_SOCKET_PATH = 100

@@ -21,7 +21,7 @@ from localsearch.search.snippet import QueryMatcher
 from localsearch.store.database import ChunkRow
 from localsearch.terminal_text import terminal_safe
 from localsearch.tui.backend import shorten_path
-from localsearch.tui.widgets.results import describe_location, shown_title
+from localsearch.tui.widgets.results import also_at, describe_location, shown_title
 
 # Lines that keep their own line: indented, list items, quotes, adornments, directives, and
 # "Field: value" lines (a PEP's header, rst field lists), which read as a table, not prose.
@@ -133,6 +133,8 @@ class Preview(Vertical):
         location = describe_location(hit)
         if location:
             header.append(f"\n{location}", style="italic dim")
+        if hit.also_at:
+            header.append(f"\n{also_at(hit, roots)}", style="dim")
         self.query_one("#preview-header", Static).update(header)
 
         index = next((i for i, row in enumerate(context) if row.id == hit.chunk_id), None)

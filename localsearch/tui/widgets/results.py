@@ -2,7 +2,7 @@
 
 Each entry is title and score, the path (relative to its indexed folder) with the heading or
 page, and the snippet with the query's words marked, clamped to two lines so a screenful holds
-several results.
+several results; a file with identical copies elsewhere says where ("also at: …").
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from localsearch.ingest.types import page_label
 from localsearch.search.engine import Hit
 from localsearch.terminal_text import terminal_safe
 from localsearch.tui.backend import shorten_path
+from localsearch.wording import also_at as copies_named
 
 # Keys the list keeps for itself; any other printable key is typing for the search box.
 LIST_KEYS = frozenset("jk/?")
@@ -68,6 +69,13 @@ def describe_location(hit: Hit) -> str:
     if hit.page is None and hit.start_line:
         parts.append(f"line {hit.start_line}")
     return " · ".join(parts)
+
+
+def also_at(hit: Hit, roots: Sequence[str]) -> str:
+    """Where the hit's copies are, each path from its indexed folder down; empty for a file
+    without copies (search/duplicates.py)."""
+    paths = [terminal_safe(shorten_path(path, roots)) for path in hit.also_at]
+    return copies_named(paths) if paths else ""
 
 
 def shown_title(hit: Hit) -> str:
@@ -187,6 +195,10 @@ class ResultList(OptionList):
                 where.append(f" › {location}", style="dim italic")
             where.overflow = "ellipsis"
             parts: list[object] = [head, where, ClampedText(marked_snippet(hit, mark), 2)]
+            if hit.also_at:  # one line, cut to the list's width; the preview's may wrap
+                copies = Text(also_at(hit, roots), style="dim", no_wrap=True)
+                copies.overflow = "ellipsis"
+                parts.append(copies)
             open_ = hit.document_id in self.expanded
             if hit.more_count:
                 sign = "▾" if open_ else "▸"
