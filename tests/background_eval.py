@@ -38,6 +38,12 @@ class BackgroundJob:
         # glibc hands each freed encoder activation back to the kernel and faults it in again
         # for the next batch; keeping freed memory cut SciFact's page faults and system time.
         env.setdefault("GLIBC_TUNABLES", MALLOC_KEEPS_FREED_MEMORY)
+        # Once it takes every core, an OpenMP thread that spins for a partner descheduled by
+        # other work costs more than it gains: two threads took 6 times one's CPU and 3 times
+        # its wall at load 4; waiting passively, one's CPU and half its wall. Idle, passive
+        # threads took 7.3 s where spinning ones took 5.5 and one thread 9.2
+        # (benchmarks/thread_wait.py).
+        env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
                 [sys.executable, __file__, str(self.folder), *arguments],
