@@ -1,7 +1,8 @@
 """A pytest plugin for benchmarks/suite_time.py: each test's wall time and the CPU seconds
 spent by pytest's own process and by the children it reaped during that test (CLI runs,
 torchrun, and the background index builds, which are reaped by the tests that wait for them).
-It writes one tab-separated line per test to the file named by SUITE_CPU_OUT."""
+It writes one tab-separated line per test to the file named by SUITE_CPU_OUT, or under
+pytest-xdist, each worker to that name with its id appended (tests.tsv.gw0)."""
 
 from __future__ import annotations
 
@@ -40,7 +41,10 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     out = os.environ.get("SUITE_CPU_OUT")
-    if out:
+    worker = os.environ.get("PYTEST_XDIST_WORKER")  # each pytest-xdist worker writes its own
+    if out and worker:
+        out = f"{out}.{worker}"
+    if out and _rows:
         with open(out, "w", encoding="utf-8") as f:
             for nodeid, wall, own, children in _rows:
                 f.write(f"{nodeid}\t{wall:.2f}\t{own:.2f}\t{children:.2f}\n")

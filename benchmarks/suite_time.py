@@ -84,8 +84,8 @@ def run_suite(
         wall = time.perf_counter() - started
         cpu = cpu_seconds()[1] - cpu_before
         rows = []
-        if out.exists():
-            for line in out.read_text(encoding="utf-8").splitlines():
+        for part in sorted(out.parent.glob(f"{out.name}*")):
+            for line in part.read_text(encoding="utf-8").splitlines():
                 nodeid, *numbers = line.split("\t")
                 test_wall, own, children = (float(n) for n in numbers)
                 rows.append((nodeid, test_wall, own, children))
@@ -96,6 +96,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scifact", type=Path, default=Path("../shared/datasets/scifact"))
     parser.add_argument("--probe-only", action="store_true", help="time the encoder only")
+    parser.add_argument("--rows", type=Path, help="also write every test's row to this TSV")
     parser.add_argument("pytest_args", nargs="*", help="passed to pytest (after --)")
     args = parser.parse_args()
 
@@ -120,15 +121,18 @@ def main() -> None:
     print(f"pytest exit code {code}; {len(rows)} tests")
     print(
         f"wall {wall:.1f} s (target {TARGET_SECONDS} s); CPU {cpu:,.0f} s:"
-        f" {cpu / (wall * cores):.0%} of {cores} cores busy. Within tests: pytest's process"
-        f" {own:,.0f} s, the children they reaped {children:,.0f} s; the rest is start-up and"
-        " collection"
+        f" {cpu / (wall * cores):.0%} of {cores} cores busy. Within tests: pytest's processes"
+        f" {own:,.0f} s, the children they reaped {children:,.0f} s; the rest is start-up,"
+        " collection and, under pytest-xdist, the background index builds (its controller"
+        " reaps them)"
     )
     print("most CPU (wall s, own CPU s, children's CPU s):")
     for nodeid, test_wall, test_own, test_children in sorted(
         rows, key=lambda r: r[2] + r[3], reverse=True
     )[:12]:
         print(f"  {test_wall:7.1f} {test_own:7.1f} {test_children:7.1f}  {nodeid}")
+    if args.rows:
+        args.rows.write_text("".join("\t".join(map(str, row)) + "\n" for row in rows), "utf-8")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import tempfile
 
 # The suite keeps both cores busy with its own processes (the background index builds, CLI
 # children, torchrun ranks): torch's OpenMP threads then spin-wait for a descheduled partner.
@@ -20,7 +23,9 @@ from background_eval import (
     DOCS_SAMPLE,
     SCIFACT_EVALUATION,
     BackgroundEvaluation,
+    BackgroundJob,
     BackgroundSamples,
+    start_job,
 )
 from helpers import cjk_known_answer_sample, docs_known_answer_sample
 
@@ -44,6 +49,43 @@ def require(path: Path) -> Path:
     return path
 
 
+BACKGROUND = pytest.StashKey[Path]()  # the session's folder of background jobs
+NEEDED = "needed.json"  # {job: its arguments}, which an xdist worker leaves to its controller
+OWNED = pytest.StashKey[list[BackgroundJob]]()  # the jobs this process started and must end
+JOBS = {
+    "scifact": (SCIFACT_EVALUATION, BackgroundEvaluation),
+    "samples": (CORPUS_SAMPLES, BackgroundSamples),
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    worker = getattr(config, "workerinput", None)
+    if worker is not None:  # pytest-xdist's worker: its controller made the folder
+        config.stash[BACKGROUND] = Path(worker["localsearch_background"])
+    else:
+        config.stash[BACKGROUND] = Path(tempfile.mkdtemp(prefix="localsearch-test-background-"))
+    config.stash[OWNED] = []
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:  # type: ignore[no-untyped-def]
+    """pytest-xdist's controller hands its workers the folder of background jobs."""
+    node.workerinput["localsearch_background"] = str(node.config.stash[BACKGROUND])
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node, ids) -> None:  # type: ignore[no-untyped-def]
+    """pytest-xdist's controller starts the jobs its first worker found needed, before any test
+    is sent to a worker: one child per job for the whole session, every worker waiting on it."""
+    config = node.config
+    needed = config.stash[BACKGROUND] / NEEDED
+    if not config.stash[OWNED] and needed.exists():
+        for name, arguments in json.loads(needed.read_text(encoding="utf-8")).items():
+            folder = config.stash[BACKGROUND] / name
+            config.stash[OWNED].append(BackgroundJob(folder, start_job(folder, *arguments)))
+        needed.unlink()
+
+
 @pytest.hookimpl(trylast=True)  # after -k and -m have deselected
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Start the big index builds in the background and run the tests that read them last."""
@@ -54,8 +96,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return [item for item in items if fixture in getattr(item, "fixturenames", ())]
 
     late: list[pytest.Item] = []
+    needed: dict[str, list[str]] = {}
     if (scifact_users := users("scifact_report")) and SCIFACT.exists():
-        config.stash[SCIFACT_EVALUATION] = BackgroundEvaluation(SCIFACT)
+        needed["scifact"] = BackgroundEvaluation.arguments(SCIFACT)
         late += scifact_users
     samples = {}
     if (docs_users := users("known_answer_home")) and CORPUS.exists():
@@ -65,16 +108,30 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         samples[CJK_SAMPLE] = (CJK_CORPUS, cjk_known_answer_sample(CJK_CORPUS, CJK_QUERIES))
         late += cjk_users
     if samples:
-        config.stash[CORPUS_SAMPLES] = BackgroundSamples(samples)
+        needed["samples"] = BackgroundSamples.arguments(samples)
+    base = config.stash[BACKGROUND]
+    worker = getattr(config, "workerinput", None)
+    for name, arguments in needed.items():
+        key, kind = JOBS[name]
+        if worker is None:
+            process = start_job(base / name, *arguments)
+            config.stash[OWNED].append(job := kind(base / name, process))
+            config.stash[key] = job
+        else:
+            config.stash[key] = kind(base / name)
+    if worker is not None and needed:  # every worker collects the same: the last write wins
+        mine = base / f"{NEEDED}.{worker['workerid']}"
+        mine.write_text(json.dumps(needed), encoding="utf-8")
+        mine.replace(base / NEEDED)
     waiting = set(late)
     items[:] = [item for item in items if item not in waiting] + list(dict.fromkeys(late))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    for key in (SCIFACT_EVALUATION, CORPUS_SAMPLES):
-        job = config.stash.get(key, None)
-        if job is not None:
-            job.close()
+    for job in config.stash.get(OWNED, []):
+        job.close()
+    if not hasattr(config, "workerinput") and BACKGROUND in config.stash:
+        shutil.rmtree(config.stash[BACKGROUND], ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

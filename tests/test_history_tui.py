@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from helpers import index_files
-from tui_helpers import RecordingOpener
+from tui_helpers import RecordingOpener, workers_done
 
 from localsearch.config import load_settings
 from localsearch.history import SearchHistory
@@ -37,7 +37,7 @@ async def type_and_wait(pilot, text: str) -> None:
         if screen._debounce is None and screen._shown_query == query:
             break
         await pilot.pause(0.05)
-    await pilot.app.workers.wait_for_complete()
+    await workers_done(pilot.app)
     await pilot.pause()
 
 

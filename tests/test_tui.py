@@ -37,6 +37,31 @@ def one_pep(tmp_path: Path, corpus: Path) -> Path:
     return folder
 
 
+async def test_settling_waits_past_a_worker_a_newer_one_of_its_group_cancelled() -> None:
+    # settle() raised WorkerCancelled when a status refresh replaced one still running (seen in
+    # two suite runs at load 9); a cancelled worker is as done as a finished one.
+    import threading
+
+    from textual import work
+    from textual.app import App
+    from textual.worker import WorkerState
+
+    release = threading.Event()
+
+    class Refreshing(App[None]):
+        @work(thread=True, exclusive=True, group="status")
+        def load_status(self) -> None:
+            release.wait(10)
+
+    app = Refreshing()
+    async with app.run_test() as pilot:
+        replaced = app.load_status()
+        app.load_status()
+        release.set()
+        await settle(pilot)
+        assert replaced.state == WorkerState.CANCELLED and not list(app.workers)
+
+
 # -- searching -----------------------------------------------------------------------------
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 
 from localsearch.config import Settings, load_settings
@@ -103,12 +103,22 @@ def screen_text(app) -> str:
     return "\n".join("".join(strip.text for strip in line) for line in update.strips)
 
 
+async def workers_done(app) -> None:
+    """Wait for the app's workers. One that a newer worker of its exclusive group cancelled
+    (a status refresh, say) is done too: wait_for_complete raised for it, under load."""
+    from textual.worker import WorkerCancelled
+
+    for worker in list(app.workers):
+        with suppress(WorkerCancelled):
+            await worker.wait()
+
+
 async def settle(pilot, seconds: float = 0.0) -> None:
     """Let timers fire, workers finish and their messages land."""
     if seconds:
         await pilot.pause(seconds)
     for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
+        await workers_done(pilot.app)
         await pilot.pause()
 
 
