@@ -16,25 +16,21 @@ from localsearch.store.database import Store
 
 def content_hashes(store: Store, document_ids: Sequence[int]) -> dict[int, str]:
     """{document_id: content hash} for those of `document_ids` that still exist."""
-    found: dict[int, str] = {}
-    for part, marks in in_batches(document_ids):
-        found.update(
-            (int(r[0]), str(r[1]))
-            for r in store.conn.execute(
-                f"SELECT id, content_hash FROM documents WHERE id IN ({marks})", part
-            )
-        )
-    return found
+    return _column_of_documents(store, "content_hash", document_ids)
 
 
 def document_paths(store: Store, document_ids: Sequence[int]) -> dict[int, str]:
     """{document_id: path as shown} for those of `document_ids` that still exist."""
+    return _column_of_documents(store, "path", document_ids)
+
+
+def _column_of_documents(store: Store, column: str, document_ids: Sequence[int]) -> dict[int, str]:
     found: dict[int, str] = {}
     for part, marks in in_batches(document_ids):
         found.update(
             (int(r[0]), str(r[1]))
             for r in store.conn.execute(
-                f"SELECT id, path FROM documents WHERE id IN ({marks})", part
+                f"SELECT id, {column} FROM documents WHERE id IN ({marks})", part
             )
         )
     return found
