@@ -511,9 +511,13 @@ def test_a_full_disk_while_the_model_is_saved_is_said_and_keeps_the_old_model(
         arguments = ["adapt", "-q", *FAST_FLAGS, "--home", str(disk / "home")]
         code, out, err = run_cli(arguments, capsys)
         assert code == 1
-        assert err.splitlines() == [
+        judged, trains, *error = err.splitlines()
+        assert judged == (
             "This run will be judged on synthetic queries: your search log has no opened"
-            " results yet.",
+            " results yet."
+        )
+        assert trains.startswith("It will train the whole model on ")
+        assert error == [
             "Error: the disk is full; no new model was kept, and all-MiniLM-L6-v2 stays active"
             " — free some space and run adapt again",
         ]

@@ -229,6 +229,12 @@ def test_a_short_log_falls_back_to_synthetic_queries(home_settings, monkeypatch,
     # Said before the training too, rather than only once its minutes are spent.
     up_front = "This run will be judged on synthetic queries: you have only 5 searches"
     assert up_front in err and err.index(up_front) < err.index("Trained the query side on")
+    # And what it learns from, before the minutes of training rather than only after them.
+    learns = "It will train the query side on "
+    assert learns in err and err.index(learns) < err.index("Trained the query side on")
+    said_before = err[err.index(learns) :].splitlines()[0]
+    said_after = err[err.index("Trained the query side on") :].splitlines()[0]
+    assert said_before.removeprefix("It will train ").rstrip(".") in said_after
 
 
 @pytest.mark.slow

@@ -95,6 +95,18 @@ class AdaptResult:
         return data
 
 
+def what_trains(query_side: bool, pairs: int, history_pairs: int, generator: str) -> str:
+    """What a run trains and on what: "the query side on 12 pairs (5 from your searches, the
+    rest from structure)"."""
+    source = f"from {generator}"
+    if history_pairs >= pairs:
+        source = "from your searches"
+    elif history_pairs:
+        source = f"{history_pairs} from your searches, the rest {source}"
+    tower = "the query side" if query_side else "the whole model"
+    return f"{tower} on {plural(pairs, 'pair')} ({source})"
+
+
 def adapt(
     settings: Settings,
     options: AdaptOptions = AdaptOptions(),
@@ -305,6 +317,9 @@ class _Run:
                 "index more documents, or give your own with --pairs FILE",
             )
 
+        # Said before the minutes of training, as what it will be judged on.
+        trains = what_trains(self.query_side, pair_count, self.history_pairs, generator)
+        self.announce(f"it will train {trains}")
         staging = adapted_root(self.settings.models_dir) / f".{name}"
         staging.mkdir(parents=True, exist_ok=True)
         try:

@@ -142,6 +142,7 @@ def adapt(
     from localsearch.adapt import AdaptOptions
     from localsearch.adapt import adapt as run_adapt
     from localsearch.adapt.distributed import is_main_process
+    from localsearch.adapt.pipeline import what_trains
 
     settings = settings_from(ctx, home)
     options = AdaptOptions(
@@ -181,14 +182,11 @@ def adapt(
     training = result.training
     if training is not None:
         stopped = " (time budget reached)" if training.stopped_early else ""
-        source = f"from {result.generator}"
-        if result.history_pairs >= result.training_pairs:
-            source = "from your searches"
-        elif result.history_pairs:
-            source = f"{result.history_pairs} from your searches, the rest {source}"
-        tower = "the query side" if result.query_side else "the whole model"
+        trained = what_trains(
+            result.query_side, result.training_pairs, result.history_pairs, result.generator
+        )
         stderr.print(
-            f"Trained {tower} on {plural(result.training_pairs, 'pair')} ({source}):"
+            f"Trained {trained}:"
             f" {plural(training.steps, 'step')} in {training.seconds:.0f}s on {training.device}"
             f"{stopped}.",
             markup=False,
