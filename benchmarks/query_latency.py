@@ -126,11 +126,12 @@ def numpy_exact_ms(home: Path, query_vectors: np.ndarray, k: int = 10) -> float:
     memory-bandwidth yardstick for the dense search."""
     from localsearch.config import load_settings
     from localsearch.store import Store
+    from localsearch.store.vector_reads import vector_matrix
 
     store = Store(load_settings(home).database_path)
     space = store.active_space()
     assert space is not None
-    _, matrix = store.vector_matrix(space)
+    _, matrix = vector_matrix(store, space)
     store.close()
     matrix = np.ascontiguousarray(matrix, dtype=np.float32)
     latencies = []
@@ -170,6 +171,7 @@ def synthetic_home(cache: Path, size: int, source_home: Path) -> Path:
     from localsearch.index import Index, embed_hash
     from localsearch.ingest.types import Chunk
     from localsearch.store import Store
+    from localsearch.store.vector_reads import vector_matrix
 
     home = cache / f"synthetic-{size}"
     done_marker = home / "built.json"
@@ -179,7 +181,7 @@ def synthetic_home(cache: Path, size: int, source_home: Path) -> Path:
     source = Store(load_settings(source_home).database_path)
     source_space = source.active_space()
     assert source_space is not None
-    _, real = source.vector_matrix(source_space)
+    _, real = vector_matrix(source, source_space)
     counts: Counter[str] = Counter()
     for row in source.iter_chunks():
         counts.update(re.findall(r"[a-z]+", row.text.lower()))
@@ -246,11 +248,12 @@ def synthetic_home(cache: Path, size: int, source_home: Path) -> Path:
 def exact_neighbours(home: Path, query_vectors: np.ndarray, k: int = 10) -> list[set[int]]:
     from localsearch.config import load_settings
     from localsearch.store import Store
+    from localsearch.store.vector_reads import vector_matrix
 
     store = Store(load_settings(home).database_path)
     space = store.active_space()
     assert space is not None
-    ids, matrix = store.vector_matrix(space)
+    ids, matrix = vector_matrix(store, space)
     store.close()
     truth = []
     for start in range(0, len(query_vectors), 16):

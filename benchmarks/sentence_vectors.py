@@ -151,13 +151,14 @@ def load_corpus(name: str, home: Path, encoder: Any, cache: Path, kinds: list[st
     from localsearch.config import load_settings
     from localsearch.embed.encoder import format_passage
     from localsearch.store import Store
+    from localsearch.store.vector_reads import vector_matrix
 
     settings = load_settings(home)
     store = Store(settings.database_path)  # upgrades a copy made by older code
     try:
         space = store.active_space()
         assert space is not None
-        chunk_ids, chunk_matrix = store.vector_matrix(space)
+        chunk_ids, chunk_matrix = vector_matrix(store, space)
     finally:
         store.close()
     rows = read_chunks(home)

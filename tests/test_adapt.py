@@ -29,6 +29,7 @@ from localsearch.index import Index
 from localsearch.search import SearchEngine
 from localsearch.store import Store
 from localsearch.store.adapt_queries import stored_queries
+from localsearch.store.vector_reads import vector_matrix
 
 TOPICS = {
     "bread": (
@@ -400,8 +401,8 @@ def test_adapt_trains_gates_and_switches(home_settings, monkeypatch, tmp_path):
     try:
         spaces = {s.model: s for s in store.spaces()}
         assert set(spaces) == {"all-MiniLM-L6-v2", result.model}
-        old_ids, old = store.vector_matrix(spaces["all-MiniLM-L6-v2"])
-        new_ids, new = store.vector_matrix(spaces[result.model])
+        old_ids, old = vector_matrix(store, spaces["all-MiniLM-L6-v2"])
+        new_ids, new = vector_matrix(store, spaces[result.model])
         assert store.count("synthetic_queries") == len(stored_queries(store, "structure-v1")) > 0
     finally:
         store.close()

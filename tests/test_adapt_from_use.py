@@ -21,6 +21,7 @@ from localsearch.adapt.from_history import (
 )
 from localsearch.config import load_settings
 from localsearch.store import Store
+from localsearch.store.vector_reads import vector_matrix
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ def home_settings(indexed_home: Path, isolated_home: Path):
 
 def sorted_vectors(store: Store, model: str) -> np.ndarray:
     space = next(s for s in store.spaces() if s.model == model)
-    ids, matrix = store.vector_matrix(space)
+    ids, matrix = vector_matrix(store, space)
     return matrix[np.argsort(ids)]
 
 

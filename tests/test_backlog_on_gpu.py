@@ -11,6 +11,7 @@ from gpu_stand_in import GpuLike, vector_of
 
 from localsearch.embed_backlog import BACKLOG_BATCH, chunks_per_commit, embed_backlog
 from localsearch.index import Index
+from localsearch.store.vector_reads import vector_matrix
 
 PARAGRAPHS = [f"Paragraph {i} is about topic number {i} and nothing else at all." for i in range(9)]
 
@@ -107,7 +108,7 @@ def test_overlapped_batches_store_the_same_vectors_and_reuse_text_still_in_fligh
             result = embed_backlog(index.store, space, encoder, overlap=overlap)
             assert (result.embedded, result.reused) == (2, 2)
             assert sorted(t for call in encoder.calls for t in call).count(same) == 1
-            ids, vectors = index.store.vector_matrix(space)
+            ids, vectors = vector_matrix(index.store, space)
             stored[overlap] = dict(zip(ids.tolist(), vectors.tolist(), strict=True))
         assert len(stored[True]) == 4
         assert stored[True] == stored[False]

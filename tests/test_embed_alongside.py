@@ -19,6 +19,7 @@ from localsearch.index import Index
 from localsearch.ingest.types import Chunk
 from localsearch.progress import ProgressEvent
 from localsearch.store import Store
+from localsearch.store.vector_reads import vector_matrix
 
 FILES = {f"note{i:02}.txt": f"Note {i} says something about subject {i * 7}." for i in range(24)}
 
@@ -58,7 +59,7 @@ def assert_every_vector_fits_its_text(index: Index) -> None:
     """Each vector stored is the one of its chunk's current text."""
     space = index.store.active_space()
     assert space is not None
-    ids, matrix = index.store.vector_matrix(space)
+    ids, matrix = vector_matrix(index.store, space)
     chunks = index.store.chunks_by_id([int(i) for i in ids])
     assert set(chunks) == {int(i) for i in ids}
     for chunk_id, vector in zip(ids, matrix, strict=True):
@@ -235,7 +236,7 @@ def test_a_chunk_given_a_vector_while_its_text_was_encoded_keeps_it_and_encoding
                 time.sleep(0.01)
         assert len(encoder.calls) == 2
         assert store.count_vectors(space) == 2
-        _, vectors = store.vector_matrix(space)
+        _, vectors = vector_matrix(store, space)
         assert any(np.allclose(v, vector_of("reused")) for v in vectors)
     finally:
         store.close()

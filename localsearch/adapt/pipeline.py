@@ -58,6 +58,7 @@ from localsearch.embed_backlog import require_all_embedded
 from localsearch.errors import DiskFullError, NoIndexError, UsageError
 from localsearch.progress import ProgressCallback, ProgressEvent, ignore_progress
 from localsearch.store import EmbeddingSpace, Store
+from localsearch.store.vector_reads import vector_matrix
 from localsearch.wording import plural
 
 if TYPE_CHECKING:
@@ -462,7 +463,7 @@ class _Run:
     # -- mine ---------------------------------------------------------------------------------
 
     def corpus_view(self, space: EmbeddingSpace, only: set[int] | None = None) -> CorpusView:
-        ids, matrix = self.store.vector_matrix(space)
+        ids, matrix = vector_matrix(self.store, space)
         if only is not None:
             mask = np.fromiter((int(i) in only for i in ids), dtype=bool, count=len(ids))
             ids, matrix = ids[mask], matrix[mask]

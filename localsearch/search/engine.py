@@ -51,6 +51,7 @@ from localsearch.store import EmbeddingSpace, Store
 from localsearch.store.database import ChunkRow
 from localsearch.store.document_filter import filter_words, path_filter_sql
 from localsearch.store.paths import display_path
+from localsearch.store.vector_reads import knn, knn_filtered
 
 CHUNKS_PER_DOCUMENT = 2  # chunks fetched per document wanted, on each side
 KNN_MAX_K = 4096  # the most sqlite-vec's vec0 KNN query returns
@@ -692,9 +693,9 @@ class SearchEngine:
             return dict(vectors.search(vector, count, mask))
         if where != "1" or count > KNN_MAX_K:
             # sqlite-vec's KNN stops at k = 4096; past that an exact scan has no limit.
-            pairs = self.store.knn_filtered(space, vector, count, where, params)
+            pairs = knn_filtered(self.store, space, vector, count, where, params)
         else:
-            pairs = self.store.knn(space, vector, count)
+            pairs = knn(self.store, space, vector, count)
         return {chunk_id: 1.0 - distance for chunk_id, distance in pairs}
 
     def all_more(self, hit: Hit, query: str) -> list[Hit]:

@@ -19,6 +19,7 @@ import numpy as np
 
 from localsearch.search.vectors import VectorIndex
 from localsearch.store import EmbeddingSpace, Store
+from localsearch.store.vector_reads import vector_rows
 
 TOP = 50  # the best fused documents that are smoothed, and among which neighbours are found
 NEIGHBOURS = 10
@@ -67,7 +68,7 @@ def neighbour_vectors(
     if in_memory is not None:
         found = in_memory.vectors_of(list(chunks.values()))
     elif space is not None:
-        rows = store.vector_rows(space, chunks.values())
+        rows = vector_rows(store, space, chunks.values())
         found = dict(zip(rows.chunk_ids.tolist(), rows.matrix, strict=True))
     else:
         return {}

@@ -15,6 +15,7 @@ import numpy as np
 
 from localsearch.search.vectors import VectorIndex
 from localsearch.store import EmbeddingSpace, Store
+from localsearch.store.vector_reads import opening_chunk_ids, vector_matrix, vector_rows
 
 # Up to this many changed chunks, or this share of the copy, are looked up one by one (~50 us
 # each at 100k chunks, about what a full load spends per row); past that a full load is as
@@ -28,9 +29,9 @@ def load_vector_index(store: Store, space: EmbeddingSpace) -> VectorIndex:
     VectorIndex."""
     with store.snapshot():
         position = store.vector_log_position()
-        chunk_ids, matrix = store.vector_matrix(space)
+        chunk_ids, matrix = vector_matrix(store, space)
         owners = store.chunk_documents()
-        openings = np.isin(chunk_ids, store.opening_chunk_ids())
+        openings = np.isin(chunk_ids, opening_chunk_ids(store))
     document_ids = np.fromiter(
         (owners.get(int(c), -1) for c in chunk_ids), np.int64, len(chunk_ids)
     )
@@ -53,7 +54,7 @@ def refresh_vector_index(store: Store, space: EmbeddingSpace, vectors: VectorInd
         changed = store.vector_changes_since(vectors.log_position.seq)
         if changed is None or len(changed) > max(REFRESH_MIN_ROWS, REFRESH_FRACTION * len(vectors)):
             return False
-        rows = store.vector_rows(space, changed)
+        rows = vector_rows(store, space, changed)
     vectors.apply_changes(changed, rows.chunk_ids, rows.document_ids, rows.matrix, rows.openings)
     vectors.log_position = position
     return True

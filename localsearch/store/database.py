@@ -1,4 +1,6 @@
-"""The Store: every query the engine runs against the database.
+"""The Store: the connection, its transactions, and the queries that index and search run
+against the database. The modules beside it hold the SQL of one idea each that only a part of
+the engine asks for (vector_reads.py: reading vectors back for dense search).
 
 Writes happen inside `store.transaction()` (BEGIN IMMEDIATE), so a document, its chunks and
 their vectors land together or not at all: an interrupted run leaves the last committed state.
@@ -13,7 +15,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
 
 import apsw
 import numpy as np
@@ -87,15 +88,6 @@ class VectorLogPosition:
 
     generation: int
     seq: int
-
-
-class VectorRows(NamedTuple):
-    """Rows of an embedding space with what an in-memory copy keeps beside each vector."""
-
-    chunk_ids: np.ndarray
-    document_ids: np.ndarray
-    openings: np.ndarray  # bool: the chunk is its document's first
-    matrix: np.ndarray
 
 
 def vector_blob(vector: np.ndarray) -> bytes:
@@ -574,76 +566,6 @@ class Store:
         except apsw.SQLError:
             return self._count(f"SELECT COUNT(*) FROM {space.table}")
 
-    def vector_matrix(self, space: EmbeddingSpace) -> tuple[np.ndarray, np.ndarray]:
-        """All vectors of a space as (chunk_ids, matrix) for exact in-memory search.
-
-        Read row by row into arrays sized by a count first: at a million chunks, holding
-        every blob and then a joined copy would take three times the matrix's 1.5 GB."""
-        counted = self.conn.execute(f"SELECT COUNT(*) FROM {space.table}").fetchone()
-        count = int(counted[0]) if counted else 0
-        chunk_ids = np.empty(count, dtype=np.int64)
-        matrix = np.empty((count, space.dimension), dtype=np.float32)
-        row = 0
-        for chunk_id, blob in self.conn.execute(f"SELECT chunk_id, embedding FROM {space.table}"):
-            if row == count:  # rows added since the count: the next read picks them up
-                break
-            chunk_ids[row] = chunk_id
-            matrix[row] = np.frombuffer(blob, dtype=np.float32)
-            row += 1
-        if row == count:  # whole arrays, not views: an in-memory copy may grow them in place
-            return chunk_ids, matrix
-        return chunk_ids[:row], matrix[:row]
-
-    def vector_rows(self, space: EmbeddingSpace, chunk_ids: Iterable[int]) -> VectorRows:
-        """Those of `chunk_ids` with a vector in `space`, document -1 for a vector whose chunk
-        is gone, as vector_matrix() and the chunks table give."""
-        found_ids: list[int] = []
-        found_documents: list[int] = []
-        openings: list[bool] = []
-        blobs: list[bytes] = []
-        for chunk_id in chunk_ids:
-            # One point query each: vec0 looks a chunk_id up by key, where IN (...) scans.
-            row = self.conn.execute(
-                f"SELECT embedding FROM {space.table} WHERE chunk_id = ?", (chunk_id,)
-            ).fetchone()
-            if row is None:
-                continue
-            owner = self.conn.execute(
-                "SELECT document_id, ordinal FROM chunks WHERE id = ?", (chunk_id,)
-            ).fetchone()
-            found_ids.append(int(chunk_id))
-            found_documents.append(int(owner[0]) if owner else -1)  # type: ignore[arg-type]
-            openings.append(bool(owner) and owner[1] == 0)  # type: ignore[index]
-            blobs.append(bytes(row[0]))  # type: ignore[arg-type]
-        matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(-1, space.dimension)
-        return VectorRows(
-            np.array(found_ids, dtype=np.int64),
-            np.array(found_documents, dtype=np.int64),
-            np.array(openings, dtype=bool),
-            matrix.copy(),
-        )
-
-    def knn(self, space: EmbeddingSpace, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """Nearest chunks by cosine distance, via sqlite-vec's vec0 KNN."""
-        rows = self.conn.execute(
-            f"SELECT chunk_id, distance FROM {space.table} WHERE embedding MATCH ? AND k = ?"
-            " ORDER BY distance",
-            (vector_blob(query), k),
-        )
-        return [(int(r[0]), float(r[1])) for r in rows]
-
-    def knn_filtered(
-        self, space: EmbeddingSpace, query: np.ndarray, k: int, where: str, params: Sequence[object]
-    ) -> list[tuple[int, float]]:
-        """Exact nearest chunks among those passing a documents/chunks filter."""
-        rows = self.conn.execute(
-            f"SELECT c.id, vec_distance_cosine(v.embedding, ?) AS distance FROM chunks c"
-            f" JOIN documents d ON d.id = c.document_id JOIN {space.table} v ON v.chunk_id = c.id"
-            f" WHERE {where} ORDER BY distance LIMIT ?",
-            (vector_blob(query), *params, k),
-        )
-        return [(int(r[0]), float(r[1])) for r in rows]
-
     # -- chunks for search and the lexical index ----------------------------------------------
 
     def chunk_documents(self) -> dict[int, int]:
@@ -661,11 +583,6 @@ class Store:
                 )
             )
         return owners
-
-    def opening_chunk_ids(self) -> np.ndarray:
-        """The ids of every document's first chunk."""
-        rows = self.conn.execute("SELECT id FROM chunks WHERE ordinal = 0")
-        return np.fromiter((int(r[0]) for r in rows), dtype=np.int64)
 
     def opening_chunks(self, document_ids: Sequence[int]) -> set[int]:
         """The ids of the first chunks of `document_ids`.

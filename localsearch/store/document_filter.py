@@ -1,8 +1,8 @@
 """Search's --path, --type and --since filters: their WHERE clause over the documents table as
 `d`, and their words as the CLI spells them, for messages about them.
 
-Apart from the queries that use it (Store.knn_filtered, Store.documents_matching) because the
-search engine builds it once per search and hands the same clause to each of them.
+Apart from the queries that use it (vector_reads.knn_filtered, Store.documents_matching)
+because the search engine builds it once per search and hands the same clause to each of them.
 """
 
 from __future__ import annotations
