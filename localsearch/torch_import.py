@@ -11,9 +11,9 @@ thread (index loads its model beside the text phase) is not interrupted, and is 
 
 from __future__ import annotations
 
+import copy
 import importlib
 import importlib.abc
-import importlib.util
 import signal
 import sys
 import threading
@@ -43,16 +43,24 @@ class _TorchFinder(importlib.abc.MetaPathFinder):
         with ctrl_c_held():
             module = importlib.import_module(name)
         # The import statement under way takes the spec of a module in sys.modules and would
-        # run it again: this one's loader hands the module over as it is.
-        module.__spec__ = importlib.util.spec_from_loader(name, _Imported(module))
-        return module.__spec__
+        # run it again: this copy's loader hands the module over as it is. (A look that only
+        # finds the spec, importlib.util.find_spec, leaves the copy, which reads as the real.)
+        real = module.__spec__
+        assert real is not None  # set by the import just done
+        spec = copy.copy(real)
+        spec.loader = _Imported(module, real)
+        module.__spec__ = spec
+        return spec
 
 
 class _Imported(importlib.abc.Loader):
     """The loader of a module already imported, which puts its own spec back."""
 
-    def __init__(self, module: ModuleType) -> None:
-        self.module, self.spec = module, module.__spec__
+    def __init__(self, module: ModuleType, spec: ModuleSpec) -> None:
+        self.module, self.spec = module, spec
+
+    def __getattr__(self, name: str) -> Any:  # resources, source: the real loader's
+        return getattr(self.spec.loader, name)
 
     def create_module(self, spec: ModuleSpec) -> ModuleType:
         return self.module
