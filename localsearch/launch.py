@@ -13,9 +13,11 @@ def main() -> None:
     try:
         try:
             from localsearch.cli import main as run
+            from localsearch.torch_import import hold_ctrl_c_through_torch_import
         except KeyboardInterrupt:
             sys.stderr.write("Interrupted.\n")
             sys.exit(130)
+        hold_ctrl_c_through_torch_import()
         run()
     finally:
         _forget_caught_interrupts()

@@ -10,7 +10,10 @@ crashes the server or is silently ignored.
 
 from __future__ import annotations
 
+import json
+import os
 import threading
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Literal
@@ -24,7 +27,9 @@ from localsearch import __version__
 from localsearch.config import Settings
 from localsearch.errors import LocalSearchError, UsageError
 from localsearch.ingest.types import ExtractedDocument
+from localsearch.search.since import since_time
 from localsearch.server.live_engine import LiveEngine
+from localsearch.store.document_filter import filter_words
 
 MAX_GET_CHARS = 200_000  # a whole book would drown an agent's context; it can ask for lines
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False)
@@ -56,6 +61,8 @@ class Tools:
             raise UsageError("the query is empty: give words to search for")
         if k < 1:  # before the engine, whose message names the CLI's -k
             raise UsageError("k must be at least 1")
+        if since:  # as k: the engine's message names the CLI's --since
+            since_time(since, time.time(), name="since")
         with self._lock:
             results = self.engine.current().search(
                 query,
@@ -84,7 +91,12 @@ class Tools:
         # nor read a mistyped filter's silence as "nothing there".
         answer: dict[str, Any] = {"results": hits, "weak_match": results.weak_match}
         if results.warnings:
-            answer["warnings"] = results.warnings
+            # The engine names the filters as the CLI's flags; an agent sent arguments.
+            flags = filter_words(results.path_glob, results.doc_types, results.since)
+            named = argument_words(path or None, types or [], since or None)
+            answer["warnings"] = [
+                warning.replace(flags, named) if flags else warning for warning in results.warnings
+            ]
         return answer
 
     def get(
@@ -176,6 +188,12 @@ class Tools:
         self.engine.close()
 
 
+def argument_words(path: str | None, types: list[str], since: str | None) -> str:
+    """The filters as an agent gave them, for messages: `path 'docs/*', types ['md']`."""
+    given = {"path": path, "types": types or None, "since": since}
+    return ", ".join(f"{name} {value!r}" for name, value in given.items() if value)
+
+
 def line_range(lines: str, start_line: int | None, end_line: int | None) -> tuple[int, int]:
     """`lines` as search reports them ("12-29", or "12") as (start, end)."""
     if start_line is not None or end_line is not None:
@@ -233,12 +251,29 @@ class _ArgumentCheckingServer(MCPServer):
             if unknown:
                 takes = f"it takes {', '.join(known)}" if known else "it takes none"
                 raise ToolError(f"{name} has no argument {', '.join(map(repr, unknown))}: {takes}")
+            # pydantic reads true as 1: `k: true` searched for one result.
+            properties = tool.input_schema["properties"]
+            for field, value in arguments.items():
+                wanted = isinstance(value, bool) and _number_kind(properties[field])
+                if wanted:
+                    raise ToolError(
+                        f"bad arguments for {name}: {field}: Input should be a valid {wanted}"
+                        f" (got {json.dumps(value)})"
+                    )
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:
             if isinstance(exc.__cause__, ValidationError):
                 raise ToolError(f"bad arguments for {name}: {_said(exc.__cause__)}") from None
             raise
+
+
+def _number_kind(schema: dict[str, Any]) -> str | None:
+    """What a JSON schema takes, integer or number, where it takes one of them and no boolean."""
+    kinds = {schema.get("type")} | {part.get("type") for part in schema.get("anyOf", [])}
+    if "boolean" in kinds:
+        return None
+    return next((kind for kind in ("integer", "number") if kind in kinds), None)
 
 
 def _said(error: ValidationError) -> str:
@@ -259,7 +294,12 @@ def _said(error: ValidationError) -> str:
 def build_server(settings: Settings) -> MCPServer:
     tools = Tools(settings)
     server = _ArgumentCheckingServer(
-        name="localsearch", version=__version__, instructions=INSTRUCTIONS
+        name="localsearch",
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        # The SDK logs each refused call at INFO, four boxed lines on the client's stderr
+        # for an error the agent was already answered with.
+        log_level="INFO" if os.environ.get("LOCALSEARCH_DEBUG") else "WARNING",
     )
 
     def guarded(call: Any, *args: Any, **kwargs: Any) -> Any:

@@ -251,6 +251,7 @@ def index_hanging_at(settings: Any, root: Path, version: int) -> subprocess.Pope
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        preexec_fn=ctrl_c_interrupts,  # some tests stop it with SIGINT
     )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and proc.poll() is None:

@@ -3,7 +3,10 @@ POINT of its start-up (tests/test_server.py), rather than after a sleep that lan
 
 POINT is `import:MODULE`, inside the first exec() of a string once MODULE starts importing (how
 dataclasses make their methods: a Ctrl-C there was marked by CPython as unhandled even once
-caught, and the process died by SIGINT), or `call:MODULE:NAME`, as the function NAME starts.
+caught, and the process died by SIGINT), `call:MODULE:NAME`, as the function NAME starts, or
+`callback:NAME`, as the C function NAME first calls back into Python (torch's C++ does as torch
+is imported: `_multiprocessing_init` imports a module, and a KeyboardInterrupt raised there met
+C++ that cannot pass it on, and the process aborted).
 """
 
 from __future__ import annotations
@@ -53,10 +56,29 @@ def interrupt_as_called(module: str, name: str) -> None:
     setattr(owner, attribute, interrupted)
 
 
+def interrupt_in_a_callback_from(name: str) -> None:
+    calling: dict[int, list[Any]] = {}  # a frame's C calls under way
+
+    def profile(frame: Any, event: str, arg: Any) -> None:
+        if event == "c_call":
+            calling.setdefault(id(frame), []).append(arg)
+        elif event in ("c_return", "c_exception") and calling.get(id(frame)):
+            calling[id(frame)].pop()
+        elif event == "call" and frame.f_back is not None:
+            under_way = calling.get(id(frame.f_back))
+            if under_way and getattr(under_way[-1], "__name__", None) == name:
+                sys.setprofile(None)
+                os.kill(os.getpid(), signal.SIGINT)  # raised as the callback starts
+
+    sys.setprofile(profile)
+
+
 if __name__ == "__main__":
     kind, _, where = sys.argv.pop(1).partition(":")
     if kind == "import":
         interrupt_in_an_exec_from(where)
+    elif kind == "callback":
+        interrupt_in_a_callback_from(where)
     else:
         interrupt_as_called(*where.split(":"))
     runpy.run_module("localsearch", run_name="__main__", alter_sys=True)

@@ -361,9 +361,12 @@ def test_ctrl_c_while_bm25_is_behind_sqlite_commits_bm25_before_it_exits(
     root = tmp_path / "howto"
     shutil.copytree(corpus / "docutils" / "docutils" / "docs" / "howto", root)
     proc = index_hanging_at(settings, root, 3)
-    assert bm25_chunk_ids(settings) < stored_chunk_ids(settings)
-    proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=120) == 130
+    try:
+        assert bm25_chunk_ids(settings) < stored_chunk_ids(settings)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=120) == 130
+    finally:
+        proc.kill()  # not left hanging for an hour when it failed
     assert LexicalIndex(settings.lexical_dir).synced_version() == 3
     assert bm25_chunk_ids(settings) == stored_chunk_ids(settings)
 

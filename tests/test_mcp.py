@@ -100,8 +100,9 @@ def test_mcp_tools_search_get_status_and_bad_arguments(tmp_path) -> None:
             # A filter no file passes says why there is nothing, for an agent to fix its call.
             none = await client.call_tool("search", {"query": "yeast", "types": ["docx"]})
             assert none.structured_content["results"] == []
+            # Named as the agent's arguments, not the CLI's --type flag.
             assert none.structured_content["warnings"] == [
-                "no indexed file matches --type docx (indexed types: md, txt)"
+                "no indexed file matches types ['docx'] (indexed types: md, txt)"
             ]
             assert "warnings" not in found.structured_content
 
@@ -226,6 +227,10 @@ def test_get_says_when_a_file_changed_since_indexing_and_refuses_lines_past_its_
 
 def piped(home: Path, lines: list[str]) -> list[dict]:
     """The messages `localsearch mcp` writes for `lines` piped into it, stdin then closed."""
+    return piped_and_stderr(home, lines)[0]
+
+
+def piped_and_stderr(home: Path, lines: list[str]) -> tuple[list[dict], str]:
     import json
     import subprocess
 
@@ -239,7 +244,7 @@ def piped(home: Path, lines: list[str]) -> list[dict]:
         timeout=300,
     )
     assert done.returncode == 0, done.stderr
-    return list(map(json.loads, done.stdout.splitlines()))
+    return list(map(json.loads, done.stdout.splitlines())), done.stderr
 
 
 INITIALIZE = {
@@ -300,3 +305,45 @@ def test_lines_that_are_not_json_rpc_get_json_rpc_errors(tmp_path) -> None:
     parse_error = next(r for r in replies if "error" in r and r["error"]["code"] == -32700)
     assert parse_error["error"]["message"].startswith("Parse error: ")
     assert all(r["jsonrpc"] == "2.0" for r in replies)
+
+
+def test_arguments_are_named_as_sent_and_refused_calls_leave_stderr_quiet(tmp_path) -> None:
+    import json
+
+    _, home = index_files(tmp_path, DOCS)
+
+    def call(identifier: int, name: str, arguments: dict) -> str:
+        params = {"name": name, "arguments": arguments}
+        request = {"jsonrpc": "2.0", "id": identifier, "method": "tools/call", "params": params}
+        return json.dumps(request)
+
+    replies, stderr = piped_and_stderr(
+        home,
+        [
+            json.dumps(INITIALIZE),
+            json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+            call(2, "search", {"query": "yeast", "since": "yesterday"}),
+            call(3, "search", {"query": "yeast", "k": True}),
+            call(4, "get", {"path": "bread.md", "start_line": False}),
+            call(5, "search", {"query": "yeast", "path": "x/*", "types": ["md"], "since": "3d"}),
+        ],
+    )
+    said = {r["id"]: r["result"] for r in replies if r["id"] != 1}
+    assert all(said[i]["isError"] for i in (2, 3, 4))
+    # The agent sent `since`: the CLI's "--since" named no argument it has.
+    assert said[2]["content"][0]["text"].endswith(
+        ": since 'yesterday' is neither a date nor an age (give a date (2026-11-01) or an age"
+        " back from now (12h, 3d, 2w, 6m, 1y))"
+    )
+    # A JSON boolean is no number: true searched for one result, false asked for line 0.
+    assert said[3]["content"][0]["text"] == (
+        "bad arguments for search: k: Input should be a valid integer (got true)"
+    )
+    assert said[4]["content"][0]["text"] == (
+        "bad arguments for get: start_line: Input should be a valid integer (got false)"
+    )
+    assert said[5]["structuredContent"]["warnings"] == [
+        "no indexed file matches path 'x/*', types ['md'], since '3d' (indexed types: md, txt)"
+    ]
+    # The SDK logged each refused call at INFO, boxed over four lines, on the client's stderr.
+    assert stderr == ""

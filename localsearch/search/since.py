@@ -16,9 +16,10 @@ _AGE = re.compile(r"(\d+)\s*([hdwmy])", re.IGNORECASE)
 _AGE_UNIT_SECONDS = {"h": 3600, "d": 86400, "w": 7 * 86400, "m": 30 * 86400, "y": 365 * 86400}
 
 
-def since_time(since: str, now: float) -> float:
+def since_time(since: str, now: float, name: str = "--since") -> float:
     """The Unix time a --since value names: an age back from `now` ("12h", "3d", "2w", "6m",
-    "1y"; a month is 30 days) or a date or time in ISO form, local time ("2026-11-01")."""
+    "1y"; a month is 30 days) or a date or time in ISO form, local time ("2026-11-01").
+    `name`: what the caller's face calls it, for the error (MCP's argument is `since`)."""
     text = since.strip()
     age = _AGE.fullmatch(text)
     if age is not None:
@@ -27,6 +28,6 @@ def since_time(since: str, now: float) -> float:
         return datetime.fromisoformat(text).timestamp()
     except (ValueError, OverflowError, OSError):
         raise UsageError(
-            f"--since {since!r} is neither a date nor an age",
+            f"{name} {since!r} is neither a date nor an age",
             "give a date (2026-11-01) or an age back from now (12h, 3d, 2w, 6m, 1y)",
         ) from None
