@@ -1,15 +1,24 @@
 """A cgroup CPU quota caps the threads localsearch starts: read from cgroup v2 or v1, the
-tightest limit from the process's cgroup up to the hierarchy's root."""
+tightest limit from the process's cgroup up to the hierarchy's root. And the threads wait for
+work passively, unless the user says otherwise."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-from localsearch.cpu_budget import THREADS_VARIABLE, cpu_quota, respect_cpu_quota, threads_within
+from localsearch.cpu_budget import (
+    THREADS_VARIABLE,
+    WAIT_VARIABLE,
+    cpu_quota,
+    respect_cpu_quota,
+    threads_within,
+)
 
 V2_MOUNT = "30 23 0:26 / /sys/fs/cgroup rw,nosuid,nodev shared:4 - cgroup2 cgroup2 rw,nsdelegate"
 V1_MOUNT = (
@@ -158,3 +167,42 @@ def test_the_command_line_respects_the_quota_before_any_command(
     monkeypatch.setattr(cli, "respect_cpu_quota", one_core)
     cli.main(["--version"])
     assert os.environ[THREADS_VARIABLE] == "1"
+
+
+def test_the_command_line_lets_threads_wait_passively_unless_the_user_chose(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import localsearch.cli as cli
+
+    monkeypatch.setenv(WAIT_VARIABLE, "ACTIVE")
+    cli.main(["--version"])
+    assert os.environ[WAIT_VARIABLE] == "ACTIVE"
+    monkeypatch.delenv(WAIT_VARIABLE)
+    cli.main(["--version"])
+    assert os.environ[WAIT_VARIABLE] == "PASSIVE"
+
+
+def openmp_settings(folder: Path, home: Path, **env: str) -> str:
+    """What torch's OpenMP runtime says it read as it loaded, in an index run of `folder`."""
+    base = {k: v for k, v in os.environ.items() if k not in (WAIT_VARIABLE, "GOMP_SPINCOUNT")}
+    done = subprocess.run(
+        [sys.executable, "-m", "localsearch", "index", str(folder), "--quiet"],
+        env={**base, "LOCALSEARCH_HOME": str(home), "OMP_DISPLAY_ENV": "VERBOSE", **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stderr
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="GOMP_SPINCOUNT is libgomp's, torch's on Linux")
+def test_torchs_openmp_threads_in_an_index_run_do_not_spin(tmp_path: Path) -> None:
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes/a.txt").write_text("Sourdough wants flour, water, salt and a starter.\n")
+    # libgomp's spin count: ~300,000 by default, 0 when its threads wait passively.
+    passive = openmp_settings(tmp_path / "notes", tmp_path / "one")
+    assert "OMP_WAIT_POLICY = 'PASSIVE'" in passive
+    assert "GOMP_SPINCOUNT = '0'" in passive
+    active = openmp_settings(tmp_path / "notes", tmp_path / "two", OMP_WAIT_POLICY="active")
+    assert "OMP_WAIT_POLICY = 'ACTIVE'" in active
