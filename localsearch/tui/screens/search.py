@@ -333,6 +333,8 @@ class SearchScreen(Screen[None]):
             # Enter before the results caught up: search first, the user can press it again.
             self.run_search()
             return
+        if self._shown_query != self.query_one("#query", Input).value:
+            return  # its search is under way: what is listed answers an older query
         self.action_open_hit()
 
     def current_hit(self) -> Hit | None:
