@@ -373,11 +373,30 @@ class LocalSearchApp(App[None]):
     # -- the search history -------------------------------------------------------------------
 
     def search_history(self) -> SearchHistory | None:
-        """The user's search log on a connection of its own; None until there is an index."""
+        """The user's search log on a connection of its own; None until there is an index.
+
+        A read-only data folder records nothing and says so once: each settled search, open
+        and mark was a red "read-only: nothing was changed" of its own."""
         if self._history is None and self.backend.has_index():
             store = Store(self.settings.database_path)
-            self._history = SearchHistory(store, enabled=self.settings.record_history)
+            recording = self.settings.record_history and not store.readonly
+            self._history = SearchHistory(store, enabled=recording)
+            if self.settings.record_history and store.readonly:
+                self.notify(
+                    "The data folder is read-only, so your searches are not recorded in the"
+                    " history (adapt learns from it); searching works as it is.",
+                    severity="warning",
+                    timeout=8,
+                )
         return self._history
+
+    def history_unrecorded(self) -> str:
+        """Why a mark was not recorded, for the user; empty where it was recordable."""
+        if not self.settings.record_history:
+            return "The search history is off (record_history = false): nothing was recorded."
+        if self._history is not None and self._history.store.readonly:
+            return "The data folder is read-only: nothing was recorded."
+        return ""
 
     # -- indexing -----------------------------------------------------------------------------
 

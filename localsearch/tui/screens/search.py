@@ -404,11 +404,8 @@ class SearchScreen(Screen[None]):
         label = "This is it" if mark == "relevant" else "Not this"
         if self._log_action(hit, mark):
             self.notify(f"{label}: {Path(hit.path).name}", title="Marked", timeout=2, markup=False)
-        elif not self.localsearch.settings.record_history:
-            self.notify(
-                "The search history is off (record_history = false): nothing was recorded.",
-                severity="warning",
-            )
+        elif why := self.localsearch.history_unrecorded():
+            self.notify(why, severity="warning", markup=False)
 
     # -- keys ---------------------------------------------------------------------------------
 
