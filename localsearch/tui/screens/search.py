@@ -264,7 +264,7 @@ class SearchScreen(Screen[None]):
         self.localsearch.latency_ms = results.elapsed_ms
         note = message.note
         if message.provisional and self.localsearch.model_state == "idle":
-            note = "keyword (BM25) results while the index is busy"
+            note = self._without_model(results.mode)
         result_list = self.query_one(ResultList)
         if results.hits:
             result_list.show_hits(results.hits, self.localsearch.root_paths)
@@ -280,6 +280,19 @@ class SearchScreen(Screen[None]):
             f"{count} result{'s' if count != 1 else ''} · {results.mode}" if count else "Results"
         )
         self._log_shown(results)
+
+    def _without_model(self, mode: str) -> str:
+        """Why a search ran without the model: it loads once a running job is done, and not at
+        all before any chunk has a vector (a first run stopped before its model loaded)."""
+        app = self.localsearch
+        status = app.index_status
+        busy = app.indexing.running or app.adapting.running or (status and status.writer)
+        if status is not None and status.model is None and not busy:
+            shown = "" if mode == "dense" else "keyword (BM25) results; "
+            return f"no chunk is embedded yet: {shown}F2 then r embeds them"
+        if mode == "dense":
+            return "dense search waits for the running job"
+        return "keyword (BM25) results while the index is busy"
 
     def on_search_failed(self, message: SearchFailed) -> None:
         self.localsearch.waiting_for = ""
