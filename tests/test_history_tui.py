@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from helpers import index_files
+from test_hostile import mounts  # noqa: F401 - the fixture
 from tui_helpers import RecordingOpener, workers_done
 
 from localsearch.config import load_settings
@@ -103,3 +104,34 @@ async def test_nothing_is_logged_when_recording_is_off(home: Path) -> None:
             n.message for n in app._notifications
         ]
     assert logged(home) == []
+
+
+async def test_a_read_only_home_says_once_that_searches_are_not_recorded(
+    home: Path,
+    tmp_path: Path,
+    mounts,  # noqa: F811 - test_hostile's fixture
+) -> None:
+    # Every settled search, open and mark was a red "the data folder … is read-only: nothing
+    # was changed" of its own, 8 s each, while searching worked.
+    from test_hostile import read_only_view
+    from tui_helpers import make, notifications
+
+    view = read_only_view(home, tmp_path / "view", mounts)
+    opener = RecordingOpener()
+    app = make(load_settings(view), opener)
+    async with app.run_test(size=SIZE) as pilot:
+        app.mode = "bm25"
+        await pilot.pause()
+        await type_and_wait(pilot, "honey")
+        await pilot.press("enter", "ctrl+y")
+        await pilot.press("escape", "escape")
+        await type_and_wait(pilot, "tides")
+        await pilot.press("enter", "ctrl+g")
+        await workers_done(app)
+        assert len(opener.calls) == 2
+        assert notifications(app) == [
+            "The data folder is read-only, so your searches are not recorded in the history"
+            " (adapt learns from it); searching works as it is.",
+            "The data folder is read-only: nothing was recorded.",
+            "The data folder is read-only: nothing was recorded.",
+        ]

@@ -14,6 +14,7 @@ from tui_helpers import (
     running,
     screen_text,
     search_for,
+    settle,
     wait_until,
 )
 
@@ -287,3 +288,66 @@ async def test_the_status_bar_says_while_a_search_rebuilds_bm25_for_a_new_versio
         await wait_until(pilot, lambda: result_list(app).hits)
         assert [Path(hit.path).name for hit in result_list(app).hits] == ["owl.md"]
         assert notice not in str(status.render())
+
+
+async def test_an_index_with_no_vector_yet_says_so_not_that_it_is_busy(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # A first index run stopped before its model loaded (quitting it, say) leaves text and no
+    # vector. With nothing running, hybrid said "keyword (BM25) results while the index is
+    # busy" for the whole session, and dense the same over an empty list.
+    from localsearch.index import Index
+    from localsearch.progress import ProgressEvent
+
+    class Stopped(BaseException):
+        pass
+
+    def stop_at_the_model(event: ProgressEvent) -> None:
+        if event.stage == "model":
+            raise Stopped
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "owl.md").write_text("# Owls\n\nOwls hunt at night.\n")
+    index = Index(settings)
+    try:
+        index.update([folder], progress=stop_at_the_model)
+    except Stopped:
+        pass
+    finally:
+        index.close()
+    async with running(settings) as pilot:
+        app = pilot.app
+        await search_for(pilot, "owls")
+        assert [Path(hit.path).name for hit in result_list(app).hits] == ["owl.md"]
+        assert result_list(app).border_subtitle == (
+            "no chunk is embedded yet: keyword (BM25) results; F2 then r embeds them"
+        )
+        app.mode = "dense"
+        await wait_until(pilot, lambda: app.screen.shown_results.mode == "dense")
+        shown = str(result_list(app).get_option_at_index(0).prompt)
+        assert shown == "no chunk is embedded yet: F2 then r embeds them"
+
+
+async def test_the_preview_keeps_its_hit_in_view_when_the_terminal_is_resized(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # The text before the hit wraps to more lines in a narrower terminal; the preview kept its
+    # old offset, so after a resize it showed the text before the hit instead.
+    prose = " ".join(f"Sentence {n} of plain prose about harbours and cranes." for n in range(40))
+    text = f"# Port\n\n{prose}\n\n## Gulls\n\nGulls nest on the pier.\n\n## Ships\n\n{prose}\n"
+    index_texts(settings, tmp_path / "docs", {"port.md": text})
+    async with running(settings, size=(200, 50), mode="bm25") as pilot:
+        app = pilot.app
+        await search_for(pilot, "gulls nest")
+        body = app.screen.query_one("#preview-body")
+        hit = app.screen.query_one("#preview-hit")
+
+        def at_the_hit() -> bool:  # its first line at the top, or as near as the end allows
+            return body.scroll_y == min(hit.virtual_region.y, body.max_scroll_y) > 0
+
+        await wait_until(pilot, at_the_hit)
+        for size in ((60, 20), (120, 40)):
+            await pilot.resize_terminal(*size)
+            await settle(pilot, 0.2)
+            await wait_until(pilot, at_the_hit, timeout=10)

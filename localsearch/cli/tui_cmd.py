@@ -7,13 +7,25 @@ from pathlib import Path
 import click
 
 from localsearch.cli import home_option, settings_from
+from localsearch.cli.output import stderr
 from localsearch.config import Settings
 
 
 def run_tui(settings: Settings) -> None:
     from localsearch.tui.app import make_app
 
-    make_app(settings).run()
+    app = make_app(settings)
+    app.run()
+    if "index" in app.stopped_jobs:
+        stderr.print(
+            "Indexing stopped as localsearch closed. Everything committed so far is kept and"
+            " searchable; run `localsearch index` to finish.",
+            markup=False,
+        )
+    if "adapt" in app.stopped_jobs:
+        from localsearch.cli.adapt_cmd import _say_what_an_interruption_left
+
+        _say_what_an_interruption_left(settings)
 
 
 @click.command()

@@ -6,8 +6,9 @@ passes nothing and gets the real one. Nothing here imports torch: the model load
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from textual.notifications import SeverityLevel
 from textual.reactive import reactive, var
 from textual.screen import Screen
 from textual.timer import Timer
+from textual.worker import get_current_worker
 
 from localsearch.config import Settings, expand_user
 from localsearch.errors import IndexBusyError, LocalSearchError, NoIndexError
@@ -62,15 +64,31 @@ PROGRESS_INTERVAL_SECONDS = 0.1
 OTHER_WRITERS_SECONDS = 3.0  # how often to look whether another process changed the index
 
 
-class ThrottledProgress:
-    """A ProgressCallback for worker threads: posts at most every 0.1 s per stage, plus ends."""
+class AppClosing(BaseException):
+    """Raised into a job's own thread at its next progress event once the app has closed.
 
-    def __init__(self, post: Any, message: type) -> None:
+    A BaseException, as Ctrl-C's KeyboardInterrupt is, so that no `except Exception` in the
+    engine takes it for a bad file; the engine keeps what it committed, as after a Ctrl-C."""
+
+
+class ThrottledProgress:
+    """A ProgressCallback for worker threads: posts at most every 0.1 s per stage, plus ends.
+
+    `cancelled` (the worker's, which textual sets as the app closes) stops the job at its next
+    event: quitting during an index run waited minutes for the run to end, with no word."""
+
+    def __init__(
+        self, post: Any, message: type, cancelled: Callable[[], bool] = lambda: False
+    ) -> None:
         self.post = post
         self.message = message
+        self.cancelled = cancelled
+        self.thread = threading.get_ident()  # a GPU's encoding thread must not raise it
         self.last: dict[str, float] = {}
 
     def __call__(self, event: ProgressEvent) -> None:
+        if self.cancelled() and threading.get_ident() == self.thread:
+            raise AppClosing
         now = time.monotonic()
         finished = event.total is not None and event.completed >= event.total
         if finished or now - self.last.get(event.stage, 0.0) >= PROGRESS_INTERVAL_SECONDS:
@@ -128,6 +146,7 @@ class LocalSearchApp(App[None]):
         self._job_status_timer: Timer | None = None
         self._history: SearchHistory | None = None
         self._database_stamp = self.backend.database_stamp()
+        self.stopped_jobs: list[str] = []  # jobs still running when the app closed
 
     # -- start-up -----------------------------------------------------------------------------
 
@@ -144,6 +163,9 @@ class LocalSearchApp(App[None]):
             self.refresh_status()
 
     def on_unmount(self) -> None:
+        # Their workers stop at their next progress event (AppClosing); the CLI says so.
+        jobs = (("index", self.indexing), ("adapt", self.adapting))
+        self.stopped_jobs = [name for name, job in jobs if job.running]
         self.watcher.stop()
         if self._history is not None:
             self._history.store.close()
@@ -351,11 +373,30 @@ class LocalSearchApp(App[None]):
     # -- the search history -------------------------------------------------------------------
 
     def search_history(self) -> SearchHistory | None:
-        """The user's search log on a connection of its own; None until there is an index."""
+        """The user's search log on a connection of its own; None until there is an index.
+
+        A read-only data folder records nothing and says so once: each settled search, open
+        and mark was a red "read-only: nothing was changed" of its own."""
         if self._history is None and self.backend.has_index():
             store = Store(self.settings.database_path)
-            self._history = SearchHistory(store, enabled=self.settings.record_history)
+            recording = self.settings.record_history and not store.readonly
+            self._history = SearchHistory(store, enabled=recording)
+            if self.settings.record_history and store.readonly:
+                self.notify(
+                    "The data folder is read-only, so your searches are not recorded in the"
+                    " history (adapt learns from it); searching works as it is.",
+                    severity="warning",
+                    timeout=8,
+                )
         return self._history
+
+    def history_unrecorded(self) -> str:
+        """Why a mark was not recorded, for the user; empty where it was recordable."""
+        if not self.settings.record_history:
+            return "The search history is off (record_history = false): nothing was recorded."
+        if self._history is not None and self._history.store.readonly:
+            return "The data folder is read-only: nothing was recorded."
+        return ""
 
     # -- indexing -----------------------------------------------------------------------------
 
@@ -396,15 +437,20 @@ class LocalSearchApp(App[None]):
     def _index_in_worker(self, paths: list[Path] | None) -> None:
         index = Index(self.settings)
         try:
-            report = index.update(
-                paths, progress=ThrottledProgress(self.post_message, IndexingProgressed)
-            )
+            report = index.update(paths, progress=self._job_progress(IndexingProgressed))
+        except AppClosing:
+            return
         except Exception as exc:  # noqa: BLE001 - busy lock, bad path, model: notifications
             self.post_message(IndexingFailed(exc))
             return
         finally:
             index.close()
         self.post_message(IndexingFinished(report))
+
+    def _job_progress(self, message: type) -> ThrottledProgress:
+        """Progress for the job in this worker thread, which the app's closing stops."""
+        worker = get_current_worker()
+        return ThrottledProgress(self.post_message, message, lambda: worker.is_cancelled)
 
     def on_indexing_progressed(self, message: IndexingProgressed) -> None:
         if self.indexing.running:
@@ -485,11 +531,13 @@ class LocalSearchApp(App[None]):
             outcome = adapt_bridge.run_adapt(
                 self.settings,
                 values,
-                ThrottledProgress(self.post_message, AdaptProgressed),
+                self._job_progress(AdaptProgressed),
                 lambda line: self.call_from_thread(
                     self.notify, as_sentence(line), timeout=10, markup=False
                 ),
             )
+        except AppClosing:
+            return
         except Exception as exc:  # noqa: BLE001 - a notification, never a crash
             self.post_message(AdaptFailed(exc))
             return
@@ -539,12 +587,14 @@ class LocalSearchApp(App[None]):
 
     @work(thread=True, exclusive=True, group="adapt")
     def _switch_model_in_worker(self, name: str | None) -> None:
-        progress = ThrottledProgress(self.post_message, AdaptProgressed)
+        progress = self._job_progress(AdaptProgressed)
         try:
             if name is None:
                 detail = adapt_bridge.roll_back(self.settings, progress)
             else:
                 detail = adapt_bridge.use_model(self.settings, name, progress)
+        except AppClosing:
+            return
         except Exception as exc:  # noqa: BLE001 - no earlier model, a busy index: notifications
             self.post_message(AdaptFailed(exc, "Cannot switch the model"))
             return

@@ -264,7 +264,7 @@ class SearchScreen(Screen[None]):
         self.localsearch.latency_ms = results.elapsed_ms
         note = message.note
         if message.provisional and self.localsearch.model_state == "idle":
-            note = "keyword (BM25) results while the index is busy"
+            note = self._without_model(results.mode)
         result_list = self.query_one(ResultList)
         if results.hits:
             result_list.show_hits(results.hits, self.localsearch.root_paths)
@@ -280,6 +280,19 @@ class SearchScreen(Screen[None]):
             f"{count} result{'s' if count != 1 else ''} · {results.mode}" if count else "Results"
         )
         self._log_shown(results)
+
+    def _without_model(self, mode: str) -> str:
+        """Why a search ran without the model: it loads once a running job is done, and not at
+        all before any chunk has a vector (a first run stopped before its model loaded)."""
+        app = self.localsearch
+        status = app.index_status
+        busy = app.indexing.running or app.adapting.running or (status and status.writer)
+        if status is not None and status.model is None and not busy:
+            shown = "" if mode == "dense" else "keyword (BM25) results; "
+            return f"no chunk is embedded yet: {shown}F2 then r embeds them"
+        if mode == "dense":
+            return "dense search waits for the running job"
+        return "keyword (BM25) results while the index is busy"
 
     def on_search_failed(self, message: SearchFailed) -> None:
         self.localsearch.waiting_for = ""
@@ -333,6 +346,8 @@ class SearchScreen(Screen[None]):
             # Enter before the results caught up: search first, the user can press it again.
             self.run_search()
             return
+        if self._shown_query != self.query_one("#query", Input).value:
+            return  # its search is under way: what is listed answers an older query
         self.action_open_hit()
 
     def current_hit(self) -> Hit | None:
@@ -402,11 +417,8 @@ class SearchScreen(Screen[None]):
         label = "This is it" if mark == "relevant" else "Not this"
         if self._log_action(hit, mark):
             self.notify(f"{label}: {Path(hit.path).name}", title="Marked", timeout=2, markup=False)
-        elif not self.localsearch.settings.record_history:
-            self.notify(
-                "The search history is off (record_history = false): nothing was recorded.",
-                severity="warning",
-            )
+        elif why := self.localsearch.history_unrecorded():
+            self.notify(why, severity="warning", markup=False)
 
     # -- keys ---------------------------------------------------------------------------------
 

@@ -95,6 +95,8 @@ def mark_words(text: str, matcher: QueryMatcher, style: str, base_style: str = "
 class Preview(Vertical):
     """Shows a hit; `show` replaces what is there and scrolls to the hit's chunk."""
 
+    _has_before = False  # whether the shown hit has text before it, to scroll past
+
     def compose(self) -> ComposeResult:
         yield Static("", id="preview-header")
         with VerticalScroll(id="preview-body"):
@@ -164,10 +166,17 @@ class Preview(Vertical):
         after_widget = self.query_one("#preview-after", Static)
         after_widget.update(mark_words(after_text, matcher, mark, "dim") if after_text else "")
         after_widget.display = bool(after_text)
-        self.call_after_refresh(self._scroll_to_hit, hit_widget, bool(before_text))
+        self._has_before = bool(before_text)
+        self.call_after_refresh(self._scroll_to_hit)
 
-    def _scroll_to_hit(self, hit_widget: Static, has_before: bool) -> None:
-        if has_before:
+    def on_resize(self) -> None:
+        # The text before the hit wraps anew: the old offset would show some of it instead.
+        if self.query_one("#preview-hit", Static).has_class("-shown"):
+            self.call_after_refresh(self._scroll_to_hit)
+
+    def _scroll_to_hit(self) -> None:
+        if self._has_before:
+            hit_widget = self.query_one("#preview-hit", Static)
             self.body.scroll_to_widget(hit_widget, animate=False, top=True)
         else:
             self.body.scroll_home(animate=False)
