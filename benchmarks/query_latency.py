@@ -159,8 +159,7 @@ def scifact_home(cache: Path) -> Path:
 
     home = cache / "scifact"
     started = time.perf_counter()
-    reused = build_index(load_dataset(SCIFACT), load_settings(home))
-    if not reused:
+    if not build_index(load_dataset(SCIFACT), load_settings(home)).reused:
         print(f"indexed SciFact in {time.perf_counter() - started:.0f}s")
     return home
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from localsearch.config import Settings
 from localsearch.embed.encoder import Encoder, format_passage
-from localsearch.embed_alongside import embedding_alongside
+from localsearch.embed_alongside import EmbeddingAlongside, embedding_alongside
 from localsearch.embed_backlog import embed_backlog, embed_hash
 from localsearch.errors import (
     LocalSearchError,
@@ -352,8 +352,11 @@ class Index:
         total: int | None = None,
         progress: ProgressCallback = ignore_progress,
         remove_missing: bool = True,
+        embed: bool = True,
     ) -> IndexReport:
-        """Index documents that are not files on disk (a BEIR corpus, say) under a named root."""
+        """Index documents that are not files on disk (a BEIR corpus, say) under a named root.
+        `embed=False` leaves every chunk in the embed backlog, for a caller that searches by
+        BM25 alone (eval --modes bm25) and may embed later (embed_pending)."""
         started = time.monotonic()
         with self.writer_lock():
             with self.store.transaction():
@@ -362,7 +365,11 @@ class Index:
             reusable = self.existing_space(None, False)
             with (
                 self._paced_lexical() as lexical,
-                embedding_alongside(self, None, False, reusable) as alongside,
+                (
+                    embedding_alongside(self, None, False, reusable)
+                    if embed
+                    else EmbeddingAlongside()
+                ) as alongside,
             ):
                 report = self._ingest(
                     root_id,
@@ -375,8 +382,9 @@ class Index:
                     after_commit=alongside.after_commit,
                 )
             alongside.count_into(report)
-            alongside.settle(self.settings.model)
-            self.embed_pending(None, False, report, progress)
+            if embed:
+                alongside.settle(self.settings.model)
+                self.embed_pending(None, False, report, progress)
             report.seconds = time.monotonic() - started
             return report
 

@@ -277,6 +277,51 @@ def test_eval_reuses_its_index_when_only_the_corpus_time_changed(tmp_path: Path)
     assert evaluate(dataset, home=home, modes=["bm25"]).index_reused is False
 
 
+def _coverage(home: Path) -> tuple[int, int]:
+    from localsearch.config import load_settings
+    from localsearch.embed_backlog import dense_coverage
+    from localsearch.store import Store
+
+    store = Store(load_settings(home).database_path, create=False)
+    try:
+        coverage = dense_coverage(store)
+        return coverage.embedded, coverage.chunks
+    finally:
+        store.close()
+
+
+def test_eval_of_bm25_alone_embeds_nothing_and_a_later_dense_run_embeds_the_rest(
+    tmp_path: Path, capsys
+) -> None:
+    """One index serves every mode, and BM25 alone embedded the whole corpus for nothing
+    (SciFact: minutes of a BM25 run's time)."""
+    dataset = write_beir(tmp_path / "tiny")
+    home = tmp_path / "home"
+    report = evaluate(dataset, home=home, modes=["bm25"])
+    assert (report.index_reused, report.modes["bm25"].ndcg_at_10) == (False, 1.0)
+    assert _coverage(home) == (0, 4)
+    marker = json.loads((home / "eval.json").read_text())
+    assert (marker["complete"], marker["vectors"]) == (True, False)
+    # The marker says the index is complete: the vectors are counted, not taken from it.
+    code, _, err = run_cli(
+        ["eval", str(dataset), "--home", str(home), "-q", "--modes", "dense"], capsys
+    )
+    assert code == 0, err
+    assert err.startswith(
+        "Reused the index of 4 documents (4 chunks) and embedded 4 chunks it had no vector for in"
+    )
+    assert _coverage(home) == (4, 4)
+    assert "vectors" not in json.loads((home / "eval.json").read_text())
+    again = evaluate(dataset, home=home, modes=["dense", "hybrid"])
+    assert (again.index_reused, again.chunks_embedded) == (True, 0)
+    assert again.modes["dense"].ndcg_at_10 == again.modes["hybrid"].ndcg_at_10 == 1.0
+    # A database deleted by hand under a complete marker is built again, not reused as empty.
+    for path in home.glob("localsearch.db*"):
+        path.unlink()
+    report = evaluate(dataset, home=home, modes=["dense"])
+    assert (report.index_reused, report.modes["dense"].ndcg_at_10) == (False, 1.0)
+
+
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [

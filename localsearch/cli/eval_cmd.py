@@ -100,10 +100,15 @@ def eval_command(
     if as_json:
         print_json(report.to_dict())
         return
+    embedded = (
+        f" and embedded {plural(report.chunks_embedded, 'chunk')} it had no vector for"
+        if report.chunks_embedded
+        else ""
+    )
     stderr.print(
         f"{'Reused' if report.index_reused else 'Built'} the index of"
-        f" {plural(report.documents, 'document')} ({plural(report.chunks, 'chunk')}) in"
-        f" {report.index_seconds:.1f}s.",
+        f" {plural(report.documents, 'document')} ({plural(report.chunks, 'chunk')}){embedded}"
+        f" in {report.index_seconds:.1f}s.",
         markup=False,
     )
     table = Table(

@@ -3,6 +3,8 @@ mode, and measure quality and latency.
 
 The corpus goes into a home of its own; a marker file records what built it (corpus, model,
 chunking), so a second run with the same settings reuses the index and a different one rebuilds.
+A run of BM25 modes alone embeds nothing; a later run that searches by meaning embeds the chunks
+it finds without a vector, counted in the index rather than read from the marker.
 """
 
 from __future__ import annotations
@@ -53,6 +55,12 @@ class ModeResult:
         }
 
 
+@dataclass(frozen=True)
+class IndexBuild:
+    reused: bool  # an earlier run indexed the corpus
+    embedded: int = 0  # chunks of a reused index embedded now (it was built for BM25 alone)
+
+
 @dataclass
 class EvalReport:
     dataset: str
@@ -64,6 +72,7 @@ class EvalReport:
     queries: int
     index_reused: bool
     index_seconds: float
+    chunks_embedded: int = 0  # into a reused index that lacked their vectors
     modes: dict[str, ModeResult] = field(default_factory=dict)
     missing_relevant: list[str] = field(default_factory=list)  # judged, but not in the corpus
 
@@ -132,7 +141,7 @@ def _same_build(found: dict[str, Any], wanted: dict[str, Any], corpus: Path) -> 
     """Whether a home's marker describes the build `wanted`. A corpus whose time changed but
     whose bytes did not (copied, restored from a backup, checked out again) still matches:
     its hash is read only then, so an unchanged corpus costs a stat, not a read."""
-    kept = {k: v for k, v in found.items() if k not in ("complete", "corpus_sha256")}
+    kept = {k: v for k, v in found.items() if k not in ("complete", "corpus_sha256", "vectors")}
     if kept == wanted:
         return True
     timeless = {k: v for k, v in wanted.items() if k != "corpus_mtime_ns"}
@@ -162,21 +171,33 @@ def _clear_index(settings: Settings) -> None:
 
 
 def build_index(
-    dataset: BeirDataset, settings: Settings, progress: ProgressCallback = ignore_progress
-) -> bool:
-    """Index the corpus into settings.home unless a matching one is there; True if reused."""
+    dataset: BeirDataset,
+    settings: Settings,
+    progress: ProgressCallback = ignore_progress,
+    *,
+    vectors: bool = True,
+) -> IndexBuild:
+    """Index the corpus into settings.home unless a matching one is there.
+    `vectors=False`: the text alone (BM25), whose chunks a later call with vectors embeds."""
     from localsearch.index import Index
 
     home = settings.home
     wanted = _marker(dataset, settings)
     found = read_json_object(home / MARKER_NAME)
     same = found is not None and _same_build(found, wanted, dataset.corpus_path)
-    if same and found is not None and found.get("complete"):
+    # A marker left beside no database (deleted by hand) describes nothing to reuse.
+    has_database = settings.database_path.exists()
+    if same and found is not None and found.get("complete") and has_database:
         if found.get("corpus_mtime_ns") != wanted["corpus_mtime_ns"]:
             with suppress(OSError):  # a read-only home is read as it is; its hash is read again
                 write_json_atomically(home / MARKER_NAME, {**found, **wanted})
-        return True
-    if found is None and settings.database_path.exists():
+        embedded = _embed_missing(settings, progress) if vectors else 0
+        if vectors and "vectors" in found:
+            kept = {k: v for k, v in found.items() if k != "vectors"}
+            with suppress(OSError):  # as above; the vectors are counted again next time
+                write_json_atomically(home / MARKER_NAME, {**kept, **wanted})
+        return IndexBuild(reused=True, embedded=embedded)
+    if found is None and has_database:
         raise UsageError(
             f"{home} holds an index that `localsearch eval` did not build",
             "give `--home` an empty or new folder",
@@ -199,11 +220,39 @@ def build_index(
             (_record_source(corpus_path, r) for r in records),
             total=total,
             progress=progress,
+            embed=vectors,
         )
     finally:
         index.close()
-    write_json_atomically(home / MARKER_NAME, {**wanted, "complete": True})
-    return False
+    # "vectors": false is for the eye and for older versions, whose marker lacks it: they
+    # rebuild such a home rather than search vectors it does not have.
+    text_only = {} if vectors else {"vectors": False}
+    write_json_atomically(home / MARKER_NAME, {**wanted, "complete": True, **text_only})
+    return IndexBuild(reused=False)
+
+
+def _embed_missing(settings: Settings, progress: ProgressCallback) -> int:
+    """Embed the chunks of a reused index that have no vector (one built for BM25 alone, or
+    whose embedding was interrupted); how many. Asked of the index itself, so that a
+    read-only home with every vector is only read."""
+    from localsearch.embed_backlog import dense_coverage
+    from localsearch.index import Index, IndexReport
+    from localsearch.store import Store
+
+    store = Store(settings.database_path, create=False)
+    try:
+        if dense_coverage(store).complete and store.active_space() is not None:
+            return 0
+    finally:
+        store.close()
+    index = Index(settings)
+    report = IndexReport()
+    try:
+        with index.writer_lock(purpose="eval"):
+            index.embed_pending(None, False, report, progress)
+    finally:
+        index.close()
+    return report.chunks_embedded
 
 
 def _relevant_ids(dataset: BeirDataset) -> list[str]:
@@ -306,12 +355,13 @@ def evaluate(
 
             model_reference(model, settings.models_dir)
         started = time.monotonic()
-        reused = build_index(dataset, settings, progress)
+        vectors = any(_split_mode(m)[0] != "bm25" for m in chosen)
+        built = build_index(dataset, settings, progress, vectors=vectors)
         index_seconds = time.monotonic() - started
         engine = SearchEngine(settings)
         try:
             missing = _relevant_documents_missing(engine, dataset)
-            if any(_split_mode(m)[0] != "bm25" for m in chosen):
+            if vectors:
                 engine.warm_up()
             report = EvalReport(
                 dataset=dataset.name,
@@ -321,8 +371,9 @@ def evaluate(
                 documents=engine.store.count("documents"),
                 chunks=engine.store.count("chunks"),
                 queries=len(dataset.queries),
-                index_reused=reused,
+                index_reused=built.reused,
                 index_seconds=index_seconds,
+                chunks_embedded=built.embedded,
                 missing_relevant=missing,
             )
             corpus_path = dataset.corpus_path.resolve()
