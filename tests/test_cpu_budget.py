@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from localsearch.cpu_budget import (
+    SPIN_VARIABLE,
     THREADS_VARIABLE,
     WAIT_VARIABLE,
     cpu_quota,
@@ -169,22 +170,27 @@ def test_the_command_line_respects_the_quota_before_any_command(
     assert os.environ[THREADS_VARIABLE] == "1"
 
 
-def test_the_command_line_lets_threads_wait_passively_unless_the_user_chose(
+def test_the_command_line_shortens_the_threads_spin_unless_the_user_chose(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import localsearch.cli as cli
 
-    monkeypatch.setenv(WAIT_VARIABLE, "ACTIVE")
+    monkeypatch.delenv(SPIN_VARIABLE, raising=False)
+    monkeypatch.setenv(WAIT_VARIABLE, "ACTIVE")  # libgomp reads a spin count over the policy
     cli.main(["--version"])
-    assert os.environ[WAIT_VARIABLE] == "ACTIVE"
+    assert (os.environ[WAIT_VARIABLE], os.environ.get(SPIN_VARIABLE)) == ("ACTIVE", None)
     monkeypatch.delenv(WAIT_VARIABLE)
+    monkeypatch.setenv(SPIN_VARIABLE, "5")
     cli.main(["--version"])
-    assert os.environ[WAIT_VARIABLE] == "PASSIVE"
+    assert (os.environ.get(WAIT_VARIABLE), os.environ[SPIN_VARIABLE]) == (None, "5")
+    monkeypatch.delenv(SPIN_VARIABLE)
+    cli.main(["--version"])
+    assert (os.environ.get(WAIT_VARIABLE), os.environ[SPIN_VARIABLE]) == (None, "10000")
 
 
 def openmp_settings(folder: Path, home: Path, **env: str) -> str:
     """What torch's OpenMP runtime says it read as it loaded, in an index run of `folder`."""
-    base = {k: v for k, v in os.environ.items() if k not in (WAIT_VARIABLE, "GOMP_SPINCOUNT")}
+    base = {k: v for k, v in os.environ.items() if k not in (WAIT_VARIABLE, SPIN_VARIABLE)}
     done = subprocess.run(
         [sys.executable, "-m", "localsearch", "index", str(folder), "--quiet"],
         env={**base, "LOCALSEARCH_HOME": str(home), "OMP_DISPLAY_ENV": "VERBOSE", **env},
@@ -197,12 +203,12 @@ def openmp_settings(folder: Path, home: Path, **env: str) -> str:
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="GOMP_SPINCOUNT is libgomp's, torch's on Linux")
-def test_torchs_openmp_threads_in_an_index_run_do_not_spin(tmp_path: Path) -> None:
+def test_torchs_openmp_threads_in_an_index_run_spin_briefly(tmp_path: Path) -> None:
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes/a.txt").write_text("Sourdough wants flour, water, salt and a starter.\n")
-    # libgomp's spin count: ~300,000 by default, 0 when its threads wait passively.
-    passive = openmp_settings(tmp_path / "notes", tmp_path / "one")
-    assert "OMP_WAIT_POLICY = 'PASSIVE'" in passive
-    assert "GOMP_SPINCOUNT = '0'" in passive
+    # libgomp's spin count: 300,000 by default, 0 when its threads wait passively.
+    brief = openmp_settings(tmp_path / "notes", tmp_path / "one")
+    assert "GOMP_SPINCOUNT = '10000'" in brief
     active = openmp_settings(tmp_path / "notes", tmp_path / "two", OMP_WAIT_POLICY="active")
     assert "OMP_WAIT_POLICY = 'ACTIVE'" in active
+    assert "GOMP_SPINCOUNT = '10000'" not in active

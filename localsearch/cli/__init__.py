@@ -13,7 +13,7 @@ import click
 
 from localsearch import __version__
 from localsearch.config import Settings, load_settings
-from localsearch.cpu_budget import respect_cpu_quota, wait_passively
+from localsearch.cpu_budget import respect_cpu_quota, spin_briefly
 from localsearch.errors import LocalSearchError, UsageError
 
 HOME_OPTION_HELP = "Data directory (default: LOCALSEARCH_HOME or the platform's user data dir)."
@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> None:
     os.umask(previous_umask | 0o077)
     # Before any command imports torch, whose OpenMP runtime reads both once, as it loads.
     respect_cpu_quota()
-    wait_passively()
+    spin_briefly()
     try:
         _run(argv)
     except SystemExit as exc:
