@@ -103,6 +103,9 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from localsearch.cpu_budget import spin_briefly
+
+spin_briefly()  # torch's threads wait as in the product, whose CLI sets this before torch loads
 REPO = Path(__file__).resolve().parents[1]
 SCIFACT = REPO.parent / "shared" / "datasets" / "scifact"
 MODES = ("bm25", "dense", "hybrid")
