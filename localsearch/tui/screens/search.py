@@ -90,6 +90,10 @@ class SearchScreen(Screen[None]):
         self._shown_provisional = False
         self._contexts: dict[int, list[ChunkRow]] = {}
         self._shown_query = ""
+        # What the inputs said (query, mode, filters) for the search under way, and for the
+        # results on screen: enter opens a result only when they answer the inputs as they are.
+        self._asked: tuple[object, ...] = ()
+        self._shown_asked: tuple[object, ...] = ()
         self.shown_results: SearchResults | None = None
         self.search_log: SettledSearchLog | None = None
         self._settle_timer: Timer | None = None
@@ -202,6 +206,7 @@ class SearchScreen(Screen[None]):
             self.query_one(ResultList).show_message("Nothing is indexed yet.")
             return
         filters = self.query_one(FilterBar)
+        self._asked = self._inputs()
         self._search_in_worker(
             self._sequence,
             query,
@@ -261,6 +266,7 @@ class SearchScreen(Screen[None]):
         self._contexts = message.contexts
         self._shown_provisional = message.provisional
         self._shown_query = results.query
+        self._shown_asked = self._asked
         self.localsearch.latency_ms = results.elapsed_ms
         note = message.note
         if message.provisional and self.localsearch.model_state == "idle":
@@ -346,9 +352,15 @@ class SearchScreen(Screen[None]):
             # Enter before the results caught up: search first, the user can press it again.
             self.run_search()
             return
-        if self._shown_query != self.query_one("#query", Input).value:
-            return  # its search is under way: what is listed answers an older query
+        if self._shown_asked != self._inputs():
+            return  # its search is under way: what is listed answers older inputs
         self.action_open_hit()
+
+    def _inputs(self) -> tuple[object, ...]:
+        filters = self.query_one(FilterBar)
+        query = self.query_one("#query", Input).value
+        mode = self.localsearch.mode
+        return (query, mode, filters.path_glob, tuple(filters.doc_types), filters.since)
 
     def current_hit(self) -> Hit | None:
         return self.query_one(ResultList).highlighted_hit
