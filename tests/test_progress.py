@@ -85,14 +85,14 @@ def test_status_bar_says_how_much_dense_search_sees_while_vectors_are_missing() 
     from localsearch.index_status import IndexStatus
     from localsearch.tui.widgets.status_bar import describe_status
 
-    def status(vectors: int) -> IndexStatus:
+    def status(vectors: int, model: str | None = "all-MiniLM-L6-v2") -> IndexStatus:
         return IndexStatus(
             home="/h",
             roots=[],
             documents=1_200,
             chunks=36_000,
             skipped=0,
-            model="all-MiniLM-L6-v2",
+            model=model,
             dimension=384,
             vectors=vectors,
             database_bytes=0,
@@ -105,6 +105,9 @@ def test_status_bar_says_how_much_dense_search_sees_while_vectors_are_missing() 
     text = str(describe_status(status(1_234), "ready", "hybrid", None, JobState()))
     assert "model all-MiniLM-L6-v2  │  dense: 1,234 of 36,000 chunks embedded  │  mode" in text
     assert "dense:" not in str(describe_status(status(36_000), "ready", "hybrid", None, JobState()))
+    # A first index's text phase, before its model is chosen: no "model none".
+    text = str(describe_status(status(0, model=None), "idle", "hybrid", None, JobState()))
+    assert "model" not in text and text.startswith("1,200 documents · 36,000 chunks  │  dense: ")
 
 
 def test_a_cli_bar_whose_total_becomes_unknown_drops_the_old_one() -> None:

@@ -46,15 +46,16 @@ def describe_status(
             Text.assemble((documents, "bold"), " docs"),
             Text(),
         ]
-        model = status.model or "none"
-        state = (MODEL_STATES.get(model_state, ""), "italic")
-        short = model if len(model) <= 14 else model[:13] + "…"
-        parts["model"] = [
-            Text.assemble("model ", (model, "bold"), state),
-            Text.assemble((model, "bold"), state),
-            Text.assemble((short, "bold"), state),
-            Text(),
-        ]
+        model = status.model  # None in a first index's text phase: no model chosen yet
+        if model is not None:
+            state = (MODEL_STATES.get(model_state, ""), "italic")
+            short = model if len(model) <= 14 else model[:13] + "…"
+            parts["model"] = [
+                Text.assemble("model ", (model, "bold"), state),
+                Text.assemble((model, "bold"), state),
+                Text.assemble((short, "bold"), state),
+                Text(),
+            ]
         if not status.dense_complete:
             # Text is searchable before its vectors: say how much dense search sees so far.
             coverage = DenseCoverage(status.vectors, status.chunks)
