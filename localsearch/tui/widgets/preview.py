@@ -110,6 +110,13 @@ class Preview(Vertical):
 
     def on_mount(self) -> None:
         self.clear()
+        # Laid out after the refresh that `show` scrolls after when the machine is busy: the hit's
+        # place was not known yet, and the preview stayed at the top of the document.
+        self.watch(self.body, "virtual_size", self._laid_out, init=False)
+
+    def _laid_out(self) -> None:
+        if self.query_one("#preview-hit", Static).has_class("-shown"):
+            self.call_after_refresh(self._scroll_to_hit)
 
     def clear(self, message: str = "The highlighted result is previewed here.") -> None:
         self.query_one("#preview-header", Static).update(Text(message, style="dim italic"))
