@@ -29,7 +29,7 @@ SECTIONS: list[tuple[str, list[tuple[str, str]]]] = [
             ("/", "back to the search box (in the path filter: when it is empty)"),
             ("esc", "clear the search box"),
             ("ctrl+t", "switch mode: hybrid → bm25 → dense"),
-            ("ctrl+f", "filters: path glob (peps/*, *.md), file type, age (modified within)"),
+            ("ctrl+f", "filters: path glob (peps/*, *.md), file type and age"),
         ],
     ),
     (
