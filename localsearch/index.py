@@ -54,7 +54,7 @@ from localsearch.lexical import LexicalIndex
 from localsearch.lexical.catch_up import LexicalSync, bring_up_to_date, lexical_intact
 from localsearch.lexical.paced_commits import PacedLexicalCommits
 from localsearch.lock import WriterLock
-from localsearch.progress import ProgressCallback, ProgressEvent, ignore_progress
+from localsearch.progress import CountedOn, ProgressCallback, ProgressEvent, ignore_progress
 from localsearch.source_queue import FinishedContainer, SourceQueue
 from localsearch.store import DocumentRow, EmbeddingSpace, Store
 from localsearch.store.mailbox_ends import mailbox_end, set_mailbox_end
@@ -292,14 +292,16 @@ class Index:
                 reusable, unusable_model = None, exc
             if model is None and not reembed and (ignored := self._ignored_model_setting()):
                 report.warnings.append(ignored)
+            files = CountedOn(progress, "files")  # one bar for the run, not one per folder
             with embedding_alongside(self, model, reembed, reusable) as alongside:
                 for root_id, root in root_rows:
                     if not root.exists():
                         report.warnings.append(f"{root} is missing; its documents were kept")
                         continue
                     report.merge(
-                        self._update_root(root_id, root, reusable, progress, alongside.after_commit)
+                        self._update_root(root_id, root, reusable, files, alongside.after_commit)
                     )
+                    files.next_run()
             alongside.count_into(report)
             if model is None:
                 model = self.model_for_first_vectors(report)

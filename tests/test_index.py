@@ -613,3 +613,21 @@ def test_an_upgrade_that_extracts_differently_reads_unchanged_files_again(
     assert titles == {str(root / "tides.md"): "Tides", str(root / "ch03-04-comments.md"): "注释"}
     code, _, err = run_cli_in_process(["index"], capsys)
     assert code == 0 and " 0 updated, 0 removed, 2 unchanged," in err and "again" not in err
+
+
+def test_the_files_count_runs_on_across_folders(settings, make_docs):
+    # It started again at 0 for each folder of one run: "3/3", then "0/4" up to "4/4".
+    from localsearch.progress import ProgressEvent
+
+    first = make_docs({f"a{n}.md": f"# A{n}\n\nalpha {n}\n" for n in range(3)}, folder="one")
+    second = make_docs({f"b{n}.md": f"# B{n}\n\nbeta {n}\n" for n in range(4)}, folder="two")
+    files: list[tuple[int, int | None]] = []
+
+    def note(event: ProgressEvent) -> None:
+        if event.stage == "files":
+            files.append((event.completed, event.total))
+
+    Index(settings).update([first, second], progress=note)
+    done = [completed for completed, _ in files]
+    assert done == sorted(done) and files[-1] == (7, 7)
+    assert all(total is None or completed <= total for completed, total in files)
