@@ -27,7 +27,7 @@ from background_eval import (
     BackgroundSamples,
     start_job,
 )
-from helpers import cjk_known_answer_sample, docs_known_answer_sample
+from helpers import cjk_known_answer_sample, docs_known_answer_sample, write_files
 
 if TYPE_CHECKING:
     from localsearch.embed.bert_folder import BertFolder
@@ -177,15 +177,7 @@ def make_docs(tmp_path: Path):
     """Write a small folder of documents: make_docs({"a.md": "# A\\ntext"}) -> folder."""
 
     def write(files: dict[str, str | bytes], folder: str = "docs") -> Path:
-        root = tmp_path / folder
-        for name, content in files.items():
-            path = root / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(content, bytes):
-                path.write_bytes(content)
-            else:
-                path.write_text(content, encoding="utf-8")
-        return root
+        return write_files(tmp_path / folder, files)
 
     return write
 

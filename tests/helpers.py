@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,18 @@ from localsearch.index import Index
 from localsearch.search.engine import SearchEngine
 from localsearch.store import Store
 from localsearch.store.connection import open_connection
+
+
+def write_files(folder: Path, files: Mapping[str, str | bytes]) -> Path:
+    """Write `files` ({relative name: text or bytes}) under `folder`, and return it."""
+    for name, content in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    return folder
 
 
 def ctrl_c_interrupts() -> None:

@@ -9,7 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from helpers import run_cli
+from helpers import run_cli, write_files
 from tui_helpers import index_folder, result_list, running, screen_text, search_for
 
 from localsearch.config import load_settings
@@ -27,17 +27,6 @@ OTHERS = {
 }
 
 
-def write(folder: Path, files: dict[str, str | bytes]) -> Path:
-    for name, content in files.items():
-        path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content, encoding="utf-8")
-    return folder
-
-
 def zipped(name: str, text: str) -> bytes:
     data = io.BytesIO()
     with zipfile.ZipFile(data, "w") as archive:
@@ -50,7 +39,7 @@ def copies(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(docs, home): the report in Documents, a copy in Downloads under another name, a copy
     inside an archive, an edited version, and two unrelated files."""
     base = tmp_path_factory.mktemp("copies")
-    docs = write(
+    docs = write_files(
         base / "docs",
         {
             "Documents/report.md": REPORT,
@@ -110,7 +99,7 @@ def test_k_counts_distinct_documents_and_looks_deeper_when_copies_fill_the_candi
     # Five copies and two other files; with one candidate asked per place the first look
     # holds copies only, and the search must look deeper for a second document.
     files: dict[str, str | bytes] = {f"copy{n}/report.md": REPORT for n in range(5)}
-    docs = write(tmp_path / "docs", {**files, "drafts/report.md": REPORT_EDITED, **OTHERS})
+    docs = write_files(tmp_path / "docs", {**files, "drafts/report.md": REPORT_EDITED, **OTHERS})
     home = tmp_path / "home"
     index_folder(load_settings(home), docs)
     monkeypatch.setenv("LOCALSEARCH_CANDIDATES", "1")
@@ -126,7 +115,7 @@ def test_k_counts_distinct_documents_and_looks_deeper_when_copies_fill_the_candi
 def test_copies_past_the_first_hashes_read_still_leave_k_documents(tmp_path, capsys) -> None:
     # Hashes are read for the first 20 candidates at k=2, then 20 more while k is not full.
     files: dict[str, str | bytes] = {f"copy{n:02}/report.md": REPORT for n in range(30)}
-    docs = write(tmp_path / "docs", {**files, "drafts/report.md": REPORT_EDITED})
+    docs = write_files(tmp_path / "docs", {**files, "drafts/report.md": REPORT_EDITED})
     home = tmp_path / "home"
     index_folder(load_settings(home), docs)
     first, second = search_json(home, capsys, QUERY, "-k", "2", "--mode", "bm25")
@@ -218,7 +207,7 @@ async def test_tui_lists_and_previews_the_copies_and_opens_the_one_shown(
 ) -> None:
     from tui_helpers import RecordingOpener
 
-    docs = write(
+    docs = write_files(
         tmp_path / "docs",
         {"Documents/report.md": REPORT, "Downloads/report (1).md": REPORT, **OTHERS},
     )

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import CORPUS, require
+from helpers import write_files
 
 from localsearch.config import load_settings
 from localsearch.index import Index
@@ -59,13 +60,6 @@ def read_only_view(source: Path, point: Path, mounts: list[Path]) -> Path:
     if not _mount(point, "-o", "remount,ro,bind"):
         pytest.skip("cannot remount read-only here")
     return point
-
-
-def write_files(folder: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        (folder / name).parent.mkdir(parents=True, exist_ok=True)
-        (folder / name).write_text(text, encoding="utf-8")
-    return folder
 
 
 def index_into(home: Path, *folders: Path) -> None:

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 from conftest import CORPUS, require
+from helpers import write_files
 from ingest_fixtures import MARKITDOWN
-from test_hostile import NOTES, search, write_files
+from test_hostile import NOTES, search
 
 from localsearch.config import load_settings
 from localsearch.index import Index

@@ -7,7 +7,8 @@ Split from test_hostile.py, which holds the faults of disks, data folders and ar
 
 from __future__ import annotations
 
-from test_hostile import NOTES, index_into, search, write_files
+from helpers import write_files
+from test_hostile import NOTES, index_into, search
 
 from localsearch.config import load_settings
 from localsearch.index import Index
