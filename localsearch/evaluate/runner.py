@@ -188,14 +188,13 @@ def build_index(
     # A marker left beside no database (deleted by hand) describes nothing to reuse.
     has_database = settings.database_path.exists()
     if same and found is not None and found.get("complete") and has_database:
-        if found.get("corpus_mtime_ns") != wanted["corpus_mtime_ns"]:
-            with suppress(OSError):  # a read-only home is read as it is; its hash is read again
-                write_json_atomically(home / MARKER_NAME, {**found, **wanted})
         embedded = _embed_missing(settings, progress) if vectors else 0
-        if vectors and "vectors" in found:
-            kept = {k: v for k, v in found.items() if k != "vectors"}
-            with suppress(OSError):  # as above; the vectors are counted again next time
-                write_json_atomically(home / MARKER_NAME, {**kept, **wanted})
+        # The corpus's new time, and no "vectors": false once they are embedded.
+        updated = {k: v for k, v in found.items() if not (vectors and k == "vectors")}
+        updated.update(wanted)
+        if updated != found:
+            with suppress(OSError):  # a read-only home is read as it is; its hash is read again
+                write_json_atomically(home / MARKER_NAME, updated)
         return IndexBuild(reused=True, embedded=embedded)
     if found is None and has_database:
         raise UsageError(
